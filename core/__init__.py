@@ -1,0 +1,1 @@
+"""Accord core: records, metrics, edits and importers. Nothing here imports streamlit except core.cache."""

@@ -1,0 +1,150 @@
+"""Opening the DuckDB file, applying the schema and migrations, and the write transaction helper."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from core.errors import AccordError
+
+SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+SCHEMA_VERSION = 1
+
+# (version, statements) applied in order to a database whose schema_version is lower. schema.sql is
+# always the full current shape for new files; a migration brings an older file to the same shape.
+MIGRATIONS: list[tuple[int, list[str]]] = []
+
+
+class DatabaseMissing(AccordError):
+    pass
+
+
+class DatabaseUnreadable(AccordError):
+    pass
+
+
+class NewerSchema(AccordError):
+    pass
+
+
+def _statements(sql: str) -> list[str]:
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";\n") if s.strip()]
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, refuse a newer file, migrate an older one, all in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        has_meta = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()[0]
+        found = None
+        if has_meta:
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = int(row[0]) if row else None
+        if found is not None and found > SCHEMA_VERSION:
+            raise NewerSchema(
+                f"This database was written by a newer Accord (schema {found}; this release reads up to "
+                f"{SCHEMA_VERSION}). Upgrade Accord, or point ACCORD_DB_PATH at another file."
+            )
+        if found is not None:
+            for version, statements in MIGRATIONS:
+                if version > found:
+                    for statement in statements:
+                        con.execute(statement)
+        for statement in _statements(SCHEMA_PATH.read_text()):
+            con.execute(statement)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+        con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def connect(path: str | Path, *, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (or with create=True, make) an Accord database, with the schema applied.
+
+    Every failure becomes an AccordError with a one-line message, so the CLI and the app can show it.
+    """
+    path = Path(path)
+    if str(path) != ":memory:" and not path.exists() and not create:
+        raise DatabaseMissing(f"Database file not found: {path}. Build one with: python -m core demo --db {path}")
+    if str(path) != ":memory:" and path.exists() and path.is_dir():
+        raise DatabaseUnreadable(f"{path} is a folder, not a DuckDB database file.")
+    if create and str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = str(exc).splitlines()[0]
+        if "lock" in message.lower():
+            raise DatabaseUnreadable(f"{path} is in use by another process (DuckDB allows one writer).") from exc
+        raise DatabaseUnreadable(f"{path} could not be opened as a DuckDB database ({message}).") from exc
+    except duckdb.Error as exc:
+        raise DatabaseUnreadable(f"{path} could not be opened as a DuckDB database ({exc}).") from exc
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if read_only:
+            _check_version_only(con)
+        else:
+            apply_schema(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _check_version_only(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row and int(row[0]) > SCHEMA_VERSION:
+        raise NewerSchema(f"This database was written by a newer Accord (schema {row[0]}).")
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """A counter bumped by every write; caches key on it so a save is visible at once."""
+    value = get_meta(con, "data_version")
+    return int(value) if value is not None else 0
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'"
+    )
+
+
+# DuckDB serialises transactions per connection; the app shares one connection across session threads,
+# so writers take this lock and work on their own cursor.
+_write_lock = threading.Lock()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One unit of write work: a fresh cursor, BEGIN … COMMIT, data_version bumped; ROLLBACK on any error."""
+    with _write_lock:
+        cur = con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            bump_data_version(cur)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()

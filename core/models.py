@@ -1,0 +1,104 @@
+"""The validated shapes of everything people edit: goals, the SLA policy and the quality-lead definition."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
+SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
+Team = Literal["sales", "marketing", "leadership", "viewer"]
+
+# Rates of the reverse waterfall, in cascade order; a goal may override any of them.
+RATE_NAMES: tuple[str, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Actor(_Strict):
+    """Who is acting. Until sign-in exists the app passes the persona picked in the sidebar."""
+
+    name: str = Field(min_length=1)
+    team: Team
+
+
+class GoalBody(_Strict):
+    """One quarter's shared revenue goal and any cascade assumptions the teams chose to override."""
+
+    revenue: float = Field(gt=0, description="Revenue goal for the quarter, in the data's currency.")
+    avg_deal_size: float | None = Field(None, gt=0, description="Override of the average won deal size.")
+    rate_overrides: dict[Literal["win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality"], float] = Field(
+        default_factory=dict
+    )
+    correction: bool = Field(False, description="Set to change the goal of a period that has ended.")
+
+    @model_validator(mode="after")
+    def _rates_in_unit_interval(self) -> "GoalBody":
+        for name, value in self.rate_overrides.items():
+            if not 0 < value <= 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be above 0 and at most 1 (got {value}).")
+        return self
+
+
+class SlaPolicy(_Strict):
+    """Both teams' promises: sales' response and follow-up, marketing's quality-lead volume."""
+
+    response_hours: float = Field(24, gt=0, le=24 * 30)
+    min_attempts: int = Field(3, ge=1, le=100)
+    attempt_days: float = Field(7, gt=0, le=90)
+    monthly_quality_commitment: int | None = Field(None, ge=0)
+
+
+class QualityDefinition(_Strict):
+    """Criteria over lead columns. A lead qualifies when it is not excluded and either meets every fit
+    criterion that is set, or is fast-tracked by a demo request, or (when allowed) its CRM marked it
+    qualified. An unset criterion does not filter."""
+
+    min_score: int | None = Field(None, ge=0, le=100)
+    industries: list[str] = Field(default_factory=list)
+    employees_min: int | None = Field(None, ge=0)
+    employees_max: int | None = Field(None, ge=0)
+    seniorities: list[Seniority] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+    demo_fast_track: bool = True
+    crm_qualified: bool = True
+    exclude_industries: list[str] = Field(default_factory=list)
+    exclude_countries: list[str] = Field(default_factory=list)
+
+    @property
+    def has_fit_criteria(self) -> bool:
+        return bool(
+            self.min_score is not None
+            or self.industries
+            or self.employees_min is not None
+            or self.employees_max is not None
+            or self.seniorities
+            or self.countries
+        )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "QualityDefinition":
+        if not (self.has_fit_criteria or self.demo_fast_track or self.crm_qualified):
+            raise ValueError("The definition is empty: set at least one criterion or a fast track.")
+        if (
+            self.employees_min is not None
+            and self.employees_max is not None
+            and self.employees_min > self.employees_max
+        ):
+            raise ValueError(
+                f"Employee range is contradictory: minimum {self.employees_min} is above maximum {self.employees_max}."
+            )
+        for name, keep, drop in (
+            ("industry", self.industries, self.exclude_industries),
+            ("country", self.countries, self.exclude_countries),
+        ):
+            both = sorted(set(keep) & set(drop))
+            if both:
+                raise ValueError(f"{', '.join(both)} is both required and excluded as {name}.")
+        return self
+
+
+DEFAULT_QUALITY_DEFINITION = QualityDefinition(min_score=60, demo_fast_track=True, crm_qualified=True)
+DEFAULT_SLA_POLICY = SlaPolicy()

@@ -1,0 +1,127 @@
+-- Accord's only DDL: the canonical tables of METRICS.md, the edited state and bookkeeping.
+-- Timestamps are TIMESTAMP holding UTC (no zone arithmetic in queries); dates are DATE.
+-- No FOREIGN KEYs: DuckDB refuses updates to referenced rows, and importers must be able to upsert
+-- records in any order; referential gaps are reported by the importers instead.
+-- Statements are separated by ';' at line end and must each be idempotent (IF NOT EXISTS).
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS reps (
+    rep_id VARCHAR PRIMARY KEY,
+    name   VARCHAR NOT NULL,
+    team   VARCHAR NOT NULL,
+    region VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id VARCHAR PRIMARY KEY,
+    name        VARCHAR NOT NULL,
+    channel     VARCHAR NOT NULL,
+    started_on  DATE NOT NULL,
+    ended_on    DATE,
+    cost        DOUBLE CHECK (cost IS NULL OR cost >= 0),
+    CHECK (ended_on IS NULL OR ended_on >= started_on)
+);
+
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id         VARCHAR PRIMARY KEY,
+    created_at      TIMESTAMP NOT NULL,
+    source          VARCHAR NOT NULL,
+    campaign_id     VARCHAR,
+    company         VARCHAR,
+    industry        VARCHAR,
+    employees       INTEGER CHECK (employees IS NULL OR employees >= 0),
+    country         VARCHAR,
+    seniority       VARCHAR CHECK (seniority IS NULL OR seniority IN ('c_level', 'vp', 'director', 'manager', 'individual')),
+    score           INTEGER CHECK (score IS NULL OR score BETWEEN 0 AND 100),
+    demo_requested  BOOLEAN,
+    mql_at          TIMESTAMP,
+    owner_id        VARCHAR,
+    assigned_at     TIMESTAMP,
+    status          VARCHAR NOT NULL CHECK (status IN ('open', 'accepted', 'rejected', 'recycled', 'converted')),
+    rejected_reason VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS activities (
+    activity_id VARCHAR PRIMARY KEY,
+    lead_id     VARCHAR,
+    deal_id     VARCHAR,
+    rep_id      VARCHAR NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
+    kind        VARCHAR NOT NULL CHECK (kind IN ('call', 'email', 'meeting'))
+);
+
+CREATE TABLE IF NOT EXISTS deals (
+    deal_id           VARCHAR PRIMARY KEY,
+    lead_id           VARCHAR,
+    account           VARCHAR,
+    created_at        TIMESTAMP NOT NULL,
+    amount            DOUBLE NOT NULL CHECK (amount >= 0),
+    stage             VARCHAR NOT NULL CHECK (stage IN ('discovery', 'qualification', 'proposal', 'negotiation', 'closed_won', 'closed_lost')),
+    expected_close_on DATE,
+    closed_at         TIMESTAMP,
+    owner_id          VARCHAR,
+    lost_reason       VARCHAR,
+    -- a closed deal must say when it closed, or "won in period" could not be computed for it
+    CHECK ((stage IN ('closed_won', 'closed_lost')) = (closed_at IS NOT NULL))
+);
+
+CREATE TABLE IF NOT EXISTS deal_stage_history (
+    deal_id    VARCHAR NOT NULL,
+    stage      VARCHAR NOT NULL CHECK (stage IN ('discovery', 'qualification', 'proposal', 'negotiation', 'closed_won', 'closed_lost')),
+    entered_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (deal_id, stage, entered_at)
+);
+
+CREATE TABLE IF NOT EXISTS campaign_touches (
+    lead_id     VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    touched_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (lead_id, campaign_id, touched_at)
+);
+
+-- Edited state: every saved goal, SLA policy and quality-lead definition is a new row, never an update.
+-- kind + subject name the thing edited (e.g. 'goal' / '2026-Q3', 'sla_policy' / 'default');
+-- version counts saves of that thing from 1; the primary key makes two concurrent saves of the same
+-- version impossible, which is what the optimistic-concurrency check relies on.
+-- effective_from: from when the version applies (SLA policy and quality definition are effective-dated).
+-- body: the validated pydantic model as JSON. History (before/after) is consecutive versions.
+CREATE TABLE IF NOT EXISTS edit_versions (
+    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition')),
+    subject        VARCHAR NOT NULL,
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    effective_from TIMESTAMP NOT NULL,
+    body           JSON NOT NULL,
+    saved_by       VARCHAR NOT NULL,
+    saved_at       TIMESTAMP NOT NULL,
+    reason         VARCHAR NOT NULL,
+    PRIMARY KEY (kind, subject, version)
+);
+
+-- Every import run, so re-imports and their effects can be traced (file hash, counts, when, by whom).
+CREATE TABLE IF NOT EXISTS import_runs (
+    import_id   VARCHAR PRIMARY KEY,
+    preset      VARCHAR NOT NULL,
+    file_name   VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    imported_by VARCHAR NOT NULL,
+    rows_read   INTEGER NOT NULL,
+    rows_loaded INTEGER NOT NULL,
+    rows_updated INTEGER NOT NULL,
+    rows_quarantined INTEGER NOT NULL
+);
+
+-- Rows an import refused, with where they came from and why; good rows of the same file still load.
+CREATE TABLE IF NOT EXISTS quarantine (
+    import_id  VARCHAR NOT NULL,
+    file_name  VARCHAR NOT NULL,
+    line       INTEGER NOT NULL,
+    target     VARCHAR NOT NULL,
+    column_name VARCHAR,
+    reason     VARCHAR NOT NULL,
+    raw        VARCHAR NOT NULL
+);
