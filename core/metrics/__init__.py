@@ -1,0 +1,1 @@
+"""Metric functions: pure functions of (connection, parameters), one module per area of METRICS.md."""

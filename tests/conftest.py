@@ -1,0 +1,64 @@
+"""Fixtures shared by every tier: the tiny hand-checked world (tests/fixtures/tiny.sql) loaded into a
+fresh DuckDB file, with the goal and SLA commitment its expected figures assume."""
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from core import edits
+from core.db import set_meta, transaction
+from core.models import Actor, GoalBody, SlaPolicy
+from core.store import open_store
+
+FIXTURES = Path(__file__).with_name("fixtures")
+AS_OF = datetime(2026, 8, 15, 12, 0)
+LEADERSHIP = Actor(name="Lee Ader", team="leadership")
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def load_tiny(path: Path, *, goal: float | None = 100_000, commitment: int | None = 10):
+    con = open_store(path, create=True)
+    with transaction(con) as cur:
+        cur.execute((FIXTURES / "tiny.sql").read_text())
+        set_meta(cur, "as_of", AS_OF.isoformat())
+        set_meta(cur, "source", "tests/fixtures/tiny.sql")
+    if goal is not None:
+        edits.save(con, "goal", "2026-Q3", GoalBody(revenue=goal), actor=LEADERSHIP, reason="test goal",
+                   expected_version=0, now=AS_OF)
+    if commitment is not None:
+        edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=commitment),
+                   actor=LEADERSHIP, reason="test commitment", expected_version=1,
+                   effective_from=edits.BEGINNING, now=AS_OF)
+    return con
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    con = load_tiny(tmp_path / "tiny.duckdb")
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def empty(tmp_path):
+    con = open_store(tmp_path / "empty.duckdb", create=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_db_file(tmp_path_factory) -> Path:
+    """A closed tiny database file, for tests that open it themselves (CLI, app)."""
+    path = tmp_path_factory.mktemp("tinydb") / "tiny.duckdb"
+    load_tiny(path).close()
+    return path
+
+
+@pytest.fixture
+def tiny_db_copy(tiny_db_file, tmp_path) -> Path:
+    target = tmp_path / "tiny.duckdb"
+    shutil.copy(tiny_db_file, target)
+    return target
