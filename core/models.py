@@ -102,3 +102,11 @@ class QualityDefinition(_Strict):
 
 DEFAULT_QUALITY_DEFINITION = QualityDefinition(min_score=60, demo_fast_track=True, crm_qualified=True)
 DEFAULT_SLA_POLICY = SlaPolicy()
+
+# Until sign-in exists, the acting person is one of these, picked in the sidebar.
+DEMO_PERSONAS: tuple[Actor, ...] = (
+    Actor(name="Lee Ader", team="leadership"),
+    Actor(name="Mia Kent", team="marketing"),
+    Actor(name="Sal Ortiz", team="sales"),
+    Actor(name="Vic Board", team="viewer"),
+)

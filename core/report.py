@@ -1,43 +1,65 @@
-"""The headline figures of a period as the JSON document METRICS.md specifies ("The report").
+"""The headline figures of a period: the Overview page draws them and `python -m core report` prints
+them as the JSON document METRICS.md specifies ("The report"), from the same `headline()` call.
 
-Pages and the CLI both call build_report or the functions it calls, so a figure can only differ between
-them if the inputs differ. A figure that cannot be computed is null, with the reason in its section's notes.
+A figure that cannot be computed is null, with the reason in its section's notes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
 from core.metrics.base import tables_with_rows
-from core.metrics.funnel import funnel
-from core.metrics.goals import goal_status
-from core.metrics.pipeline import pipeline
-from core.metrics.sla import delivery, response_sla
+from core.metrics.funnel import Funnel, funnel
+from core.metrics.goals import Goal, goal_status
+from core.metrics.pipeline import Pipeline, pipeline
+from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
 
 
-def _pick(figures, names: tuple[str, ...]) -> dict:
-    out = {name: getattr(figures, name) for name in names}
-    out["notes"] = list(dict.fromkeys(figures.notes))  # de-duplicated, order kept
+@dataclass
+class Headline:
+    goal: Goal
+    funnel: Funnel
+    sla: ResponseSla
+    delivery: Delivery
+    pipeline: Pipeline
+
+
+def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> Headline:
+    has_deals = "deals" in tables_with_rows(con)
+    goal = goal_status(con, period, as_of, has_deals=has_deals)
+    cohort = funnel(con, period, as_of)
+    return Headline(
+        goal=goal,
+        funnel=cohort,
+        sla=response_sla(con, period, as_of),
+        delivery=delivery(con, period, as_of, cohort=cohort),
+        pipeline=pipeline(con, period, as_of, goal.revenue, stall_days),
+    )
+
+
+REPORT_FIELDS: dict[str, tuple[str, ...]] = {
+    "goal": ("revenue", "won_revenue", "attainment"),
+    "funnel": ("leads", "quality_leads", "accepted", "opportunities", "won"),
+    "sla": ("met", "breached", "pending", "compliance", "median_hours_to_first_touch", "p90_hours_to_first_touch"),
+    "delivery": ("quality_leads", "committed", "delivery"),
+    "pipeline": ("open_amount", "coverage", "stalled_deals", "win_rate", "velocity_per_day"),
+}
+
+
+def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
+    out: dict = {
+        "period": {"label": period.label, "start": period.start.date().isoformat(), "end": period.end.date().isoformat()},
+        "as_of": as_of.isoformat(),
+    }
+    for section, names in REPORT_FIELDS.items():
+        figures = getattr(h, section)
+        out[section] = {name: getattr(figures, name) for name in names}
+        out[section]["notes"] = list(dict.fromkeys(figures.notes))  # de-duplicated, order kept
     return out
 
 
 def build_report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> dict:
-    has_deals = "deals" in tables_with_rows(con)
-    goal = goal_status(con, period, as_of, has_deals=has_deals)
-    return {
-        "period": {"label": period.label, "start": period.start.date().isoformat(), "end": period.end.date().isoformat()},
-        "as_of": as_of.isoformat(),
-        "goal": _pick(goal, ("revenue", "won_revenue", "attainment")),
-        "funnel": _pick(funnel(con, period, as_of), ("leads", "quality_leads", "accepted", "opportunities", "won")),
-        "sla": _pick(
-            response_sla(con, period, as_of),
-            ("met", "breached", "pending", "compliance", "median_hours_to_first_touch", "p90_hours_to_first_touch"),
-        ),
-        "delivery": _pick(delivery(con, period, as_of), ("quality_leads", "committed", "delivery")),
-        "pipeline": _pick(
-            pipeline(con, period, as_of, goal.revenue, stall_days),
-            ("open_amount", "coverage", "stalled_deals", "win_rate", "velocity_per_day"),
-        ),
-    }
+    return report_dict(headline(con, period, as_of, stall_days), period, as_of)

@@ -27,7 +27,7 @@ from core.metrics.base import (
     sla_schedule,
     tables_with_rows,
 )
-from core.metrics.funnel import funnel
+from core.metrics.funnel import Funnel, funnel
 from core.periods import Period
 
 
@@ -143,8 +143,9 @@ def committed_quality_leads(con: duckdb.DuckDBPyConnection, period: Period) -> i
     return total
 
 
-def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Delivery:
-    f = funnel(con, period, as_of)
+def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, cohort: Funnel | None = None) -> Delivery:
+    """Marketing's side. `cohort` may pass the period's funnel when the caller already has it."""
+    f = cohort if cohort is not None else funnel(con, period, as_of)
     result = Delivery(notes=[n for n in f.notes if "lead" in n.lower()])
     result.quality_leads = f.quality_leads
     result.accepted = f.accepted

@@ -1,0 +1,49 @@
+"""Accord's entry point: page config, first-run demo build, shared sidebar, navigation.
+
+Every page runs inside `guarded()`, so a user never sees a traceback: AccordError messages are shown
+as written; anything else is logged and shown as a one-line apology.
+"""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from core import cache
+from core.errors import AccordError
+
+st.set_page_config(page_title="Accord · revenue alignment", page_icon="🤝", layout="wide")
+log = logging.getLogger("accord")
+
+
+def _first_run() -> None:
+    bar = None
+
+    def progress(fraction: float, message: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text="Building the demo database…")
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"Building the demo database: {message}")
+
+    if cache.ensure_database(progress):
+        st.toast("Demo database built: every figure you see is generated sample data.")
+        if bar is not None:
+            bar.empty()
+
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+]
+
+try:
+    _first_run()
+    scope = cache.sidebar()
+    if scope.is_demo:
+        st.sidebar.info("Demo data: generated sample records, not a real company.", icon="🧪")
+    page = st.navigation(PAGES)
+    page.run()
+except AccordError as exc:
+    st.error(str(exc))
+except Exception:  # a bug: log it for us, one calm line for the reader
+    log.exception("page failed")
+    st.error("Something went wrong while computing this page. The error was logged; try another period or reload.")

@@ -1,0 +1,45 @@
+"""DataFrame → Altair chart. No queries here: charts draw what the metric functions return."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core.metrics.funnel import STAGES, Funnel
+from core.measures import MEASURES
+
+STAGE_COLOURS = ["#9db4f5", "#6f8ff0", "#4a70e8", "#2f5bea", "#1b3fb8"]
+
+
+def funnel_frame(f: Funnel) -> pd.DataFrame:
+    """The funnel as rows (stage, label, count, conversion from the previous stage) for charts and tables."""
+    conv = f.conversions()
+    rows = []
+    for i, stage in enumerate(STAGES):
+        rows.append({
+            "order": i,
+            "stage": MEASURES[stage].label,
+            "count": getattr(f, stage),
+            "conversion": conv.get(stage),
+        })
+    return pd.DataFrame(rows)
+
+
+def funnel_chart(frame: pd.DataFrame) -> alt.Chart:
+    data = frame.assign(
+        label=[
+            f"{c:,.0f}" + (f"  ({v:.0%} of previous)" if v is not None and pd.notna(v) else "")
+            if c is not None and pd.notna(c) else "—"
+            for c, v in zip(frame["count"], frame["conversion"])
+        ]
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y("stage:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelFontSize=13)),
+        x=alt.X("count:Q", title=None, axis=alt.Axis(format=",d")),
+        tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("count:Q", title="Count", format=",d"),
+                 alt.Tooltip("conversion:Q", title="From previous stage", format=".1%")],
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.Color("stage:N", sort=alt.SortField("order"), scale=alt.Scale(range=STAGE_COLOURS), legend=None)
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=12, color="#1b2333").encode(text="label:N")
+    return (bars + text).properties(height=230)
