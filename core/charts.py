@@ -34,7 +34,9 @@ def funnel_chart(frame: pd.DataFrame) -> alt.Chart:
     )
     base = alt.Chart(data).encode(
         y=alt.Y("stage:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelFontSize=13)),
-        x=alt.X("count:Q", title=None, axis=alt.Axis(format=",d")),
+        # headroom on the right so the label of the widest bar is not cut off
+        x=alt.X("count:Q", title=None, axis=alt.Axis(format=",d", tickMinStep=1),
+                scale=alt.Scale(domain=[0, max(float(frame["count"].max() or 0), 1.0) * 1.3], nice=False)),
         tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("count:Q", title="Count", format=",d"),
                  alt.Tooltip("conversion:Q", title="From previous stage", format=".1%")],
     )

@@ -19,7 +19,8 @@ st.caption(
 
 
 def metric(col, key: str, value, delta: str | None = None) -> None:
-    col.metric(MEASURES[key].label, show(key, value), delta=delta, delta_color="off", help=MEASURES[key].help)
+    col.metric(MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
+               help=MEASURES[key].help, border=True)
 
 
 st.subheader("Shared goal")
