@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import cache
 from core.errors import AccordError
+from core.navigation import available_pages
 
 st.set_page_config(page_title="Accord · revenue alignment", page_icon="🤝", layout="wide")
 log = logging.getLogger("accord")
@@ -32,7 +33,8 @@ def _first_run() -> None:
 
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+    st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=(i == 0))
+    for i, spec in enumerate(available_pages())
 ]
 
 try:

@@ -1,4 +1,4 @@
-"""The only core module that imports streamlit: the process's one connection, cached metric calls keyed
+"""With core/widgets.py, the only core modules that import streamlit. This one holds the process's one connection, cached metric calls keyed
 on the data version, the first-run demo build, and the sidebar scope every page reads.
 
 Caches are invalidated by the write path, not a timer: every write bumps meta.data_version in its
@@ -34,6 +34,11 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     # One connection per process; each unit of work takes its own cursor (DuckDB connections are not
     # thread-safe, and Streamlit runs every session in its own thread).
     return open_store(path)
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process's shared connection, for the write path (core.db.transaction takes its own cursor)."""
+    return _connection(str(db_path()))
 
 
 def cursor() -> duckdb.DuckDBPyConnection:

@@ -6,11 +6,12 @@ from streamlit.testing.v1 import AppTest
 
 from pathlib import Path
 
+from core.navigation import available_pages
 from core.settings import get_settings
 from core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["pages/overview.py"]
+PAGES = [p.path for p in available_pages()]
 
 
 @pytest.fixture

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from core.navigation import available_pages
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 SHOTS = Path(os.environ.get("ACCORD_SCREENSHOTS", "")) if os.environ.get("ACCORD_SCREENSHOTS") else None
-PAGES = {"Overview": "overview"}
+PAGES = {p.title: p.url_path for p in available_pages()}
 
 
 def _unavailable() -> str | None:
@@ -105,7 +107,7 @@ def wait_idle(page: Page) -> None:
 
 def open_page(browser, server: Server, slug: str) -> Page:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server.url}/{slug}" if slug != "overview" else server.url)
+    page.goto(f"{server.url}/{slug}")
     wait_idle(page)
     return page
 

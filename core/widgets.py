@@ -1,0 +1,159 @@
+"""Streamlit pieces every editing page shares: submit through the one write path with conflict handling,
+the version history with diffs and restore, notes, and formula-safe CSV downloads.
+
+Together with core/cache.py, the only core modules that import streamlit. Session-state keys are
+prefixed with the page's key, as ARCHITECTURE.md asks.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from pydantic import BaseModel
+
+from core import cache, edits
+from core.export import safe_csv
+from core.models import Actor
+
+
+def _k(key: str, name: str) -> str:
+    return f"{key}_{name}"
+
+
+def opened_version(key: str, current: edits.Version | None) -> int:
+    """The version this editor was opened on; kept until a save lands or the user starts again."""
+    state = _k(key, "opened_version")
+    if state not in st.session_state:
+        st.session_state[state] = current.version if current else 0
+    return st.session_state[state]
+
+
+def restart_editor(key: str, current: edits.Version | None, widget_prefix: str | None = None) -> None:
+    """Forget what this editor had open (and its widgets' values) so it reloads the latest version."""
+    st.session_state[_k(key, "opened_version")] = current.version if current else 0
+    st.session_state.pop(_k(key, "conflict"), None)
+    prefix = widget_prefix or f"{key}_form_"
+    for name in [n for n in st.session_state if str(n).startswith(prefix)]:
+        del st.session_state[name]
+
+
+def submit_edit(
+    key: str,
+    kind: str,
+    subject: str,
+    body: BaseModel | dict,
+    *,
+    actor: Actor,
+    reason: str,
+    effective_from: datetime | None = None,
+    now: datetime | None = None,
+) -> edits.Version | None:
+    """Save through core.edits against the version the editor opened; show why when refused."""
+    expected = st.session_state.get(_k(key, "opened_version"), 0)
+    try:
+        version = edits.save(
+            cache.connection(), kind, subject, body, actor=actor, reason=reason,
+            expected_version=expected, effective_from=effective_from, now=now,
+        )
+    except edits.Conflict as conflict:
+        mine = body.model_dump() if isinstance(body, BaseModel) else dict(body)
+        st.session_state[_k(key, "conflict")] = (conflict.current, mine)
+        return None
+    except edits.EditRefused as refused:
+        st.error(str(refused))
+        return None
+    st.session_state[_k(key, "opened_version")] = version.version
+    st.session_state.pop(_k(key, "conflict"), None)
+    st.session_state[_k(key, "flash")] = f"Saved version {version.version} ({actor.name})."
+    return version
+
+
+def show_flash_and_conflict(key: str, labels: dict[str, str] | None = None) -> None:
+    """Call near the top of an editing page: the last save's confirmation, or a refused save's conflict."""
+    flash = st.session_state.pop(_k(key, "flash"), None)
+    if flash:
+        st.success(flash)
+    found = st.session_state.get(_k(key, "conflict"))
+    if not found:
+        return
+    current, mine = found
+    st.error(
+        f"Not saved: {current.saved_by} saved version {current.version} at "
+        f"{current.saved_at:%Y-%m-%d %H:%M} UTC after you opened the editor. Nothing was overwritten."
+    )
+    theirs = current.body.model_dump()
+    rows = [
+        {"field": (labels or {}).get(f, f.replace("_", " ")), "their value (saved)": _cell(theirs.get(f)),
+         "your value (not saved)": _cell(mine.get(f))}
+        for f in dict.fromkeys([*theirs, *mine])
+        if theirs.get(f) != mine.get(f)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(f"Their reason: {current.reason}")
+    if st.button(f"Start again from version {current.version}", key=_k(key, "restart")):
+        restart_editor(key, current)
+        st.rerun()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value) if value else "—"
+    return str(value)
+
+
+def version_history(key: str, versions: list[edits.Version], labels: dict[str, str] | None = None) -> None:
+    """Every version, newest first, with who/when/why and what changed from the one before."""
+    if not versions:
+        st.caption("No versions saved yet.")
+        return
+    chronological = list(reversed(versions))
+    rows = []
+    for i, v in enumerate(chronological):
+        before = chronological[i - 1].body if i else None
+        changes = edits.diff(before, v.body)
+        rows.append({
+            "version": v.version,
+            "effective from": v.effective_from,
+            "saved by": v.saved_by,
+            "saved at (UTC)": v.saved_at,
+            "reason": v.reason,
+            "changes": "; ".join(
+                f"{(labels or {}).get(f, f.replace('_', ' '))}: {_cell(a)} → {_cell(b)}" for f, a, b in changes
+            ) if before is not None else "first version",
+        })
+    st.dataframe(pd.DataFrame(rows[::-1]), hide_index=True, width="stretch")
+    numbers = [v.version for v in versions]
+    if len(numbers) >= 2:
+        c1, c2 = st.columns(2)
+        a = c1.selectbox("Compare version", numbers, index=1, key=_k(key, "diff_a"))
+        b = c2.selectbox("with version", numbers, index=0, key=_k(key, "diff_b"))
+        va = next(v for v in versions if v.version == a)
+        vb = next(v for v in versions if v.version == b)
+        diff = edits.diff(va.body, vb.body)
+        if diff:
+            st.dataframe(
+                pd.DataFrame([{"field": (labels or {}).get(f, f.replace("_", " ")), f"v{a}": _cell(x), f"v{b}": _cell(y)}
+                              for f, x, y in diff]),
+                hide_index=True, width="stretch",
+            )
+        else:
+            st.caption(f"Versions {a} and {b} hold the same values.")
+
+
+def notes(items: list[str], title: str = "Figures that cannot be computed") -> None:
+    items = list(dict.fromkeys(items))
+    if items:
+        with st.expander(f"{title} ({len(items)})"):
+            for note in items:
+                st.markdown(f"- {note}")
+
+
+def csv_download(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
+    """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv)."""
+    st.download_button(label, data=safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
+                       disabled=frame.empty)
