@@ -136,9 +136,13 @@ def save(
     expected_version: int,
     effective_from: datetime | None = None,
     now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> Version:
     """Append a version if nobody saved since `expected_version` (0 when creating). Raises EditRefused
-    (rights, validation) or Conflict; in every failure the database is left as it was."""
+    (rights, validation) or Conflict; in every failure the database is left as it was.
+
+    `now` stamps saved_at (default: the clock); `as_of` is the data's present, against which "a period
+    that has ended" is judged (default: now) — the demo's data ends before the wall clock does."""
     if kind not in KIND_MODELS:
         raise EditRefused(f"Unknown kind of edit: {kind!r}.")
     if actor.team not in MAY_EDIT[kind]:
@@ -150,6 +154,8 @@ def save(
         )
     except ValidationError as exc:
         raise EditRefused(validation_message(exc)) from None
+    if kind == "goal":
+        _check_goal_period(subject, model, as_of or now or utc_now())
     reason = (reason or "").strip()
     if not reason:
         raise EditRefused("Say why you are making this change (the reason is kept in the history).")
@@ -179,6 +185,19 @@ def save(
         # Another session inserted the same version between our read and our insert.
         raise Conflict(latest(con.cursor(), kind, subject), expected_version) from None
     return Version(kind, subject, current_version + 1, effective_from, model, actor.name, saved_at, reason)
+
+
+def _check_goal_period(subject: str, goal: GoalBody, as_of: datetime) -> None:
+    from core.periods import parse_period  # local: periods is a leaf module, kept free of edits
+
+    period = parse_period(subject)
+    if not period.is_quarter:
+        raise EditRefused("Goals are set per quarter (e.g. 2026-Q3); months get a pro-rated share.")
+    if period.end <= as_of and not goal.correction:
+        raise EditRefused(
+            f"{subject} ended on {period.end:%Y-%m-%d}. Changing its goal rewrites history: tick "
+            "'correction' if that is what you mean."
+        )
 
 
 def _max_effective(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> datetime:

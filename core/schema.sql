@@ -125,3 +125,23 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason     VARCHAR NOT NULL,
     raw        VARCHAR NOT NULL
 );
+
+-- Proposed changes awaiting the other team's sign-off (quality-lead definition, when joint sign-off is on).
+-- Approving one saves it through the write path against base_version, so a proposal made on a version
+-- that has since changed is refused like any stale save.
+CREATE TABLE IF NOT EXISTS proposals (
+    proposal_id    VARCHAR PRIMARY KEY,
+    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition')),
+    subject        VARCHAR NOT NULL,
+    base_version   INTEGER NOT NULL,
+    effective_from TIMESTAMP NOT NULL,
+    body           JSON NOT NULL,
+    proposed_by    VARCHAR NOT NULL,
+    proposed_team  VARCHAR NOT NULL,
+    proposed_at    TIMESTAMP NOT NULL,
+    reason         VARCHAR NOT NULL,
+    status         VARCHAR NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+    decided_by     VARCHAR,
+    decided_at     TIMESTAMP,
+    decision_note  VARCHAR
+);

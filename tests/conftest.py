@@ -26,7 +26,7 @@ def load_tiny(path: Path, *, goal: float | None = 100_000, commitment: int | Non
         set_meta(cur, "as_of", AS_OF.isoformat())
         set_meta(cur, "source", "tests/fixtures/tiny.sql")
     if goal is not None:
-        edits.save(con, "goal", "2026-Q3", GoalBody(revenue=goal), actor=LEADERSHIP, reason="test goal",
+        edits.save(con, "goal", "2026-Q3", GoalBody(revenue=goal), actor=LEADERSHIP, reason="test goal", as_of=AS_OF,
                    expected_version=0, now=AS_OF)
     if commitment is not None:
         edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=commitment),
@@ -62,3 +62,52 @@ def tiny_db_copy(tiny_db_file, tmp_path) -> Path:
     target = tmp_path / "tiny.duckdb"
     shutil.copy(tiny_db_file, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Playwright's Chromium (Debian's build). Skipped locally when missing; a failure under CI=true."""
+    import os
+
+    from browser_support import CHROMIUM, CHROMIUM_ARGS, unavailable
+
+    reason = unavailable()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tier cannot run under CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def server_for(tmp_path):
+    """Start a streamlit server on a given database file (stopped after the test)."""
+    from browser_support import Server
+
+    started = []
+
+    def _start(db_path: Path, **env) -> Server:
+        server = Server(db_path, extra_env=env)
+        started.append(server)
+        return server
+
+    yield _start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_db_file, tmp_path_factory):
+    """One read-mostly server on a copy of the tiny world, shared by tests that do not write."""
+    from browser_support import Server
+
+    path = tmp_path_factory.mktemp("browser") / "tiny.duckdb"
+    shutil.copy(tiny_db_file, path)
+    server = Server(path)
+    yield server
+    server.stop()

@@ -16,33 +16,33 @@ VIEWER = Actor(name="Vic Board", team="viewer")
 
 
 def test_goal_versions_and_history(empty):
-    v1 = edits.save(empty, "goal", "2026-Q3", {"revenue": 100_000}, actor=MARKETING, reason="plan",
+    v1 = edits.save(empty, "goal", "2027-Q1", {"revenue": 100_000}, actor=MARKETING, reason="plan",
                     expected_version=0, now=AS_OF)
-    v2 = edits.save(empty, "goal", "2026-Q3", GoalBody(revenue=120_000), actor=SALES, reason="board ask",
+    v2 = edits.save(empty, "goal", "2027-Q1", GoalBody(revenue=120_000), actor=SALES, reason="board ask",
                     expected_version=1, now=AS_OF)
     assert (v1.version, v2.version) == (1, 2)
-    hist = edits.history(empty, "goal", "2026-Q3")
+    hist = edits.history(empty, "goal", "2027-Q1")
     assert [h.version for h in hist] == [2, 1]
     assert [(h.saved_by, h.reason) for h in hist] == [("Sal Ortiz", "board ask"), ("Mia Kent", "plan")]
     assert edits.diff(hist[1].body, hist[0].body) == [("revenue", 100_000, 120_000)]
 
 
 def test_two_sessions_editing_the_same_goal(empty):
-    edits.save(empty, "goal", "2026-Q3", {"revenue": 100_000}, actor=MARKETING, reason="plan", expected_version=0)
+    edits.save(empty, "goal", "2027-Q1", {"revenue": 100_000}, actor=MARKETING, reason="plan", expected_version=0)
     # both opened version 1; sales saves first
-    edits.save(empty, "goal", "2026-Q3", {"revenue": 110_000}, actor=SALES, reason="mine", expected_version=1)
+    edits.save(empty, "goal", "2027-Q1", {"revenue": 110_000}, actor=SALES, reason="mine", expected_version=1)
     with pytest.raises(edits.Conflict) as err:
-        edits.save(empty, "goal", "2026-Q3", {"revenue": 90_000}, actor=MARKETING, reason="theirs",
+        edits.save(empty, "goal", "2027-Q1", {"revenue": 90_000}, actor=MARKETING, reason="theirs",
                    expected_version=1)
     assert err.value.current.body.revenue == 110_000 and err.value.current.saved_by == "Sal Ortiz"
     assert "Sal Ortiz" in str(err.value)
-    assert [h.body.revenue for h in edits.history(empty, "goal", "2026-Q3")] == [110_000, 100_000]
+    assert [h.body.revenue for h in edits.history(empty, "goal", "2027-Q1")] == [110_000, 100_000]
 
 
 def test_creating_twice_is_a_conflict(empty):
-    edits.save(empty, "goal", "2026-Q4", {"revenue": 1}, actor=SALES, reason="a", expected_version=0)
+    edits.save(empty, "goal", "2027-Q2", {"revenue": 1}, actor=SALES, reason="a", expected_version=0)
     with pytest.raises(edits.Conflict):
-        edits.save(empty, "goal", "2026-Q4", {"revenue": 2}, actor=MARKETING, reason="b", expected_version=0)
+        edits.save(empty, "goal", "2027-Q2", {"revenue": 2}, actor=MARKETING, reason="b", expected_version=0)
 
 
 @pytest.mark.parametrize(
@@ -58,20 +58,20 @@ def test_creating_twice_is_a_conflict(empty):
 def test_validation_refuses_with_plain_message_and_writes_nothing(empty, body, message):
     before = data_version(empty)
     with pytest.raises(edits.EditRefused) as err:
-        edits.save(empty, "goal", "2026-Q3", body, actor=SALES, reason="x", expected_version=0)
+        edits.save(empty, "goal", "2027-Q1", body, actor=SALES, reason="x", expected_version=0)
     assert message in str(err.value)
     assert data_version(empty) == before
-    assert edits.latest(empty, "goal", "2026-Q3") is None
+    assert edits.latest(empty, "goal", "2027-Q1") is None
 
 
 def test_rights_are_checked_on_every_write(empty):
     with pytest.raises(edits.EditRefused, match="may not change"):
-        edits.save(empty, "goal", "2026-Q3", {"revenue": 1}, actor=VIEWER, reason="x", expected_version=0)
+        edits.save(empty, "goal", "2027-Q1", {"revenue": 1}, actor=VIEWER, reason="x", expected_version=0)
 
 
 def test_reason_is_required(empty):
     with pytest.raises(edits.EditRefused, match="why"):
-        edits.save(empty, "goal", "2026-Q3", {"revenue": 1}, actor=SALES, reason="  ", expected_version=0)
+        edits.save(empty, "goal", "2027-Q1", {"revenue": 1}, actor=SALES, reason="  ", expected_version=0)
 
 
 def test_effective_date_cannot_reach_back(empty):
@@ -100,7 +100,7 @@ def test_quality_definition_validation(body, message):
 
 
 def test_failed_write_leaves_database_as_it_was(empty, monkeypatch):
-    edits.save(empty, "goal", "2026-Q3", {"revenue": 1}, actor=SALES, reason="a", expected_version=0)
+    edits.save(empty, "goal", "2027-Q1", {"revenue": 1}, actor=SALES, reason="a", expected_version=0)
     before = empty.execute("SELECT count(*), max(version) FROM edit_versions").fetchone()
     version_before = data_version(empty)
 
@@ -120,3 +120,20 @@ def test_new_database_starts_on_version_1_and_default_policy(empty):
     p = edits.latest(empty, "sla_policy", edits.POLICY_SUBJECT)
     assert q.version == 1 and q.body.min_score == 60 and q.body.demo_fast_track and q.body.crm_qualified
     assert (p.body.response_hours, p.body.min_attempts, p.body.attempt_days) == (24, 3, 7)
+
+
+def test_goal_for_an_ended_period_needs_the_correction_flag(empty):
+    with pytest.raises(edits.EditRefused, match="ended on 2026-10-01"):
+        edits.save(empty, "goal", "2026-Q3", {"revenue": 5}, actor=SALES, reason="late", expected_version=0,
+                   as_of=datetime(2026, 10, 2))
+    v = edits.save(empty, "goal", "2026-Q3", {"revenue": 5, "correction": True}, actor=SALES, reason="fix",
+                   expected_version=0, as_of=datetime(2026, 10, 2))
+    assert v.version == 1
+    # judged against the data's as-of, not the wall clock: Q3 is still running on 2026-09-30
+    edits.save(empty, "goal", "2026-Q3", {"revenue": 6}, actor=SALES, reason="ok", expected_version=1,
+               as_of=datetime(2026, 9, 30))
+
+
+def test_goals_are_per_quarter(empty):
+    with pytest.raises(edits.EditRefused, match="per quarter"):
+        edits.save(empty, "goal", "2027-01", {"revenue": 5}, actor=SALES, reason="x", expected_version=0)
