@@ -1,0 +1,29 @@
+"""Importing CRM data: presets map source shapes onto the canonical tables (see docs/importing.md).
+
+Public interface: PRESETS, SourceFile, TableCounts, ImportSummary, import_files, files_from_paths,
+cli_import, quarantine_rows, quarantine_csv, import_runs, safe_csv, neutralise_formulas.
+"""
+from core.ingest.engine import (
+    ImportFailed,
+    ImportSummary,
+    SourceFile,
+    TableCounts,
+    UnknownPreset,
+    cli_import,
+    files_from_paths,
+    format_summary,
+    import_files,
+    import_runs,
+    neutralise_formulas,
+    quarantine_csv,
+    quarantine_rows,
+    safe_csv,
+)
+from core.ingest.presets import PRESETS
+from core.ingest.presets.base import Preset
+
+__all__ = [
+    "PRESETS", "Preset", "SourceFile", "TableCounts", "ImportSummary", "ImportFailed", "UnknownPreset",
+    "import_files", "files_from_paths", "cli_import", "format_summary", "quarantine_rows", "quarantine_csv",
+    "import_runs", "safe_csv", "neutralise_formulas",
+]

@@ -1,0 +1,389 @@
+"""The import engine: parse files, recognise them, map them through a preset, validate, and write
+everything in one transaction, with a record per file and the refused rows in quarantine."""
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from core.db import set_meta, transaction
+from core.errors import AccordError
+from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
+from core.ingest.presets import PRESETS
+from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
+from core.ingest.reader import FileProblem, ParsedFile, parse
+from core.ingest.validate import BatchResult, apply_batch
+from core.periods import utc_now
+
+Progress = Callable[[float, str], None]
+
+
+class UnknownPreset(AccordError):
+    pass
+
+
+class ImportFailed(AccordError):
+    pass
+
+
+@dataclass
+class SourceFile:
+    name: str
+    data: bytes
+
+
+@dataclass
+class TableCounts:
+    read: int = 0
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+
+    def add(self, other: "TableCounts | BatchResult") -> None:
+        self.read += other.read
+        self.loaded += other.loaded
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+
+
+@dataclass
+class FileRun:
+    import_id: str
+    file_name: str
+    kind: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_updated: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class ImportSummary:
+    import_ids: list[str]
+    by_table: dict[str, TableCounts]
+    messages: list[str] = field(default_factory=list)
+    files: list[FileRun] = field(default_factory=list)
+    preset: str = ""
+
+    @property
+    def imported_anything(self) -> bool:
+        return any(f.kind for f in self.files) and any(
+            c.loaded + c.updated + c.unchanged for c in self.by_table.values()
+        )
+
+    def totals(self) -> TableCounts:
+        total = TableCounts()
+        for c in self.by_table.values():
+            total.add(c)
+        return total
+
+    def as_dict(self) -> dict:
+        return {
+            "preset": self.preset,
+            "import_ids": self.import_ids,
+            "by_table": {t: asdict(c) for t, c in self.by_table.items()},
+            "files": [asdict(f) for f in self.files],
+            "messages": self.messages,
+        }
+
+
+def _preset(name: str):
+    preset = PRESETS.get(str(name).strip().lower())
+    if preset is None:
+        raise UnknownPreset(f"Unknown import preset {name!r}: choose one of {', '.join(PRESETS)}.")
+    return preset
+
+
+def _new_import_id(now: datetime, i: int) -> str:
+    return f"imp-{now:%Y%m%d-%H%M%S}-{i + 1}-{uuid.uuid4().hex[:6]}"
+
+
+def import_files(
+    con: duckdb.DuckDBPyConnection,
+    preset: str,
+    files: list[SourceFile],
+    *,
+    actor: str,
+    progress: Progress | None = None,
+    max_bytes: int | None = None,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Import `files` with `preset` in one transaction: all their good rows, or nothing.
+
+    File-level problems (empty, binary, too big, unrecognised columns) become messages and the file is
+    skipped; bad rows go to quarantine while the rest of their file loads. Anything unexpected rolls the
+    whole import back and raises AccordError.
+    """
+    p = _preset(preset)
+    if not str(actor or "").strip():
+        raise ImportFailed("An import needs to say who is importing (actor).")
+    now = (now or utc_now()).replace(microsecond=0)
+    report = progress or (lambda fraction, text: None)
+    messages: list[str] = []
+    runs: list[FileRun] = []
+    parsed_files: list[ParsedFile | None] = []
+    hashes: list[str] = []
+    recognised: list[Recognised] = []
+    total_bytes = sum(len(f.data) for f in files) or 1
+    done_bytes = 0
+    if not files:
+        raise ImportFailed("No files to import: choose one or more CSV files.")
+
+    for i, f in enumerate(files):
+        report(0.4 * done_bytes / total_bytes, f"Reading {f.name}")
+        done_bytes += len(f.data)
+        from core.ingest.reader import sha256
+
+        hashes.append(sha256(f.data))
+        run = FileRun(_new_import_id(now, i), f.name, None)
+        runs.append(run)
+        try:
+            parsed = parse(f.name, f.data, max_bytes=max_bytes)
+        except FileProblem as exc:
+            messages.append(str(exc))
+            parsed_files.append(None)
+            continue
+        parsed_files.append(parsed)
+        messages.extend(parsed.notes)
+        run.rows_read = parsed.rows + len(parsed.rejects)
+        try:
+            kind, mapping = recognise(p, f.name, parsed)
+        except Unrecognised as exc:
+            messages.append(str(exc))
+            continue
+        run.kind = kind.key
+        if parsed.rows == 0 and not parsed.rejects:
+            messages.append(f"{f.name}: has a header but no data rows; nothing to import from it.")
+        recognised.append(Recognised(i, parsed, kind, staging_frame(parsed, i, mapping), mapping))
+
+    report(0.4, "Checking and writing rows")
+    by_table: dict[str, TableCounts] = {}
+    try:
+        with transaction(con) as cur:
+            ctx = Ctx(cur=cur, files=recognised, now=now)
+            batches = p.build(ctx) if recognised else []
+            messages.extend(ctx.messages)
+            bad_parts: list[pd.DataFrame] = []
+            for b_i, batch in enumerate(batches):
+                report(0.45 + 0.45 * b_i / max(len(batches), 1), f"Writing {batch.table}")
+                result = apply_batch(cur, batch, p.formats)
+                by_table.setdefault(batch.table, TableCounts()).add(result)
+                if result.missing:
+                    by_table[batch.table].read -= result.missing
+                if result.bad_rows is not None and len(result.bad_rows):
+                    part = result.bad_rows.copy()
+                    part["target"] = batch.target or batch.table
+                    bad_parts.append(part)
+                if batch.primary:
+                    for src, n in result.loaded_by_src.items():
+                        runs[src].rows_loaded += n
+                    for src, n in result.updated_by_src.items():
+                        runs[src].rows_updated += n
+            # rows the reader could not split properly (ragged, unbalanced quotes)
+            for rec in recognised:
+                if rec.parsed.rejects:
+                    target = rec.kind.target
+                    counts = by_table.setdefault(target, TableCounts())
+                    counts.read += len(rec.parsed.rejects)
+                    counts.quarantined += len(rec.parsed.rejects)
+            bad_parts.extend(ctx.refused)
+            _write_quarantine(cur, bad_parts, recognised, runs)
+            for run, digest in zip(runs, hashes):
+                cur.execute(
+                    "INSERT INTO import_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run.import_id, p.name, run.file_name, digest, now, actor, run.rows_read,
+                     run.rows_loaded, run.rows_updated, run.rows_quarantined],
+                )
+            used = [r for r in recognised if r.parsed.rows]
+            if used:
+                set_meta(cur, "source", f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})")
+                set_meta(cur, "is_demo", "0")
+                latest = latest_stamp(cur)
+                if latest is not None:
+                    set_meta(cur, "as_of", latest.isoformat(timespec="seconds"))
+    except AccordError:
+        raise
+    except Exception as exc:  # roll back (done by transaction) and say so in one line
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFailed(f"The import failed and nothing was saved ({type(exc).__name__}: {detail[:300]}).") from exc
+    ordered = {t: by_table[t] for t in TABLE_ORDER if t in by_table}
+    for run in runs:
+        if run.rows_quarantined:
+            messages.append(f"{run.file_name}: {run.rows_quarantined:,} row(s) quarantined; see the quarantine list for line and reason.")
+    report(1.0, "Done")
+    return ImportSummary(
+        import_ids=[r.import_id for r in runs], by_table=ordered, messages=messages, files=runs, preset=p.name
+    )
+
+
+def _write_quarantine(cur, parts: list[pd.DataFrame], recognised: list[Recognised], runs: list[FileRun]) -> None:
+    by_src = {r.src: r for r in recognised}
+    frames = []
+    for rec in recognised:
+        if rec.parsed.rejects:
+            frames.append(pd.DataFrame({
+                "_src": rec.src,
+                "_line": [r.line for r in rec.parsed.rejects],
+                "column_name": None,
+                "reason": [r.reason for r in rec.parsed.rejects],
+                "target": rec.kind.target,
+                "raw": [r.raw for r in rec.parsed.rejects],
+            }))
+    for part in parts:
+        if part is None or part.empty:
+            continue
+        part = part.copy()
+        part["raw"] = ""
+        for src, idx in part.groupby("_src").groups.items():
+            rec = by_src[int(src)]
+            part.loc[idx, "raw"] = rec.parsed.raw_lines(part.loc[idx, "_line"].to_numpy())
+        frames.append(part[["_src", "_line", "column_name", "reason", "target", "raw"]])
+    if not frames:
+        return
+    q = pd.concat(frames, ignore_index=True)
+    q["column_name"] = q["column_name"].where(q["column_name"].astype("object").notna() & (q["column_name"] != ""), None)
+    q["import_id"] = q["_src"].map(lambda s: runs[int(s)].import_id)
+    q["file_name"] = q["_src"].map(lambda s: runs[int(s)].file_name)
+    for src, n in q.groupby("_src")["_line"].nunique().items():
+        runs[int(src)].rows_quarantined = int(n)
+    q = q.sort_values(["_src", "_line"], kind="stable")
+    out = pd.DataFrame({
+        "import_id": q["import_id"].astype("str"),
+        "file_name": q["file_name"].astype("str"),
+        "line": q["_line"].astype("int64"),
+        "target": q["target"].astype("str"),
+        "column_name": q["column_name"].astype("object"),
+        "reason": q["reason"].astype("str"),
+        "raw": q["raw"].fillna("").astype("str"),
+    })
+    cur.register("_acc_q", out)
+    try:
+        cur.execute(
+            "INSERT INTO quarantine (import_id, file_name, line, target, column_name, reason, raw) "
+            "SELECT import_id, file_name, line, target, CAST(column_name AS VARCHAR), reason, raw FROM _acc_q"
+        )
+    finally:
+        cur.unregister("_acc_q")
+
+
+def latest_stamp(con) -> datetime | None:
+    parts = [f"SELECT max({ident(c)}) AS m FROM {ident(t)}" for t, cols in STAMPS.items() for c in cols]
+    row = con.execute(f"SELECT max(m) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    value = row[0] if row else None
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = pd.Timestamp(value).to_pydatetime()
+    return value.replace(microsecond=0)
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, import_id: str | None = None) -> pd.DataFrame:
+    """Quarantined rows (newest import first, then file order), optionally of one import."""
+    where, params = "", []
+    if import_id:
+        where, params = "WHERE q.import_id = ?", [import_id]
+    return con.execute(
+        "SELECT q.import_id, r.imported_at, q.file_name, q.line, q.target, q.column_name, q.reason, q.raw "
+        "FROM quarantine q LEFT JOIN import_runs r USING (import_id) "
+        f"{where} ORDER BY r.imported_at DESC NULLS LAST, q.import_id, q.line, q.column_name",
+        params,
+    ).df()
+
+
+def import_runs(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    return con.execute(
+        "SELECT * FROM import_runs ORDER BY imported_at DESC, import_id LIMIT ?", [int(limit)]
+    ).df()
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where every text cell a spreadsheet would run as a formula starts with an apostrophe."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_object_dtype(out[c].dtype) or pd.api.types.is_string_dtype(out[c].dtype):
+            s = out[c].astype("object")
+            text = s.where(s.notna(), "").astype("str")
+            risky = text.str.startswith(FORMULA_PREFIXES) & s.notna()
+            out[c] = s.where(~risky, "'" + text)
+    return out
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes (UTF-8 with BOM, so Excel reads accents) with formula cells neutralised."""
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def quarantine_csv(con: duckdb.DuckDBPyConnection, import_id: str | None = None) -> bytes:
+    return safe_csv(quarantine_rows(con, import_id))
+
+
+def files_from_paths(paths: list[str | Path]) -> list[SourceFile]:
+    """Files as given; a folder contributes its *.csv files (sorted by name). Missing paths: AccordError."""
+    out: list[SourceFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+            if not found:
+                raise ImportFailed(f"{path}: the folder holds no .csv files.")
+            out.extend(SourceFile(p.name, p.read_bytes()) for p in found)
+        elif path.is_file():
+            out.append(SourceFile(path.name, path.read_bytes()))
+        elif path.exists():
+            raise ImportFailed(f"{path}: is neither a file nor a folder.")
+        else:
+            raise ImportFailed(f"{path}: no such file or folder.")
+    return out
+
+
+def format_summary(summary: ImportSummary) -> str:
+    lines = [f"Import with preset {summary.preset}:"]
+    if summary.by_table:
+        lines.append(f"  {'table':<20}{'read':>10}{'loaded':>10}{'updated':>10}{'unchanged':>11}{'quarantined':>13}")
+        for t, c in summary.by_table.items():
+            lines.append(f"  {t:<20}{c.read:>10,}{c.loaded:>10,}{c.updated:>10,}{c.unchanged:>11,}{c.quarantined:>13,}")
+    else:
+        lines.append("  nothing was imported.")
+    for m in summary.messages:
+        lines.append(f"  - {m}")
+    return "\n".join(lines)
+
+
+def cli_import(db_path: str, preset: str, paths: list[str], actor: str) -> int:
+    """`python -m core import`: summary to stderr, JSON to stdout; 0 if anything imported, 2 if not."""
+    from core.store import open_store
+
+    try:
+        _preset(preset)
+        files = files_from_paths(paths)
+        con = open_store(db_path, create=True)
+        try:
+            summary = import_files(con, preset, files, actor=actor or "command line")
+        finally:
+            con.close()
+    except AccordError as exc:
+        print(f"Import failed: {exc}", file=sys.stderr)
+        print(json.dumps({"ok": False, "error": str(exc)}))
+        return 2
+    except Exception as exc:  # never a traceback on the command line
+        print(f"Import failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+        return 2
+    print(format_summary(summary), file=sys.stderr)
+    out = summary.as_dict()
+    out["ok"] = summary.imported_anything
+    print(json.dumps(out, default=str))
+    return 0 if summary.imported_anything else 2

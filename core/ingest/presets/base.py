@@ -1,0 +1,258 @@
+"""What a preset is: the file kinds it recognises (by header, helped by file name) and how it maps them
+onto batches of canonical rows. Helpers here are vectorised pandas operations over whole columns."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from core.ingest.canonical import ident
+from core.ingest.reader import ParsedFile
+from core.ingest.validate import Batch
+
+
+def norm(text: str) -> str:
+    """Header or value key: lower case, letters and digits only ("Create Date" == "createdate")."""
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+@dataclass(frozen=True)
+class FileKind:
+    key: str
+    label: str
+    target: str  # the table its rows mainly feed (quarantine target of unreadable rows)
+    columns: dict[str, tuple[str, ...]]  # staging name -> header spellings it accepts
+    required: tuple[str, ...] = ()
+    all_of: tuple[str, ...] = ()  # recognised only when all of these columns are present
+    any_of: tuple[str, ...] = ()  # ... and at least one of these (if any listed)
+    none_of: tuple[str, ...] = ()  # ... and none of these
+    name_hints: tuple[str, ...] = ()  # file-name fragments that point at this kind
+    dynamic: Callable[[str], str | None] | None = None  # normalised header -> staging name (patterned columns)
+
+    def alias_map(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for staging, aliases in self.columns.items():
+            for a in (staging, *aliases):
+                out.setdefault(norm(a), staging)
+        return out
+
+    def shown(self, staging: str) -> str:
+        aliases = self.columns.get(staging, ())
+        return " / ".join(dict.fromkeys(aliases or (staging,)))
+
+
+@dataclass
+class Preset:
+    name: str
+    label: str
+    kinds: tuple[FileKind, ...]
+    build: Callable[["Ctx"], list[Batch]]
+    formats: tuple[str, ...] = ()  # strptime formats accepted besides ISO 8601 and epoch milliseconds
+    strip_prefixes: tuple[str, ...] = ()  # normalised header prefixes dropped (ETL tools' property_ ...)
+    summary: str = ""
+
+
+@dataclass
+class Recognised:
+    src: int
+    parsed: ParsedFile
+    kind: FileKind
+    frame: pd.DataFrame  # staging columns (str, missing = "") + _src + _line
+    mapping: dict[str, str]  # staging -> header as in the file
+
+
+class Unrecognised(Exception):
+    pass
+
+
+def _match(kind: FileKind, header: list[str], strip_prefixes: tuple[str, ...]) -> dict[str, str]:
+    amap = kind.alias_map()
+    found: dict[str, str] = {}
+    for h in header:
+        key = norm(h)
+        staging = amap.get(key)
+        if staging is None:
+            for prefix in strip_prefixes:
+                if key.startswith(prefix) and key[len(prefix):] in amap:
+                    staging = amap[key[len(prefix):]]
+                    break
+        if staging is None and kind.dynamic is not None:
+            staging = kind.dynamic(key)
+        if staging is not None and staging not in found:
+            found[staging] = h
+    return found
+
+
+def recognise(preset: Preset, name: str, parsed: ParsedFile) -> tuple[FileKind, dict[str, str]]:
+    """The file kind this header belongs to, or Unrecognised with a plain message."""
+    stem = norm(re.sub(r"\.[A-Za-z0-9]+$", "", name.rsplit("/", 1)[-1]))
+    matches = {k.key: _match(k, parsed.header, preset.strip_prefixes) for k in preset.kinds}
+
+    def fits(k: FileKind) -> bool:
+        m = matches[k.key]
+        return (all(c in m for c in k.all_of)
+                and (not k.any_of or any(c in m for c in k.any_of))
+                and not any(c in m for c in k.none_of))
+
+    def hint_len(k: FileKind) -> int:
+        return max((len(norm(h)) for h in k.name_hints if norm(h) and norm(h) in stem), default=0)
+
+    candidates = [k for k in preset.kinds if fits(k)]
+    hinted = sorted((k for k in preset.kinds if hint_len(k)), key=hint_len, reverse=True)
+    chosen: FileKind | None = None
+    for k in hinted:
+        if k in candidates:
+            chosen = k
+            break
+    if chosen is None and candidates:
+        chosen = max(candidates, key=lambda k: (len(matches[k.key]), -preset.kinds.index(k)))
+    if chosen is None and hinted:
+        chosen = hinted[0]
+    if chosen is None:
+        best = max(preset.kinds, key=lambda k: len(matches[k.key]))
+        if not matches[best.key]:
+            expected = "; ".join(
+                f"{k.label}: " + ", ".join(k.shown(c).split(" / ")[0] for c in (k.required or k.all_of)[:4])
+                for k in preset.kinds
+            )
+            raise Unrecognised(
+                f"{name}: none of the expected columns for the {preset.label} preset were found "
+                f"(its header starts {', '.join(parsed.header[:5])!s}). Expected, for example — {expected}."
+            )
+        lacking = [c for c in best.all_of if c not in matches[best.key]]
+        raise Unrecognised(
+            f"{name}: looks like a {best.label} file but lacks "
+            + (", ".join(best.shown(c) for c in lacking) if lacking else "the columns that identify it")
+            + f"; it was not imported."
+        )
+    m = matches[chosen.key]
+    lacking = [c for c in chosen.required if c not in m]
+    if lacking:
+        raise Unrecognised(
+            f"{name}: read as a {chosen.label} file, but the required column(s) "
+            f"{'; '.join(chosen.shown(c) for c in lacking)} are missing; it was not imported."
+        )
+    return chosen, m
+
+
+def staging_frame(parsed: ParsedFile, src: int, mapping: dict[str, str]) -> pd.DataFrame:
+    names = list(parsed.frame.columns)
+    out = {}
+    for staging, header in mapping.items():
+        # the parsed frame's column names are the header made unique; find the first with this header
+        idx = parsed.header.index(header)
+        out[staging] = parsed.frame[names[idx]]
+    frame = pd.DataFrame(out, index=parsed.frame.index)
+    frame["_src"] = np.int64(src)
+    frame["_line"] = parsed.frame["_line"].to_numpy()
+    return frame.reset_index(drop=True)
+
+
+@dataclass
+class Ctx:
+    """What a preset's build sees: the recognised files, the transaction's cursor (read-only use), the
+    import's moment, and places to put messages and rows it refuses outside any canonical table."""
+
+    cur: duckdb.DuckDBPyConnection
+    files: list[Recognised]
+    now: datetime
+    messages: list[str] = field(default_factory=list)
+    refused: list[pd.DataFrame] = field(default_factory=list)  # _src, _line, column_name, reason, target
+
+    def frame(self, kind: str) -> pd.DataFrame | None:
+        parts = [f.frame for f in self.files if f.kind.key == kind]
+        if not parts:
+            return None
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
+        for c in frame.columns:
+            if c not in ("_src", "_line"):
+                frame[c] = frame[c].fillna("").astype("str")
+        return frame
+
+    def file_names(self, kind: str) -> list[str]:
+        return [f.parsed.name for f in self.files if f.kind.key == kind]
+
+    def refuse(self, rows: pd.DataFrame, column: str, reason: str | pd.Series, target: str) -> None:
+        if rows.empty:
+            return
+        part = pd.DataFrame({"_src": rows["_src"].to_numpy(), "_line": rows["_line"].to_numpy()})
+        part["column_name"] = column
+        part["reason"] = reason.to_numpy() if isinstance(reason, pd.Series) else reason
+        part["target"] = target
+        self.refused.append(part)
+
+    def existing(self, table: str, key: str, columns: list[str], keys: pd.Series) -> pd.DataFrame:
+        """Rows already in the database for these keys (before this import's writes)."""
+        wanted = pd.DataFrame({"k": pd.Series(keys, dtype="str").dropna().unique()})
+        cols = ", ".join(f"t.{ident(c)}" for c in [key, *columns])
+        self.cur.register("_acc_keys", wanted)
+        try:
+            return self.cur.execute(
+                f"SELECT {cols} FROM {ident(table)} t JOIN _acc_keys k ON t.{ident(key)} = k.k"
+            ).df()
+        finally:
+            self.cur.unregister("_acc_keys")
+
+
+# ---- vectorised value helpers --------------------------------------------------------------------
+
+def col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A staging column as stripped text ("" when the file lacks it)."""
+    if name in frame.columns:
+        return frame[name].fillna("").astype("str").str.strip()
+    return pd.Series([""] * len(frame), index=frame.index, dtype="str")
+
+
+def has(frame: pd.DataFrame, name: str) -> bool:
+    return name in frame.columns
+
+
+def keys_of(series: pd.Series) -> pd.Series:
+    return series.fillna("").astype("str").str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+
+
+def map_values(series: pd.Series, mapping: dict[str, str], default: str | None = None) -> pd.Series:
+    """Map values through `mapping` (keys compared normalised). Unknown non-blank values stay as they are
+    (so validation reports them by name) unless a default is given; blanks become ""."""
+    keyed = keys_of(series)
+    table = {norm(k): v for k, v in mapping.items()}
+    mapped = keyed.map(table)
+    if default is not None:
+        mapped = mapped.where(mapped.notna() | (keyed == ""), default)
+    else:
+        mapped = mapped.where(mapped.notna(), series.fillna("").astype("str").str.strip())
+    return mapped.where(keyed != "", "").astype("str")
+
+
+def truthy(series: pd.Series) -> pd.Series:
+    return keys_of(series).isin(["true", "t", "yes", "y", "1", "10"])
+
+
+def blank_to(series: pd.Series, value: str) -> pd.Series:
+    s = series.fillna("").astype("str").str.strip()
+    return s.where(s != "", value)
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
+
+
+def seniority_from_title(title: pd.Series) -> pd.Series:
+    """Job title → canonical seniority by keywords (documented in docs/importing.md); blank stays blank."""
+    t = " " + title.fillna("").astype("str").str.lower().str.replace(r"[^a-z0-9]+", " ", regex=True) + " "
+    out = pd.Series([""] * len(t), index=t.index, dtype="str")
+    rules = (
+        ("individual", r"."),
+        ("manager", r" (manager|mgr|lead|supervisor|team lead) "),
+        ("director", r" (director|head|dir) "),
+        ("c_level", r" (ceo|cfo|cto|coo|cmo|cio|cro|chief|founder|co founder|cofounder|owner|president|partner) "),
+        ("vp", r" (vp|svp|evp|vice president) "),  # after c_level so "Vice President" is vp
+    )
+    for value, pattern in rules:  # later rules win: the most senior keyword decides
+        out = out.where(~t.str.contains(pattern, regex=True), value)
+    return out.where(t.str.strip() != "", "")
