@@ -50,13 +50,16 @@ def submit_edit(
     reason: str,
     effective_from: datetime | None = None,
     now: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> edits.Version | None:
-    """Save through core.edits against the version the editor opened; show why when refused."""
+    """Save through core.edits against the version the editor opened; show why when refused.
+
+    `as_of` is the data's present (scope().as_of), against which "a period that has ended" is judged."""
     expected = st.session_state.get(_k(key, "opened_version"), 0)
     try:
         version = edits.save(
             cache.connection(), kind, subject, body, actor=actor, reason=reason,
-            expected_version=expected, effective_from=effective_from, now=now,
+            expected_version=expected, effective_from=effective_from, now=now, as_of=as_of,
         )
     except edits.Conflict as conflict:
         mine = body.model_dump() if isinstance(body, BaseModel) else dict(body)
