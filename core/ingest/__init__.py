@@ -1,7 +1,7 @@
 """Importing CRM data: presets map source shapes onto the canonical tables (see docs/importing.md).
 
 Public interface: PRESETS, SourceFile, TableCounts, ImportSummary, import_files, files_from_paths,
-cli_import, quarantine_rows, quarantine_csv, import_runs, safe_csv, neutralise_formulas.
+cli_import, quarantine_rows, quarantine_csv, import_runs.
 """
 from core.ingest.engine import (
     ImportFailed,
@@ -14,10 +14,8 @@ from core.ingest.engine import (
     format_summary,
     import_files,
     import_runs,
-    neutralise_formulas,
     quarantine_csv,
     quarantine_rows,
-    safe_csv,
 )
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Preset
@@ -25,5 +23,5 @@ from core.ingest.presets.base import Preset
 __all__ = [
     "PRESETS", "Preset", "SourceFile", "TableCounts", "ImportSummary", "ImportFailed", "UnknownPreset",
     "import_files", "files_from_paths", "cli_import", "format_summary", "quarantine_rows", "quarantine_csv",
-    "import_runs", "safe_csv", "neutralise_formulas",
+    "import_runs",
 ]

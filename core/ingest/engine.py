@@ -162,6 +162,9 @@ def import_files(
             messages.append(str(exc))
             continue
         run.kind = kind.key
+        if kind.ignore:
+            messages.append(f"{f.name}: {kind.ignore}")
+            continue
         if parsed.rows == 0 and not parsed.rejects:
             messages.append(f"{f.name}: has a header but no data rows; nothing to import from it.")
         recognised.append(Recognised(i, parsed, kind, staging_frame(parsed, i, mapping), mapping))
@@ -306,27 +309,10 @@ def import_runs(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFram
     ).df()
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy where every text cell a spreadsheet would run as a formula starts with an apostrophe."""
-    out = frame.copy()
-    for c in out.columns:
-        if pd.api.types.is_object_dtype(out[c].dtype) or pd.api.types.is_string_dtype(out[c].dtype):
-            s = out[c].astype("object")
-            text = s.where(s.notna(), "").astype("str")
-            risky = text.str.startswith(FORMULA_PREFIXES) & s.notna()
-            out[c] = s.where(~risky, "'" + text)
-    return out
-
-
-def safe_csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes (UTF-8 with BOM, so Excel reads accents) with formula cells neutralised."""
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
-
-
 def quarantine_csv(con: duckdb.DuckDBPyConnection, import_id: str | None = None) -> bytes:
+    """The quarantine as a download, formula cells neutralised (raw rows are untrusted text)."""
+    from core.export import safe_csv
+
     return safe_csv(quarantine_rows(con, import_id))
 
 

@@ -40,6 +40,9 @@ class Batch:
     insert_only: tuple[str, ...] = ()
     hints: dict[str, str] = field(default_factory=dict)
     target: str | None = None  # quarantine target name; defaults to table
+    # (table, column): rows derived from a record of `table` load only if that record is in it by now,
+    # e.g. stage history derived from a deals row that was itself quarantined is refused with it
+    parent: tuple[str, str] | None = None
 
 
 @dataclass
@@ -255,7 +258,22 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         f"'duplicate {key_label} ' || {_quote(key_text)} || ' (first on line ' || _first || ' of the same file)' AS reason "
         f"FROM _acc_ok WHERE _rn > 1"
     )
+    if batch.parent is not None:
+        ptable, pcol = batch.parent
+        qparams["parentcol"] = pcol
+        parts.append(
+            f"SELECT _src, _line, $parentcol AS column_name, "
+            f"'{pcol.replace('_', ' ')} ' || {_quote(f'CAST({ident(pcol)} AS VARCHAR)')} || ' was not loaded into "
+            f"{ptable}, so this {table.replace('_', ' ')} row was not either' AS reason "
+            f"FROM _acc_ok o WHERE _rn = 1 AND NOT EXISTS "
+            f"(SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = o.{ident(pcol)})"
+        )
     bad = cur.execute(" UNION ALL ".join(parts) + " ORDER BY _src, _line", qparams).df()
+    if batch.parent is not None:
+        ptable, pcol = batch.parent
+        cur.execute(
+            f"DELETE FROM _acc_ok WHERE NOT EXISTS (SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = _acc_ok.{ident(pcol)})"
+        )
     result.bad_rows = bad
     result.quarantined = int(bad[["_src", "_line"]].drop_duplicates().shape[0]) if len(bad) else 0
 

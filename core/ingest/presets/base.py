@@ -33,6 +33,7 @@ class FileKind:
     none_of: tuple[str, ...] = ()  # ... and none of these
     name_hints: tuple[str, ...] = ()  # file-name fragments that point at this kind
     dynamic: Callable[[str], str | None] | None = None  # normalised header -> staging name (patterned columns)
+    ignore: str | None = None  # recognised but not imported (e.g. a data dictionary): says why
 
     def alias_map(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -118,7 +119,7 @@ def recognise(preset: Preset, name: str, parsed: ParsedFile) -> tuple[FileKind, 
         if not matches[best.key]:
             expected = "; ".join(
                 f"{k.label}: " + ", ".join(k.shown(c).split(" / ")[0] for c in (k.required or k.all_of)[:4])
-                for k in preset.kinds
+                for k in preset.kinds if not k.ignore
             )
             raise Unrecognised(
                 f"{name}: none of the expected columns for the {preset.label} preset were found "
