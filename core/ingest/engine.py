@@ -20,7 +20,7 @@ from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
 from core.ingest.reader import FileProblem, ParsedFile, parse
-from core.ingest.validate import BatchResult, apply_batch
+from core.ingest.validate import BatchResult, unregister, apply_batch
 from core.periods import utc_now
 
 Progress = Callable[[float, str], None]
@@ -276,7 +276,7 @@ def _write_quarantine(cur, parts: list[pd.DataFrame], recognised: list[Recognise
             "SELECT import_id, file_name, line, target, CAST(column_name AS VARCHAR), reason, raw FROM _acc_q"
         )
     finally:
-        cur.unregister("_acc_q")
+        unregister(cur, "_acc_q")
 
 
 def latest_stamp(con) -> datetime | None:

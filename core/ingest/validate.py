@@ -107,7 +107,10 @@ class _Sql:
 def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tuple[str, list[str], dict]:
     """SQL creating _acc_v (typed columns + one problem column per check) and the problem columns' names."""
     sql = _Sql()
-    fmt = sql.bind(list(formats)) if formats else None
+    needs_formats = formats and any(
+        c.kind in ("timestamp", "date") and _dtype_kind(batch.frame[c.name]) == "text" for c in cols
+    )
+    fmt = sql.bind(list(formats)) if needs_formats else None
     clean, typed, problems, problem_cols = [], [], [], []
     for i, col in enumerate(cols):
         q = ident(col.name)
@@ -232,7 +235,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         create, problem_cols, params = _build_typed(batch, cols, formats)
         cur.execute(create, params)
     finally:
-        cur.unregister("_acc_in")
+        unregister(cur, "_acc_in")
     nprob = len(problem_cols)
     all_ok = " AND ".join(f"_p{j} IS NULL" for j in range(nprob)) or "true"
     keyq = ", ".join(ident(k) for k in keys)
@@ -323,3 +326,10 @@ def _by_src(cur, temp: str) -> dict[int, int]:
 def empty_bad() -> pd.DataFrame:
     return pd.DataFrame({"_src": np.array([], dtype=np.int64), "_line": np.array([], dtype=np.int64),
                          "column_name": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+
+
+def unregister(cur, name: str) -> None:
+    try:
+        cur.unregister(name)
+    except duckdb.Error:  # an aborted transaction refuses even this; the rollback cleans up
+        pass

@@ -13,7 +13,7 @@ import pandas as pd
 
 from core.ingest.canonical import ident
 from core.ingest.reader import ParsedFile
-from core.ingest.validate import Batch
+from core.ingest.validate import Batch, unregister
 
 
 def norm(text: str) -> str:
@@ -197,7 +197,7 @@ class Ctx:
                 f"SELECT {cols} FROM {ident(table)} t JOIN _acc_keys k ON t.{ident(key)} = k.k"
             ).df()
         finally:
-            self.cur.unregister("_acc_keys")
+            unregister(self.cur, "_acc_keys")
 
 
 # ---- vectorised value helpers --------------------------------------------------------------------
@@ -249,11 +249,31 @@ def seniority_from_title(title: pd.Series) -> pd.Series:
     out = pd.Series([""] * len(t), index=t.index, dtype="str")
     rules = (
         ("individual", r"."),
-        ("manager", r" (manager|mgr|lead|supervisor|team lead) "),
-        ("director", r" (director|head|dir) "),
-        ("c_level", r" (ceo|cfo|cto|coo|cmo|cio|cro|chief|founder|co founder|cofounder|owner|president|partner) "),
-        ("vp", r" (vp|svp|evp|vice president) "),  # after c_level so "Vice President" is vp
+        ("manager", r" (?:manager|mgr|lead|supervisor|team lead) "),
+        ("director", r" (?:director|head|dir) "),
+        ("c_level", r" (?:ceo|cfo|cto|coo|cmo|cio|cro|chief|founder|co founder|cofounder|owner|president|partner) "),
+        ("vp", r" (?:vp|svp|evp|vice president) "),  # after c_level so "Vice President" is vp
     )
     for value, pattern in rules:  # later rules win: the most senior keyword decides
         out = out.where(~t.str.contains(pattern, regex=True), value)
     return out.where(t.str.strip() != "", "")
+
+
+def owner_reps(frames: list[tuple[pd.DataFrame | None, str]], name_prefix: str, skip_prefix: str | None = None) -> Batch | None:
+    """Placeholder reps (team "unknown") for owner ids the data references, inserted only if missing."""
+    parts = []
+    for frame, column in frames:
+        if frame is not None and has(frame, column):
+            ids = col(frame, column)
+            keep = ids != ""
+            if skip_prefix:
+                keep &= ~ids.str.startswith(skip_prefix)
+            parts.append(pd.DataFrame({"rep_id": ids[keep], "_src": frame["_src"][keep], "_line": frame["_line"][keep]}))
+    if not parts:
+        return None
+    reps = pd.concat(parts, ignore_index=True).drop_duplicates("rep_id")
+    if reps.empty:
+        return None
+    reps["name"] = name_prefix + " " + reps["rep_id"]
+    reps["team"] = "unknown"
+    return Batch("reps", reps[["rep_id", "name", "team", "_src", "_line"]].reset_index(drop=True), mode="ensure", primary=False)
