@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Measure:
     label: str
-    fmt: str  # money | percent | ratio | count | hours | days | money_per_day
+    fmt: str  # money | percent | ratio | count | decimal | hours | days | money_per_day
     help: str
 
 
@@ -57,6 +57,8 @@ def fmt(value, kind: str) -> str:
         return f"{value:.1f} d"
     if kind == "count":
         return f"{value:,.0f}"
+    if kind == "decimal":
+        return f"{value:,.1f}"
     return str(value)
 
 
@@ -72,3 +74,40 @@ def _money(value: float) -> str:
 
 def show(key: str, value) -> str:
     return fmt(value, MEASURES[key].fmt)
+
+
+# --- Shared goals (issue #3): the reverse waterfall's inputs and each stage's target vs actual ---------
+MEASURES.update({
+    "avg_deal_size": Measure("Average won deal size", "money", "Mean amount of the deals won in the trailing 365 days, sales-sourced included. The cascade divides the revenue goal by it."),
+    "accepted_to_opportunity": Measure("Accepted → opportunity", "percent", "Trailing-year cohort: quality leads with a deal ÷ accepted quality leads."),
+    "quality_to_accepted": Measure("Quality → accepted", "percent", "Trailing-year cohort: accepted quality leads ÷ quality leads."),
+    "lead_to_quality": Measure("Lead → quality", "percent", "Trailing-year cohort: quality leads ÷ leads."),
+    "stage_target": Measure("Target (period)", "count", "Volume this stage needs in the whole period for the revenue goal: the goal through the reverse waterfall (deal size, then each conversion rate). Rounded up: you cannot win part of a deal."),
+    "stage_target_to_date": Measure("Target to date", "count", "Target × share of the period elapsed: where the stage should be by now to be on pace. Rounded up."),
+    "stage_actual": Measure("Actual to date", "count", "Leads, quality leads, accepted: the period's lead cohort so far. Opportunities: deals created in the period. Won deals: deals won (closed_at) in the period. Sales-sourced deals count."),
+    "stage_pacing": Measure("Pacing", "percent", "Actual to date ÷ target to date. 100% means on track; undefined before the period starts or without a target."),
+    "stage_gap": Measure("Gap to date", "count", "Target to date − actual to date, rounded up: how many more the stage needed by now to be on pace. Negative: ahead of pace."),
+    "still_needed": Measure("Still needed", "count", "Target for the whole period − actual to date (never below 0), rounded up: what remains to reach the goal."),
+    "segment_share": Measure("Share of target", "percent", "The segment's share of this stage in the trailing year; the period's target is split by it."),
+    "required_volume": Measure("Required", "count", "Volume the what-if goal and rates need in the period (rounded up). Nothing is saved."),
+})
+
+
+# --- SLA compliance (issue #4): both sides' promises in detail, the breach list, the policy's fields ---
+MEASURES.update({
+    "sla_quality_leads": Measure("Quality leads measured", "count", "Quality leads whose SLA clock (assignment, else creation) started in the period, by as-of."),
+    "sla_met": Measure("Met", "count", "Quality leads first touched within the response window: clock start + response hours, a touch exactly at the deadline included."),
+    "sla_breached": Measure("Breached", "count", "Quality leads whose response window passed (as of) without a touch in it, never-touched leads included."),
+    "sla_pending": Measure("Pending", "count", "Quality leads whose response window is still open at as-of and who have not been touched yet."),
+    "never_touched": Measure("Never touched", "count", "Breached quality leads with no activity at all since their clock started: quality leads nobody called."),
+    "under_worked": Measure("Under-worked", "count", "Quality leads with fewer than the minimum attempts within the attempt window, judged once that window has closed."),
+    "avg_attempts": Measure("Follow-up attempts", "decimal", "Average activities per quality lead within the attempt window (days from clock start), over leads whose window has closed."),
+    "hours_late": Measure("Hours late", "hours", "Breached leads: first touch − deadline, or as-of − deadline when never touched."),
+    "committed": Measure("Committed quality leads", "count", "Marketing's quality-lead commitment for the period: the sum of its months' commitments, each month on the policy in force at its first day."),
+    "rejected": Measure("Rejected", "count", "Quality leads of the period that sales rejected (status rejected, or recycled with a reason)."),
+    "rejection_rate": Measure("Rejection rate", "percent", "Rejected quality leads ÷ quality leads."),
+    "response_hours": Measure("Response window", "hours", "Hours from clock start within which a quality lead must be first touched."),
+    "min_attempts": Measure("Minimum attempts", "count", "Activities a quality lead must get within the attempt window."),
+    "attempt_days": Measure("Attempt window", "days", "Days from clock start in which the minimum attempts must happen."),
+    "monthly_quality_commitment": Measure("Monthly quality-lead commitment", "count", "Quality leads marketing commits to deliver each month."),
+})

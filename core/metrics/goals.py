@@ -4,6 +4,18 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - Goals are set per quarter; a month's goal is the quarter's pro-rated by days.
 - Trailing-year conversion rates use the cohort of leads created in (as_of − 365 days, as_of].
 - Targets are kept fractional; pages round them up for display (you cannot win 0.3 of a deal).
+- Actuals to date per stage: leads, quality leads and accepted come from the period's cohort funnel;
+  opportunities = deals created in the period and won = deals won with closed_at in the period, both
+  sales-sourced included — the same deals the win rate, the deal size and won revenue are measured on,
+  so the sales targets are judged on the population they were derived from.
+- Target to date = target × elapsed share of the period; gap to date = target to date − actual (positive:
+  behind pace); still needed = the full period's target − actual, never below 0.
+- By segment (source, team, region), each stage's period target is split by the segment value's share of
+  that stage in the trailing year (lead stages: the trailing-year cohort; opportunities: deals created,
+  won: deals won in the trailing year). Lead stages take the lead's source and its owner's team/region;
+  deal stages take the source of the deal's lead ('sales-sourced' without one) and the deal owner's
+  team/region. A value with no trailing-year history gets a target of 0. Missing values read '(not set)'.
+  At most MAX_SEGMENTS rows are listed; the rest are summed into one row, so the split still adds up.
 """
 from __future__ import annotations
 
@@ -11,10 +23,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+import pandas as pd
 
 from core import edits
-from core.metrics.base import TRAILING_YEAR, Figures, ratio
-from core.metrics.funnel import funnel
+from core.metrics.base import (
+    DEAL_ASOF_CTE,
+    MISSING_TABLE_NOTES,
+    TRAILING_YEAR,
+    Figures,
+    ratio,
+    run,
+    scope_params,
+    tables_with_rows,
+)
+from core.metrics.funnel import funnel, funnel_by
 from core.metrics.pipeline import trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
@@ -85,8 +107,7 @@ class CascadeRates(Figures):
 
 def trailing_year_rates(con: duckdb.DuckDBPyConnection, as_of: datetime) -> CascadeRates:
     deals = trailing_year_deals(con, as_of)
-    year = Period("trailing year", as_of - TRAILING_YEAR, as_of + timedelta(microseconds=1))
-    f = funnel(con, year, as_of)
+    f = funnel(con, trailing_year(as_of), as_of)
     conv = f.conversions()
     rates = CascadeRates(
         avg_deal_size=deals.avg_won_deal_size,
@@ -131,3 +152,283 @@ def cascade(goal_revenue_amount: float | None, rates: CascadeRates) -> dict[str,
         value = ratio(value, rate)
         targets[stage] = value
     return targets
+
+
+# --- Stage targets vs actuals to date, pacing and gap, by segment -------------------------------------
+
+# The rate (or deal size) each stage's target is derived with, and how, in cascade order.
+STAGE_INPUTS: dict[str, tuple[str, str]] = {
+    "won": ("avg_deal_size", "revenue goal ÷ average won deal size"),
+    "opportunities": ("win_rate", "won deals ÷ win rate"),
+    "accepted": ("accepted_to_opportunity", "opportunities ÷ (accepted → opportunity)"),
+    "quality_leads": ("quality_to_accepted", "accepted ÷ (quality → accepted)"),
+    "leads": ("lead_to_quality", "quality leads ÷ (lead → quality)"),
+}
+RATE_FIELDS: tuple[str, ...] = ("avg_deal_size", "win_rate", "accepted_to_opportunity", "quality_to_accepted",
+                                "lead_to_quality")
+STAGE_KEYS: tuple[str, ...] = tuple(s for s, _, _ in CASCADE_STAGES)
+STAGE_LABELS: dict[str, str] = {s: label for s, _, label in CASCADE_STAGES}
+STAGE_COLUMNS: tuple[str, ...] = (
+    "stage", "label", "owner", "rate_name", "rate", "rate_trailing", "overridden", "derived_as", "share",
+    "target", "target_to_date", "actual", "progress", "pacing", "gap_to_date", "still_needed",
+)
+SEGMENT_COLUMNS: tuple[str, ...] = ("segment", *STAGE_COLUMNS)
+LEAD_STAGES = ("leads", "quality_leads", "accepted")
+DEAL_STAGES = ("opportunities", "won")
+
+# Segments a goal can be split by (an allow-list: the page passes one of these names, nothing else).
+# Lead stages take the lead's value (funnel.SEGMENTS: source; team and region of the lead's owner);
+# deal stages take the deal's: the source of its lead ('sales-sourced' without one), the deal owner's
+# team and region — the people who work that stage.
+GOAL_SEGMENTS: dict[str, str] = {
+    "source": "Source",
+    "team": "Team",
+    "region": "Region",
+}
+_DEAL_SEGMENT_SQL: dict[str, str] = {
+    "source": "CASE WHEN d.lead_id IS NULL THEN 'sales-sourced' WHEN l.lead_id IS NULL THEN 'unknown lead' "
+              "ELSE l.source END",
+    "team": "r.team",
+    "region": "r.region",
+}
+NOT_SET = "(not set)"
+MAX_SEGMENTS = 25  # values listed per segment; the rest are summed into one row so nothing is dropped
+OTHER_SEGMENTS = "(all other values)"
+
+
+def trailing_year(as_of: datetime) -> Period:
+    """The 365 days up to and including as_of, as a period (end exclusive just after as_of)."""
+    return Period("trailing year", as_of - TRAILING_YEAR, as_of + timedelta(microseconds=1))
+
+
+@dataclass
+class StageActuals(Figures):
+    """Actual volume of each cascade stage in the period, to date (as of)."""
+
+    leads: int | None = None
+    quality_leads: int | None = None
+    accepted: int | None = None
+    opportunities: int | None = None
+    won: int | None = None
+
+
+def _deal_counts_sql(segment: str | None) -> str:
+    seg = _DEAL_SEGMENT_SQL[segment] if segment else "'all'"
+    return f"""
+    WITH {DEAL_ASOF_CTE}
+    SELECT {seg} AS segment,
+           count(*) FILTER (d.created_at >= $start AND d.created_at < $end) AS opportunities,
+           count(*) FILTER (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end) AS won
+    FROM deal_asof d
+    LEFT JOIN leads l ON l.lead_id = d.lead_id
+    LEFT JOIN reps r ON r.rep_id = d.owner_id
+    WHERE (d.created_at >= $start AND d.created_at < $end)
+       OR (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end)
+    GROUP BY ALL
+    """
+
+
+def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> StageActuals:
+    """Leads, quality leads and accepted from the period's cohort funnel; opportunities = deals created in
+    the period (sales-sourced included); won = deals won with closed_at in the period — the same deals
+    whose amounts make won revenue, so the won-deal target and won revenue are judged on one set."""
+    result = StageActuals()
+    present = tables_with_rows(con)
+    cohort = funnel(con, period, as_of)
+    result.leads, result.quality_leads, result.accepted = cohort.leads, cohort.quality_leads, cohort.accepted
+    if "leads" not in present:
+        result.notes.append(MISSING_TABLE_NOTES["leads"])
+    if "deals" not in present:
+        result.notes.append(MISSING_TABLE_NOTES["deals"])
+        return result
+    params = scope_params(period, as_of)
+    row = run(con, _deal_counts_sql(None), params).fetchone()
+    result.opportunities, result.won = (int(row[1]), int(row[2])) if row else (0, 0)
+    return result
+
+
+def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str,
+               present: frozenset[str]) -> pd.DataFrame:
+    """segment value → count of every stage in `period` (lead stages: its cohort funnel; deal stages:
+    deals created / won in it). A stage whose table is missing counts 0 here; callers say it is unknown."""
+    frames = []
+    if "leads" in present:
+        frames.append(funnel_by(con, period, as_of, segment)[["segment", *LEAD_STAGES]])
+    if "deals" in present:
+        frames.append(run(con, _deal_counts_sql(segment), scope_params(period, as_of)).df())
+    if not frames:
+        return pd.DataFrame({"segment": pd.Series(dtype=str), **{s: pd.Series(dtype=int) for s in STAGE_KEYS}})
+    out = pd.concat(frames, ignore_index=True)
+    out["segment"] = out["segment"].fillna(NOT_SET).astype(str)
+    out = out.groupby("segment", as_index=False).sum(numeric_only=True)
+    for stage in STAGE_KEYS:
+        out[stage] = out[stage].fillna(0).astype(int) if stage in out else 0
+    return out[["segment", *STAGE_KEYS]]
+
+
+@dataclass
+class GoalPlan(Figures):
+    """The period's goal cascaded to every stage, with actuals to date, pacing and gaps.
+
+    `stages` has one row per cascade stage (CASCADE_STAGES order): stage, label, owner, rate_name, rate,
+    rate_trailing, overridden, derived_as, share, target, target_to_date, actual, progress, pacing,
+    gap_to_date, still_needed. For a segment, `stages` holds every (segment, stage) pair instead, with
+    `segment` first and the period's targets split by the segment's trailing-year share of each stage."""
+
+    period_label: str = ""
+    quarter_label: str = ""
+    goal_revenue: float | None = None
+    goal_version: int | None = None
+    elapsed_share: float = 0.0
+    trailing: CascadeRates | None = None
+    rates: CascadeRates | None = None
+    targets: dict[str, float | None] = field(default_factory=dict)
+    segment: str | None = None
+    segments_listed: int = 0
+    segments_total: int = 0
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def stage_progress(target: float | None, actual: float | None, elapsed_share: float) -> dict:
+    """One stage's figures to date: target to date = target × elapsed share; progress = actual ÷ target;
+    pacing = actual ÷ target to date; gap to date = target to date − actual (positive: behind);
+    still needed = what remains of the full period's target (never below 0)."""
+    known = target is not None and actual is not None
+    return {
+        "target": target,
+        "target_to_date": target * elapsed_share if target is not None else None,
+        "actual": actual,
+        "progress": ratio(actual, target) if known else None,
+        "pacing": pacing(actual, target, elapsed_share),
+        "gap_to_date": target * elapsed_share - actual if known else None,
+        "still_needed": max(target - actual, 0.0) if known else None,
+    }
+
+
+def _rate_columns(stage: str, rates: CascadeRates | None, trailing: CascadeRates | None) -> dict:
+    name, derived_as = STAGE_INPUTS[stage]
+    return {
+        "rate_name": name,
+        "rate": getattr(rates, name) if rates else None,
+        "rate_trailing": getattr(trailing, name) if trailing else None,
+        "overridden": bool(rates and name in rates.overridden),
+        "derived_as": derived_as,
+    }
+
+
+def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str | None = None) -> GoalPlan:
+    """Targets (the saved goal through the cascade, with the goal's overrides) against actuals to date.
+
+    With `segment` (a key of GOAL_SEGMENTS), each stage's period target is split across the segment's
+    values by their trailing-year share of that stage; actuals are counted the same way per value."""
+    if segment is not None and segment not in GOAL_SEGMENTS:
+        raise ValueError(f"unknown segment {segment!r}")
+    version = goal_version(con, period)
+    plan = GoalPlan(
+        period_label=period.label,
+        quarter_label=period.quarter().label,
+        goal_revenue=goal_revenue(con, period),
+        goal_version=version.version if version else None,
+        elapsed_share=period.elapsed_share(as_of),
+        segment=segment,
+    )
+    if plan.goal_revenue is None:
+        plan.notes.append(f"No revenue goal is set for {plan.quarter_label}, so no stage has a target.")
+    plan.trailing = trailing_year_rates(con, as_of)
+    plan.rates = effective_rates(plan.trailing, version.body if version else None)
+    plan.notes.extend(plan.rates.notes)
+    plan.targets = cascade(plan.goal_revenue, plan.rates)
+    if plan.goal_revenue is not None:
+        for stage, (name, _) in STAGE_INPUTS.items():
+            if plan.targets[stage] is None:
+                state = "unknown" if getattr(plan.rates, name) is None else "zero"
+                plan.notes.append(
+                    f"The {name.replace('_', ' ')} is {state} in the trailing year and not overridden, so the "
+                    f"{STAGE_LABELS[stage].lower()} target and those below it cannot be computed."
+                )
+                break
+    if segment is None:
+        actuals = stage_actuals(con, period, as_of)
+        plan.notes.extend(actuals.notes)
+        rows = []
+        for stage, owner, label in CASCADE_STAGES:
+            rows.append({"stage": stage, "label": label, "owner": owner,
+                         **_rate_columns(stage, plan.rates, plan.trailing), "share": 1.0,
+                         **stage_progress(plan.targets[stage], getattr(actuals, stage), plan.elapsed_share)})
+        plan.stages = pd.DataFrame(rows, columns=STAGE_COLUMNS)
+        plan.notes = list(dict.fromkeys(plan.notes))
+        return plan
+
+    present = tables_with_rows(con)
+    for table in ("leads", "deals"):
+        if table not in present:
+            plan.notes.append(MISSING_TABLE_NOTES[table])
+    now = _counts_by(con, period, as_of, segment, present)
+    year = _counts_by(con, trailing_year(as_of), as_of, segment, present)
+    totals = {s: int(year[s].sum()) if s in year else 0 for s in STAGE_KEYS}
+    both = now.merge(year, on="segment", how="outer", suffixes=("", "_trailing")).fillna(0)
+    both["_volume"] = both[[c for c in both.columns if c != "segment"]].sum(axis=1)
+    both = both.sort_values(["_volume", "segment"], ascending=[False, True])
+    plan.segments_total = len(both)
+    if len(both) > MAX_SEGMENTS:
+        head, tail = both.iloc[: MAX_SEGMENTS - 1], both.iloc[MAX_SEGMENTS - 1:]
+        rest = tail.drop(columns="segment").sum().to_frame().T.assign(segment=OTHER_SEGMENTS)
+        both = pd.concat([head, rest], ignore_index=True)
+    plan.segments_listed = len(both)
+    has_table = {s: ("leads" if s in LEAD_STAGES else "deals") in present for s in STAGE_KEYS}
+    for stage in STAGE_KEYS:
+        if plan.targets.get(stage) is not None and has_table[stage] and totals[stage] == 0:
+            plan.notes.append(
+                f"No {STAGE_LABELS[stage].lower()} in the trailing year, so that target cannot be split by {segment}."
+            )
+    rows = []
+    for rec in both.to_dict("records"):
+        for stage, owner, label in CASCADE_STAGES:
+            share = ratio(rec[f"{stage}_trailing"], totals[stage]) if totals[stage] else None
+            target = plan.targets.get(stage)
+            seg_target = target * share if target is not None and share is not None else None
+            actual = int(rec[stage]) if has_table[stage] else None
+            rows.append({"segment": rec["segment"], "stage": stage, "label": label, "owner": owner,
+                         **_rate_columns(stage, plan.rates, plan.trailing), "share": share,
+                         **stage_progress(seg_target, actual, plan.elapsed_share)})
+    plan.stages = pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
+    plan.notes = list(dict.fromkeys(plan.notes))
+    return plan
+
+
+def segment_values(plan: GoalPlan) -> list[str]:
+    """The segment values of a segmented plan, biggest first (as listed)."""
+    if plan.segment is None or plan.stages.empty:
+        return []
+    return list(dict.fromkeys(plan.stages["segment"]))
+
+
+def one_segment(plan: GoalPlan, value: str) -> pd.DataFrame:
+    """The stage rows of one segment value of a segmented plan."""
+    return plan.stages[plan.stages["segment"] == value].reset_index(drop=True)
+
+
+def what_if(plan: GoalPlan, revenue: float | None, **inputs: float | None) -> pd.DataFrame:
+    """Required volumes for a hypothetical goal and rates (nothing saved), beside the saved plan's.
+
+    `inputs` are any of RATE_FIELDS; one left out keeps the plan's value; zero or None leaves that stage
+    and those above it undefined (cascade's rule)."""
+    unknown = set(inputs) - set(RATE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown cascade inputs {sorted(unknown)}")
+    base = plan.rates or CascadeRates()
+    values = {k: inputs.get(k, getattr(base, k)) for k in RATE_FIELDS}
+    changed = [k for k in RATE_FIELDS if values[k] != getattr(base, k)]
+    rates = CascadeRates(overridden=changed, **values)
+    required = cascade(revenue, rates)
+    rows = []
+    for stage, owner, label in CASCADE_STAGES:
+        name, derived_as = STAGE_INPUTS[stage]
+        saved = plan.targets.get(stage)
+        rows.append({
+            "stage": stage, "label": label, "owner": owner, "rate_name": name, "rate": values[name],
+            "rate_changed": name in changed, "derived_as": derived_as,
+            "required": required[stage], "saved_target": saved,
+            "change": required[stage] - saved if required[stage] is not None and saved is not None else None,
+        })
+    return pd.DataFrame(rows)
