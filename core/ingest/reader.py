@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -235,8 +236,16 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
     stripped = pc.replace_substring_regex(record_text, _QUOTED, "") if quotes.any() else record_text
     fields = pc.count_substring(stripped, delim).to_numpy(zero_copy_only=False).astype(np.int64) + 1
     width = len(header)
-    ragged = np.flatnonzero(fields != width)
     keep = np.ones(len(starts), dtype=bool)
+    # rows with nothing but delimiters (spreadsheets leave them at the end) are not rows
+    hollow = pc.match_substring_regex(record_text, "^[\\s\"" + re.escape(delim) + "]*$").to_numpy(zero_copy_only=False)
+    hollow[0] = False
+    notes: list[str] = []
+    if hollow.any():
+        keep &= ~hollow
+        fields = np.where(hollow, width, fields)
+        notes.append(f"{name}: {int(hollow.sum()):,} empty row(s) (only delimiters) were skipped.")
+    ragged = np.flatnonzero(fields != width)
     for r in ragged:
         if r == 0:
             continue
@@ -265,7 +274,7 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
     rejects.sort(key=lambda r: r.line)
     return ParsedFile(
         name=name, sha256="", size=0, encoding=encoding, delimiter=delim, header=header, frame=frame,
-        rejects=rejects, _lines=np.array(lines, dtype=object), _starts=multi or None,
+        rejects=rejects, notes=notes, _lines=np.array(lines, dtype=object), _starts=multi or None,
     )
 
 
@@ -295,11 +304,14 @@ def _slow(name: str, text: str, encoding: str) -> ParsedFile:
     rejects: list[RowReject] = []
     multi: dict[int, int] = {}
     prev_end = 0
+    hollow = 0
     try:
         for record in reader:
             start, end = prev_end + 1, reader.line_num
             prev_end = end
-            if not record or all(not c.strip() for c in record) and len(record) <= 1:
+            if not record or all(not c.strip() for c in record):
+                if header is not None and len(record) > 1:
+                    hollow += 1
                 continue
             if header is None:
                 header = _clean_header(record)
@@ -320,7 +332,8 @@ def _slow(name: str, text: str, encoding: str) -> ParsedFile:
     frame = pd.DataFrame(rows, columns=names, dtype="str") if rows else pd.DataFrame(
         {h: pd.Series([], dtype="str") for h in names})
     frame["_line"] = np.array(row_lines, dtype=np.int64)
+    notes = [f"{name}: {hollow:,} empty row(s) (only delimiters) were skipped."] if hollow else []
     return ParsedFile(
         name=name, sha256="", size=0, encoding=encoding, delimiter=delim, header=header, frame=frame,
-        rejects=rejects, _lines=np.array(lines, dtype=object), _starts=multi or None,
+        rejects=rejects, notes=notes, _lines=np.array(lines, dtype=object), _starts=multi or None,
     )
