@@ -238,7 +238,7 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
     width = len(header)
     keep = np.ones(len(starts), dtype=bool)
     # rows with nothing but delimiters (spreadsheets leave them at the end) are not rows
-    hollow = pc.match_substring_regex(record_text, "^[\\s\"" + re.escape(delim) + "]*$").to_numpy(zero_copy_only=False)
+    hollow = pc.match_substring_regex(record_text, r'^[\s",;\t|]*$').to_numpy(zero_copy_only=False)
     hollow[0] = False
     notes: list[str] = []
     if hollow.any():
