@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -315,12 +315,13 @@ class _Gen:
         for label, a, b in halves:
             add(f"Paid Search – Generic {label}", "paid_search", a, b, rng.uniform(0.95, 1.1))
             add(f"LinkedIn Ads – {label}", "paid_social", a, b, rng.uniform(0.75, 0.9))
-            add(f"Newsletter & Nurture {label}", "email", a, b, 1.0)
         for yr in years:
             add(f"Paid Search – Brand {yr}", "paid_search", date(yr, 1, 1), date(yr, 12, 31), rng.uniform(0.6, 0.7))
             add(f"Meta Ads – {yr}", "paid_social", date(yr, 1, 1), date(yr, 12, 31), rng.uniform(0.95, 1.1))
-            add(f"Partner Program {yr}", "partner", date(yr, 1, 1), date(yr, 12, 31), 1.0)
-            add(f"Customer Referral Program {yr}", "referral", date(yr, 1, 1), date(yr, 12, 31), 1.0)
+        # always-on programmes, running since before the history starts
+        add("Partner Program", "partner", date(start.year - 1, 1, 1), end, 1.0)
+        add("Customer Referral Program", "referral", date(start.year - 1, 4, 1), end, 1.0)
+        add("Newsletter & Nurture", "email", date(start.year - 1, 9, 1), end, 1.0)
         # Content assets: launched every ~4 months, each promoted for ~6 months.
         d = start + timedelta(days=int(rng.integers(0, 60)))
         k = int(rng.integers(0, len(CONTENT_ASSETS)))
@@ -349,7 +350,7 @@ class _Gen:
             add(f"Webinar: {WEBINAR_TOPICS[k % len(WEBINAR_TOPICS)]}", "webinar", thu - timedelta(days=27), thu,
                 rng.uniform(0.85, 1.2))
             k += 1
-            d += timedelta(days=int(rng.integers(60, 80)))
+            d += timedelta(days=int(rng.integers(65, 85)))
 
         self.camp_name = [r[0] for r in rows]
         self.camp_channel = np.array([CH[r[1]] for r in rows])
@@ -393,7 +394,10 @@ class _Gen:
                     continue
                 w = hourly[c, lo:hi]
                 h = lo + rng.choice(hi - lo, k, p=w / w.sum())
-                created.append(self.grid_day0 * DAY + h * HOUR + rng.integers(0, HOUR, k))
+                stamp = self.grid_day0 * DAY + h * HOUR + rng.integers(0, HOUR, k)
+                if lo > 0:  # the hour as-of falls in: the simulated future starts at as-of itself
+                    stamp = np.maximum(stamp, self.as_of_s)
+                created.append(stamp)
                 channel.append(np.full(k, c))
         created = np.concatenate(created)
         channel = np.concatenate(channel)
@@ -911,7 +915,8 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
         raise ValueError("leads must be at least 1")
     if as_of is None:
         as_of = utc_now().replace(minute=0, second=0, microsecond=0)
-    as_of = as_of.replace(tzinfo=None)
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(timezone.utc).replace(tzinfo=None)
     report = progress or (lambda fraction, message: None)
     path = Path(path)
 
