@@ -43,6 +43,9 @@ try:
     if scope.is_demo:
         st.sidebar.info("Demo data: generated sample records, not a real company.", icon="🧪")
     page = st.navigation(PAGES)
+    intended = st.session_state.pop("app_intended_page", None)
+    if intended and any(spec.path == intended for spec in available_pages()):
+        st.switch_page(intended)  # a deep link that arrived before navigation existed (see cache.scope)
     page.run()
 except AccordError as exc:
     st.error(str(exc))

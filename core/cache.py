@@ -7,6 +7,7 @@ transaction, and every cached call has that version in its key, so the next reru
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,6 +139,18 @@ def sidebar() -> Scope:
 
 
 def scope() -> Scope:
-    """The scope the sidebar chose (pages call this; a page run on its own gets the defaults)."""
+    """The scope app.py's sidebar chose for this run.
+
+    Streamlit runs a `pages/` folder in its legacy multipage mode until app.py has called st.navigation
+    once in the process; a browser whose first request is a deep link (/sla) would then run the page
+    without app.py. Sending that session through app.py once turns the modern mode on for good.
+    """
     found = st.session_state.get("app_scope")
-    return found if isinstance(found, Scope) else sidebar()
+    if isinstance(found, Scope):
+        return found
+    caller = Path(inspect.stack()[1].filename).resolve()
+    root = Path(__file__).resolve().parents[1]
+    if caller.is_relative_to(root / "pages"):
+        st.session_state["app_intended_page"] = str(caller.relative_to(root))
+    st.switch_page(str(Path(__file__).resolve().parents[1] / "app.py"))
+    raise AssertionError("unreachable: st.switch_page stops this run")

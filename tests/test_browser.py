@@ -23,3 +23,17 @@ def test_overview_key_figures_are_visible(browser, tiny_server):
         assert label in body and value in body, (label, value)
     assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
     page.close()
+
+
+def test_deep_link_as_first_request_runs_through_the_app_shell(browser, server_for, tiny_db_copy):
+    # Streamlit runs a pages/ folder in legacy mode until app.py has called st.navigation once; the very
+    # first request of a fresh server being a deep link must still get the sidebar, titles and the page.
+    spec = available_pages()[-1]
+    server = server_for(tiny_db_copy)
+    page = open_page(browser, server, spec.url_path)
+    assert page.url.rstrip("/").endswith(spec.url_path)
+    assert spec.title in main_text(page)
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Overview" in nav and "overview" not in nav.split()  # titles, not file names
+    assert_clean(page, "deep-link")
+    page.close()
