@@ -166,7 +166,7 @@ def build(ctx: Ctx) -> list[Batch]:
             if unknown:
                 ctx.messages.append(
                     f"{unknown:,} closed deal(s) refer to MQLs that are neither in this import nor in the database; "
-                    "the deals load, and their leads will be linked when the MQL file is imported."
+                    "the deals load; import the MQL file with the closed-deals file so those leads get their SDR as owner."
                 )
     if mqls is not None or closed is not None:
         ctx.messages.append(
