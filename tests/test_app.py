@@ -79,3 +79,30 @@ def test_empty_database_says_what_cannot_be_computed(tmp_path, use_db):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Won revenue"] == "—" and metrics["SLA compliance"] == "—"
     assert "No leads are loaded" in texts(at)
+
+
+def test_first_run_builds_the_demo_database_and_says_so(tmp_path, use_db, monkeypatch):
+    path = tmp_path / "fresh" / "accord.duckdb"
+    monkeypatch.setenv("ACCORD_DEMO_LEADS", "1000")
+    use_db(path)
+    at = run_page("pages/overview.py")
+    assert not at.exception
+    assert path.exists()
+    assert any("Demo data" in i.value for i in at.sidebar.info)
+    assert any("demo data (seed 7, 1,000 leads)" in c.value for c in at.sidebar.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Quality leads"] not in ("—", "0")
+
+
+def test_database_from_a_newer_release_gives_a_notice_not_a_traceback(tmp_path, use_db):
+    import duckdb
+
+    path = tmp_path / "newer.duckdb"
+    open_store(path, create=True).close()
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.close()
+    use_db(path)
+    at = run_page("pages/overview.py")
+    assert not at.exception
+    assert "newer Accord" in at.error[0].value
