@@ -1,0 +1,89 @@
+"""DataFrame → Altair charts for the SLA page. No queries: they draw what core.metrics.sla returns."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+STATUS_ORDER = ["met", "breached", "pending"]
+STATUS_COLOURS = ["#2e9e5b", "#d6453d", "#b9c0cc"]
+COMMITMENT_COLOUR = "#1b2333"
+DELIVERED_COLOUR = "#4a70e8"
+
+
+def weekly_trend_chart(weekly: pd.DataFrame) -> alt.LayerChart:
+    """Met / breached / pending per ISO week of clock start (stacked bars) and compliance (line)."""
+    counts = weekly.melt(id_vars=["week", "week_start"], value_vars=STATUS_ORDER, var_name="status",
+                         value_name="leads")
+    counts["order"] = counts["status"].map({s: i for i, s in enumerate(STATUS_ORDER)})
+    x = alt.X("week:N", sort=None, title="ISO week of clock start", axis=alt.Axis(labelAngle=0))
+    bars = alt.Chart(counts).mark_bar().encode(
+        x=x,
+        y=alt.Y("leads:Q", title="Quality leads", axis=alt.Axis(format=",d", tickMinStep=1)),
+        color=alt.Color("status:N", sort=STATUS_ORDER,
+                        scale=alt.Scale(domain=STATUS_ORDER, range=STATUS_COLOURS),
+                        legend=alt.Legend(title=None, orient="top")),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("week_start:T", title="Starts", format="%d %b %Y"),
+                 alt.Tooltip("status:N", title="Status"), alt.Tooltip("leads:Q", title="Leads", format=",d")],
+    )
+    line = alt.Chart(weekly).mark_line(point=True, color=COMMITMENT_COLOUR).encode(
+        x=x,
+        y=alt.Y("compliance:Q", title="Compliance", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("compliance:Q", title="Compliance", format=".1%"),
+                 alt.Tooltip("median_hours_to_first_touch:Q", title="Median hours to first touch", format=".1f")],
+    )
+    return alt.layer(bars, line).resolve_scale(y="independent").properties(height=260)
+
+
+def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChart:
+    """Horizontal compliance bars per team (or rep), labelled with met of measured."""
+    data = frame.assign(
+        label=[
+            (f"{c:.0%}  ({m:,.0f} of {m + b:,.0f})" if pd.notna(c) else "— (nothing measured yet)")
+            for c, m, b in zip(frame["compliance"], frame["met"], frame["breached"])
+        ],
+        bar=frame["compliance"].fillna(0),
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y(f"{label_column}:N", sort=None, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=220)),
+        x=alt.X("bar:Q", title="Compliance", scale=alt.Scale(domain=[0, 1.3], nice=False),
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])),
+        tooltip=[alt.Tooltip(f"{label_column}:N", title=label_column.title()),
+                 alt.Tooltip("compliance:Q", title="Compliance", format=".1%"),
+                 alt.Tooltip("met:Q", title="Met", format=",d"), alt.Tooltip("breached:Q", title="Breached", format=",d"),
+                 alt.Tooltip("pending:Q", title="Pending", format=",d")],
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3, color=STATUS_COLOURS[0])
+    text = base.mark_text(align="left", dx=4, fontSize=12, color=COMMITMENT_COLOUR).encode(text="label:N")
+    return (bars + text).properties(height=max(90, 34 * len(data)))
+
+
+def delivery_chart(months: pd.DataFrame) -> alt.LayerChart:
+    """Quality leads delivered per month (bars) against the month's commitment (tick)."""
+    x = alt.X("month:N", sort=None, title=None, axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("month:N", title="Month"), alt.Tooltip("quality_leads:Q", title="Delivered", format=",d"),
+               alt.Tooltip("committed:Q", title="Committed", format=",d"),
+               alt.Tooltip("delivery:Q", title="Delivery", format=".1%"),
+               alt.Tooltip("elapsed_share:Q", title="Month elapsed", format=".0%")]
+    top = max(float(months["quality_leads"].max() or 0), float(months["committed"].max() or 0), 1.0) * 1.15
+    bars = alt.Chart(months).mark_bar(color=DELIVERED_COLOUR, size=48).encode(
+        x=x, y=alt.Y("quality_leads:Q", title="Quality leads", scale=alt.Scale(domain=[0, top], nice=False),
+                     axis=alt.Axis(format=",d", tickMinStep=1)),
+        tooltip=tooltip,
+    )
+    layers = [bars]
+    if months["committed"].notna().any():
+        layers.append(alt.Chart(months).mark_tick(color=COMMITMENT_COLOUR, thickness=3, size=70).encode(
+            x=x, y="committed:Q", tooltip=tooltip))
+    return alt.layer(*layers).properties(height=240)
+
+
+def rejections_chart(reasons: pd.DataFrame) -> alt.Chart:
+    """Rejected quality leads per segment (campaign or source), stacked by reason."""
+    return alt.Chart(reasons).mark_bar().encode(
+        y=alt.Y("segment:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
+        x=alt.X("rejected:Q", title="Rejected quality leads", axis=alt.Axis(format=",d", tickMinStep=1)),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="bottom", columns=3)),
+        tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("reason:N", title="Reason"),
+                 alt.Tooltip("rejected:Q", title="Rejected", format=",d")],
+    ).properties(height=max(90, 30 * reasons["segment"].nunique()))
