@@ -1,0 +1,309 @@
+"""Campaign and channel attribution: leads, quality leads, opportunities, won revenue, cost, cost per
+quality lead and return, under first-touch, linear and W-shaped credit (METRICS.md, "Attribution").
+
+Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Attribution"):
+- Period view. Leads and quality leads are the period's lead cohort, credited to their first-touch
+  campaign (`leads.campaign_id`) under every model (touches credit deals, not leads). Opportunities =
+  deals created in the period, won revenue = amount of deals won (closed_at) in the period — the same
+  won revenue as the Overview — each split across campaigns by the model. Opportunities are fractional
+  under multi-touch (a deal shared by two campaigns is half an opportunity to each).
+- Every deal's credit is accounted for: a deal without a lead goes to 'sales-sourced', one whose lead is
+  not loaded to 'unknown lead', one whose lead has neither a campaign nor a touch to 'no campaign'. So
+  the rows always add up to the period's opportunities and won revenue.
+- Multi-touch touches are the lead's campaign_touches with touched_at at or before the deal's
+  created_at (a touch at the very moment the deal was created counts). `leads.campaign_id` is itself
+  the first touch: a lead with no recorded touch before its deal is treated as touched once by it, at
+  its created_at. Touches are ordered by touched_at, then campaign_id (ties are broken the same way
+  every time).
+- Linear: each of the deal's n touches gets 1/n.
+- W-shaped: 30% to the first touch, 30% to the lead-creation touch (the last touch at or before the
+  lead's created_at; the first touch when every touch came later), 30% to the opportunity-creation
+  touch (the last touch at or before the deal's created_at), 10% shared equally by the other touches.
+  The three are roles, not touches: one touch holding two roles gets both shares. When no touch is left
+  for the 10%, the roles share everything in proportion (each role a third). So: 1 touch → 100%;
+  2 touches → 2/3 to the one holding two roles, 1/3 to the other; 3 distinct roles → a third each;
+  5 touches with distinct roles → 30/30/30 and 5% to each of the two in between.
+  The shares of one deal sum to 1 under every model (checked on every call).
+- Cost in the period: a campaign's cost is spread evenly over its days, from started_on to ended_on
+  (to as-of while it has no end date: its cost so far), and the period gets the days that fall inside
+  it up to as-of. Cost unknown (NULL) → cost per quality lead and return are undefined, not 0.
+- Return = won revenue ÷ cost in the period; cost per quality lead = cost ÷ first-touch quality leads.
+  The named buckets (no campaign, sales-sourced, unknown lead) have no cost: both read undefined.
+- Channel view: the campaign's channel; a campaign missing from `campaigns` reads '(campaign not loaded)'.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from core.metrics.base import (
+    DEAL_ASOF_CTE,
+    MISSING_TABLE_NOTES,
+    Figures,
+    lead_cte,
+    run,
+    scope_params,
+    tables_with_rows,
+)
+from core.metrics.pipeline import RECORDS_LIMIT, Records
+from core.periods import Period
+
+MODELS: dict[str, str] = {"first_touch": "First touch", "linear": "Linear", "w_shaped": "W-shaped"}
+MULTI_TOUCH = ("linear", "w_shaped")
+VIEWS = ("campaign", "channel")
+NOT_LOADED = "(campaign not loaded)"
+
+# A deal's credit bucket: a campaign, or one of the named places credit goes when there is none.
+_BUCKET = """CASE WHEN di.lead_id IS NULL THEN 'sales-sourced'
+                  WHEN l.lead_id IS NULL THEN 'unknown lead'
+                  WHEN l.campaign_id IS NULL THEN 'no campaign'
+                  ELSE 'campaign' END"""
+
+
+def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
+    """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
+    created or won in the period (flags is_created, is_won)."""
+    return f"""{lead_cte(con, params)}, {DEAL_ASOF_CTE},
+    deals_in AS (
+        SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
+               (d.created_at >= $start AND d.created_at < $end) AS is_created,
+               (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end) AS is_won
+        FROM deal_asof d
+        WHERE (d.created_at >= $start AND d.created_at < $end)
+           OR (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end)
+    ),
+    first_touch AS (
+        SELECT di.deal_id, {_BUCKET} AS bucket, CASE WHEN l.lead_id IS NOT NULL THEN l.campaign_id END AS campaign_id
+        FROM deals_in di LEFT JOIN leads l ON l.lead_id = di.lead_id
+    ),
+    deal_touches AS (
+        SELECT di.deal_id, t.campaign_id, t.touched_at
+        FROM deals_in di JOIN campaign_touches t ON t.lead_id = di.lead_id AND t.touched_at <= di.created_at
+    ),
+    touches AS (
+        SELECT deal_id, campaign_id, touched_at FROM deal_touches
+        UNION ALL  -- the first-touch campaign stands in for touches a lead never had recorded
+        SELECT di.deal_id, l.campaign_id, l.created_at
+        FROM deals_in di JOIN leads l ON l.lead_id = di.lead_id
+        WHERE l.campaign_id IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
+    ),
+    numbered AS (
+        SELECT t.deal_id, t.campaign_id, t.touched_at,
+               row_number() OVER (PARTITION BY t.deal_id ORDER BY t.touched_at, t.campaign_id) AS pos,
+               count(*) OVER (PARTITION BY t.deal_id) AS n
+        FROM touches t
+    ),
+    roles AS (  -- position of the lead-creation touch (last at or before the lead's creation, else first)
+        SELECT nb.deal_id, coalesce(max(nb.pos) FILTER (nb.touched_at <= l.created_at), 1) AS lc_pos
+        FROM numbered nb JOIN deals_in di ON di.deal_id = nb.deal_id LEFT JOIN leads l ON l.lead_id = di.lead_id
+        GROUP BY nb.deal_id
+    ),
+    weighted AS (
+        SELECT nb.deal_id, nb.campaign_id, nb.n,
+               3 * (nb.pos = 1)::INTEGER + 3 * (nb.pos = r.lc_pos)::INTEGER + 3 * (nb.pos = nb.n)::INTEGER AS role_tenths,
+               nb.pos NOT IN (1, r.lc_pos, nb.n) AS is_middle,
+               nb.n - (1 + (r.lc_pos NOT IN (1, nb.n))::INTEGER + (nb.n <> 1)::INTEGER) AS middles
+        FROM numbered nb JOIN roles r ON r.deal_id = nb.deal_id
+    ),
+    credit AS (
+        SELECT deal_id, 'first_touch' AS model, bucket, campaign_id, 1.0::DOUBLE AS share FROM first_touch
+        UNION ALL
+        SELECT deal_id, 'linear', 'campaign', campaign_id, 1.0::DOUBLE / n FROM weighted
+        UNION ALL
+        SELECT deal_id, 'w_shaped', 'campaign', campaign_id,
+               CASE WHEN middles = 0 THEN role_tenths::DOUBLE / 9
+                    ELSE (role_tenths::DOUBLE + CASE WHEN is_middle THEN 1.0::DOUBLE / middles ELSE 0 END) / 10 END
+        FROM weighted
+        UNION ALL  -- deals with no campaign at all keep their first-touch bucket under every model
+        SELECT ft.deal_id, m.model, ft.bucket, ft.campaign_id, 1.0::DOUBLE
+        FROM first_touch ft CROSS JOIN (VALUES ('linear'), ('w_shaped')) m(model)
+        WHERE ft.deal_id NOT IN (SELECT deal_id FROM numbered)
+    )"""
+
+
+def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
+    """Every deal's shares sum to 1 under every model: otherwise revenue would appear or vanish."""
+    worst = run(con, f"""WITH {ctes}
+        SELECT coalesce(max(abs(total - 1)), 0) FROM (
+            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params).fetchone()[0]
+    assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
+
+
+def deal_shares(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
+    """Every (deal, model, credited campaign) of the period with its share and credited amount — for tests
+    and audits (unbounded: call it on small data; the page uses attribution_records)."""
+    params = scope_params(period, as_of)
+    ctes = _credit_ctes(con, params)
+    _check_shares(con, ctes, params)
+    return run(con, f"""WITH {ctes}
+        SELECT c.deal_id, c.model, c.bucket, c.campaign_id, sum(c.share) AS share,
+               sum(c.share) * di.amount AS credited_amount
+        FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id
+        GROUP BY c.deal_id, c.model, c.bucket, c.campaign_id, di.amount
+        ORDER BY c.deal_id, c.model, c.campaign_id NULLS LAST""", params).df()
+
+
+@dataclass
+class Attribution(Figures):
+    """`frame`: one row per campaign (or channel) with leads, quality_leads, cost and, for every model m,
+    opportunities_<m>, won_revenue_<m>, return_<m>; plus cost_per_quality_lead. Totals reconcile with the
+    period's deals: see the module docstring."""
+
+    view: str = "campaign"
+    multi_touch: bool = True
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def table(self, model: str) -> pd.DataFrame:
+        """The view under one model, with plain column names."""
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}")
+        base = ["key", "name", "channel", "leads", "quality_leads", "opportunities", "won_revenue", "cost",
+                "cost_per_quality_lead", "return"]
+        if self.frame.empty:
+            return pd.DataFrame(columns=base)
+        out = self.frame.rename(columns={f"opportunities_{model}": "opportunities",
+                                         f"won_revenue_{model}": "won_revenue", f"return_{model}": "return"})
+        return out[base]
+
+
+def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, view: str = "campaign") -> Attribution:
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+    present = tables_with_rows(con)
+    result = Attribution(view=view)
+    if "leads" not in present:
+        result.notes.append(MISSING_TABLE_NOTES["leads"] + " Without them no deal can be traced to a campaign.")
+        return result
+    if "deals" not in present:
+        result.notes.append(MISSING_TABLE_NOTES["deals"] + " Opportunities, won revenue and return are unknown.")
+    if "campaign_touches" not in present:
+        result.multi_touch = False
+        result.notes.append(MISSING_TABLE_NOTES["campaign_touches"] + " Linear and W-shaped credit are unknown.")
+    if "campaigns" not in present:
+        result.notes.append(MISSING_TABLE_NOTES["campaigns"])
+    params = scope_params(period, as_of)
+    ctes = _credit_ctes(con, params)
+    _check_shares(con, ctes, params)
+    models = ", ".join(
+        f"coalesce(sum(c.share) FILTER (c.model = '{m}' AND di.is_created), 0) AS opportunities_{m}, "
+        f"coalesce(sum(c.share * di.amount) FILTER (c.model = '{m}' AND di.is_won), 0) AS won_revenue_{m}"
+        for m in MODELS  # allow-listed model names
+    )
+    frame = run(con, f"""WITH {ctes},
+        cohort AS (
+            SELECT CASE WHEN campaign_id IS NULL THEN 'no campaign' ELSE 'campaign' END AS bucket, campaign_id,
+                   count(*) AS leads, count(*) FILTER (is_quality) AS quality_leads
+            FROM lead_q WHERE created_at >= $start AND created_at < $end GROUP BY ALL
+        ),
+        credited AS (
+            SELECT c.bucket, c.campaign_id, {models}
+            FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id GROUP BY ALL
+        ),
+        spend AS (  -- cost spread evenly over the campaign's days; the period gets its days up to as-of
+            SELECT campaign_id, name, channel, cost,
+                   greatest(datediff('day', started_on, coalesce(ended_on, CAST($as_of AS DATE))) + 1, 0) AS days,
+                   greatest(datediff('day', greatest(started_on, CAST($start AS DATE)),
+                            least(coalesce(ended_on, CAST($as_of AS DATE)), CAST($end AS DATE) - 1, CAST($as_of AS DATE))) + 1, 0)
+                       AS days_in_period
+            FROM campaigns
+        ),
+        keys AS (
+            SELECT bucket, campaign_id FROM cohort UNION SELECT bucket, campaign_id FROM credited
+            UNION SELECT 'campaign', campaign_id FROM spend WHERE days_in_period > 0
+        )
+        SELECT k.bucket, k.campaign_id,
+               CASE WHEN k.bucket = 'campaign' THEN coalesce(s.name, k.campaign_id) ELSE k.bucket END AS name,
+               CASE WHEN k.bucket = 'campaign' THEN coalesce(s.channel, $not_loaded) ELSE k.bucket END AS channel,
+               coalesce(co.leads, 0) AS leads, coalesce(co.quality_leads, 0) AS quality_leads,
+               CASE WHEN k.bucket <> 'campaign' THEN NULL
+                    WHEN s.days > 0 THEN s.cost * s.days_in_period / s.days
+                    WHEN s.campaign_id IS NOT NULL THEN 0.0 * s.cost END AS cost,
+               {", ".join(f"coalesce(cr.opportunities_{m}, 0) AS opportunities_{m}, coalesce(cr.won_revenue_{m}, 0) AS won_revenue_{m}" for m in MODELS)}
+        FROM keys k
+        LEFT JOIN cohort co ON co.bucket = k.bucket AND co.campaign_id IS NOT DISTINCT FROM k.campaign_id
+        LEFT JOIN credited cr ON cr.bucket = k.bucket AND cr.campaign_id IS NOT DISTINCT FROM k.campaign_id
+        LEFT JOIN spend s ON s.campaign_id = k.campaign_id AND k.bucket = 'campaign'
+        """, params | {"not_loaded": NOT_LOADED}).df()
+    if view == "channel":
+        frame["cost_known"] = frame["cost"].notna()
+        frame = frame.groupby("channel", as_index=False, dropna=False).agg(
+            {"bucket": "first", "leads": "sum", "quality_leads": "sum", "cost": "sum", "cost_known": "all",
+             **{f"{k}_{m}": "sum" for m in MODELS for k in ("opportunities", "won_revenue")}})
+        frame.loc[~frame["cost_known"], "cost"] = None  # one campaign of unknown cost makes the channel's unknown
+        frame["key"] = frame["channel"]
+        frame["name"] = frame["channel"]
+        frame = frame.drop(columns="cost_known")
+    else:
+        frame["key"] = [c if b == "campaign" else b for b, c in zip(frame["bucket"], frame["campaign_id"])]
+    frame["cost"] = frame["cost"].astype("float64")
+    frame["cost_per_quality_lead"] = [c / q if q and pd.notna(c) else None
+                                      for c, q in zip(frame["cost"], frame["quality_leads"])]
+    for m in MODELS:
+        frame[f"return_{m}"] = [w / c if pd.notna(c) and c > 0 else None for w, c in zip(frame[f"won_revenue_{m}"], frame["cost"])]
+        if m in MULTI_TOUCH and not result.multi_touch:
+            frame[f"opportunities_{m}"] = None
+            frame[f"won_revenue_{m}"] = None
+            frame[f"return_{m}"] = None
+    if "deals" not in present:
+        for m in MODELS:
+            frame[f"opportunities_{m}"] = frame[f"won_revenue_{m}"] = frame[f"return_{m}"] = None
+    frame = frame.astype({c: "float64" for c in frame.columns if c.startswith(("return_", "won_revenue_", "opportunities_"))}
+                         | {"cost_per_quality_lead": "float64"})
+    frame["_special"] = frame["bucket"] != "campaign"  # the named buckets after the campaigns
+    frame = frame.sort_values(["_special", "won_revenue_first_touch", "leads", "key"],
+                              ascending=[True, False, False, True], na_position="last")
+    result.frame = frame.drop(columns="_special").reset_index(drop=True)
+    unknown = int((frame["cost"].isna() & (frame["bucket"] == "campaign")).sum())
+    if unknown:
+        result.notes.append(f"{unknown} row(s) have no recorded campaign cost, so their cost per quality lead and "
+                            "return are undefined.")
+    return result
+
+
+def attribution_records(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    as_of: datetime,
+    model: str,
+    view: str,
+    key: str,
+    limit: int = RECORDS_LIMIT,
+) -> Records:
+    """The period's deals credited to one row of the attribution table (a campaign id or bucket name in the
+    campaign view, a channel in the channel view) under `model`: share, credited opportunity and revenue.
+    The first `limit` by credited amount, with the total count."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}")
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+    if not {"leads", "deals"} <= tables_with_rows(con):
+        return Records(frame=pd.DataFrame(), total=0, limit=limit)
+    params = scope_params(period, as_of) | {"model": model, "key": key, "limit": int(limit), "not_loaded": NOT_LOADED}
+    if view == "campaign":
+        match = "(CASE WHEN c.bucket = 'campaign' THEN c.campaign_id ELSE c.bucket END) = $key"
+    else:
+        match = ("(CASE WHEN c.bucket = 'campaign' THEN coalesce(cp.channel, $not_loaded) ELSE c.bucket END) = $key")
+    base = f"""WITH {_credit_ctes(con, params)}
+        SELECT di.deal_id, di.account, di.lead_id, c.campaign_id, coalesce(cp.name, c.campaign_id) AS campaign,
+               di.amount, sum(c.share) AS share,
+               CASE WHEN di.is_created THEN sum(c.share) ELSE 0 END AS credited_opportunity,
+               CASE WHEN di.is_won THEN sum(c.share) * di.amount ELSE 0 END AS credited_won_revenue,
+               di.created_at, di.closed_at, di.state, di.is_created AS created_in_period, di.is_won AS won_in_period
+        FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id
+        LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
+        WHERE c.model = $model AND {match}
+        GROUP BY di.deal_id, di.account, di.lead_id, c.campaign_id, cp.name, di.amount, di.created_at,
+                 di.closed_at, di.state, di.is_created, di.is_won"""
+    total = run(con, f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+    frame = run(con, base + " ORDER BY credited_won_revenue DESC, di.amount DESC, di.deal_id LIMIT $limit", params).df()
+    return Records(frame=frame, total=int(total), limit=int(limit))
+
+
+def shares_sum_to_one(shares: pd.DataFrame) -> bool:
+    """For tests and audits: every (deal, model) of a deal_shares frame sums to 1."""
+    sums = shares.groupby(["deal_id", "model"])["share"].sum()
+    return all(math.isclose(v, 1.0, rel_tol=0, abs_tol=1e-12) for v in sums)
