@@ -111,3 +111,20 @@ MEASURES.update({
     "attempt_days": Measure("Attempt window", "days", "Days from clock start in which the minimum attempts must happen."),
     "monthly_quality_commitment": Measure("Monthly quality-lead commitment", "count", "Quality leads marketing commits to deliver each month."),
 })
+
+
+# --- Quality-lead definition (issue #6): the back-test of a draft beside the version in force ---------
+MEASURES.update({
+    "backtest_leads": Measure("Leads", "count", "Leads created in the back-test range (by as-of) in this group."),
+    "backtest_share": Measure("Share of all leads", "percent", "This group's leads ÷ all leads created in the range."),
+    "backtest_opportunities": Measure("Reached an opportunity", "count", "Leads of this group with a deal on them created by as-of (a lead with two deals counts once)."),
+    "backtest_opportunity_rate": Measure("Lead → opportunity", "percent", "Leads of this group that reached an opportunity ÷ leads of this group."),
+    "backtest_won_leads": Measure("Won", "count", "Leads of this group with a deal on them closed won by as-of."),
+    "backtest_won_rate": Measure("Lead → won", "percent", "Leads of this group with a won deal ÷ leads of this group."),
+    "backtest_won_deals": Measure("Won deals", "count", "Deals closed won by as-of on leads of this group."),
+    "backtest_won_revenue": Measure("Won revenue", "money", "Amount of the deals closed won by as-of on leads of this group."),
+    "backtest_missed_won_deals": Measure("Won deals the draft would miss", "count", "Won deals on leads the version in force qualifies and the draft excludes."),
+    "backtest_missed_won_revenue": Measure("Won revenue the draft would miss", "money", "Amount of the won deals on leads the version in force qualifies and the draft excludes."),
+    "backtest_newly_qualified": Measure("Newly qualified", "count", "Leads the draft qualifies that the version in force does not."),
+    "backtest_newly_excluded": Measure("Newly excluded", "count", "Leads the version in force qualifies that the draft does not."),
+})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
 SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
@@ -52,9 +52,10 @@ class SlaPolicy(_Strict):
 
 
 class QualityDefinition(_Strict):
-    """Criteria over lead columns. A lead qualifies when it is not excluded and either meets every fit
-    criterion that is set, or is fast-tracked by a demo request, or (when allowed) its CRM marked it
-    qualified. An unset criterion does not filter."""
+    """Criteria over lead columns. A lead qualifies when it is not excluded (by industry, country or
+    source) and either meets every fit criterion that is set, or is fast-tracked by a demo request, or
+    (when allowed) its CRM marked it qualified. An unset criterion does not filter. Compiled to SQL by
+    core.quality.definition_sql: every field here must be compiled there."""
 
     min_score: int | None = Field(None, ge=0, le=100)
     industries: list[str] = Field(default_factory=list)
@@ -66,6 +67,15 @@ class QualityDefinition(_Strict):
     crm_qualified: bool = True
     exclude_industries: list[str] = Field(default_factory=list)
     exclude_countries: list[str] = Field(default_factory=list)
+    # Added with the quality page (absent from older saved bodies, so they default to "not used"):
+    demo_required: bool = Field(False, description="A demo request is one more fit criterion every lead must meet.")
+    exclude_sources: list[str] = Field(default_factory=list, description="Channels of origin that never qualify.")
+
+    @field_validator("industries", "countries", "exclude_industries", "exclude_countries", "exclude_sources")
+    @classmethod
+    def _tidy_list(cls, values: list[str]) -> list[str]:
+        # blanks and repeats are typing slips, not criteria; order is kept for readable diffs
+        return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
 
     @property
     def has_fit_criteria(self) -> bool:
@@ -76,12 +86,17 @@ class QualityDefinition(_Strict):
             or self.employees_max is not None
             or self.seniorities
             or self.countries
+            or self.demo_required
         )
 
     @model_validator(mode="after")
     def _coherent(self) -> "QualityDefinition":
         if not (self.has_fit_criteria or self.demo_fast_track or self.crm_qualified):
             raise ValueError("The definition is empty: set at least one criterion or a fast track.")
+        if self.demo_required and self.demo_fast_track:
+            raise ValueError(
+                "A demo request cannot be both required and a fast track: choose one of the two."
+            )
         if (
             self.employees_min is not None
             and self.employees_max is not None
