@@ -42,17 +42,22 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def rates_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """How each stage's target is derived: the rate (or deal size) used and whether it is an override."""
+    return pd.DataFrame([{
+        "Stage": row["label"],
+        "Owner": row["owner"],
+        "Target derived as": row["derived_as"],
+        "Rate or size used": _rate(row["rate_name"], row["rate"]),
+        "Basis": _basis(row),
+    } for row in rows.to_dict("records")])
+
+
 def stage_table(rows: pd.DataFrame, with_share: bool = False) -> pd.DataFrame:
-    """One line per cascade stage: how its target is derived, the rate used, target vs actual to date."""
+    """One line per cascade stage: target vs actual to date, pacing and gap (and, split, the share)."""
     out = []
     for row in rows.to_dict("records"):
-        line = {
-            "Stage": row["label"],
-            "Owner": row["owner"],
-            "Derived as": row["derived_as"],
-            "Rate or size used": _rate(row["rate_name"], row["rate"]),
-            "Basis": _basis(row),
-        }
+        line = {"Stage": row["label"], "Owner": row["owner"]}
         if with_share:
             line[MEASURES["segment_share"].label] = fmt(row["share"], "percent")
         line.update({
@@ -113,7 +118,7 @@ def progress_chart(rows: pd.DataFrame, elapsed_share: float) -> alt.LayerChart |
     if data.empty:
         return None
     top = max(1.0, float(data["progress"].max())) * 1.35  # room for the labels right of the bars
-    y = alt.Y("stage:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelFontSize=13))
+    y = alt.Y("stage:N", sort=list(data["stage"]), title=None, axis=alt.Axis(labelFontSize=13))
     tooltip = [
         alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("owner:N", title="Owner"),
         alt.Tooltip("target:Q", title=MEASURES["stage_target"].label, format=",d"),
@@ -164,7 +169,8 @@ def pacing_heatmap(stages: pd.DataFrame) -> alt.Chart | None:
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.condition(
             "isValid(datum.pacing_value)",
-            alt.Color("pacing_value:Q", title="Pacing", legend=alt.Legend(format="%", orient="right"),
+            alt.Color("pacing_value:Q", title="Pacing (red: behind, green: ahead)",
+                      legend=alt.Legend(format="%", orient="top", direction="horizontal", gradientLength=220),
                       scale=alt.Scale(domain=[0, 1, 2], range=["#d64541", "#f5f0c8", "#2e9e5b"], clamp=True)),
             alt.value("#f1f2f5"),
         )

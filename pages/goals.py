@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import cache, edits, widgets
-from core.charts_goals import pacing_heatmap, progress_chart, stage_table, whatif_table
+from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
 from core.measures import MEASURES, fmt, show
 from core.metrics.goals import (
     GOAL_SEGMENTS,
@@ -58,8 +58,10 @@ st.subheader("From the revenue goal to every stage's target")
 st.caption("The reverse waterfall: won deals = goal ÷ average won deal size, then each stage ÷ its conversion "
            "rate. Rates are the trailing year's actuals unless the goal overrides them. Marketing owns the "
            "lead and quality-lead targets, sales the accepted, opportunity and won-deal targets: both see all.")
+st.dataframe(rates_table(plan.stages), hide_index=True, width="stretch")
+st.subheader("Target vs actual to date")
 split_names = ["Whole period"] + [GOAL_SEGMENTS[s] for s in GOAL_SEGMENTS]
-left, right = st.columns([1, 2])
+left, right, _ = st.columns(3)
 split = left.selectbox("Split by", split_names, key=f"{KEY}_split",
                        help="Each stage's target split by the segment's trailing-year share of that stage.")
 segment = None if split == split_names[0] else list(GOAL_SEGMENTS)[split_names.index(split) - 1]
@@ -94,6 +96,7 @@ if segment is not None and values:
                    "are summed in one row.")
 widgets.notes(view.notes)
 
+st.subheader("Try, set and review the goal")
 whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"])
 
 # --- What-if: live, never saved -----------------------------------------------------------------------
@@ -128,13 +131,13 @@ def _copy_to_form() -> None:
 with whatif_tab:
     st.caption("Change the goal, the deal size or any rate and the required volumes follow at once. "
                "Nothing here is saved.")
-    cols = st.columns(6)
+    cols = st.columns(3)
     revenue = cols[0].number_input(f"Revenue goal ({period.label})", key=WHATIF + "revenue", min_value=0.0,
                                    step=10_000.0, format="%.0f", placeholder="any goal")
     inputs = {"avg_deal_size": cols[1].number_input(INPUT_LABELS["avg_deal_size"], key=WHATIF + "avg_deal_size",
                                                     min_value=0.0, step=1_000.0, format="%.0f",
                                                     help=MEASURES["avg_deal_size"].help)}
-    for col, name in zip(cols[2:], RATE_FIELDS[1:]):
+    for col, name in zip([cols[2], *st.columns(3)], RATE_FIELDS[1:]):
         inputs[name] = col.number_input(f"{INPUT_LABELS[name]} (0–1)", key=WHATIF + name, min_value=0.0,
                                         max_value=1.0, step=0.01, format="%.3f", help=MEASURES[name].help)
     required = what_if(plan, revenue, **inputs)
@@ -167,21 +170,22 @@ with edit_tab:
           "when, before, after and why."
     )
     with st.form(f"{KEY}_form"):
-        st.number_input(f"Revenue goal for {quarter.label}", key=FORM + "revenue", step=10_000.0, format="%.2f",
-                        placeholder="e.g. 1500000", help="Positive, in the data's currency. Months get a "
-                        "pro-rated share by days.")
-        cols = st.columns(5)
-        for col, name in zip(cols, RATE_FIELDS):
+        top = st.columns(2)
+        top[0].number_input(f"Revenue goal for {quarter.label}", key=FORM + "revenue", step=10_000.0,
+                            format="%.2f", placeholder="e.g. 1500000",
+                            help="Positive, in the data's currency. Months get a pro-rated share by days.")
+        for col, name in zip([top[1], *st.columns(4)], RATE_FIELDS):
             trailing = getattr(plan.trailing, name) if plan.trailing else None
             is_money = name == "avg_deal_size"
+            shown = fmt(trailing, "money" if is_money else "percent")
             col.number_input(
-                f"{INPUT_LABELS[name]}{'' if is_money else ' (0–1)'}", key=FORM + name,
+                f"{INPUT_LABELS[name]}{' override' if is_money else ' (0–1)'}", key=FORM + name,
                 step=1_000.0 if is_money else 0.01, format="%.2f" if is_money else "%.3f",
-                placeholder=f"trailing: {fmt(trailing, 'money' if is_money else 'percent')}",
+                placeholder=f"trailing year: {shown}",
                 help=("A positive amount." if is_money else "A share above 0 and at most 1, e.g. 0.25 for 25%.")
-                + f" Trailing-year actual: {fmt(trailing, 'money' if is_money else 'percent')}.",
+                + f" Empty: the trailing-year actual ({shown}).",
             )
-        st.checkbox(f"Correction: change the goal of a quarter that has ended", key=FORM + "correction",
+        st.checkbox("Correction: change the goal of a quarter that has ended", key=FORM + "correction",
                     help="Goals of ended quarters are history; tick this only to correct one.")
         st.text_input("Why (kept in the history)", key=FORM + "reason", placeholder="e.g. board plan for Q3")
         submitted = st.form_submit_button("Save goal", type="primary")

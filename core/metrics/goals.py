@@ -164,6 +164,13 @@ STAGE_INPUTS: dict[str, tuple[str, str]] = {
     "quality_leads": ("quality_to_accepted", "accepted ÷ (quality → accepted)"),
     "leads": ("lead_to_quality", "quality leads ÷ (lead → quality)"),
 }
+INPUT_NAMES: dict[str, str] = {
+    "avg_deal_size": "average won deal size",
+    "win_rate": "win rate",
+    "accepted_to_opportunity": "accepted → opportunity rate",
+    "quality_to_accepted": "quality → accepted rate",
+    "lead_to_quality": "lead → quality rate",
+}
 RATE_FIELDS: tuple[str, ...] = ("avg_deal_size", "win_rate", "accepted_to_opportunity", "quality_to_accepted",
                                 "lead_to_quality")
 STAGE_KEYS: tuple[str, ...] = tuple(s for s, _, _ in CASCADE_STAGES)
@@ -343,7 +350,7 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
             if plan.targets[stage] is None:
                 state = "unknown" if getattr(plan.rates, name) is None else "zero"
                 plan.notes.append(
-                    f"The {name.replace('_', ' ')} is {state} in the trailing year and not overridden, so the "
+                    f"The {INPUT_NAMES[name]} is {state} in the trailing year and not overridden, so the "
                     f"{STAGE_LABELS[stage].lower()} target and those below it cannot be computed."
                 )
                 break

@@ -1,0 +1,60 @@
+"""Browser tier for Shared goals: the page in Chromium, and a saved goal reaching the Overview at once."""
+from __future__ import annotations
+
+import shutil
+
+from browser_support import assert_clean, main_text, open_page, wait_idle
+
+
+def test_goals_page_shows_the_cascade(browser, tiny_server):
+    page = open_page(browser, tiny_server, "goals")
+    assert_clean(page, "goals-tiny")
+    body = main_text(page)
+    # the tiny world's Q3: goal $100k, won $35k; won-deal target 100,000 / (55,000 / 3) = 5.45 → 6
+    for text in ("Shared goals · 2026-Q3", "Revenue goal", "$100k", "Attainment", "35.0%", "Won deals",
+                 "Quality leads", "trailing year", "Target (period)", "Pacing"):
+        assert text in body, text
+    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
+    page.get_by_text("Split by").first.wait_for()
+    page.close()
+
+
+def test_goals_split_by_source_draws_the_heatmap(browser, tiny_server):
+    page = open_page(browser, tiny_server, "goals")
+    page.get_by_role("combobox", name="Split by").click()
+    page.get_by_role("option", name="Source").click()
+    wait_idle(page)
+    assert_clean(page, "goals-tiny-by-source")
+    body = main_text(page)
+    assert "Pacing by source" in body and "Share of target" in body
+    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 2
+    page.close()
+
+
+def test_saving_a_goal_changes_the_overview_attainment(browser, server_for, tiny_db_file, tmp_path):
+    path = tmp_path / "goals-browser.duckdb"
+    shutil.copy(tiny_db_file, path)  # our own copy: the shared tiny_server's data stays as it was
+    server = server_for(path)
+    page = open_page(browser, server, "overview")
+    assert "35.0%" in main_text(page)  # won 35,000 of the 100,000 goal
+
+    page.goto(f"{server.url}/goals")
+    wait_idle(page)
+    page.get_by_role("tab", name="Set the goal").click()
+    revenue = page.get_by_label("Revenue goal for 2026-Q3")
+    revenue.fill("50000")
+    page.get_by_label("Why (kept in the history)").fill("Halved after the board review")
+    page.get_by_role("button", name="Save goal").click()
+    wait_idle(page)
+    page.get_by_text("Saved version 2").first.wait_for()
+    assert_clean(page, "goals-after-save")
+    assert "$50k" in main_text(page)
+
+    page.goto(f"{server.url}/overview")
+    wait_idle(page)
+    body = main_text(page)
+    assert_clean(page, "overview-after-goal-save")
+    # attainment = 35,000 / 50,000; coverage = 42,000 open / (50,000 − 35,000) = 2.80
+    assert "70.0%" in body and "$50k" in body and "2.80×" in body
+    assert "35.0%" not in body
+    page.close()
