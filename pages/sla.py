@@ -10,6 +10,7 @@ from core import cache, edits, widgets
 from core.charts_sla import compliance_by_chart, delivery_chart, rejections_chart, weekly_trend_chart
 from core.measures import MEASURES, fmt, show
 from core.metrics import sla
+from core.models import SlaPolicy
 
 KEY = "sla"
 POLICY_FIELDS = ("response_hours", "min_attempts", "attempt_days", "monthly_quality_commitment")
@@ -21,6 +22,7 @@ ISSUES = {"any": "Breached or under-worked", "breached": "Breached", "never_touc
 SORTS = {"hours_late": "Hours late (most first)", "clock_start": "Clock start (newest first)",
          "attempts": "Attempts (fewest first)", "rep": "Team and rep"}
 ALL = "__all__"
+FORM = f"{KEY}_form_"
 
 # Column → (measure key or plain label, format) for every table on this page.
 COLUMNS = {
@@ -249,38 +251,41 @@ with tabs[4]:
                    f"from {latest.effective_from:%d %b %Y} UTC). A new version applies to leads whose clock starts on "
                    "or after its effective date; earlier leads keep the policy they were measured under."
                    if latest else "No policy saved yet.")
-        base = latest.body if latest else None
-        earliest = latest.effective_from.date() if latest else as_of.date()
+        if FORM + "response_hours" not in st.session_state:  # first open, or after a save / restart
+            body = latest.body if latest else SlaPolicy()
+            for name in POLICY_FIELDS:
+                st.session_state[FORM + name] = getattr(body, name)
+            st.session_state[FORM + "effective"] = max(latest.effective_from.date() if latest else as_of.date(),
+                                                       as_of.date())
+            st.session_state[FORM + "reason"] = ""
         with st.form(f"{KEY}_form"):
             c = st.columns(4)
-            response_hours = c[0].number_input(POLICY_LABELS["response_hours"] + " (hours)", min_value=0.0,
-                                               value=float(base.response_hours) if base else 24.0, step=1.0,
-                                               key=f"{KEY}_form_response_hours", help=MEASURES["response_hours"].help)
-            min_attempts = c[1].number_input(POLICY_LABELS["min_attempts"], min_value=0,
-                                             value=int(base.min_attempts) if base else 3, step=1,
-                                             key=f"{KEY}_form_min_attempts", help=MEASURES["min_attempts"].help)
-            attempt_days = c[2].number_input(POLICY_LABELS["attempt_days"] + " (days)", min_value=0.0,
-                                             value=float(base.attempt_days) if base else 7.0, step=1.0,
-                                             key=f"{KEY}_form_attempt_days", help=MEASURES["attempt_days"].help)
-            commitment = c[3].number_input(POLICY_LABELS["monthly_quality_commitment"], min_value=0,
-                                           value=base.monthly_quality_commitment if base else None, step=1,
-                                           placeholder="not set", key=f"{KEY}_form_monthly_quality_commitment",
-                                           help=MEASURES["monthly_quality_commitment"].help + " Leave empty for none.")
+            c[0].number_input(POLICY_LABELS["response_hours"] + " (hours)", key=FORM + "response_hours", step=1.0,
+                              format="%.1f", help=MEASURES["response_hours"].help + " Above 0, at most 720.")
+            c[1].number_input(POLICY_LABELS["min_attempts"], key=FORM + "min_attempts", step=1,
+                              help=MEASURES["min_attempts"].help + " At least 1.")
+            c[2].number_input(POLICY_LABELS["attempt_days"] + " (days)", key=FORM + "attempt_days", step=1.0,
+                              format="%.1f", help=MEASURES["attempt_days"].help + " Above 0, at most 90.")
+            c[3].number_input(POLICY_LABELS["monthly_quality_commitment"], key=FORM + "monthly_quality_commitment",
+                              step=1, placeholder="not set",
+                              help=MEASURES["monthly_quality_commitment"].help + " Leave empty for none.")
             c = st.columns([1, 3])
-            effective = c[0].date_input("Effective from (00:00 UTC)", value=max(earliest, as_of.date()),
-                                        min_value=earliest, key=f"{KEY}_form_effective",
-                                        help="Not before the latest saved version's effective date.")
-            reason = c[1].text_input("Why this change", key=f"{KEY}_form_reason",
-                                     placeholder="e.g. agreed in the pipeline review of 3 Aug")
+            c[0].date_input("Effective from (00:00 UTC)", key=FORM + "effective",
+                            help="Not before the latest saved version's effective date "
+                                 "(that would change how past leads were counted).")
+            c[1].text_input("Why (kept in the history)", key=FORM + "reason",
+                            placeholder="e.g. agreed in the pipeline review of 3 Aug")
             submitted = st.form_submit_button("Save new version", type="primary")
         if submitted:
-            body = {"response_hours": response_hours, "min_attempts": min_attempts, "attempt_days": attempt_days,
-                    "monthly_quality_commitment": commitment}
+            state = st.session_state
+            body = {name: state[FORM + name] for name in POLICY_FIELDS}
             saved = widgets.submit_edit(KEY, "sla_policy", edits.POLICY_SUBJECT, body, actor=scope.actor,
-                                        reason=reason, effective_from=datetime.combine(effective, time()))
+                                        reason=state[FORM + "reason"], as_of=as_of,
+                                        effective_from=datetime.combine(state[FORM + "effective"], time()))
             if saved is not None:
-                st.rerun()
-            if st.session_state.get(f"{KEY}_conflict"):
-                st.rerun()
+                widgets.restart_editor(KEY, saved, widget_prefix=FORM)  # reload the form from what was saved
+                st.rerun()  # every figure above was drawn before the save
+            elif st.session_state.get(f"{KEY}_conflict"):
+                st.rerun()  # show their values beside yours at the top of this tab
         st.markdown("**History**")
         widgets.version_history(KEY, cache.cached(edits.history, "sla_policy", edits.POLICY_SUBJECT), POLICY_LABELS)

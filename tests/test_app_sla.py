@@ -1,0 +1,231 @@
+"""App tier for the SLA page (pages/sla.py) under AppTest, on copies of the tiny world (2026-Q3, as of
+2026-08-15 12:00; its figures are derived by hand in tests/test_metrics.py and recalled beside each
+assertion here)."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import LEADERSHIP
+from core import edits
+from core.models import Actor, SlaPolicy
+from core.settings import get_settings
+from core.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/sla.py"
+VIEWER = Actor(name="Vic Board", team="viewer")
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    def _use(path):
+        monkeypatch.setenv("ACCORD_DB_PATH", str(path))
+        get_settings.cache_clear()
+    yield _use
+    get_settings.cache_clear()
+
+
+def open_sla(tab: str | None = None, actor: Actor | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    if actor:
+        # AppTest reruns only the page after the first run, so the sidebar's persona pick cannot be
+        # replayed here; the scope it would store is set instead (the page reads scope().actor).
+        at.session_state["app_scope"] = dataclasses.replace(at.session_state["app_scope"], actor=actor)
+        at.run()
+    if tab:
+        at.session_state["sla_tab"] = tab
+        at.run()
+    assert not at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def save_policy(at: AppTest, *, hours: float | None = None, effective: date | None = None, reason: str = "test") -> AppTest:
+    if hours is not None:
+        at.number_input(key="sla_form_response_hours").set_value(hours)
+    if effective is not None:
+        at.date_input(key="sla_form_effective").set_value(effective)
+    at.text_input(key="sla_form_reason").set_value(reason)
+    next(b for b in at.button if b.label == "Save new version").click()
+    at.run()
+    assert not at.exception
+    return at
+
+
+def versions(path: Path) -> list[int]:
+    con = duckdb.connect(str(path))  # same configuration as the app's connection in this process
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT version FROM edit_versions WHERE kind = 'sla_policy' ORDER BY version").fetchall()]
+    finally:
+        con.close()
+
+
+def test_headline_figures_of_both_sides(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla()
+    m = metrics(at)
+    # sales: met L1, L6; breached L2, L3; pending L4 → 2 / 4; speed 2, 24, 27 h → median 24, p90 26.4
+    assert m["SLA compliance"] == "50.0%"
+    deltas = {x.label: x.proto.delta for x in at.metric}
+    assert deltas["SLA compliance"] == "2 met · 2 breached · 1 pending"
+    assert (m["Median speed to lead"], m["p90 speed to lead"]) == ("24.0 h", "26.4 h")
+    # L3 never touched; under-worked L2, L3, L6; attempts over closed windows (L1 3, L2 1, L3 0, L6 1)
+    # = 5 / 4 = 1.25, shown to one decimal (round half to even) as 1.2
+    assert (m["Never touched"], m["Under-worked"], m["Follow-up attempts"]) == ("1", "3", "1.2")
+    assert deltas["Under-worked"] == "of 4 with a closed window"
+    # marketing: 5 quality leads vs 3 × 10 committed = 16.7%; accepted L1, L2, L6 = 3 / 5
+    assert (m["Quality leads"], m["Delivery vs commitment"], m["Acceptance rate"]) == ("5", "16.7%", "60.0%")
+    assert (m["Committed quality leads"], m["Rejected"]) == ("30", "0")  # L5's rejection: not a quality lead
+    assert any("1 quality lead of this period was never touched" in w.value for w in at.warning)
+    assert "Policy in force at as-of** (version 2): first touch within 24.0 h, 3 attempts within 7.0 d; 10 quality leads a month" \
+        in "\n".join(x.value for x in at.markdown)
+
+
+def test_by_team_and_rep_tables(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla()
+    by_team, by_rep = (d.value for d in at.dataframe[:2])
+    # sdr-emea (Sam Reed): L1 met, L2 breached; sdr-na (Sue Park): L3 breached, L4 pending; L6 has no owner
+    assert by_rep[["team", "rep", "quality_leads", "met", "breached", "pending"]].values.tolist() == [
+        ["sdr-emea", "Sam Reed", 2, 1, 1, 0], ["sdr-na", "Sue Park", 2, 0, 1, 1], ["unassigned", "unassigned", 1, 1, 0, 0]]
+    assert by_team["compliance"].tolist() == [0.5, 0.0, 1.0]
+    # Sam Reed: 24 and 27 h → median 25.5
+    assert by_rep["median_hours_to_first_touch"].iloc[0] == 25.5
+
+
+def test_weekly_and_marketing_tabs(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("Weekly trend")
+    weekly = at.dataframe[0].value
+    # W27 (06-29): L1 met, L2 breached, L3 breached; W28: L6 met; W33 (08-10): L4 pending
+    assert weekly["week"].tolist() == [f"2026-W{w}" for w in range(27, 34)]
+    assert weekly["quality_leads"].tolist() == [3, 1, 0, 0, 0, 0, 1]
+    at.session_state["sla_tab"] = "Marketing's side"
+    at.run()
+    months = at.dataframe[0].value
+    # July L1 L2 L3 L6; August L4 (L8 is after as-of); September nothing yet; 10 a month committed
+    assert months[["month", "quality_leads", "committed"]].values.tolist() == [
+        ["2026-07", 4, 10], ["2026-08", 1, 10], ["2026-09", 0, 10]]
+    acceptance = at.dataframe[1].value
+    # by campaign: Brand search L2, L3 (L2 accepted); July webinar L1, L4 (L1 converted); no campaign L6 (accepted)
+    assert acceptance[["segment", "quality_leads", "accepted"]].values.tolist() == [
+        ["Brand search", 2, 1], ["July webinar", 2, 1], ["(no campaign)", 1, 1]]
+    assert any("No quality lead of this period was rejected" in c.value for c in at.caption)
+
+
+def test_breach_list_filters_and_download(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("Breach list")
+    rows = at.dataframe[0].value
+    # L3 never touched (late 08-15 12:00 − 07-04 00:00 = 1,020 h), L2 3 h late, L6 under-worked only
+    assert rows["lead_id"].tolist() == ["L3", "L2", "L6"]
+    assert rows["hours_late"].tolist()[:2] == [1020.0, 3.0]
+    assert any(c.value.startswith("3 leads match; all shown.") for c in at.caption)
+    assert at.get("download_button")[0].label == "Download all 3 as CSV"
+    at.selectbox(key="sla_f_team").set_value("sdr-na")
+    at.run()
+    assert at.dataframe[0].value["lead_id"].tolist() == ["L3"]
+    at.selectbox(key="sla_f_team").set_value("__all__")
+    at.selectbox(key="sla_f_issue").set_value("under_worked")
+    at.selectbox(key="sla_f_rep").set_value("")  # unassigned
+    at.run()
+    assert at.dataframe[0].value["lead_id"].tolist() == ["L6"]
+
+
+def test_policy_form_saves_a_new_version_and_figures_follow(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    # 12 h from 07-01: L1 (24 h) becomes breached, L6 (2 h) stays met → 1 met, 3 breached = 25.0%
+    save_policy(at, hours=12.0, effective=date(2026, 7, 1), reason="faster follow-up")
+    assert [s.value for s in at.success] == ["Saved version 3 (Lee Ader)."]
+    assert metrics(at)["SLA compliance"] == "25.0%"
+    history = at.dataframe[0].value
+    assert history["version"].tolist() == [3, 2, 1]
+    assert history["changes"].iloc[0] == "Response window: 24.0 → 12.0"
+    assert history["reason"].iloc[0] == "faster follow-up"
+    assert versions(tiny_db_copy) == [1, 2, 3]
+    # the form reloads from the saved version
+    assert at.number_input(key="sla_form_response_hours").value == 12.0
+
+
+def test_zero_hours_is_refused_with_a_clear_message_and_nothing_saved(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    save_policy(at, hours=0.0, reason="instant")
+    assert [e.value for e in at.error] == ["response hours: Input should be greater than 0"]
+    assert versions(tiny_db_copy) == [1, 2]
+    assert at.number_input(key="sla_form_response_hours").value == 0.0  # what was typed is kept
+
+
+def test_effective_date_before_the_latest_version_is_refused(tiny_db_copy, use_db):
+    con = open_store(tiny_db_copy)
+    edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=12), actor=LEADERSHIP,
+               reason="from August", expected_version=2, effective_from=datetime(2026, 8, 1))
+    con.close()
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    save_policy(at, hours=20.0, effective=date(2026, 7, 15), reason="backdate")
+    assert any("cannot take effect before a version already saved" in e.value for e in at.error)
+    assert versions(tiny_db_copy) == [1, 2, 3]
+    # the August change is inside Q3 and called out
+    assert any("The policy changed on 01 Aug 2026" in i.value for i in at.info)
+
+
+def test_stale_save_shows_the_conflict_view(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")  # the editor opened version 2
+    other = open_store(tiny_db_copy)  # another person saves version 3 meanwhile
+    edits.save(other, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(response_hours=8, monthly_quality_commitment=10),
+               actor=LEADERSHIP, reason="their change", expected_version=2, effective_from=datetime(2026, 8, 15))
+    save_policy(at, hours=30.0, reason="my change")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Not saved: Lee Ader saved version 3 at")
+    conflict = at.dataframe[0].value
+    assert conflict.values.tolist() == [["Response window", "8.0", "30.0"]]
+    assert any(c.value == "Their reason: their change" for c in at.caption)
+    assert versions(tiny_db_copy) == [1, 2, 3]
+    # starting again loads their version into the form
+    next(b for b in at.button if b.label == "Start again from version 3").click()
+    at.run()
+    assert at.number_input(key="sla_form_response_hours").value == 8.0 and not at.error
+
+
+def test_viewer_is_refused(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy", actor=VIEWER)
+    assert any("only sales, marketing or leadership can change it" in i.value for i in at.info)
+    save_policy(at, hours=12.0, reason="viewer try")
+    assert [e.value for e in at.error] == ["Vic Board (viewer) may not change the sla policy."]
+    assert versions(tiny_db_copy) == [1, 2]
+
+
+def test_without_activities_says_why_and_shows_marketing(tiny_db_copy, use_db):
+    con = open_store(tiny_db_copy)
+    con.execute("DELETE FROM activities")
+    con.close()
+    use_db(tiny_db_copy)
+    at = open_sla()
+    assert [w.value for w in at.warning] == [
+        "The response SLA cannot be measured: No activities are loaded, so the response SLA (speed to lead, "
+        "attempts) cannot be measured."]
+    m = metrics(at)
+    assert "SLA compliance" not in m  # not shown as 0
+    assert (m["Quality leads"], m["Delivery vs commitment"], m["Acceptance rate"]) == ("5", "16.7%", "60.0%")
+    assert any(i.value.startswith("By team and by rep need the response SLA") for i in at.info)
+    at.session_state["sla_tab"] = "Breach list"
+    at.run()
+    assert any(i.value.startswith("The breach list needs the response SLA") for i in at.info)
+    assert not at.exception and not at.error
