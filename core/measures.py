@@ -128,3 +128,35 @@ MEASURES.update({
     "backtest_newly_qualified": Measure("Newly qualified", "count", "Leads the draft qualifies that the version in force does not."),
     "backtest_newly_excluded": Measure("Newly excluded", "count", "Leads the version in force qualifies that the draft does not."),
 })
+
+
+# --- Pipeline gaps and attribution (issue #5) ---------------------------------------------------------
+MEASURES.update({
+    "coverage_needed": Measure("Coverage needed", "ratio", "1 ÷ trailing-year win rate of the same deals: the pipeline each unit of remaining goal needs (a 25% win rate needs 4×). Undefined when nothing closed or nothing was won in the trailing year."),
+    "pipeline_shortfall": Measure("Pipeline short of need", "money", "(Goal share − won revenue) × coverage needed − open pipeline in the period. Positive: more pipeline is needed."),
+    "segment_goal": Measure("Share of goal", "money", "The period's goal split by each segment's share of the trailing year's won revenue."),
+    "created_deals": Measure("Created", "count", "Deals created in the period (any source)."),
+    "advanced_deals": Measure("Advanced", "count", "Deals that entered, in the period, an open stage later than the one their previous stage-history row recorded."),
+    "period_won_deals": Measure("Won", "count", "Deals closed won in the period."),
+    "lost_deals": Measure("Lost", "count", "Deals closed lost in the period."),
+    "slipped_deals": Measure("Slipped", "count", "Deals expected to close in the period whose expected date has passed (before as-of's date) but that did not close in the period: still open, or closed after it."),
+    "days_in_stage": Measure("Days in stage", "days", "Days from entering the current stage (latest stage-history row, else deal creation) to as-of."),
+    "revenue_at_stake": Measure("Revenue at stake", "money", "Gap to date × revenue one unit of the stage is worth in the plan (goal ÷ the stage's period target). Ranks gaps of different stages on one scale."),
+    "goal_to_date": Measure("Goal to date", "money", "Revenue goal × share of the period elapsed."),
+    "revenue_gap": Measure("Revenue gap to date", "money", "Goal to date − won revenue. Positive: behind."),
+    "gap_volume": Measure("Volume", "money", "Revenue lost (or gained) because the period has fewer (more) quality leads than the plan's target to date, at the plan's conversion and deal size."),
+    "gap_conversion": Measure("Conversion", "money", "The period's quality → opportunity and win rate against the cascade's, on the period's actual quality leads."),
+    "gap_deal_size": Measure("Deal size", "money", "The period's average won deal size against the cascade's, on the period's expected wins."),
+    "gap_cycle_time": Measure("Cycle time", "money", "What the period's opportunities would earn at its win rate and deal size, minus what quality-lead deals actually won in it: positive when they have not closed yet."),
+    "gap_other_sources": Measure("Other sources", "money", "Minus the revenue won in the period from sales-sourced, unqualified-sourced and unknown-lead deals: the cascade asks the quality-lead funnel for the whole goal."),
+    "sales_sourced_deals": Measure("Sales-sourced deals", "count", "Deals created in the period with no lead: sourced by sales, reported beside the funnel."),
+    "unqualified_opportunities": Measure("Unqualified-sourced opportunities", "count", "Leads of the period that reached a deal without meeting the quality-lead definition."),
+    "unqualified_won": Measure("Unqualified-sourced wins", "count", "Of those, leads with a deal closed won."),
+    "attr_leads": Measure("Leads", "count", "Leads created in the period whose first touch (leads.campaign_id) is this campaign."),
+    "attr_quality_leads": Measure("Quality leads", "count", "Of those leads, the ones meeting the quality-lead definition."),
+    "attr_opportunities": Measure("Opportunities", "decimal", "Deals created in the period, credited by the chosen model (fractions under multi-touch)."),
+    "attr_won_revenue": Measure("Won revenue", "money", "Amount of deals won in the period, credited by the chosen model."),
+    "attr_cost": Measure("Cost in period", "money", "Campaign cost spread evenly over its days (to as-of while it has no end date); the period's days up to as-of."),
+    "cost_per_quality_lead": Measure("Cost per quality lead", "money", "Cost in the period ÷ first-touch quality leads."),
+    "attr_return": Measure("Return", "ratio", "Won revenue credited by the model ÷ cost in the period."),
+})

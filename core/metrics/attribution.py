@@ -161,13 +161,37 @@ class Attribution(Figures):
         """The view under one model, with plain column names."""
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}")
-        base = ["key", "name", "channel", "leads", "quality_leads", "opportunities", "won_revenue", "cost",
+        base = ["key", "bucket", "name", "channel", "leads", "quality_leads", "opportunities", "won_revenue", "cost",
                 "cost_per_quality_lead", "return"]
         if self.frame.empty:
             return pd.DataFrame(columns=base)
         out = self.frame.rename(columns={f"opportunities_{model}": "opportunities",
                                          f"won_revenue_{model}": "won_revenue", f"return_{model}": "return"})
         return out[base]
+
+    def totals(self, model: str) -> dict[str, float | None]:
+        """The whole period under one model: every row's leads, opportunities and won revenue (they add up
+        to the period's), the campaigns' cost and the return on it (revenue credited to campaigns ÷ cost)."""
+        t = self.table(model)
+        if t.empty:
+            return {k: None for k in ("leads", "quality_leads", "opportunities", "won_revenue", "cost",
+                                      "campaign_won_revenue", "cost_per_quality_lead", "return")}
+        campaigns = self.frame["bucket"] == "campaign"
+        known = bool(t.loc[campaigns, "cost"].notna().all())
+        cost = float(t.loc[campaigns, "cost"].sum()) if known else None
+        won = None if t["won_revenue"].isna().any() else float(t["won_revenue"].sum())
+        campaign_won = None if won is None else float(t.loc[campaigns, "won_revenue"].sum())
+        quality = int(t.loc[campaigns, "quality_leads"].sum())
+        return {
+            "leads": int(t["leads"].sum()),
+            "quality_leads": int(t["quality_leads"].sum()),
+            "opportunities": None if t["opportunities"].isna().any() else float(t["opportunities"].sum()),
+            "won_revenue": won,
+            "cost": cost,
+            "campaign_won_revenue": campaign_won,
+            "cost_per_quality_lead": cost / quality if cost is not None and quality else None,
+            "return": campaign_won / cost if campaign_won is not None and cost else None,
+        }
 
 
 def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, view: str = "campaign") -> Attribution:

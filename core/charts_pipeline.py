@@ -1,0 +1,249 @@
+"""Pipeline-gaps and attribution display: metric frames → formatted tables and Altair charts. No queries.
+
+Numbers are formatted with core.measures (None reads as an em dash, never as 0); targets and gaps in
+units are rounded up the way the Goals page rounds them (core.charts_goals.whole_up), so both pages
+read the same.
+"""
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from core.charts_goals import OWNER_COLOURS, whole_up
+from core.measures import MEASURES, fmt, show
+from core.metrics.attribution import MODELS
+
+INK = "#1b2333"
+WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# --- Funnel -------------------------------------------------------------------------------------------
+
+def comparison_table(frame: pd.DataFrame, period_label: str, previous_label: str) -> pd.DataFrame:
+    """The funnel (and the figures beside it) this period, the previous period and the trailing year."""
+    out = []
+    for row in frame.to_dict("records"):
+        line = {"Figure": ("   beside: " if row["beside"] else "") + row["figure"]}
+        for key, title in (("this", period_label), ("previous", previous_label), ("year", "Trailing year")):
+            line[title] = fmt(row[key], "count")
+            line[f"{title} · from previous stage"] = "" if row["beside"] else fmt(row[f"{key}_conversion"], "percent")
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+CONVERSION_STEPS = (("quality_leads", "Lead → quality"), ("accepted", "Quality → accepted"),
+                    ("opportunities", "Accepted → opportunity"), ("won", "Opportunity → won"))
+
+
+def _with_delta(value, other) -> str:
+    if _missing(value):
+        return "—"
+    if _missing(other):
+        return f"{value:.1%}"
+    return f"{value:.1%} ({(value - other) * 100:+.1f} pts)"
+
+
+def segment_funnel_table(frame: pd.DataFrame, segment_label: str, compare: str) -> pd.DataFrame:
+    """One line per segment value: counts, then each step's conversion with the change in percentage
+    points against `compare` ('prev' or 'year')."""
+    out = []
+    for row in frame.to_dict("records"):
+        line = {segment_label: row["segment"]}
+        for key in ("leads", "quality_leads", "accepted", "opportunities", "won", "unqualified_opportunities",
+                    "unqualified_won"):
+            line[MEASURES[key].label if key in MEASURES else key] = fmt(row[key], "count")
+        for stage, label in CONVERSION_STEPS:
+            line[label] = _with_delta(row[f"conv_{stage}"], row[f"{compare}_conv_{stage}"])
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+# --- Gap to goal --------------------------------------------------------------------------------------
+
+def gap_table(frame: pd.DataFrame, segment_label: str | None = None) -> pd.DataFrame:
+    out = []
+    for row in frame.to_dict("records"):
+        line = {segment_label: row["segment"]} if segment_label else {}
+        line.update({
+            "Stage": row["label"],
+            "Owner": row["owner"],
+            MEASURES["stage_target"].label: fmt(whole_up(row["target"]), "count"),
+            MEASURES["stage_target_to_date"].label: fmt(whole_up(row["target_to_date"]), "count"),
+            MEASURES["stage_actual"].label: fmt(row["actual"], "count"),
+            MEASURES["stage_gap"].label: fmt(whole_up(row["gap_to_date"]), "count"),
+            MEASURES["stage_pacing"].label: fmt(row["pacing"], "percent"),
+            MEASURES["revenue_at_stake"].label: show("revenue_at_stake", row["revenue_at_stake"]),
+        })
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart | None:
+    """Revenue at stake of the biggest gaps (positive: behind), coloured by the stage's owner."""
+    data = frame.dropna(subset=["revenue_at_stake"])
+    data = data[data["revenue_at_stake"] > 0].head(top)
+    if data.empty:
+        return None
+    data = data.assign(
+        what=[f"{s} · {l}" if segmented else l for s, l in zip(data.get("segment", data["label"]), data["label"])],
+        text=[show("revenue_at_stake", v) for v in data["revenue_at_stake"]],
+    )
+    top_value = float(data["revenue_at_stake"].max()) * 1.25
+    base = alt.Chart(data).encode(
+        y=alt.Y("what:N", sort=list(data["what"]), title=None, axis=alt.Axis(labelFontSize=12, labelLimit=260)),
+        x=alt.X("revenue_at_stake:Q", title="Revenue at stake", axis=alt.Axis(format="$~s"),
+                scale=alt.Scale(domain=[0, top_value], nice=False)),
+        tooltip=[alt.Tooltip("what:N", title="Gap"), alt.Tooltip("owner:N", title="Owner"),
+                 alt.Tooltip("revenue_at_stake:Q", title="Revenue at stake", format="$,.0f")],
+    )
+    bars = base.mark_bar(cornerRadiusEnd=3).encode(
+        color=alt.Color("owner:N", title="Owner", legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=list(OWNER_COLOURS), range=list(OWNER_COLOURS.values()))))
+    text = base.mark_text(align="left", dx=4, fontSize=12, color=INK).encode(text="text:N")
+    return (bars + text).properties(height=34 * len(data) + 40)
+
+
+# --- Pipeline health ----------------------------------------------------------------------------------
+
+def health_table(frame: pd.DataFrame, segment_label: str) -> pd.DataFrame:
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({
+            segment_label: row["segment"],
+            "Open deals": fmt(row["open_deals"], "count"),
+            MEASURES["open_amount"].label: show("open_amount", row["open_amount"]),
+            MEASURES["won_revenue"].label: show("won_revenue", row["won_revenue"]),
+            MEASURES["win_rate"].label: show("win_rate", row["win_rate"]),
+            MEASURES["coverage_needed"].label: show("coverage_needed", row["coverage_needed"]),
+            MEASURES["segment_goal"].label: show("segment_goal", row["segment_goal"]),
+            MEASURES["coverage"].label: show("coverage", row["coverage"]),
+            MEASURES["pipeline_shortfall"].label: show("pipeline_shortfall", row["pipeline_shortfall"]),
+            MEASURES["stalled_deals"].label: fmt(row["stalled_deals"], "count"),
+            "Status": row["status"],
+        })
+    return pd.DataFrame(out)
+
+
+def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Deal": row["deal_id"],
+        "Account": row["account"] or "—",
+        "Stage": row["stage"],
+        MEASURES["days_in_stage"].label: show("days_in_stage", row["days_in_stage"]),
+        "Owner": row["owner_name"] or row["owner_id"] or "—",
+        "Amount": fmt(row["amount"], "money"),
+        "Expected close": "—" if _missing(row["expected_close_on"]) or row["expected_close_on"] is None
+        else str(row["expected_close_on"])[:10],
+    } for row in frame.to_dict("records")])
+
+
+# --- Gap decomposition --------------------------------------------------------------------------------
+
+def _step_text(amount: float, kind: str) -> str:
+    if kind == "total":
+        return fmt(amount, "money")
+    # a component that widened the gap took revenue away from the goal: shown as a step down
+    return ("−" if amount > 0 else "+") + fmt(abs(amount), "money")
+
+
+def waterfall_chart(frame: pd.DataFrame) -> alt.LayerChart | None:
+    """Goal to date, each component as a step (red: widened the gap, green: narrowed it), won to date."""
+    if frame.empty:
+        return None
+    data = frame.assign(
+        low=[min(a, b) for a, b in zip(frame["start"], frame["end"])],
+        high=[max(a, b) for a, b in zip(frame["start"], frame["end"])],
+        text=[_step_text(a, k) for a, k in zip(frame["amount"], frame["kind"])],
+    )
+    top = max(float(data["high"].max()), 1.0) * 1.12
+    bottom = min(float(data["low"].min()), 0.0)
+    x = alt.X("label:N", sort=list(data["label"]), title=None,
+              axis=alt.Axis(labelAngle=0, labelLimit=150, labelFontSize=12, labelExpr="split(datum.label, ' (')[0]"))
+    tooltip = [alt.Tooltip("label:N", title="Step"), alt.Tooltip("amount:Q", title="Amount", format="$,.0f"),
+               alt.Tooltip("kind:N", title="Effect")]
+    base = alt.Chart(data)
+    bars = base.mark_bar(size=46).encode(
+        x=x,
+        y=alt.Y("low:Q", title="Revenue", axis=alt.Axis(format="$~s"), scale=alt.Scale(domain=[bottom, top], nice=False)),
+        y2="high:Q",
+        color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=["total", "widened the gap", "narrowed the gap"],
+                                        range=[TOTAL, WIDENED, NARROWED])),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(dy=-8, fontSize=12, color=INK).encode(x=x, y="high:Q", text="text:N")
+    return alt.layer(bars, text).properties(height=340)
+
+
+def _factor(value, kind: str) -> str:
+    if kind == "money" and not _missing(value):
+        return f"${value:,.0f}"  # to the dollar: deal sizes a few percent apart must not read the same
+    if kind == "count" and not _missing(value):
+        return f"{value:,.1f}" if value != int(value) else f"{value:,.0f}"
+    return fmt(value, kind)
+
+
+def factors_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Factor": row["factor"],
+        "Cascade assumption": _factor(row["plan"], row["fmt"]),
+        "Actual in the period": _factor(row["actual"], row["fmt"]),
+    } for row in frame.to_dict("records")])
+
+
+def components_table(frame: pd.DataFrame) -> pd.DataFrame:
+    keys = {"volume": "gap_volume", "conversion": "gap_conversion", "deal_size": "gap_deal_size",
+            "cycle_time": "gap_cycle_time", "other_sources": "gap_other_sources"}
+    return pd.DataFrame([{
+        "Component": row["label"],
+        "Effect on the gap": fmt(row["amount"], "money"),
+        "Meaning": MEASURES[keys[row["component"]]].help,
+    } for row in frame.to_dict("records")])
+
+
+# --- Attribution --------------------------------------------------------------------------------------
+
+def attribution_table(frame: pd.DataFrame, view_label: str) -> pd.DataFrame:
+    out = []
+    for row in frame.to_dict("records"):
+        line = {view_label: row["name"]}
+        if view_label == "Campaign":
+            line["Channel"] = row["channel"] if row["bucket"] == "campaign" else "—"
+        line.update({
+            MEASURES["attr_leads"].label: show("attr_leads", row["leads"]),
+            MEASURES["attr_quality_leads"].label: show("attr_quality_leads", row["quality_leads"]),
+            MEASURES["attr_opportunities"].label: show("attr_opportunities", row["opportunities"]),
+            MEASURES["attr_won_revenue"].label: show("attr_won_revenue", row["won_revenue"]),
+            MEASURES["attr_cost"].label: show("attr_cost", row["cost"]),
+            MEASURES["cost_per_quality_lead"].label: show("cost_per_quality_lead", row["cost_per_quality_lead"]),
+            MEASURES["attr_return"].label: show("attr_return", row["return"]),
+        })
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def models_chart(frame: pd.DataFrame, top: int = 12) -> alt.Chart | None:
+    """Won revenue of the biggest rows under each model, side by side: where the models disagree."""
+    cols = [f"won_revenue_{m}" for m in MODELS]
+    if frame.empty or frame[cols].fillna(0).to_numpy().sum() == 0:
+        return None
+    data = frame.assign(_max=frame[cols].max(axis=1)).sort_values("_max", ascending=False).head(top)
+    data = data[data["_max"] > 0]
+    long = data.melt(id_vars=["name"], value_vars=cols, var_name="model", value_name="won_revenue").dropna()
+    long["model"] = long["model"].str.removeprefix("won_revenue_").map(MODELS)
+    names = list(data["name"])
+    return alt.Chart(long).mark_bar().encode(
+        y=alt.Y("name:N", sort=names, title=None, axis=alt.Axis(labelLimit=240, labelFontSize=12)),
+        yOffset=alt.YOffset("model:N", sort=list(MODELS.values())),
+        x=alt.X("won_revenue:Q", title="Won revenue credited", axis=alt.Axis(format="$~s")),
+        color=alt.Color("model:N", title="Model", sort=list(MODELS.values()), legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(range=["#9db4f5", "#4a70e8", "#1b3fb8"])),
+        tooltip=[alt.Tooltip("name:N", title="Row"), alt.Tooltip("model:N", title="Model"),
+                 alt.Tooltip("won_revenue:Q", title="Won revenue", format="$,.0f")],
+    ).properties(height=max(120, 54 * len(names)))
