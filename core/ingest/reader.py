@@ -254,8 +254,11 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
             RowReject(int(starts[r]) + 1, record_text[int(r)].as_py(),
                       f"{fields[r]} values where the header has {width} columns (ragged row)")
         )
-    good = record_text.filter(pa.array(keep))
-    body = "\n".join(good.to_pylist()) if len(good) else ""
+    if keep.all() and not rejects and not blank.any():
+        body = "\n".join(lines)  # nothing to drop: the parser reads the lines as they are
+    else:
+        good = record_text.filter(pa.array(keep))
+        body = "\n".join(good.to_pylist()) if len(good) else ""
     good_starts = starts[keep]
     if len(good_starts) <= 1:
         frame = pd.DataFrame({h or f"column {i + 1}": pd.Series([], dtype="str") for i, h in enumerate(header)})

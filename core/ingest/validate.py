@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.ingest.canonical import CLOSED_STAGES, KEYS, TABLES, Col, ident
 
@@ -129,7 +130,8 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
             if col.kind == "date":
                 t = f"CAST({t} AS DATE)"
         elif col.kind in ("int", "money"):
-            d = f"CAST({q} AS DOUBLE)" if kind == "number" else f"TRY_CAST({_num(r)} AS DOUBLE)"
+            d = (f"CAST({q} AS DOUBLE)" if kind == "number" else
+                 f"coalesce(TRY_CAST({r} AS DOUBLE), TRY_CAST({_num(r)} AS DOUBLE))")
             d = f"CASE WHEN {r} IS NULL THEN NULL ELSE {d} END"
             if col.kind == "int":
                 t = (f"CASE WHEN {d} = round({d}) AND abs({d}) < 2147483648 THEN CAST({d} AS INTEGER) END")
@@ -230,7 +232,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
     if batch.frame.empty:
         result.bad_rows = pd.DataFrame(columns=["_src", "_line", "column_name", "reason"])
         return result
-    cur.register("_acc_in", batch.frame)
+    cur.register("_acc_in", pa.Table.from_pandas(batch.frame, preserve_index=False))
     try:
         create, problem_cols, params = _build_typed(batch, cols, formats)
         cur.execute(create, params)
@@ -239,12 +241,22 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
     nprob = len(problem_cols)
     all_ok = " AND ".join(f"_p{j} IS NULL" for j in range(nprob)) or "true"
     keyq = ", ".join(ident(k) for k in keys)
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE _acc_ok AS SELECT *, "
-        f"row_number() OVER (PARTITION BY _src, {keyq} ORDER BY _line) AS _rn, "
-        f"min(_line) OVER (PARTITION BY _src, {keyq}) AS _first, "
-        f"max(_src) OVER (PARTITION BY {keyq}) AS _last_src FROM _acc_v WHERE {all_ok}"
-    )
+    several_files = cur.execute("SELECT count(DISTINCT _src) FROM _acc_v").fetchone()[0] > 1
+    repeated = several_files or cur.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM _acc_v WHERE {all_ok} GROUP BY {keyq} HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if repeated:
+        cur.execute(
+            f"CREATE OR REPLACE TEMP TABLE _acc_ok AS SELECT *, "
+            f"row_number() OVER (PARTITION BY _src, {keyq} ORDER BY _line) AS _rn, "
+            f"min(_line) OVER (PARTITION BY _src, {keyq}) AS _first, "
+            f"max(_src) OVER (PARTITION BY {keyq}) AS _last_src FROM _acc_v WHERE {all_ok}"
+        )
+    else:  # the common case: every key once, one file — no window needed
+        cur.execute(
+            f"CREATE OR REPLACE TEMP VIEW _acc_ok AS SELECT *, 1 AS _rn, _line AS _first, _src AS _last_src "
+            f"FROM _acc_v WHERE {all_ok}"
+        )
     # problems → one quarantine entry per (row, problem)
     parts, qparams = [], {}
     for j, col in enumerate(problem_cols):
@@ -272,16 +284,15 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
             f"(SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = o.{ident(pcol)})"
         )
     bad = cur.execute(" UNION ALL ".join(parts) + " ORDER BY _src, _line", qparams).df()
+    has_parent = "true"
     if batch.parent is not None:
         ptable, pcol = batch.parent
-        cur.execute(
-            f"DELETE FROM _acc_ok WHERE NOT EXISTS (SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = _acc_ok.{ident(pcol)})"
-        )
+        has_parent = f"EXISTS (SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = o.{ident(pcol)})"
     result.bad_rows = bad
     result.quarantined = int(bad[["_src", "_line"]].drop_duplicates().shape[0]) if len(bad) else 0
 
-    cur.execute("CREATE OR REPLACE TEMP TABLE _acc_good AS SELECT * EXCLUDE (_rn, _first, _last_src) FROM _acc_ok "
-                "WHERE _rn = 1 AND _src = _last_src")
+    cur.execute("CREATE OR REPLACE TEMP VIEW _acc_good AS SELECT * EXCLUDE (_rn, _first, _last_src) FROM _acc_ok o "
+                f"WHERE _rn = 1 AND _src = _last_src AND {has_parent}")
     superseded = cur.execute("SELECT count(*) FROM _acc_ok WHERE _rn = 1 AND _src <> _last_src").fetchone()[0]
     tq = ident(table)
     on = " AND ".join(f"t.{ident(k)} = g.{ident(k)}" for k in keys)
@@ -314,7 +325,9 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         chg = 0
     result.updated += int(superseded)
     result.unchanged = int(good - new - chg)
-    for t in ("_acc_v", "_acc_ok", "_acc_good", "_acc_new", "_acc_chg"):
+    cur.execute("DROP VIEW IF EXISTS _acc_good")
+    cur.execute(f"DROP {'TABLE' if repeated else 'VIEW'} IF EXISTS _acc_ok")
+    for t in ("_acc_new", "_acc_chg", "_acc_v"):
         cur.execute(f"DROP TABLE IF EXISTS {t}")
     return result
 

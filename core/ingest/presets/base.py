@@ -171,7 +171,7 @@ class Ctx:
             return None
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
         for c in frame.columns:
-            if c not in ("_src", "_line"):
+            if c not in ("_src", "_line") and (frame[c].dtype != "str" or frame[c].hasnans):
                 frame[c] = frame[c].fillna("").astype("str")
         return frame
 
