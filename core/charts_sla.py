@@ -55,7 +55,7 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
     )
     bars = base.mark_bar(cornerRadiusEnd=3, color=STATUS_COLOURS[0])
     text = base.mark_text(align="left", dx=4, fontSize=12, color=COMMITMENT_COLOUR).encode(text="label:N")
-    return (bars + text).properties(height=max(90, 34 * len(data)))
+    return (bars + text).properties(height=alt.Step(30))
 
 
 def delivery_chart(months: pd.DataFrame) -> alt.LayerChart:

@@ -91,7 +91,7 @@ if in_force is not None:
 for change in changes:
     st.info(f"The policy changed on {change.effective_from:%d %b %Y %H:%M} UTC (version {change.version}: "
             f"{policy_sentence(change.body)}). Each lead is measured under the policy in force when its clock "
-            f"started.", icon="📐")
+            f"started.", icon=":material/rule:")
 
 sales_col, marketing_col = st.columns(2, gap="large")
 with sales_col:
@@ -99,36 +99,33 @@ with sales_col:
     if sales_notes:
         st.warning("The response SLA cannot be measured: " + " ".join(sales_notes))
     else:
-        c = st.columns(3)
+        c = st.columns(2)
         metric(c[0], "compliance", response.compliance,
-               delta=f"{response.met:,} met · {response.breached:,} breached · {response.pending:,} pending")
-        metric(c[1], "median_hours", response.median_hours_to_first_touch)
-        metric(c[2], "p90_hours", response.p90_hours_to_first_touch)
-        c = st.columns(3)
-        metric(c[0], "never_touched", response.never_touched)
+               delta=f"{response.met:,} of {response.judged:,} met · {response.pending:,} pending")
+        metric(c[1], "median_hours", response.median_hours_to_first_touch,
+               delta=f"p90 {show('p90_hours', response.p90_hours_to_first_touch)}")
+        c = st.columns(2)
+        metric(c[0], "never_touched", response.never_touched, delta="quality leads nobody called")
         metric(c[1], "under_worked", response.under_worked,
-               delta=f"of {response.attempt_windows_closed:,} with a closed window")
-        metric(c[2], "avg_attempts", response.avg_attempts)
+               delta=f"avg {show('avg_attempts', response.avg_attempts)} attempts per lead")
         if response.never_touched:
-            st.warning(f"{response.never_touched:,} quality lead{'s' if response.never_touched != 1 else ''} of "
-                       f"this period {'were' if response.never_touched != 1 else 'was'} never touched: "
-                       "see the breach list (issue 'Never touched').", icon="📵")
+            st.warning(f"**{response.never_touched:,} quality lead{'s' if response.never_touched != 1 else ''} "
+                       f"never touched** in this period: see the breach list (issue 'Never touched').", icon=":material/phone_disabled:")
 with marketing_col:
     st.subheader("Marketing's promise: quality leads")
     if supply.quality_leads is None:
         st.warning("Marketing's side cannot be measured: " + " ".join(supply.notes))
     else:
-        c = st.columns(3)
+        c = st.columns(2)
         metric(c[0], "quality_leads", supply.quality_leads,
-               delta=f"committed {fmt(supply.committed, 'count')}" if supply.committed is not None else None)
-        metric(c[1], "delivery", supply.delivery)
-        metric(c[2], "acceptance_rate", supply.acceptance_rate,
+               delta=f"committed {fmt(supply.committed, 'count')}" if supply.committed is not None else "no commitment set")
+        metric(c[1], "delivery", supply.delivery,
+               delta=f"{period.elapsed_share(as_of):.0%} of the period elapsed")
+        c = st.columns(2)
+        metric(c[0], "acceptance_rate", supply.acceptance_rate,
                delta=f"{supply.accepted:,} accepted" if supply.accepted is not None else None)
-        c = st.columns(3)
-        metric(c[0], "rejected", cache.cached(sla.rejected_quality_leads, period, as_of))
-        metric(c[1], "committed", supply.committed)
-        c[2].metric("Period elapsed", f"{period.elapsed_share(as_of):.0%}", border=True,
-                    help="Share of the period passed at as-of: delivery reads as to date.")
+        metric(c[1], "rejected", cache.cached(sla.rejected_quality_leads, period, as_of),
+               delta=f"of {supply.quality_leads:,} quality leads")
 
 widgets.notes([n for n in [*response.notes, *supply.notes] if n not in sales_notes])
 

@@ -80,16 +80,19 @@ def test_headline_figures_of_both_sides(tiny_db_copy, use_db):
     # sales: met L1, L6; breached L2, L3; pending L4 → 2 / 4; speed 2, 24, 27 h → median 24, p90 26.4
     assert m["SLA compliance"] == "50.0%"
     deltas = {x.label: x.proto.delta for x in at.metric}
-    assert deltas["SLA compliance"] == "2 met · 2 breached · 1 pending"
-    assert (m["Median speed to lead"], m["p90 speed to lead"]) == ("24.0 h", "26.4 h")
+    assert deltas["SLA compliance"] == "2 of 4 met · 1 pending"
+    assert (m["Median speed to lead"], deltas["Median speed to lead"]) == ("24.0 h", "p90 26.4 h")
     # L3 never touched; under-worked L2, L3, L6; attempts over closed windows (L1 3, L2 1, L3 0, L6 1)
     # = 5 / 4 = 1.25, shown to one decimal (round half to even) as 1.2
-    assert (m["Never touched"], m["Under-worked"], m["Follow-up attempts"]) == ("1", "3", "1.2")
-    assert deltas["Under-worked"] == "of 4 with a closed window"
+    assert (m["Never touched"], m["Under-worked"]) == ("1", "3")
+    assert deltas["Under-worked"] == "avg 1.2 attempts per lead"
     # marketing: 5 quality leads vs 3 × 10 committed = 16.7%; accepted L1, L2, L6 = 3 / 5
     assert (m["Quality leads"], m["Delivery vs commitment"], m["Acceptance rate"]) == ("5", "16.7%", "60.0%")
-    assert (m["Committed quality leads"], m["Rejected"]) == ("30", "0")  # L5's rejection: not a quality lead
-    assert any("1 quality lead of this period was never touched" in w.value for w in at.warning)
+    assert (deltas["Quality leads"], deltas["Acceptance rate"]) == ("committed 30", "3 accepted")
+    # 45.5 of Q3's 92 days elapsed at 08-15 12:00 = 49%
+    assert deltas["Delivery vs commitment"] == "49% of the period elapsed"
+    assert (m["Rejected"], deltas["Rejected"]) == ("0", "of 5 quality leads")  # L5's rejection: not a quality lead
+    assert any("**1 quality lead never touched**" in w.value for w in at.warning)
     assert "Policy in force at as-of** (version 2): first touch within 24.0 h, 3 attempts within 7.0 d; 10 quality leads a month" \
         in "\n".join(x.value for x in at.markdown)
 

@@ -62,6 +62,11 @@ class ResponseSla(Figures):
     attempt_windows_closed: int | None = None
     avg_attempts: float | None = None  # over leads whose attempt window has closed
 
+    @property
+    def judged(self) -> int | None:
+        """met + breached: the leads compliance is computed over (pending ones are not judged yet)."""
+        return None if self.met is None else self.met + self.breached
+
 
 @dataclass
 class Delivery(Figures):
