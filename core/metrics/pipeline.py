@@ -370,6 +370,9 @@ def pipeline_by(
                      "pipeline_needed": pipeline_needed, "pipeline_shortfall": shortfall})
         rows[-1]["status"] = status
     out = pd.DataFrame(rows, columns=PIPELINE_BY_COLUMNS)
+    # undefined figures are NaN whatever the mix of rows (None would survive only in all-None columns)
+    out = out.astype({c: "float64" for c in ("win_rate", "coverage_needed", "goal_share", "segment_goal",
+                                             "remaining_goal", "coverage", "pipeline_needed", "pipeline_shortfall")})
     out["_short"] = out["pipeline_shortfall"].astype(float).fillna(float("-inf"))
     out = out.sort_values(["_short", "open_amount", "segment"], ascending=[False, False, True])
     return out.drop(columns="_short").reset_index(drop=True)

@@ -1,0 +1,384 @@
+"""Unit tier for pipeline gaps: movement (advanced, slipped), stalls from stage history, coverage needed per
+segment (undefined without wins), the records behind figures, the funnel comparisons, the gap to goal
+ranked by revenue at stake and the gap decomposition — on tiny hand-made worlds, values derived by hand."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from conftest import AS_OF, LEADERSHIP
+from core import edits
+from core.metrics import gaps, pipeline as pl
+from core.metrics.funnel import funnel_by
+from core.models import GoalBody
+from core.periods import parse_period
+from core.report import build_report
+
+Q3 = parse_period("2026-Q3")
+
+# World A — deals of four AE teams, 2026-Q3 as of 2026-08-15 12:00 (AS_OF).
+#   P1 ae-na   created 06-01, proposal, expected 08-10 (passed, still open)       history disc 06-01, qual 07-01, prop 07-20
+#   P2 ae-na   created 05-01, negotiation, expected 09-20                         history disc 05-01, nego 06-01, prop 07-01, nego 07-10
+#   P3 ae-emea created 07-05, won 07-30, expected 07-30                           history disc 07-05, prop 07-15, won 07-30
+#   P4 ae-emea created 07-10, lost 08-01                                          history disc 07-10, lost 08-01
+#   P5 ae-emea created 07-01, discovery, expected 08-14 (passed, still open)      no history
+#   P6 ae-na   created 04-01, won 10-02 (after as-of: open then), expected 08-15  history disc 04-01, won 10-02
+#   P7 ae-na   won 06-15; P8 ae-na lost 05-01; P9 ae-emea lost 03-01; P10 ae-apac lost 04-01
+#   P11 ae-apac created 07-20, discovery, expected 09-30                          history disc 07-20
+#   P12 ae-latam created 08-01, qualification, expected 09-01                     history disc 08-01, qual 08-05
+WORLD_A = """
+INSERT INTO reps VALUES ('A1', 'Ann Lowe', 'ae-na', 'NA'), ('A2', 'Bo Ek', 'ae-emea', 'EMEA'),
+                        ('A3', 'Cy Tan', 'ae-apac', 'APAC'), ('A4', 'Di Paz', 'ae-latam', 'LATAM');
+INSERT INTO deals VALUES
+  ('P1',  NULL, 'One',    '2026-06-01', 10000, 'proposal',    '2026-08-10', NULL,          'A1', NULL),
+  ('P2',  NULL, 'Two',    '2026-05-01', 20000, 'negotiation', '2026-09-20', NULL,          'A1', NULL),
+  ('P3',  NULL, 'Three',  '2026-07-05',  5000, 'closed_won',  '2026-07-30', '2026-07-30',  'A2', NULL),
+  ('P4',  NULL, 'Four',   '2026-07-10',  8000, 'closed_lost', '2026-08-01', '2026-08-01',  'A2', 'price'),
+  ('P5',  NULL, 'Five',   '2026-07-01',  7000, 'discovery',   '2026-08-14', NULL,          'A2', NULL),
+  ('P6',  NULL, 'Six',    '2026-04-01',  4000, 'closed_won',  '2026-08-15', '2026-10-02',  'A1', NULL),
+  ('P7',  NULL, 'Seven',  '2026-03-01', 30000, 'closed_won',  '2026-06-15', '2026-06-15',  'A1', NULL),
+  ('P8',  NULL, 'Eight',  '2026-02-01',  6000, 'closed_lost', '2026-05-01', '2026-05-01',  'A1', 'timing'),
+  ('P9',  NULL, 'Nine',   '2026-01-10',  9000, 'closed_lost', '2026-03-01', '2026-03-01',  'A2', 'price'),
+  ('P10', NULL, 'Ten',    '2026-02-01',  3000, 'closed_lost', '2026-04-01', '2026-04-01',  'A3', 'price'),
+  ('P11', NULL, 'Eleven', '2026-07-20',  6000, 'discovery',   '2026-09-30', NULL,          'A3', NULL),
+  ('P12', NULL, 'Twelve', '2026-08-01',  2000, 'qualification','2026-09-01', NULL,         'A4', NULL);
+INSERT INTO deal_stage_history VALUES
+  ('P1', 'discovery', '2026-06-01'), ('P1', 'qualification', '2026-07-01'), ('P1', 'proposal', '2026-07-20'),
+  ('P2', 'discovery', '2026-05-01'), ('P2', 'negotiation', '2026-06-01'), ('P2', 'proposal', '2026-07-01'),
+  ('P2', 'negotiation', '2026-07-10'),
+  ('P3', 'discovery', '2026-07-05'), ('P3', 'proposal', '2026-07-15'), ('P3', 'closed_won', '2026-07-30'),
+  ('P4', 'discovery', '2026-07-10'), ('P4', 'closed_lost', '2026-08-01'),
+  ('P6', 'discovery', '2026-04-01'), ('P6', 'closed_won', '2026-10-02'),
+  ('P11', 'discovery', '2026-07-20'),
+  ('P12', 'discovery', '2026-08-01'), ('P12', 'qualification', '2026-08-05');
+"""
+
+
+@pytest.fixture
+def world_a(empty):
+    empty.execute(WORLD_A)
+    return empty
+
+
+def test_movement(world_a):
+    m = pl.pipeline_movement(world_a, Q3, AS_OF)
+    # created in Q3: P3, P4, P5, P11, P12 = 5,000 + 8,000 + 7,000 + 6,000 + 2,000
+    assert (m.created_deals, m.created_amount) == (5, 28_000)
+    # advanced (an open stage above the previous row's, entered in Q3): P1 (qual 07-01, prop 07-20),
+    # P2 (nego 07-10 after prop 07-01; prop 07-01 after nego is a step back, not an advance), P3 (prop
+    # 07-15), P12 (qual 08-05). P4's and P11's first rows have no previous stage; P6's win is after as-of.
+    assert (m.advanced_deals, m.advanced_amount) == (4, 10_000 + 20_000 + 5_000 + 2_000)
+    assert (m.won_deals, m.won_amount, m.lost_deals, m.lost_amount) == (1, 5_000, 1, 8_000)
+    # slipped: expected in Q3 before 08-15 and not closed: P1 (08-10), P5 (08-14). P6's date is as-of's
+    # own day (not yet passed); P3 and P4 closed on their dates.
+    assert (m.slipped_deals, m.slipped_amount) == (2, 17_000)
+    assert m.notes == []
+
+
+def test_slipped_after_the_period_ended(world_a):
+    # As of 2026-10-20 every deal expected in Q3 that did not close in Q3 slipped: P1, P2, P5, P11, P12
+    # are still open, and P6 closed on 10-02, after the period, though expected on 08-15.
+    m = pl.pipeline_movement(world_a, Q3, datetime(2026, 10, 20))
+    assert (m.slipped_deals, m.slipped_amount) == (6, 10_000 + 20_000 + 7_000 + 4_000 + 6_000 + 2_000)
+    rows = pl.deal_records(world_a, Q3, datetime(2026, 10, 20), "slipped").frame
+    assert sorted(rows["deal_id"]) == ["P1", "P11", "P12", "P2", "P5", "P6"]
+
+
+def test_stalls_use_the_latest_entry_into_the_current_stage(world_a):
+    rows = pl.stalled_deals(world_a, AS_OF, 30)
+    # threshold: entered before 07-16 12:00. P6 discovery since 04-01 (its win row is after as-of) =
+    # 136.5 d; P5 has no history, so since created 07-01 = 45.5 d; P2 re-entered negotiation 07-10 =
+    # 36.5 d (not 75.5 d from its first negotiation on 06-01). P1 (07-20), P11 (07-20), P12 (08-05) are fresh.
+    assert rows["deal_id"].tolist() == ["P6", "P5", "P2"]
+    assert rows["days_in_stage"].tolist() == [136.5, 45.5, 36.5]
+    assert rows["stage"].tolist() == ["discovery", "discovery", "negotiation"]
+    assert rows["owner_name"].tolist() == ["Ann Lowe", "Bo Ek", "Ann Lowe"]
+    assert rows["amount"].tolist() == [4_000, 7_000, 20_000]
+    assert pl.stalled_deals(world_a, AS_OF, 30, limit=2)["deal_id"].tolist() == ["P6", "P5"]
+
+
+def test_exactly_stall_days_in_a_stage_is_not_stalled(world_a):
+    # as of 08-09 00:00 the threshold is 07-10 00:00, the moment P2 re-entered negotiation: exactly 30
+    # days is not "more than" 30. P5 (39 d) and P6 (130 d) are stalled.
+    rows = pl.stalled_deals(world_a, datetime(2026, 8, 9), 30)
+    assert rows["deal_id"].tolist() == ["P6", "P5"]
+
+
+def test_pipeline_and_coverage_needed(world_a):
+    p = pl.pipeline(world_a, Q3, AS_OF, goal_revenue=100_000)
+    # open, expected in Q3: P1 10k, P2 20k, P5 7k, P6 4k (won only after as-of), P11 6k, P12 2k
+    assert (p.open_amount, p.open_deals) == (49_000, 6)
+    assert p.won_revenue == 5_000  # P3
+    assert p.coverage == pytest.approx(49_000 / 95_000)
+    # trailing year: won P3, P7; lost P4, P8, P9, P10 → 2 / 6; coverage needed = 1 / (1/3) = 3
+    assert p.win_rate == pytest.approx(1 / 3)
+    assert p.coverage_needed == pytest.approx(3.0)
+    assert p.stalled_deals == 3
+
+
+def test_coverage_by_segment_with_undefined_need(world_a):
+    rows = pl.pipeline_by(world_a, Q3, AS_OF, "team", goal_revenue=100_000).set_index("segment")
+    # biggest shortfall first; segments whose need is undefined last, bigger open pipeline first
+    assert list(rows.index) == ["ae-na", "ae-emea", "ae-apac", "ae-latam"]
+    na, emea = rows.loc["ae-na"], rows.loc["ae-emea"]
+    # ae-na: open P1, P2, P6 = 34,000; trailing year won P7 (30,000), lost P8 → win rate 1/2, needs 2×;
+    # share of goal = 30,000 / 35,000 of trailing won revenue = 6/7 → 85,714.29, nothing won in Q3
+    assert (na["open_deals"], na["open_amount"], na["won_revenue"]) == (3, 34_000, 0)
+    assert (na["win_rate"], na["coverage_needed"]) == (0.5, 2.0)
+    assert na["segment_goal"] == pytest.approx(100_000 * 6 / 7)
+    assert na["coverage"] == pytest.approx(34_000 / (100_000 * 6 / 7))
+    assert na["pipeline_shortfall"] == pytest.approx(2 * 100_000 * 6 / 7 - 34_000)
+    assert (na["stalled_deals"], na["status"]) == (2, "short")  # P2, P6
+    # ae-emea: open P5 7,000; won P3 (5,000) in Q3; trailing won P3, lost P4, P9 → 1/3, needs 3×;
+    # share 5,000 / 35,000 = 1/7 → remaining 14,285.71 − 5,000 = 9,285.71
+    assert emea["win_rate"] == pytest.approx(1 / 3) and emea["coverage_needed"] == pytest.approx(3.0)
+    assert emea["remaining_goal"] == pytest.approx(100_000 / 7 - 5_000)
+    assert emea["coverage"] == pytest.approx(7_000 / (100_000 / 7 - 5_000))
+    assert emea["pipeline_shortfall"] == pytest.approx(3 * (100_000 / 7 - 5_000) - 7_000)
+    # ae-apac closed only a loss (P10): win rate 0, coverage need undefined; ae-latam closed nothing
+    apac, latam = rows.loc["ae-apac"], rows.loc["ae-latam"]
+    assert apac["win_rate"] == 0 and pd.isna(apac["coverage_needed"])
+    assert apac["status"] == "need undefined: no deal won in the trailing year"
+    assert pd.isna(latam["win_rate"]) and pd.isna(latam["coverage_needed"])
+    assert latam["status"] == "need undefined: nothing closed in the trailing year"
+    assert (apac["open_amount"], latam["open_amount"]) == (6_000, 2_000)
+
+
+def test_coverage_needed_undefined_without_wins_overall(empty):
+    empty.execute("""INSERT INTO deals VALUES
+        ('X1', NULL, 'A', '2026-07-01', 1000, 'closed_lost', '2026-07-10', '2026-07-10', NULL, 'price'),
+        ('X2', NULL, 'B', '2026-07-01', 5000, 'discovery', '2026-09-10', NULL, NULL, NULL)""")
+    p = pl.pipeline(empty, Q3, AS_OF, goal_revenue=10_000)
+    # one loss, no win: win rate 0, so no amount of pipeline covers the goal — need undefined, with a note
+    assert p.win_rate == 0 and p.coverage_needed is None
+    assert any("coverage needed" in n for n in p.notes)
+    assert p.coverage == pytest.approx(5_000 / 10_000)
+    rows = pl.pipeline_by(empty, Q3, AS_OF, "source", goal_revenue=10_000)
+    # no trailing-year won revenue: the goal cannot be shared out, so no segment has a coverage
+    assert rows["segment"].tolist() == ["sales-sourced"]
+    assert pd.isna(rows.loc[0, "segment_goal"]) and pd.isna(rows.loc[0, "coverage"])
+
+
+def test_records_match_the_figures(world_a):
+    m = pl.pipeline_movement(world_a, Q3, AS_OF)
+    for kind in ("created", "advanced", "won", "lost", "slipped"):
+        records = pl.deal_records(world_a, Q3, AS_OF, kind)
+        assert records.total == getattr(m, f"{kind}_deals"), kind
+        assert records.frame["amount"].sum() == getattr(m, f"{kind}_amount"), kind
+    stalled = pl.deal_records(world_a, Q3, AS_OF, "stalled", stall_days=30)
+    assert sorted(stalled.frame["deal_id"]) == ["P2", "P5", "P6"]
+    # one segment value: ae-na's open pipeline in Q3 is P2, P1, P6 (biggest first)
+    na = pl.deal_records(world_a, Q3, AS_OF, "open_pipeline", "team", "ae-na")
+    assert na.frame["deal_id"].tolist() == ["P2", "P1", "P6"] and na.total == 3
+    assert na.frame["days_in_stage"].tolist() == [36.5, 26.5, 136.5]
+    # bounded: 2 of the 5 created, the total still 5
+    limited = pl.deal_records(world_a, Q3, AS_OF, "created", limit=2)
+    assert (len(limited.frame), limited.total) == (2, 5)
+    with pytest.raises(ValueError):
+        pl.deal_records(world_a, Q3, AS_OF, "1=1 OR TRUE")
+    with pytest.raises(ValueError):
+        pl.deal_records(world_a, Q3, AS_OF, "won", "r.name; DROP TABLE deals", "x")
+
+
+def test_movement_without_stage_history(world_a):
+    world_a.execute("DELETE FROM deal_stage_history")
+    m = pl.pipeline_movement(world_a, Q3, AS_OF)
+    assert m.advanced_deals is None and "stage history" in m.notes[0]
+    assert m.created_deals == 5  # the rest is still known
+
+
+def test_nothing_loaded_says_why(empty):
+    m = pl.pipeline_movement(empty, Q3, AS_OF)
+    assert m.created_deals is None and "No deals" in m.notes[0]
+    assert pl.pipeline_by(empty, Q3, AS_OF, "team", 100_000).empty
+    d = gaps.gap_decomposition(empty, Q3, AS_OF)
+    assert d.components == {} and any("No leads" in n for n in d.notes)
+
+
+# --- Funnel comparisons and the leads behind a figure (tiny fixture, see test_metrics.py) -------------
+
+def test_funnel_comparison(tiny):
+    c = gaps.funnel_comparison(tiny, Q3, AS_OF)
+    rows = c.frame.set_index("key")
+    assert c.previous_label == "2026-Q2"
+    # Q3: 8 / 5 / 3 / 2 / 1 (test_metrics); Q2's cohort is L9 alone: quality, converted, deal D4 still open;
+    # trailing year: 9 / 6 / 4 / 3 / 1
+    assert rows["this"].tolist()[:5] == [8, 5, 3, 2, 1]
+    assert rows["previous"].tolist()[:5] == [1, 1, 1, 1, 0]
+    assert rows["year"].tolist()[:5] == [9, 6, 4, 3, 1]
+    assert rows.loc["won", "this_conversion"] == 0.5 and rows.loc["won", "previous_conversion"] == 0
+    assert rows.loc["opportunities", "year_conversion"] == 0.75
+    # beside the funnel: sales-sourced deals created in Q3 D5, D10; in Q2 D6; in the trailing year D5, D6,
+    # D7 (2025-10-01), D9, D10 — and of those only D9 was won by as-of
+    assert (rows.loc["sales_sourced_deals", "this"], rows.loc["sales_sourced_deals", "previous"],
+            rows.loc["sales_sourced_deals", "year"]) == (2, 1, 5)
+    assert rows.loc["sales_sourced_won", "year"] == 1
+    assert rows.loc["unqualified_won", "this"] == 1  # L7 → D3
+
+
+def test_funnel_segments(tiny):
+    rows = gaps.funnel_segments(tiny, Q3, AS_OF, "campaign").set_index("segment")
+    # Q3 leads by first-touch campaign: Brand search L2 L3 L5; no campaign L6 L7 L10; July webinar L1 L4
+    assert rows["leads"].to_dict() == {"Brand search": 3, "(not set)": 3, "July webinar": 2}
+    # July webinar: 2 leads, both quality, L1 accepted with a won deal: 1/1 → 100% opportunity → won;
+    # in Q2 its only lead L9 had an open deal: 0% won
+    assert rows.loc["July webinar", "conv_won"] == 1.0 and rows.loc["July webinar", "prev_conv_won"] == 0.0
+    # Brand search had no lead in Q2: no previous conversion (undefined, not 0)
+    assert pd.isna(rows.loc["Brand search", "prev_conv_quality_leads"])
+    assert rows.loc["(not set)", "unqualified_won"] == 1  # L7
+    with pytest.raises(ValueError):
+        gaps.funnel_segments(tiny, Q3, AS_OF, "seniority; DROP TABLE leads")
+
+
+def test_lead_records_match_funnel_by(tiny):
+    by_source = funnel_by(tiny, Q3, AS_OF, "source").set_index("segment")
+    for kind in gaps.LEAD_KINDS:
+        total = gaps.lead_records(tiny, Q3, AS_OF, kind).total
+        assert total == by_source[kind].sum(), kind
+        for value in by_source.index:
+            assert gaps.lead_records(tiny, Q3, AS_OF, kind, "source", value).total == by_source.loc[value, kind]
+    # the leads of no campaign (a missing value reads "(not set)"): L6, L7, L10
+    rows = gaps.lead_records(tiny, Q3, AS_OF, "leads", "campaign", "(not set)").frame
+    assert rows["lead_id"].tolist() == ["L6", "L7", "L10"]
+
+
+def test_report_sections_come_from_the_same_functions(tiny):
+    report = build_report(tiny, Q3, AS_OF)
+    p = pl.pipeline(tiny, Q3, AS_OF, 100_000)
+    assert report["pipeline"]["open_amount"] == p.open_amount == 42_000
+    assert report["pipeline"]["stalled_deals"] == p.stalled_deals == len(pl.stalled_deals(tiny, AS_OF, 30))
+    c = gaps.funnel_comparison(tiny, Q3, AS_OF).frame.set_index("key")["this"]
+    assert [report["funnel"][k] for k in ("leads", "quality_leads", "accepted", "opportunities", "won")] == c.tolist()[:5]
+
+
+# --- World B: the gap to goal and its decomposition -------------------------------------------------------
+# 2026-Q3 as of 2026-10-01 00:00 (the whole quarter elapsed). Goal 100,000 with every cascade input set
+# by hand: deal size 10,000, win rate, accepted→opportunity, quality→accepted, lead→quality all 0.5, so
+# the plan is 10 won, 20 opportunities, 40 accepted, 80 quality leads, 160 leads.
+# Leads of Q3: Q1-Q40 quality (score 80; Q1-Q20 webinar, Q21-Q40 paid_search; Q1-Q4 converted, Q5-Q10
+# accepted), U1-U10 not quality (score 10, paid_search). P1: a webinar quality lead of 2025-09.
+# Deals: D1-D4 on Q1-Q4 created 07-15 (D1, D2 lost 08-15; D3, D4 open); D5 on P1 created 2026-05-01,
+# won 08-20 for 8,000; D6, D7 sales-sourced, created 07-05, won 09-01 for 8,000 each; D8 sales-sourced,
+# created 07-05, lost 09-10.
+B_AS_OF = datetime(2026, 10, 1)
+WORLD_B = """
+INSERT INTO leads
+  SELECT 'Q' || i, TIMESTAMP '2026-07-01' + to_hours(i), CASE WHEN i <= 20 THEN 'webinar' ELSE 'paid_search' END,
+         NULL, NULL, NULL, NULL, NULL, NULL, 80, false, NULL, NULL, NULL,
+         CASE WHEN i <= 4 THEN 'converted' WHEN i <= 10 THEN 'accepted' ELSE 'open' END, NULL
+  FROM range(1, 41) t(i);
+INSERT INTO leads
+  SELECT 'U' || i, TIMESTAMP '2026-08-01' + to_hours(i), 'paid_search',
+         NULL, NULL, NULL, NULL, NULL, NULL, 10, false, NULL, NULL, NULL, 'open', NULL
+  FROM range(1, 11) t(i);
+INSERT INTO leads VALUES ('P1', '2025-09-01', 'webinar', NULL, NULL, NULL, NULL, NULL, NULL, 80, false, NULL,
+                          NULL, NULL, 'converted', NULL);
+INSERT INTO deals VALUES
+  ('D1', 'Q1', NULL, '2026-07-15', 5000, 'closed_lost', '2026-08-15', '2026-08-15', NULL, 'price'),
+  ('D2', 'Q2', NULL, '2026-07-15', 5000, 'closed_lost', '2026-08-15', '2026-08-15', NULL, 'price'),
+  ('D3', 'Q3', NULL, '2026-07-15', 5000, 'discovery',   '2026-10-15', NULL,         NULL, NULL),
+  ('D4', 'Q4', NULL, '2026-07-15', 5000, 'discovery',   '2026-10-15', NULL,         NULL, NULL),
+  ('D5', 'P1', NULL, '2026-05-01', 8000, 'closed_won',  '2026-08-20', '2026-08-20', NULL, NULL),
+  ('D6', NULL, NULL, '2026-07-05', 8000, 'closed_won',  '2026-09-01', '2026-09-01', NULL, NULL),
+  ('D7', NULL, NULL, '2026-07-05', 8000, 'closed_won',  '2026-09-01', '2026-09-01', NULL, NULL),
+  ('D8', NULL, NULL, '2026-07-05', 5000, 'closed_lost', '2026-09-10', '2026-09-10', NULL, 'price');
+"""
+HAND_GOAL = GoalBody(revenue=100_000, avg_deal_size=10_000,
+                     rate_overrides={"win_rate": 0.5, "accepted_to_opportunity": 0.5, "quality_to_accepted": 0.5,
+                                     "lead_to_quality": 0.5})
+
+
+@pytest.fixture
+def world_b(empty):
+    empty.execute(WORLD_B)
+    edits.save(empty, "goal", "2026-Q3", HAND_GOAL, actor=LEADERSHIP, reason="hand-checkable plan",
+               expected_version=0, now=AS_OF, as_of=AS_OF)
+    return empty
+
+
+def test_gap_decomposition_components_sum_to_the_gap(world_b):
+    d = gap_decomposition = gaps.gap_decomposition(world_b, Q3, B_AS_OF)
+    assert d.notes == []
+    # goal to date = 100,000 × 1 (the quarter has ended); won in Q3: D5, D6, D7 = 24,000 → gap 76,000
+    assert (d.goal_to_date, d.won_revenue, d.gap) == (100_000, 24_000, 76_000)
+    # plan: 80 quality leads × (0.5 × 0.5 × 0.5 = 0.125) × 10,000 = 100,000
+    assert (d.quality_leads_plan, d.conversion_plan, d.deal_size_plan) == (80, 0.125, 10_000)
+    # actual: 40 quality leads; 4 of them (Q1-Q4) have a deal → 0.1; closed in Q3: won D5, D6, D7, lost
+    # D1, D2, D8 → win rate 0.5; average won deal 24,000 / 3 = 8,000
+    assert (d.quality_leads_actual, d.quality_to_opportunity_actual, d.win_rate_actual) == (40, 0.1, 0.5)
+    assert (d.conversion_actual, d.deal_size_actual) == (0.05, 8_000)
+    # R1 = 40 × 0.125 × 10,000 = 50,000 → volume 50,000
+    # R2 = 4 opportunities × 0.5 × 10,000 = 20,000 → conversion 30,000
+    # R3 = 4 × 0.5 × 8,000 = 16,000 → deal size 4,000
+    # won from quality leads: D5 (P1 scores 80) 8,000 → cycle time 16,000 − 8,000 = 8,000
+    # sales-sourced wins D6, D7 = 16,000 → other sources −16,000
+    assert d.components == {"volume": 50_000, "conversion": 30_000, "deal_size": 4_000, "cycle_time": 8_000,
+                            "other_sources": -16_000}
+    assert sum(d.components.values()) == d.gap
+    # sales cycle (context): D5 111 days, D6 and D7 58 days each
+    assert d.cycle_days_actual == pytest.approx(227 / 3) and d.cycle_days_plan == pytest.approx(227 / 3)
+    w = gaps.waterfall_frame(gap_decomposition)
+    assert w["label"].iloc[0] == "Goal to date" and w["label"].iloc[-1] == "Won to date"
+    assert w["end"].iloc[-2] == w["end"].iloc[-1] == 24_000  # the steps land exactly on won revenue
+    assert w["kind"].tolist()[1:-1] == ["widened the gap"] * 4 + ["narrowed the gap"]
+
+
+def test_gap_decomposition_mid_period(world_b):
+    # As of 2026-08-16 00:00 (46 of 92 days: half the quarter): goal to date 50,000; won: none yet (D5
+    # closes 08-20) → gap 50,000. Quality leads: Q1-Q40 (all in July) = 40 vs 80 × 0.5 = 40 planned →
+    # volume 0. Closed by then: D1, D2 lost on 08-15, no win → win rate 0 → conversion = 50,000 − 0;
+    # no win, so deal size taken as planned (0) and nothing to time.
+    d = gaps.gap_decomposition(world_b, Q3, datetime(2026, 8, 16))
+    assert (d.goal_to_date, d.won_revenue, d.gap) == (50_000, 0, 50_000)
+    assert d.components == {"volume": 0, "conversion": 50_000, "deal_size": 0, "cycle_time": 0, "other_sources": 0}
+    assert any("No deal was won in the period" in n for n in d.notes)
+
+
+def test_gap_decomposition_sums_on_the_tiny_world(tiny):
+    d = gaps.gap_decomposition(tiny, Q3, AS_OF)
+    # not round numbers here (trailing rates), but the components still telescope to the gap
+    assert sum(d.components.values()) == pytest.approx(d.gap, abs=1e-6)
+    assert d.gap == pytest.approx(100_000 * 45.5 / 92 - 35_000)
+    assert d.components["other_sources"] == -5_000  # D3 on L7, which never qualified
+
+
+def test_gap_decomposition_needs_a_goal(tiny):
+    tiny.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
+    d = gaps.gap_decomposition(tiny, Q3, AS_OF)
+    assert d.components == {} and "No revenue goal" in d.notes[0]
+
+
+def test_stage_gaps_biggest_first(world_b):
+    g = gaps.stage_gaps(world_b, Q3, B_AS_OF)
+    rows = g.frame.set_index("stage")
+    # actual: 50 leads, 40 quality, 10 accepted (Q1-Q10), 7 opportunities (D1-D4, D6-D8 created in Q3),
+    # 3 won (D5, D6, D7); gap = target − actual: 110, 40, 30, 13, 7
+    assert rows["gap_to_date"].to_dict() == {"accepted": 30, "won": 7, "leads": 110, "opportunities": 13,
+                                             "quality_leads": 40}
+    # a unit's worth = goal / target: lead 625, quality 1,250, accepted 2,500, opportunity 5,000, won 10,000
+    assert rows["revenue_at_stake"].to_dict() == {"accepted": 75_000, "won": 70_000, "leads": 68_750,
+                                                  "opportunities": 65_000, "quality_leads": 50_000}
+    assert list(rows.index) == ["accepted", "won", "leads", "opportunities", "quality_leads"]
+
+
+def test_stage_gaps_by_source(world_b):
+    g = gaps.stage_gaps(world_b, Q3, B_AS_OF, "source")
+    got = {(r["segment"], r["stage"]): r["revenue_at_stake"] for r in g.frame.to_dict("records")}
+    # trailing-year shares (cohort from 2025-10-01; P1 is older): leads webinar 20/50, paid_search 30/50;
+    # quality 20/40 each; accepted webinar 10/10; deals created: webinar D1-D5 5/8, sales-sourced 3/8;
+    # won: webinar D5 1/3, sales-sourced D6, D7 2/3.
+    # webinar: accepted 40 − 10 = 30 × 2,500; opportunities 12.5 − 4 = 8.5 × 5,000; leads 64 − 20 = 44 × 625;
+    #          quality 40 − 20 = 20 × 1,250; won 10/3 − 1 = 7/3 × 10,000
+    # paid_search: leads 96 − 30 = 66 × 625; quality 40 − 20 = 20 × 1,250 (accepted, deals: no target, none)
+    # sales-sourced: won 20/3 − 2 = 14/3 × 10,000; opportunities 7.5 − 3 = 4.5 × 5,000
+    expected = {("webinar", "accepted"): 75_000, ("sales-sourced", "won"): 140_000 / 3,
+                ("webinar", "opportunities"): 42_500, ("paid_search", "leads"): 41_250,
+                ("webinar", "leads"): 27_500, ("webinar", "quality_leads"): 25_000,
+                ("paid_search", "quality_leads"): 25_000, ("webinar", "won"): 70_000 / 3,
+                ("sales-sourced", "opportunities"): 22_500}
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value), key
+    assert g.frame["revenue_at_stake"].is_monotonic_decreasing
