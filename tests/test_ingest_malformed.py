@@ -3,7 +3,7 @@ a reason; nothing but AccordError may escape import_files, and no good row may b
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from core.db import set_meta, transaction
@@ -19,7 +18,7 @@ from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
-from core.ingest.reader import FileProblem, ParsedFile, parse
+from core.ingest.reader import FileProblem, parse, sha256
 from core.ingest.validate import BatchResult, unregister, apply_batch
 from core.periods import utc_now
 
@@ -131,43 +130,38 @@ def import_files(
     report = progress or (lambda fraction, text: None)
     messages: list[str] = []
     runs: list[FileRun] = []
-    parsed_files: list[ParsedFile | None] = []
     hashes: list[str] = []
     recognised: list[Recognised] = []
-    total_bytes = sum(len(f.data) for f in files) or 1
-    done_bytes = 0
     if not files:
         raise ImportFailed("No files to import: choose one or more CSV files.")
+    files = [SourceFile(str(f.name), f.data.encode("utf-8") if isinstance(f.data, str) else bytes(f.data)) for f in files]
+    total_bytes = sum(len(f.data) for f in files) or 1
+    done_bytes = 0
 
     for i, f in enumerate(files):
         report(0.4 * done_bytes / total_bytes, f"Reading {f.name}")
         done_bytes += len(f.data)
-        from core.ingest.reader import sha256
-
         hashes.append(sha256(f.data))
         run = FileRun(_new_import_id(now, i), f.name, None)
         runs.append(run)
         try:
             parsed = parse(f.name, f.data, max_bytes=max_bytes)
-        except FileProblem as exc:
-            messages.append(str(exc))
-            parsed_files.append(None)
-            continue
-        parsed_files.append(parsed)
-        messages.extend(parsed.notes)
-        run.rows_read = parsed.rows + len(parsed.rejects)
-        try:
+            messages.extend(parsed.notes)
+            run.rows_read = parsed.rows + len(parsed.rejects)
             kind, mapping = recognise(p, f.name, parsed)
-        except Unrecognised as exc:
+            run.kind = kind.key
+            if kind.ignore:
+                messages.append(f"{f.name}: {kind.ignore}")
+                continue
+            if parsed.rows == 0 and not parsed.rejects:
+                messages.append(f"{f.name}: has a header but no data rows; nothing to import from it.")
+            recognised.append(Recognised(i, parsed, kind, staging_frame(parsed, i, mapping), mapping))
+        except (FileProblem, Unrecognised) as exc:
             messages.append(str(exc))
-            continue
-        run.kind = kind.key
-        if kind.ignore:
-            messages.append(f"{f.name}: {kind.ignore}")
-            continue
-        if parsed.rows == 0 and not parsed.rejects:
-            messages.append(f"{f.name}: has a header but no data rows; nothing to import from it.")
-        recognised.append(Recognised(i, parsed, kind, staging_frame(parsed, i, mapping), mapping))
+        except Exception as exc:  # a file we cannot make sense of must not stop the others
+            run.kind = None
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            messages.append(f"{f.name}: could not be read as CSV ({detail}); it was not imported.")
 
     report(0.4, "Checking and writing rows")
     by_table: dict[str, TableCounts] = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,7 +109,10 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
         for magic, what in _MAGIC:
             if head.startswith(magic):
                 raise FileProblem(f"{name}: this is {what}.")
-        raise FileProblem(f"{name}: looks like a binary file (it contains NUL bytes), not a CSV text file.")
+        raise FileProblem(
+            f"{name}: looks like a binary file (it contains NUL bytes), not a CSV text file; "
+            "if it is UTF-16 text, save it as UTF-8 CSV."
+        )
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise FileProblem(f"{name}: this is {what}.")
