@@ -36,7 +36,12 @@ st.caption(
     f"{plan.elapsed_share:.0%} of the period elapsed · one goal per quarter, shared by sales and marketing"
     + ("" if period.is_quarter else f" (this month gets {quarter.label}'s goal pro-rated by days)")
 )
-widgets.show_flash_and_conflict(KEY, LABELS)
+# A save or a refused save is announced where the person is (a toast), and shown in full by the form.
+if st.session_state.get(f"{KEY}_flash"):
+    st.toast(st.session_state[f"{KEY}_flash"], icon="✅")
+if st.session_state.pop(f"{KEY}_conflict_toast", False):
+    st.toast("Not saved: someone saved this goal after you opened it. Both versions are under “Set the goal”.",
+             icon="⚠️")
 
 
 def metric(col, key: str, value) -> None:
@@ -161,11 +166,13 @@ if FORM + "revenue" not in st.session_state:  # first open, or after a save / re
     st.session_state[FORM + "reason"] = ""
 
 with edit_tab:
+    widgets.show_flash_and_conflict(KEY, LABELS)
     if scope.actor.team not in edits.MAY_EDIT["goal"]:
         st.info(f"{scope.actor.name} is a {scope.actor.team}: viewers can read every figure and try the what-if, "
                 "but a save is refused. Pick a sales, marketing or leadership persona in the sidebar to edit.")
     st.caption(
         (f"Editing {quarter.label}, version {opened}." if opened else f"No goal saved for {quarter.label} yet.")
+        + (f" The latest is version {current.version}." if current is not None and current.version != opened else "")
         + " Leave an override empty to use the trailing-year actual. Every save is a new version with who, "
           "when, before, after and why."
     )
@@ -203,7 +210,8 @@ with edit_tab:
             widgets.restart_editor(KEY, saved, widget_prefix=FORM)  # reload the form from what was saved
             st.rerun()  # every figure above was drawn before the save
         elif st.session_state.get(f"{KEY}_conflict"):
-            st.rerun()  # show their values beside yours at the top
+            st.session_state[f"{KEY}_conflict_toast"] = True
+            st.rerun()  # show their values beside yours, above the form
 
 # --- History: every version, restore = a new version ---------------------------------------------------
 with history_tab:
@@ -228,4 +236,5 @@ with history_tab:
                 widgets.restart_editor(KEY, saved, widget_prefix=FORM)
                 st.rerun()
             elif st.session_state.get(f"{KEY}_conflict"):
+                st.session_state[f"{KEY}_conflict_toast"] = True
                 st.rerun()

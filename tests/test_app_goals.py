@@ -95,6 +95,7 @@ def test_a_valid_save_shows_new_figures_here_and_on_the_overview(db):
     click(at, "Save goal")
     assert not at.error, [e.value for e in at.error]
     assert [s.value for s in at.success] == ["Saved version 2 (Lee Ader)."]
+    assert [t.value for t in at.toast] == ["Saved version 2 (Lee Ader)."]
     # attainment 35,000 / 50,000; pacing 35,000 × 92 / (50,000 × 45.5) = 141.5%; coverage 42,000 / 15,000
     assert metrics(at) == {"Revenue goal": "$50k", "Won revenue": "$35k", "Attainment": "70.0%",
                            "Pacing": "141.5%", "Coverage": "2.80×"}
@@ -176,6 +177,7 @@ def test_two_sessions_on_the_same_goal_one_wins_the_other_sees_both(db):
     assert [s.value for s in first.success] == ["Saved version 2 (Mia Kent)."]
     click(second, "Save goal")
     assert any("Mia Kent saved version 2" in e.value and "Nothing was overwritten" in e.value for e in second.error)
+    assert any("Not saved: someone saved this goal" in t.value for t in second.toast)
     side_by_side = table(second, "field", "their value (saved)")
     assert side_by_side.loc["Revenue goal"].tolist() == ["120000.0", "80000.0"]
     assert any("Stretch: new campaign budget" in c.value for c in second.caption)
