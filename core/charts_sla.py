@@ -83,7 +83,7 @@ def rejections_chart(reasons: pd.DataFrame) -> alt.Chart:
     return alt.Chart(reasons).mark_bar().encode(
         y=alt.Y("segment:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
         x=alt.X("rejected:Q", title="Rejected quality leads", axis=alt.Axis(format=",d", tickMinStep=1)),
-        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="bottom", columns=3)),
+        color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="right", labelLimit=260)),
         tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("reason:N", title="Reason"),
                  alt.Tooltip("rejected:Q", title="Rejected", format=",d")],
-    ).properties(height=max(90, 30 * reasons["segment"].nunique()))
+    ).properties(height=alt.Step(24))

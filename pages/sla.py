@@ -40,25 +40,30 @@ COLUMNS = {
     "acceptance_rate": ("acceptance_rate", "percent"), "rejected": ("rejected", "localized"),
     "rejection_rate": ("rejection_rate", "percent"), "elapsed_share": ("Month elapsed", "percent"),
 }
-DATES = {"week_start": "Week starts", "clock_start": "Clock start", "deadline": "Deadline",
-         "first_touch_at": "First touch", "month_start": "Month starts"}
+DATES = {"week_start": ("Week starts", "YYYY-MM-DD"), "clock_start": ("Clock start", "YYYY-MM-DD HH:mm"),
+         "deadline": ("Deadline", "YYYY-MM-DD HH:mm"), "first_touch_at": ("First touch", "YYYY-MM-DD HH:mm")}
+# Marketing's tables count quality leads by creation (the funnel's cohort), not by clock start.
+MARKETING = {"quality_leads": ("quality_leads", "localized")}
 
 
-def table(frame, columns: list[str], key: str) -> None:
+def table(frame, columns: list[str], key: str, overrides: dict | None = None, height: int | None = None) -> None:
     """A sortable table of `columns` labelled and formatted as the measures declare them."""
     config = {}
     for column in columns:
         if column in DATES:
-            config[column] = st.column_config.DatetimeColumn(DATES[column], format="YYYY-MM-DD HH:mm")
+            config[column] = st.column_config.DatetimeColumn(DATES[column][0], format=DATES[column][1])
             continue
-        name, number_format = COLUMNS[column]
+        name, number_format = {**COLUMNS, **(overrides or {})}[column]
         measure = MEASURES.get(name)
         label, help_text = (measure.label, measure.help) if measure else (name, None)
         if number_format is None:
             config[column] = st.column_config.TextColumn(label, help=help_text)
         else:
-            config[column] = st.column_config.NumberColumn(label, help=help_text, format=number_format)
-    st.dataframe(frame[columns], column_config=config, hide_index=True, width="stretch", key=key)
+            # a step of 0.001 makes "percent" show one decimal on every row (80.8%, 0.0%)
+            config[column] = st.column_config.NumberColumn(label, help=help_text, format=number_format,
+                                                           step=0.001 if number_format == "percent" else None)
+    st.dataframe(frame[columns], column_config=config, hide_index=True, width="stretch", key=key,
+                 height=height if height is not None else "auto")
 
 
 def metric(col, key: str, value, delta: str | None = None) -> None:
@@ -100,14 +105,15 @@ with sales_col:
         st.warning("The response SLA cannot be measured: " + " ".join(sales_notes))
     else:
         c = st.columns(2)
-        metric(c[0], "compliance", response.compliance,
-               delta=f"{response.met:,} of {response.judged:,} met · {response.pending:,} pending")
+        metric(c[0], "compliance", response.compliance, delta=f"{response.met:,} of {response.judged:,} met")
         metric(c[1], "median_hours", response.median_hours_to_first_touch,
                delta=f"p90 {show('p90_hours', response.p90_hours_to_first_touch)}")
         c = st.columns(2)
         metric(c[0], "never_touched", response.never_touched, delta="quality leads nobody called")
         metric(c[1], "under_worked", response.under_worked,
                delta=f"avg {show('avg_attempts', response.avg_attempts)} attempts per lead")
+        st.caption(f"{response.quality_leads:,} quality leads measured: {response.met:,} met, "
+                   f"{response.breached:,} breached, {response.pending:,} pending (window still open at as-of).")
         if response.never_touched:
             st.warning(f"**{response.never_touched:,} quality lead{'s' if response.never_touched != 1 else ''} "
                        f"never touched** in this period: see the breach list (issue 'Never touched').", icon=":material/phone_disabled:")
@@ -184,25 +190,23 @@ with tabs[2]:
             with right:
                 st.markdown("**Per month**")
                 table(months, ["month", "quality_leads", "committed", "delivery", "accepted", "acceptance_rate",
-                               "elapsed_share"], f"{KEY}_months")
+                               "elapsed_share"], f"{KEY}_months", MARKETING)
                 st.caption("The bar is delivered, the dark tick the month's commitment. A month in progress "
                            "reads as to date.")
             by_label = st.radio("Acceptance and rejections by", ["campaign", "source"], horizontal=True,
                                 key=f"{KEY}_segment", format_func=str.title)
-            left, right = st.columns([3, 2])
-            with left:
-                st.markdown(f"**Acceptance by {by_label}**")
-                table(cache.cached(sla.acceptance_by, period, as_of, by_label),
-                      ["segment", "quality_leads", "accepted", "acceptance_rate", "rejected", "rejection_rate"],
-                      f"{KEY}_acceptance")
-            with right:
-                st.markdown(f"**Rejection reasons by {by_label}**")
-                reasons = cache.cached(sla.rejection_reasons, period, as_of, by_label)
-                if len(reasons):
-                    st.altair_chart(rejections_chart(reasons), width="stretch")
+            st.markdown(f"**Acceptance by {by_label}**")
+            table(cache.cached(sla.acceptance_by, period, as_of, by_label),
+                  ["segment", "quality_leads", "accepted", "acceptance_rate", "rejected", "rejection_rate"],
+                  f"{KEY}_acceptance", MARKETING)
+            st.markdown(f"**Rejection reasons by {by_label}** (the feedback sales owes marketing)")
+            reasons = cache.cached(sla.rejection_reasons, period, as_of, by_label)
+            if len(reasons):
+                st.altair_chart(rejections_chart(reasons), width="stretch")
+                with st.expander("Rejection reasons as a table"):
                     table(reasons, ["segment", "reason", "rejected"], f"{KEY}_reasons")
-                else:
-                    st.caption("No quality lead of this period was rejected.")
+            else:
+                st.caption("No quality lead of this period was rejected.")
             st.caption("Rejections count quality leads only (status rejected, or recycled with a reason); "
                        "a rejection without a reason shows as '(no reason given)'.")
 
@@ -227,7 +231,7 @@ with tabs[3]:
                        + (f"showing the first {shown:,} by {SORTS[sort].lower()}." if shown < found.total
                           else "all shown.")
                        + " Hours late is filled for breached leads only.")
-            table(found.rows, list(sla.BREACH_COLUMNS), f"{KEY}_breaches")
+            table(found.rows, list(sla.BREACH_COLUMNS), f"{KEY}_breaches", height=min(38 + 35 * shown, 460))
             file_name = f"sla-breaches-{period.label}.csv"
             if found.total <= CSV_INLINE_MAX or st.session_state.get(f"{KEY}_csv_ready") == (period, as_of, tuple(filters.items())):
                 full = found if shown == found.total else cache.cached(sla.breach_list, period, as_of, sort=sort, limit=None, **filters)
@@ -263,7 +267,7 @@ with tabs[4]:
                               help=MEASURES["min_attempts"].help + " At least 1.")
             c[2].number_input(POLICY_LABELS["attempt_days"] + " (days)", key=FORM + "attempt_days", step=1.0,
                               format="%.1f", help=MEASURES["attempt_days"].help + " Above 0, at most 90.")
-            c[3].number_input(POLICY_LABELS["monthly_quality_commitment"], key=FORM + "monthly_quality_commitment",
+            c[3].number_input("Quality leads a month", key=FORM + "monthly_quality_commitment",
                               step=1, placeholder="not set",
                               help=MEASURES["monthly_quality_commitment"].help + " Leave empty for none.")
             c = st.columns([1, 3])

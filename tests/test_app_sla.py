@@ -80,7 +80,9 @@ def test_headline_figures_of_both_sides(tiny_db_copy, use_db):
     # sales: met L1, L6; breached L2, L3; pending L4 → 2 / 4; speed 2, 24, 27 h → median 24, p90 26.4
     assert m["SLA compliance"] == "50.0%"
     deltas = {x.label: x.proto.delta for x in at.metric}
-    assert deltas["SLA compliance"] == "2 of 4 met · 1 pending"
+    assert deltas["SLA compliance"] == "2 of 4 met"
+    assert "5 quality leads measured: 2 met, 2 breached, 1 pending (window still open at as-of)." in [
+        c.value for c in at.caption]
     assert (m["Median speed to lead"], deltas["Median speed to lead"]) == ("24.0 h", "p90 26.4 h")
     # L3 never touched; under-worked L2, L3, L6; attempts over closed windows (L1 3, L2 1, L3 0, L6 1)
     # = 5 / 4 = 1.25, shown to one decimal (round half to even) as 1.2

@@ -15,7 +15,7 @@ def test_sla_page_shows_both_sides(browser, tiny_server):
     body = main_text(page)
     # tiny world, 2026-Q3 as of 08-15 12:00: met L1, L6; breached L2, L3; pending L4 (tests/test_metrics.py)
     for text in ("SLA compliance · 2026-Q3", "Sales' promise", "Marketing's promise", "SLA compliance", "50.0%",
-                 "2 of 4 met · 1 pending", "Median speed to lead", "24.0 h", "p90 26.4 h",
+                 "2 of 4 met", "2 met, 2 breached, 1 pending", "Median speed to lead", "24.0 h", "p90 26.4 h",
                  "Quality leads", "committed 30", "16.7%", "Acceptance rate", "60.0%", "1 quality lead never touched",
                  "Compliance by team", "By rep"):
         assert text in body, text
