@@ -169,8 +169,9 @@ def pacing_heatmap(stages: pd.DataFrame) -> alt.Chart | None:
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
         color=alt.condition(
             "isValid(datum.pacing_value)",
-            alt.Color("pacing_value:Q", title="Pacing (red: behind, green: ahead)",
-                      legend=alt.Legend(format="%", orient="top", direction="horizontal", gradientLength=220),
+            alt.Color("pacing_value:Q", title="Pacing: red behind, green ahead of pace",
+                      legend=alt.Legend(format="%", orient="top", direction="horizontal", gradientLength=220,
+                                        titleLimit=400),
                       scale=alt.Scale(domain=[0, 1, 2], range=["#d64541", "#f5f0c8", "#2e9e5b"], clamp=True)),
             alt.value("#f1f2f5"),
         )
