@@ -234,3 +234,23 @@ def test_without_activities_says_why_and_shows_marketing(tiny_db_copy, use_db):
     at.run()
     assert any(i.value.startswith("The breach list needs the response SLA") for i in at.info)
     assert not at.exception and not at.error
+
+
+def test_a_csv_above_the_inline_limit_is_built_on_request(tmp_path, use_db):
+    # 50,001 quality leads (score 80) assigned to nobody and never touched in July → all breached
+    path = tmp_path / "many.duckdb"
+    con = open_store(path, create=True)
+    con.execute("""INSERT INTO leads (lead_id, created_at, source, score, status)
+                   SELECT 'M' || i, TIMESTAMP '2026-07-01' + i * INTERVAL 10 SECOND, 'webinar', 80, 'open'
+                   FROM range(50001) t(i)""")
+    con.execute("INSERT INTO activities VALUES ('x', NULL, NULL, 'R1', '2026-07-01', 'call')")
+    con.execute("INSERT INTO meta VALUES ('as_of', '2026-08-15T12:00:00')")
+    con.close()
+    use_db(path)
+    at = open_sla("Breach list")
+    assert any(c.value.startswith("50,001 leads match; showing the first 200 by hours late") for c in at.caption)
+    assert len(at.dataframe[0].value) == 200
+    assert not at.get("download_button")
+    next(b for b in at.button if b.label == "Prepare the CSV of all 50,001 leads").click()
+    at.run()
+    assert [d.label for d in at.get("download_button")] == ["Download all 50,001 as CSV"]
