@@ -163,6 +163,8 @@ def test_malformed_file(case: Case, con):
         assert any(case.reason in r for r in q["reason"]), list(q["reason"])
         assert (q["line"] >= 2).all() and q["raw"].str.len().gt(0).all() and q["file_name"].str.len().gt(0).all()
         assert sum(c.quarantined for c in summary.by_table.values()) >= case.quarantined
+    for table, c in summary.by_table.items():  # every row read is accounted for exactly once
+        assert c.read == c.loaded + c.updated + c.unchanged + c.quarantined, (table, c)
     for m in summary.messages:
         assert "\n" not in m and "Traceback" not in m
     if case.check:

@@ -289,7 +289,6 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         ptable, pcol = batch.parent
         has_parent = f"EXISTS (SELECT 1 FROM {ident(ptable)} p WHERE p.{ident(pcol)} = o.{ident(pcol)})"
     result.bad_rows = bad
-    result.quarantined = int(bad[["_src", "_line"]].drop_duplicates().shape[0]) if len(bad) else 0
 
     cur.execute("CREATE OR REPLACE TEMP VIEW _acc_good AS SELECT * EXCLUDE (_rn, _first, _last_src) FROM _acc_ok o "
                 f"WHERE _rn = 1 AND _src = _last_src AND {has_parent}")
@@ -325,6 +324,8 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         chg = 0
     result.updated += int(superseded)
     result.unchanged = int(good - new - chg)
+    # rows refused (bad values, duplicates, missing parent); one source line may yield several rows
+    result.quarantined = int(result.read - good - superseded)
     cur.execute("DROP VIEW IF EXISTS _acc_good")
     cur.execute(f"DROP {'TABLE' if repeated else 'VIEW'} IF EXISTS _acc_ok")
     for t in ("_acc_new", "_acc_chg", "_acc_v"):
