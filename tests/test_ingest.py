@@ -331,3 +331,12 @@ def test_olist_closed_deals_before_their_mqls(con):
     run(con, ("olist_marketing_qualified_leads_dataset.csv", mqls), preset="olist")
     assert con.execute("SELECT owner_id, status FROM leads WHERE lead_id = 'm1'").fetchone() == ("sdr1", "converted")
 
+
+
+def test_reopening_a_deal_without_a_close_date_column(con):
+    run(con, ("deals.csv", DEALS))
+    reopened = csv_bytes("deal_id,created_at,amount,stage", "D2,2024-01-11,500,negotiation", "D1,2024-01-10,1000,closed_lost")
+    summary = run(con, ("deals.csv", reopened))
+    assert con.execute("SELECT stage, closed_at FROM deals WHERE deal_id = 'D2'").fetchone() == ("negotiation", None)
+    assert con.execute("SELECT stage FROM deals WHERE deal_id = 'D1'").fetchone()[0] == "proposal"  # refused
+    assert summary.by_table["deals"].updated == 1 and summary.by_table["deals"].quarantined == 1

@@ -218,6 +218,9 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
 
 def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str, ...] = ()) -> BatchResult:
     table = batch.table
+    if table == "deals" and "stage" in batch.frame.columns and "closed_at" not in batch.frame.columns:
+        # a stage without a close date: an open deal has none (even if it had one before); a closed one is refused
+        batch.frame = batch.frame.assign(closed_at="")
     spec = {c.name: c for c in TABLES[table]}
     names = [c for c in batch.frame.columns if c in spec]
     unknown = [c for c in batch.frame.columns if c not in spec and c not in ("_src", "_line", "_pcol", "_preason")]
