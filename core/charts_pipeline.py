@@ -29,10 +29,10 @@ def comparison_table(frame: pd.DataFrame, period_label: str, previous_label: str
     """The funnel (and the figures beside it) this period, the previous period and the trailing year."""
     out = []
     for row in frame.to_dict("records"):
-        line = {"Figure": ("   beside: " if row["beside"] else "") + row["figure"]}
+        line = {"Figure": ("beside: " if row["beside"] else "") + row["figure"]}
         for key, title in (("this", period_label), ("previous", previous_label), ("year", "Trailing year")):
             line[title] = fmt(row[key], "count")
-            line[f"{title} · from previous stage"] = "" if row["beside"] else fmt(row[f"{key}_conversion"], "percent")
+            line[f"{title} step %"] = "" if row["beside"] else fmt(row[f"{key}_conversion"], "percent")
         out.append(line)
     return pd.DataFrame(out)
 
@@ -45,19 +45,23 @@ def _with_delta(value, other) -> str:
     if _missing(value):
         return "—"
     if _missing(other):
-        return f"{value:.1%}"
-    return f"{value:.1%} ({(value - other) * 100:+.1f} pts)"
+        return f"{value:.0%}"
+    return f"{value:.0%} ({(value - other) * 100:+.0f})"
+
+
+SEGMENT_COUNT_LABELS = {"leads": "Leads", "quality_leads": "Quality", "accepted": "Accepted",
+                        "opportunities": "Opps", "won": "Won", "unqualified_opportunities": "Unqualified opps",
+                        "unqualified_won": "Unqualified wins"}
 
 
 def segment_funnel_table(frame: pd.DataFrame, segment_label: str, compare: str) -> pd.DataFrame:
-    """One line per segment value: counts, then each step's conversion with the change in percentage
-    points against `compare` ('prev' or 'year')."""
+    """One line per segment value: counts, then each step's conversion with its change in percentage
+    points against `compare` ('prev' or 'year') in brackets."""
     out = []
     for row in frame.to_dict("records"):
         line = {segment_label: row["segment"]}
-        for key in ("leads", "quality_leads", "accepted", "opportunities", "won", "unqualified_opportunities",
-                    "unqualified_won"):
-            line[MEASURES[key].label if key in MEASURES else key] = fmt(row[key], "count")
+        for key, label in SEGMENT_COUNT_LABELS.items():
+            line[label] = fmt(row[key], "count")
         for stage, label in CONVERSION_STEPS:
             line[label] = _with_delta(row[f"conv_{stage}"], row[f"{compare}_conv_{stage}"])
         out.append(line)
@@ -106,7 +110,8 @@ def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart 
         color=alt.Color("owner:N", title="Owner", legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(OWNER_COLOURS), range=list(OWNER_COLOURS.values()))))
     text = base.mark_text(align="left", dx=4, fontSize=12, color=INK).encode(text="text:N")
-    return (bars + text).properties(height=34 * len(data) + 40)
+    # Streamlit fits the whole chart (legend and axis included) into the height
+    return (bars + text).properties(height=40 * len(data) + 120)
 
 
 # --- Pipeline health ----------------------------------------------------------------------------------
@@ -116,15 +121,14 @@ def health_table(frame: pd.DataFrame, segment_label: str) -> pd.DataFrame:
     for row in frame.to_dict("records"):
         out.append({
             segment_label: row["segment"],
-            "Open deals": fmt(row["open_deals"], "count"),
-            MEASURES["open_amount"].label: show("open_amount", row["open_amount"]),
+            MEASURES["open_amount"].label: f"{show('open_amount', row['open_amount'])} ({fmt(row['open_deals'], 'count')})",
             MEASURES["won_revenue"].label: show("won_revenue", row["won_revenue"]),
             MEASURES["win_rate"].label: show("win_rate", row["win_rate"]),
-            MEASURES["coverage_needed"].label: show("coverage_needed", row["coverage_needed"]),
             MEASURES["segment_goal"].label: show("segment_goal", row["segment_goal"]),
             MEASURES["coverage"].label: show("coverage", row["coverage"]),
+            MEASURES["coverage_needed"].label: show("coverage_needed", row["coverage_needed"]),
             MEASURES["pipeline_shortfall"].label: show("pipeline_shortfall", row["pipeline_shortfall"]),
-            MEASURES["stalled_deals"].label: fmt(row["stalled_deals"], "count"),
+            "Stalled": fmt(row["stalled_deals"], "count"),
             "Status": row["status"],
         })
     return pd.DataFrame(out)
@@ -197,14 +201,20 @@ def factors_table(frame: pd.DataFrame) -> pd.DataFrame:
     } for row in frame.to_dict("records")])
 
 
-def components_table(frame: pd.DataFrame) -> pd.DataFrame:
-    keys = {"volume": "gap_volume", "conversion": "gap_conversion", "deal_size": "gap_deal_size",
-            "cycle_time": "gap_cycle_time", "other_sources": "gap_other_sources"}
-    return pd.DataFrame([{
-        "Component": row["label"],
-        "Effect on the gap": fmt(row["amount"], "money"),
-        "Meaning": MEASURES[keys[row["component"]]].help,
-    } for row in frame.to_dict("records")])
+COMPONENT_MEASURES = {"volume": "gap_volume", "conversion": "gap_conversion", "deal_size": "gap_deal_size",
+                      "cycle_time": "gap_cycle_time", "other_sources": "gap_other_sources"}
+
+
+def components_markdown(frame: pd.DataFrame) -> str:
+    """One line per component: what it did to the gap, and what it means (labels and numbers only)."""
+    lines = []
+    for row in frame.to_dict("records"):
+        amount = row["amount"]
+        did = ("left the gap as it was" if not amount else
+               f"widened the gap by **{fmt(amount, 'money')}**" if amount > 0 else
+               f"narrowed the gap by **{fmt(-amount, 'money')}**")
+        lines.append(f"- **{row['label']}** {did}. {MEASURES[COMPONENT_MEASURES[row['component']]].help}")
+    return "\n".join(lines)
 
 
 # --- Attribution --------------------------------------------------------------------------------------
@@ -246,4 +256,4 @@ def models_chart(frame: pd.DataFrame, top: int = 12) -> alt.Chart | None:
                         scale=alt.Scale(range=["#9db4f5", "#4a70e8", "#1b3fb8"])),
         tooltip=[alt.Tooltip("name:N", title="Row"), alt.Tooltip("model:N", title="Model"),
                  alt.Tooltip("won_revenue:Q", title="Won revenue", format="$,.0f")],
-    ).properties(height=max(120, 54 * len(names)))
+    ).properties(height=54 * len(names) + 110)

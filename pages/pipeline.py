@@ -8,7 +8,7 @@ from core import cache
 from core.charts import funnel_chart, funnel_frame
 from core.charts_pipeline import (
     comparison_table,
-    components_table,
+    components_markdown,
     factors_table,
     gap_chart,
     gap_table,
@@ -79,7 +79,7 @@ with funnel_tab:
     if cohort.leads is None:
         st.info(" ".join(cohort.notes))
     else:
-        left, right = st.columns([3, 1])
+        left, right = st.columns([5, 2])
         left.altair_chart(funnel_chart(funnel_frame(cohort)), width="stretch")
         previous = comparison.frame.set_index("key")["previous"]
         for key in ("sales_sourced_deals", "unqualified_opportunities", "unqualified_won"):
@@ -98,6 +98,7 @@ with funnel_tab:
                            format_func={"prev": comparison.previous_label, "year": "the trailing year"}.get,
                            key=f"{KEY}_funnel_compare")
         by_segment = cache.cached(funnel_segments, period, as_of, segment)
+        st.caption("Conversions are from the previous stage; in brackets, the change in percentage points.")
         st.dataframe(segment_funnel_table(by_segment, FUNNEL_SEGMENTS[segment], compare),
                      hide_index=True, width="stretch")
 
@@ -155,13 +156,14 @@ with health_tab:
     if health.open_amount is None:
         st.info(" ".join(health.notes))
     else:
-        c = st.columns(6)
+        c = st.columns(3)
         metric(c[0], "open_amount", health.open_amount)
         metric(c[1], "coverage", health.coverage, delta=f"needs {show('coverage_needed', health.coverage_needed)}")
         metric(c[2], "coverage_needed", health.coverage_needed)
-        metric(c[3], "win_rate", health.win_rate)
-        metric(c[4], "velocity", health.velocity_per_day)
-        metric(c[5], "stalled_deals", health.stalled_deals)
+        c = st.columns(3)
+        metric(c[0], "win_rate", health.win_rate)
+        metric(c[1], "velocity", health.velocity_per_day)
+        metric(c[2], "stalled_deals", health.stalled_deals)
 
         st.subheader("Movement in the period")
         c = st.columns(5)
@@ -217,11 +219,11 @@ with decomposition_tab:
         metric(c[1], "won_revenue", d.won_revenue, label="Won to date")
         metric(c[2], "revenue_gap", d.gap)
         st.altair_chart(waterfall_chart(waterfall_frame(d)), width="stretch")
-        left, right = st.columns([3, 2])
-        left.markdown("**What each step means** (the steps add up to the gap exactly)")
-        left.dataframe(components_table(d.component_frame()), hide_index=True, width="stretch")
-        right.markdown("**Cascade assumptions against the period**")
-        right.dataframe(factors_table(d.factors()), hide_index=True, width="stretch")
+        st.markdown("**What each step means** (the steps add up to the gap exactly)")
+        st.markdown(components_markdown(d.component_frame()))
+        st.markdown("**Cascade assumptions against the period**")
+        left, _ = st.columns([3, 2])
+        left.dataframe(factors_table(d.factors()), hide_index=True, width="stretch")
         with st.expander("How the gap is split"):
             st.markdown(
                 "Expected revenue = quality leads × quality→won conversion × average won deal size. Start from "
