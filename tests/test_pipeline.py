@@ -146,6 +146,17 @@ def test_coverage_by_segment_with_undefined_need(world_a):
     assert (apac["open_amount"], latam["open_amount"]) == (6_000, 2_000)
 
 
+def test_segment_whose_share_of_the_goal_is_won(world_a):
+    rows = pl.pipeline_by(world_a, Q3, AS_OF, "team", goal_revenue=5_000).set_index("segment")
+    # ae-emea's share is 5,000 / 7 = 714.29, and it won 5,000 (P3): nothing remains to cover
+    emea = rows.loc["ae-emea"]
+    assert emea["status"] == "goal share met" and emea["remaining_goal"] == pytest.approx(5_000 / 7 - 5_000)
+    assert pd.isna(emea["coverage"]) and pd.isna(emea["pipeline_shortfall"])
+    # ae-na: 5,000 × 6/7 remains, × 2 needed = 8,571.43, and it has 34,000 open: covered, 25,428.57 spare
+    na = rows.loc["ae-na"]
+    assert na["status"] == "covered" and na["pipeline_shortfall"] == pytest.approx(2 * 5_000 * 6 / 7 - 34_000)
+
+
 def test_coverage_needed_undefined_without_wins_overall(empty):
     empty.execute("""INSERT INTO deals VALUES
         ('X1', NULL, 'A', '2026-07-01', 1000, 'closed_lost', '2026-07-10', '2026-07-10', NULL, 'price'),

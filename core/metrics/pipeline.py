@@ -350,8 +350,9 @@ def pipeline_by(
         share = rec["year_won_revenue"] / total_year_revenue if total_year_revenue else None
         seg_goal = goal_revenue * share if goal_revenue is not None and share is not None else None
         remaining = seg_goal - rec["won_revenue"] if seg_goal is not None else None
-        coverage = rec["open_amount"] / remaining if remaining is not None and remaining > 0 else None
-        pipeline_needed = remaining * needed if remaining is not None and needed is not None else None
+        left = remaining is not None and remaining > 0  # a share already won needs no pipeline at all
+        coverage = rec["open_amount"] / remaining if left else None
+        pipeline_needed = remaining * needed if left and needed is not None else None
         shortfall = pipeline_needed - rec["open_amount"] if pipeline_needed is not None else None
         if closed == 0:
             status = "need undefined: nothing closed in the trailing year"
