@@ -120,7 +120,7 @@ with gap_tab:
                          key=f"{KEY}_gap_segment",
                          help="The Goals page's split: each stage's target shared out by the segment's trailing-year share.")
     gaps = cache.cached(stage_gaps, period, as_of, split)
-    if gaps.frame.empty:
+    if not gaps.has_targets:
         st.info(" ".join(gaps.notes) or "No stage has a target yet.")
     else:
         st.caption("Targets come from the shared goal through the cascade (Goals page); gaps are ranked by the "

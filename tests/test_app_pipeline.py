@@ -177,3 +177,20 @@ def test_empty_database_says_what_cannot_be_computed(page, tmp_path, monkeypatch
         assert all(v == "—" for v in metrics(at).values())  # never a zero where nothing can be computed
     finally:
         get_settings.cache_clear()
+
+
+def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, monkeypatch):
+    con = open_store(tiny_db_copy)
+    con.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
+    con.close()
+    monkeypatch.setenv("ACCORD_DB_PATH", str(tiny_db_copy))
+    get_settings.cache_clear()
+    try:
+        at = open_page("pages/pipeline.py")
+        infos = [i.value for i in at.info]
+        assert "No revenue goal is set for 2026-Q3, so no stage has a target." in infos
+        assert "No revenue goal is set for 2026-Q3, so there is no gap to decompose." in infos
+        assert not at.success  # never "on pace" without a target
+        assert metrics(at)["Coverage"] == "—"  # no goal: coverage undefined, not 0
+    finally:
+        get_settings.cache_clear()

@@ -359,6 +359,9 @@ def test_gap_decomposition_needs_a_goal(tiny):
     tiny.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
     d = gaps.gap_decomposition(tiny, Q3, AS_OF)
     assert d.components == {} and "No revenue goal" in d.notes[0]
+    g = gaps.stage_gaps(tiny, Q3, AS_OF)
+    assert not g.has_targets and g.frame["revenue_at_stake"].isna().all()
+    assert any("No revenue goal" in n for n in g.notes)
 
 
 def test_stage_gaps_biggest_first(world_b):

@@ -150,6 +150,11 @@ class StageGaps(Figures):
     segment: str | None = None
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @property
+    def has_targets(self) -> bool:
+        """Whether any stage has a target (no goal, or cascade rates unknown: none has)."""
+        return not self.frame.empty and bool(self.frame["target"].notna().any())
+
 
 GAP_COLUMNS = ("stage", "label", "owner", "target", "target_to_date", "actual", "gap_to_date", "pacing",
                "unit_value", "revenue_at_stake")
