@@ -1,7 +1,6 @@
 """Back-test results and definition changes → tables and Altair charts for the quality page. No queries."""
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import altair as alt
@@ -73,7 +72,14 @@ def monthly_chart(frame: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("quality_leads:Q", title="Quality leads", format=",d"),
                  alt.Tooltip("leads:Q", title="All leads", format=",d")],
     )
-    return (base.mark_line(strokeWidth=2.5) + base.mark_point(filled=True, size=55)).properties(height=260)
+    # the version in force is drawn wide and pale under the draft, so both stay visible where they agree
+    opacity = alt.Opacity("definition:N", sort=names, scale=alt.Scale(domain=names, range=[0.45, 1][: len(names)]),
+                          legend=None)
+    widths = alt.StrokeWidth("definition:N", sort=names, scale=alt.Scale(domain=names, range=[6, 2.5][: len(names)]),
+                             legend=None)
+    lines = base.mark_line().encode(strokeWidth=widths, opacity=opacity)
+    points = base.mark_point(filled=True, size=45).encode(opacity=opacity)
+    return (lines + points).properties(height=260)
 
 
 def _cell(value) -> str:
@@ -106,6 +112,3 @@ def proposals_frame(proposals: Sequence) -> pd.DataFrame:
                  "decided at (UTC)", "note"],
     )
 
-
-def body_json(body: BaseModel) -> str:
-    return json.dumps(body.model_dump(), sort_keys=True)

@@ -91,7 +91,7 @@ for p in pending:
         cannot_decide, cannot_withdraw = signoff.may_decide(actor, p), signoff.may_withdraw(actor, p)
         if cannot_decide is None:
             note = st.text_input("Note (required to reject)", key=f"quality_note_{p.proposal_id}")
-            c1, c2, _ = st.columns([1, 1, 3])
+            c1, c2, _ = st.columns([1, 1, 8], gap="small")
             if c1.button("Approve", key=f"quality_approve_{p.proposal_id}", type="primary"):
                 try:
                     saved = signoff.approve(cache.connection(), p.proposal_id, actor=actor, note=note)
@@ -218,10 +218,10 @@ else:
             c[1].metric("Share of leads (draft)", show("backtest_share", bt.draft.share),
                         delta=f"{name}: {show('backtest_share', bt.in_force.share)}", delta_color="off",
                         delta_arrow="off", border=True, help=MEASURES["backtest_share"].help)
-            c[2].metric("Lead → won (draft's quality leads)", show("backtest_won_rate", bt.draft.won_rate),
+            c[2].metric("Lead → won (draft)", show("backtest_won_rate", bt.draft.won_rate),
                         delta=f"{name}: {show('backtest_won_rate', bt.in_force.won_rate)}", delta_color="off",
                         delta_arrow="off", border=True, help=MEASURES["backtest_won_rate"].help)
-            c[3].metric(MEASURES["backtest_missed_won_deals"].label, show("backtest_missed_won_deals", bt.missed_won_deals),
+            c[3].metric("Wins the draft misses", show("backtest_missed_won_deals", bt.missed_won_deals),
                         delta=f"{show('backtest_missed_won_revenue', bt.missed_won_revenue)} won revenue",
                         delta_color="off", delta_arrow="off", border=True,
                         help=MEASURES["backtest_missed_won_deals"].help)

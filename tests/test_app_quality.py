@@ -84,9 +84,9 @@ def test_draft_preview_propose_and_approve_by_the_other_team(tiny_db_copy, use_d
     assert m["Quality leads (draft)"] == ("2", "version 1: 6")  # L3, L9 against L1 L2 L3 L4 L6 L9
     assert m["Share of leads (draft)"] == ("22.2%", "version 1: 66.7%")  # 2/9, 6/9
     # won: L1 (D1) only, a version-1 lead; L9's D4 is still open → draft 0/2, version 1 1/6
-    assert m["Lead → won (draft's quality leads)"] == ("0.0%", "version 1: 16.7%")
+    assert m["Lead → won (draft)"] == ("0.0%", "version 1: 16.7%")
     # version 1 yes, draft no: L1 L2 L4 L6 → D1 won 30,000 is missed
-    assert m["Won deals the draft would miss"] == ("1", "$30k won revenue")
+    assert m["Wins the draft misses"] == ("1", "$30k won revenue")
     table = at.dataframe[0].value.set_index("figure")
     assert table.loc["Won revenue"].tolist() == ["$30k", "$5,000", "$0", "$35k"]  # D1 | D3 (L7) | nothing won | D1 + D3
     assert "Score ≥ 85." in [e.value for e in at.markdown if e.value.startswith("**The draft reads:**")][0]

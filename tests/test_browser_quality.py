@@ -1,0 +1,96 @@
+"""Browser tier: the quality-lead definition page in Chromium — edit a draft, read its back-test, save it
+from a mid-period effective date (joint sign-off off), and see the Overview's quality-lead count change
+only for leads created from that date on.
+
+Tiny world as of 2026-08-15 12:00 (tests/test_metrics.py): version 1 qualifies, in 2026-Q3, L1 (07-01,
+score 80), L2 (07-02, demo), L3 (07-03, 90), L4 (08-15, 70), L6 (07-06, CRM flag) = 5, and in 2026-Q2
+L9 (06-15, 85) = 1. The draft here — score ≥ 90, no fast tracks — qualifies only L3 (and, were it
+applied to the past, would drop L9 too).
+"""
+from __future__ import annotations
+
+import re
+
+from browser_support import assert_clean, main_text, open_page, wait_idle
+
+
+def pick_period(page, label: str) -> None:
+    # Under st.navigation, Streamlit 1.67 drops the first change of a sidebar widget after a page load
+    # (the rerun gets the default back; later changes stick), so pick again when the first did not apply.
+    heading = page.locator("h1").filter(has_text=f"Overview · {label}")
+    for _ in range(2):
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+        page.get_by_role("option", name=label, exact=True).click()
+        wait_idle(page)
+        if heading.count():
+            return
+    heading.wait_for(timeout=30_000)
+
+
+def quality_leads_shown(page) -> str:
+    card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads").first
+    return card.locator("[data-testid='stMetricValue']").inner_text().strip()
+
+
+def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser, server_for, tiny_db_copy):
+    server = server_for(tiny_db_copy, ACCORD_JOINT_SIGNOFF="false")
+
+    overview = open_page(browser, server, "")  # the default page lives at the root URL
+    assert quality_leads_shown(overview) == "5"
+    pick_period(overview, "2026-Q2")
+    assert quality_leads_shown(overview) == "1"
+    overview.close()
+
+    page = open_page(browser, server, "quality")
+    assert "In force as of 2026-08-15 12:00 UTC — version 1" in main_text(page)
+    assert_clean(page, "quality-opened")
+    score = page.get_by_label("Minimum score (0–100)", exact=True)
+    score.fill("90")
+    score.press("Enter")
+    wait_idle(page)
+    page.get_by_text("Not considered", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Leads the source CRM marked qualified (mql_at) qualify on their own").click()
+    wait_idle(page)
+
+    # the back-test over 2026-06-15 … 2026-08-15 (9 leads): the draft keeps L3 only; version 1 had 6
+    body = main_text(page)
+    assert "The draft reads: Score ≥ 90." in body
+    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads (draft)")
+    assert draft_card.locator("[data-testid='stMetricValue']").inner_text().strip() == "1"
+    assert "version 1: 6" in draft_card.inner_text()
+    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
+    assert_clean(page, "quality-draft-previewed")
+
+    page.get_by_text("from a date (00:00 UTC)").click()
+    wait_idle(page)
+    day = page.get_by_label("Effective from", exact=True)
+    # a segmented date field (year / month / day): typing into the first segment fills them in turn
+    day.get_by_role("spinbutton").first.click()
+    page.keyboard.type("20260703")
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    # back-dated: L3 L4 L5 L6 L7 L10 were created since 07-03; L4 and L6 stop qualifying
+    assert re.search(r"the 6 leads already created since 2026-07-03 00:00 UTC would be judged by this version\W+0 become "
+                     r"quality leads and 2 stop", main_text(page))
+    page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).fill("Only 90+ leads convert")
+    page.keyboard.press("Tab")
+    wait_idle(page)
+    page.get_by_role("button", name="Save as version 2").click()
+    wait_idle(page)
+    body = main_text(page)
+    assert "Saved version 2: it applies to leads created from 2026-07-03 00:00 UTC." in body
+    assert "In force as of 2026-08-15 12:00 UTC — version 2: Score ≥ 90." in body
+    assert "Applies to leads created from 2026-07-03 00:00 UTC · saved by Lee Ader" in body
+    assert "Only 90+ leads convert" in body
+    assert_clean(page, "quality-saved")
+    page.close()
+
+    overview = open_page(browser, server, "")  # the default page lives at the root URL
+    # Q3: L1 and L2 keep version 1's verdict; from 07-03 only L3 qualifies → 5 − L4 − L6 = 3
+    assert quality_leads_shown(overview) == "3"
+    pick_period(overview, "2026-Q2")
+    # Q2 is before the effective date: L9 still counts (version 1), though the new version would drop it
+    assert quality_leads_shown(overview) == "1"
+    assert_clean(overview, "quality-overview-after")
+    overview.close()
