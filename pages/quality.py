@@ -29,8 +29,13 @@ def when(moment: datetime) -> str:
     return "the beginning of the data" if moment <= edits.BEGINNING else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def load_draft(body: QualityDefinition) -> None:
-    """Put a definition's values into the draft's widgets (before they are drawn, or in a callback)."""
+def load_draft(body: QualityDefinition, reason: str = "") -> None:
+    """Put a definition's values into the draft's widgets (before they are drawn, or in a callback).
+
+    Every draft widget is set explicitly, the reason and effective date too: a widget whose state was
+    only deleted keeps showing its old value in the browser."""
+    st.session_state[F + "reason"] = reason
+    st.session_state[F + "when"] = "as_of"
     for name in ("min_score", "employees_min", "employees_max", "crm_qualified"):
         st.session_state[F + name] = getattr(body, name)
     for name in ("industries", "seniorities", "countries", "exclude_industries", "exclude_countries", "exclude_sources"):
@@ -302,7 +307,7 @@ if len(versions) >= 2:
     pick = r1.selectbox("Restore an earlier version: load it into the draft", [x.version for x in versions[1:]],
                         key="quality_restore_pick")
     r2.button("Load into the draft", key="quality_restore", on_click=load_draft,
-              args=(next(x.body for x in versions if x.version == pick),))
+              args=(next(x.body for x in versions if x.version == pick), f"Restore version {pick}"))
     st.caption("Restoring never rewrites history: the loaded values are saved (or proposed) as a new version "
                "with its own effective date and reason.")
 decided = cache.cached(signoff.decided_proposals)

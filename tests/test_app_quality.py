@@ -130,8 +130,9 @@ def test_save_directly_without_joint_signoff_and_restore(tiny_db_copy, use_db):
     at.button(key="quality_submit").click().run()
     assert not at.exception and not at.error
     assert at.success[0].value == ("Saved version 2: it applies to leads created from 2026-08-15 12:00 UTC.")
-    # the draft restarted from version 2; history shows both versions with the change
+    # the draft restarted from version 2, with an empty reason; history shows both versions and the change
     assert at.number_input(key="quality_form_min_score").value == 85
+    assert at.text_input(key="quality_form_reason").value == ""
     history = next(d.value for d in at.dataframe if "changes" in d.value.columns)
     assert history["version"].tolist() == [2, 1]
     assert "Minimum score: 60 → 85" in history["changes"].iloc[0]
@@ -139,6 +140,7 @@ def test_save_directly_without_joint_signoff_and_restore(tiny_db_copy, use_db):
     at.button(key="quality_restore").click().run()
     assert at.number_input(key="quality_form_min_score").value == 60
     assert at.checkbox(key="quality_form_crm_qualified").value is True
+    assert at.text_input(key="quality_form_reason").value == "Restore version 1"
     at.text_input(key="quality_form_reason").set_value("back to version 1")
     at.button(key="quality_submit").click().run()
     assert at.success[0].value.startswith("Saved version 3")

@@ -83,6 +83,9 @@ def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser,
     assert "In force as of 2026-08-15 12:00 UTC — version 2: Score ≥ 90." in body
     assert "Applies to leads created from 2026-07-03 00:00 UTC · saved by Lee Ader" in body
     assert "Only 90+ leads convert" in body
+    # the editor starts again from version 2: nothing to save, the reason box empty
+    assert page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).input_value() == ""
+    assert page.get_by_role("button", name="Save as version 3").is_disabled()
     assert_clean(page, "quality-saved")
     page.close()
 
