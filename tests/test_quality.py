@@ -13,6 +13,7 @@ from conftest import LEADERSHIP
 from core import edits
 from core.db import transaction
 from core.metrics import goals, sla
+from core.metrics.attribution import attribution
 from core.metrics.backtest import Rejudged, backtest, rejudged
 from core.metrics.base import lead_cte, run
 from core.metrics.funnel import funnel
@@ -202,13 +203,15 @@ def test_lead_choices_offer_what_the_data_holds(world):
 
 # --- effective dating through every figure that depends on quality ---------------------------------------
 
-# B1 the day before the new version, B3 exactly at its start, B2 the day after. All score 65: quality
+# B1 the day before the new version, B3 exactly at its start, B2 the day after, all from campaign C1.
+# All score 65: quality
 # under version 1 (>= 60), not under version 2 (>= 70). Each is assigned and touched one hour later.
 DATED = """
+INSERT INTO campaigns VALUES ('C1', 'Spring webinar', 'webinar', '2026-04-01', '2026-06-30', 910);
 INSERT INTO leads VALUES
-  ('B1', '2026-05-31 12:00', 'webinar', NULL, 'a', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-05-31 12:00', 'accepted', NULL),
-  ('B3', '2026-06-01 00:00', 'webinar', NULL, 'c', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-01 00:00', 'accepted', NULL),
-  ('B2', '2026-06-02 12:00', 'webinar', NULL, 'b', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-02 12:00', 'accepted', NULL);
+  ('B1', '2026-05-31 12:00', 'webinar', 'C1', 'a', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-05-31 12:00', 'accepted', NULL),
+  ('B3', '2026-06-01 00:00', 'webinar', 'C1', 'c', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-01 00:00', 'accepted', NULL),
+  ('B2', '2026-06-02 12:00', 'webinar', 'C1', 'b', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-02 12:00', 'accepted', NULL);
 INSERT INTO activities VALUES
   ('T1', 'B1', NULL, 'S1', '2026-05-31 13:00', 'call'),
   ('T3', 'B3', NULL, 'S1', '2026-06-01 01:00', 'call'),
@@ -258,6 +261,9 @@ def test_every_quality_figure_follows_the_versions(dated):
     assert (s.met, s.breached, s.pending, s.compliance) == (1, 0, 0, 1.0)
     # goals: the trailing-year lead → quality rate of the cascade = 1 / 3
     assert goals.trailing_year_rates(dated, AS_OF).lead_to_quality == pytest.approx(1 / 3)
+    # attribution: campaign C1's quality leads and cost per quality lead (cost 910 over its 91 days, all in Q2)
+    c1 = attribution(dated, q2, AS_OF).frame.set_index("key").loc["C1"]
+    assert (c1["leads"], c1["quality_leads"], c1["cost"], c1["cost_per_quality_lead"]) == (3, 1, 910, 910)
     # and the report every script reads
     report = build_report(dated, q2, AS_OF)
     assert report["funnel"]["quality_leads"] == 1 and report["delivery"]["quality_leads"] == 1
@@ -270,6 +276,8 @@ def test_every_quality_figure_before_the_new_version(dated):
     assert sla.delivery(dated, q2, AS_OF).quality_leads == 3
     assert sla.response_sla(dated, q2, AS_OF).met == 3
     assert goals.trailing_year_rates(dated, AS_OF).lead_to_quality == 1.0
+    c1 = attribution(dated, q2, AS_OF).frame.set_index("key").loc["C1"]
+    assert (c1["quality_leads"], c1["cost_per_quality_lead"]) == (3, pytest.approx(910 / 3))
 
 
 # --- back-test -----------------------------------------------------------------------------------------
