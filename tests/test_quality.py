@@ -204,8 +204,8 @@ def test_lead_choices_offer_what_the_data_holds(world):
 # --- effective dating through every figure that depends on quality ---------------------------------------
 
 # B1 the day before the new version, B3 exactly at its start, B2 the day after, all from campaign C1.
-# All score 65: quality
-# under version 1 (>= 60), not under version 2 (>= 70). Each is assigned and touched one hour later.
+# All score 65: quality under version 1 (>= 60), not under version 2 (>= 70). Each is assigned at
+# creation and touched one hour later.
 DATED = """
 INSERT INTO campaigns VALUES ('C1', 'Spring webinar', 'webinar', '2026-04-01', '2026-06-30', 910);
 INSERT INTO leads VALUES
