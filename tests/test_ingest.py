@@ -340,3 +340,23 @@ def test_reopening_a_deal_without_a_close_date_column(con):
     assert con.execute("SELECT stage, closed_at FROM deals WHERE deal_id = 'D2'").fetchone() == ("negotiation", None)
     assert con.execute("SELECT stage FROM deals WHERE deal_id = 'D1'").fetchone()[0] == "proposal"  # refused
     assert summary.by_table["deals"].updated == 1 and summary.by_table["deals"].quarantined == 1
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("ACCORD_SLOW_TESTS"), reason="1M-row timing; set ACCORD_SLOW_TESTS=1")
+def test_a_million_row_leads_file(con):
+    import time
+
+    n = 1_000_000
+    body = "\n".join(
+        f"L{i:07d},2024-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:00:00,{('email', 'events', 'paid_search')[i % 3]},"
+        f"\"Acme, Inc {i % 1000}\",{i % 101},{('open', 'accepted')[i % 2]}"
+        for i in range(n)
+    )
+    data = ("lead_id,created_at,source,company,score,status\n" + body + "\nBAD,never,email,x,1,open\n").encode()
+    started = time.perf_counter()
+    summary = run(con, ("leads.csv", data))
+    elapsed = time.perf_counter() - started
+    c = summary.by_table["leads"]
+    assert (c.read, c.loaded, c.quarantined) == (n + 1, n, 1)
+    assert quarantine_rows(con).iloc[0]["line"] == n + 2
+    assert elapsed < 60, elapsed
