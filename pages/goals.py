@@ -12,6 +12,7 @@ from core.metrics.goals import (
     goal_plan,
     goal_version,
     one_segment,
+    quarter_revenue,
     segment_values,
     what_if,
 )
@@ -126,7 +127,7 @@ if st.session_state.get(WHATIF + "basis") != basis:  # a save or another period:
 def _copy_to_form() -> None:
     """Put the what-if values in the edit form (a month's goal scales back to its quarter's)."""
     revenue = st.session_state.get(WHATIF + "revenue")
-    st.session_state[FORM + "revenue"] = revenue * quarter.days / period.days if revenue is not None else None
+    st.session_state[FORM + "revenue"] = quarter_revenue(period, revenue)
     for name in RATE_FIELDS:
         value = st.session_state.get(WHATIF + name)
         trailing = getattr(plan.trailing, name) if plan.trailing else None

@@ -251,3 +251,8 @@ def test_a_month_shows_its_pro_rated_goal(db):
     assert metrics(at)["Revenue goal"] == "$34k"
     assert any("pro-rated" in c.value for c in at.caption)
     assert at.number_input(key="goals_form_revenue").value == 100_000
+    # a what-if on the month is copied into the form as the quarter's goal: 31,000 for August → 92,000
+    at.number_input(key="goals_whatif_revenue").set_value(31_000)
+    at.run()
+    click(at, "Copy into the edit form")
+    assert at.number_input(key="goals_form_revenue").value == pytest.approx(92_000)

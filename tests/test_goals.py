@@ -173,6 +173,12 @@ def test_a_month_gets_its_pro_rated_share(world):
     assert rows["leads"]["pacing"] == pytest.approx(12 / (620 / 92))
 
 
+def test_a_months_goal_scales_back_to_its_quarter():
+    # the what-if's month goal copied into the (quarterly) form: August 31 of 92 days
+    assert goals.quarter_revenue(parse_period("2026-08"), 31_000) == pytest.approx(92_000)
+    assert goals.quarter_revenue(Q3, 5.0) == 5.0 and goals.quarter_revenue(Q3, None) is None
+
+
 def test_pacing_is_undefined_before_the_period_starts(world):
     plan = goals.goal_plan(world, Q3, datetime(2026, 6, 30))
     rows = _rows(plan)

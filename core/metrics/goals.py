@@ -64,6 +64,13 @@ def goal_revenue(con: duckdb.DuckDBPyConnection, period: Period) -> float | None
     return version.body.revenue * period.days / quarter.days
 
 
+def quarter_revenue(period: Period, period_revenue: float | None) -> float | None:
+    """The quarter's goal whose pro-rated share for `period` is `period_revenue` (goal_revenue's inverse)."""
+    if period_revenue is None:
+        return None
+    return period_revenue * period.quarter().days / period.days
+
+
 @dataclass
 class Goal(Figures):
     revenue: float | None = None
