@@ -6,6 +6,7 @@ import streamlit as st
 from core import cache, edits, widgets
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
 from core.measures import MEASURES, fmt, show
+from core.metrics.base import MISSING_TABLE_NOTES
 from core.metrics.goals import (
     GOAL_SEGMENTS,
     RATE_FIELDS,
@@ -100,7 +101,10 @@ if segment is not None and values:
     if view.segments_total > view.segments_listed:
         st.caption(f"{view.segments_total:,} values: the largest {view.segments_listed - 1} are listed, the rest "
                    "are summed in one row.")
-widgets.notes(view.notes)
+missing = [n for n in view.notes if n in MISSING_TABLE_NOTES.values()]
+if missing:  # whole tables absent: say so in plain sight, not only in the notes
+    st.info(" ".join(missing))
+widgets.notes([n for n in view.notes if n not in missing])
 
 st.subheader("Try, set and review the goal")
 whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"])

@@ -256,3 +256,19 @@ def test_a_month_shows_its_pro_rated_goal(db):
     at.run()
     click(at, "Copy into the edit form")
     assert at.number_input(key="goals_form_revenue").value == pytest.approx(92_000)
+
+
+def test_an_empty_database_says_plainly_what_cannot_be_computed(tmp_path, monkeypatch):
+    path = tmp_path / "empty.duckdb"
+    open_store(path, create=True).close()
+    monkeypatch.setenv("ACCORD_DB_PATH", str(path))
+    get_settings.cache_clear()
+    try:
+        at = open_goals()
+    finally:
+        get_settings.cache_clear()
+    shown = " ".join(i.value for i in at.info)
+    assert "No leads are loaded" in shown and "No deals are loaded" in shown and "No revenue goal is set" in shown
+    assert set(metrics(at).values()) == {"—"}  # unknown, never 0
+    assert set(table(at, "Stage", "Basis")["Basis"]) == {"no trailing-year data"}
+    assert not at.error
