@@ -13,7 +13,7 @@ from core import cache
 from core.errors import AccordError
 from core.navigation import available_pages
 
-st.set_page_config(page_title="Accord · revenue alignment", page_icon="🤝", layout="wide")
+st.set_page_config(page_title="Accord · revenue alignment", page_icon=":material/handshake:", layout="wide")
 log = logging.getLogger("accord")
 
 
@@ -41,7 +41,7 @@ try:
     _first_run()
     scope = cache.sidebar()
     if scope.is_demo:
-        st.sidebar.info("Demo data: generated sample records, not a real company.", icon="🧪")
+        st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
     page = st.navigation(PAGES)
     intended = st.session_state.pop("app_intended_page", None)
     if intended and any(spec.path == intended for spec in available_pages()):

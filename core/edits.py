@@ -36,7 +36,14 @@ MAY_EDIT: dict[str, frozenset[str]] = {
     "goal": frozenset({"sales", "marketing", "leadership"}),
     "sla_policy": frozenset({"sales", "marketing", "leadership"}),
     "quality_definition": frozenset({"sales", "marketing", "leadership"}),
+    "import": frozenset({"sales", "marketing", "leadership"}),
 }
+
+
+def check_right(actor: Actor, action: str) -> None:
+    """Refuse an actor whose team may not do `action` (a kind of edit, or 'import')."""
+    if actor.team not in MAY_EDIT.get(action, frozenset()):
+        raise EditRefused(f"{actor.name} ({actor.team}) may not {'import data' if action == 'import' else 'change the ' + action.replace('_', ' ')}.")
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
 # Kinds whose versions apply from an effective date to the records stamped after it.
 EFFECTIVE_DATED = frozenset({"sla_policy", "quality_definition"})
@@ -145,8 +152,7 @@ def save(
     that has ended" is judged (default: now) — the demo's data ends before the wall clock does."""
     if kind not in KIND_MODELS:
         raise EditRefused(f"Unknown kind of edit: {kind!r}.")
-    if actor.team not in MAY_EDIT[kind]:
-        raise EditRefused(f"{actor.name} ({actor.team}) may not change the {kind.replace('_', ' ')}.")
+    check_right(actor, kind)
     model_cls = KIND_MODELS[kind]
     try:
         model = body if isinstance(body, model_cls) else model_cls.model_validate(

@@ -13,17 +13,18 @@ class PageSpec:
     path: str      # relative to the repo root
     title: str     # the page's st.title starts with this
     icon: str
-    url_path: str  # the URL slug in the browser
+    url_path: str  # the URL slug in the browser: must equal the file's stem, because until app.py has
+                   # run once Streamlit serves pages/ by file name and shows "page not found" otherwise
 
 
 PAGE_SPECS: tuple[PageSpec, ...] = (
-    PageSpec("pages/overview.py", "Overview", "📊", "overview"),
-    PageSpec("pages/goals.py", "Shared goals", "🎯", "goals"),
-    PageSpec("pages/sla.py", "SLA compliance", "⏱️", "sla"),
-    PageSpec("pages/pipeline.py", "Pipeline gaps", "🚰", "pipeline"),
-    PageSpec("pages/attribution.py", "Attribution", "🧭", "attribution"),
-    PageSpec("pages/quality.py", "Quality-lead definition", "✅", "quality"),
-    PageSpec("pages/import_data.py", "Import data", "📥", "import"),
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview"),
+    PageSpec("pages/goals.py", "Shared goals", ":material/flag:", "goals"),
+    PageSpec("pages/sla.py", "SLA compliance", ":material/timer:", "sla"),
+    PageSpec("pages/pipeline.py", "Pipeline gaps", ":material/filter_alt:", "pipeline"),
+    PageSpec("pages/attribution.py", "Attribution", ":material/explore:", "attribution"),
+    PageSpec("pages/quality.py", "Quality-lead definition", ":material/verified:", "quality"),
+    PageSpec("pages/import_data.py", "Import data", ":material/upload_file:", "import_data"),
 )
 
 

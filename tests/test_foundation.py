@@ -120,3 +120,10 @@ def test_cli_errors_are_one_line(args, message, tiny_db_file, tmp_path):
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr
+
+
+def test_page_url_paths_match_file_names():
+    from core.navigation import PAGE_SPECS
+
+    for spec in PAGE_SPECS:
+        assert Path(spec.path).stem == spec.url_path, spec

@@ -1,7 +1,7 @@
 """Importing CRM data: presets map source shapes onto the canonical tables (see docs/importing.md).
 
 Public interface: PRESETS, SourceFile, TableCounts, ImportSummary, import_files, files_from_paths,
-cli_import, quarantine_rows, quarantine_csv, import_runs.
+cli_import, import_as, quarantine_rows, quarantine_csv, import_runs.
 """
 from core.ingest.engine import (
     ImportFailed,
@@ -20,8 +20,18 @@ from core.ingest.engine import (
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Preset
 
+
+
+def import_as(con, actor, preset: str, files: list[SourceFile], **options) -> ImportSummary:
+    """import_files for a person in the app: their right to import is checked here, server-side."""
+    from core.edits import check_right
+
+    check_right(actor, "import")
+    return import_files(con, preset, files, actor=f"{actor.name} ({actor.team})", **options)
+
+
 __all__ = [
     "PRESETS", "Preset", "SourceFile", "TableCounts", "ImportSummary", "ImportFailed", "UnknownPreset",
     "import_files", "files_from_paths", "cli_import", "format_summary", "quarantine_rows", "quarantine_csv",
-    "import_runs",
+    "import_runs", "import_as",
 ]

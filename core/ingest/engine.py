@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from core.db import set_meta, transaction
+from core.metrics.base import CANONICAL_TABLES
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
@@ -116,12 +117,16 @@ def import_files(
     progress: Progress | None = None,
     max_bytes: int | None = None,
     now: datetime | None = None,
+    replace_existing: bool = False,
 ) -> ImportSummary:
     """Import `files` with `preset` in one transaction: all their good rows, or nothing.
 
     File-level problems (empty, binary, too big, unrecognised columns) become messages and the file is
     skipped; bad rows go to quarantine while the rest of their file loads. Anything unexpected rolls the
     whole import back and raises AccordError.
+
+    replace_existing empties every canonical table first, in the same transaction (used to swap the
+    demo records for real ones: if the import fails, the demo data is still there).
     """
     p = _preset(preset)
     if not str(actor or "").strip():
@@ -167,6 +172,10 @@ def import_files(
     by_table: dict[str, TableCounts] = {}
     try:
         with transaction(con) as cur:
+            if replace_existing and recognised:
+                for table in CANONICAL_TABLES:  # allow-listed names
+                    cur.execute(f"DELETE FROM {table}")
+                messages.append("The records that were in the database before this import were removed first.")
             ctx = Ctx(cur=cur, files=recognised, now=now)
             batches = p.build(ctx) if recognised else []
             messages.extend(ctx.messages)

@@ -1,0 +1,91 @@
+"""Import data: CRM exports onto the canonical tables, with a summary, the import log and the quarantine."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import cache
+from core.errors import AccordError
+from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
+from core.settings import get_settings
+from core.widgets import csv_download
+
+scope = cache.scope()
+limit_mb = get_settings().max_upload_mb
+
+st.title("Import data")
+st.caption(
+    "Load your own CRM exports. Each import is one transaction: all of its good rows or none. Bad rows are "
+    "quarantined with file, line, column and reason; re-importing the same file changes nothing."
+)
+
+flash = st.session_state.pop("import_flash", None)
+if flash:
+    summary = flash
+    counts = pd.DataFrame(
+        [{"table": t, "read": c.read, "loaded": c.loaded, "updated": c.updated, "unchanged": c.unchanged,
+          "quarantined": c.quarantined} for t, c in summary.by_table.items()]
+    )
+    total = summary.totals()
+    if summary.imported_anything:
+        st.success(
+            f"Imported with the {summary.preset} preset: {total.loaded:,} rows loaded, {total.updated:,} updated, "
+            f"{total.unchanged:,} unchanged, {total.quarantined:,} quarantined."
+        )
+    else:
+        st.warning("Nothing was imported from these files.")
+    if not counts.empty:
+        st.dataframe(counts, hide_index=True, width="stretch")
+    for message in summary.messages:
+        st.markdown(f"- {message}")
+
+presets = list(PRESETS)
+name = st.selectbox(
+    "Preset (the shape of your files)", presets,
+    format_func=lambda key: f"{PRESETS[key].label} ({key})", key="import_preset",
+)
+if PRESETS[name].summary:
+    st.caption(PRESETS[name].summary)
+uploads = st.file_uploader(
+    f"CSV files (up to {limit_mb} MiB each; UTF-8, UTF-8 with BOM or Windows-1252; comma or semicolon)",
+    type=["csv", "txt"], accept_multiple_files=True, key="import_files",
+)
+replace = False
+if scope.is_demo:
+    replace = st.checkbox(
+        "Replace the demo data with these files", value=True, key="import_replace",
+        help="Empties the canonical tables in the same transaction as the import; if the import fails, "
+             "the demo data stays. Goals and policies are kept.",
+    )
+
+if st.button("Import", type="primary", disabled=not uploads, key="import_go"):
+    bar = st.progress(0.0, text="Starting the import…")
+    files = [SourceFile(u.name, u.getvalue()) for u in uploads]
+    try:
+        result = import_as(
+            cache.connection(), scope.actor, name, files,
+            progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
+            max_bytes=limit_mb * 1024 * 1024, replace_existing=replace,
+        )
+    except AccordError as exc:
+        bar.empty()
+        st.error(str(exc))
+    else:
+        st.session_state["import_flash"] = result
+        st.rerun()
+
+st.subheader("Import log")
+log = cache.cached(import_runs, 50)
+if log.empty:
+    st.caption("No imports yet.")
+else:
+    st.dataframe(log, hide_index=True, width="stretch")
+
+st.subheader("Quarantine")
+bad = cache.cached(quarantine_rows)
+if bad.empty:
+    st.caption("No quarantined rows.")
+else:
+    st.caption(f"{len(bad):,} quarantined rows; fix them in the source and import the file again.")
+    st.dataframe(bad.head(1000), hide_index=True, width="stretch")
+    csv_download(bad, "accord-quarantine.csv", label="Download the quarantine (CSV)", key="import_quarantine_csv")

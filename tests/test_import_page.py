@@ -1,0 +1,87 @@
+"""Import page: AppTest (log and quarantine shown) and browser (a real upload, rights, demo replacement)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from browser_support import assert_clean, main_text, open_page, wait_idle
+from conftest import LEADERSHIP
+from core.ingest import SourceFile, import_as
+from core.settings import get_settings
+from core.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+LEADS_CSV = (
+    "lead_id,created_at,source,score,status\n"
+    "N1,2026-08-01 10:00,webinar,75,open\n"
+    "N2,2026-08-02 11:00,referral,40,open\n"
+    "N3,not a date,webinar,50,open\n"
+)
+
+
+def test_import_page_shows_log_and_quarantine(tiny_db_copy, monkeypatch):
+    con = open_store(tiny_db_copy)
+    summary = import_as(con, LEADERSHIP, "accord", [SourceFile("leads.csv", LEADS_CSV.encode())])
+    con.close()
+    assert (summary.by_table["leads"].loaded, summary.by_table["leads"].quarantined) == (2, 1)
+    monkeypatch.setenv("ACCORD_DB_PATH", str(tiny_db_copy))
+    get_settings.cache_clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at.switch_page("pages/import_data.py").run()
+        assert not at.exception
+        log, quarantine = at.dataframe[0].value, at.dataframe[1].value
+        assert log["file_name"].tolist() == ["leads.csv"] and int(log["rows_quarantined"][0]) == 1
+        assert quarantine["line"].tolist() == [4] and quarantine["column_name"].tolist() == ["created_at"]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_viewer_may_not_import(tiny):
+    from core.edits import EditRefused
+    from core.models import Actor
+
+    with pytest.raises(EditRefused, match="may not import"):
+        import_as(tiny, Actor(name="Vic", team="viewer"), "accord", [SourceFile("leads.csv", LEADS_CSV.encode())])
+    assert tiny.execute("SELECT count(*) FROM leads WHERE lead_id LIKE 'N%'").fetchone()[0] == 0
+
+
+def _upload_and_import(page, path: Path) -> None:
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    page.get_by_text(path.name).first.wait_for(timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Import").click()
+    wait_idle(page)
+
+
+def test_upload_in_the_browser_loads_good_rows_and_quarantines_bad(browser, server_for, tiny_db_copy, tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_bytes(("\ufeff" + LEADS_CSV).replace("\n", "\r\n").encode("utf-8"))  # BOM + CRLF, as Excel saves
+    server = server_for(tiny_db_copy)
+    page = open_page(browser, server, "import_data")
+    _upload_and_import(page, csv)
+    body = main_text(page)
+    assert "2 rows loaded" in body and "1 quarantined" in body, body[:800]
+    assert "1 quarantined rows" in body  # the quarantine list (a canvas grid: its cells are checked below)
+    assert_clean(page, "import-upload")
+    page.close()
+    server.stop()  # DuckDB lets one process hold the file
+    con = open_store(tiny_db_copy)
+    assert con.execute("SELECT count(*) FROM leads WHERE lead_id IN ('N1', 'N2')").fetchone()[0] == 2
+    assert con.execute("SELECT line, column_name FROM quarantine").fetchall() == [(4, "created_at")]
+    con.close()
+
+
+def test_upload_of_a_binary_file_gives_a_message(browser, server_for, tiny_db_copy, tmp_path):
+    junk = tmp_path / "export.csv"
+    junk.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 20)
+    server = server_for(tiny_db_copy)
+    page = open_page(browser, server, "import_data")
+    _upload_and_import(page, junk)
+    body = main_text(page)
+    assert "Nothing was imported" in body
+    assert_clean(page, "import-binary")
+    page.close()
