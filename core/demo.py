@@ -33,7 +33,7 @@ import pandas as pd
 
 from core import edits
 from core.db import connect, set_meta
-from core.models import DEFAULT_QUALITY_DEFINITION, Actor, GoalBody, SlaPolicy
+from core.models import Actor, GoalBody, SlaPolicy
 from core.periods import Period, parse_period, period_containing, utc_now
 
 DEMO_ACTOR = Actor(name="Demo setup", team="leadership")
@@ -961,12 +961,7 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
             edits.save(con, "goal", label, GoalBody(revenue=revenue), actor=DEMO_ACTOR, expected_version=0,
                        now=as_of, as_of=parse_period(label).start - timedelta(seconds=1),
                        reason=f"Demo revenue goal for {label}: agreed by sales and marketing.")
-        # quality definition version 1 exactly as ensure_defaults would save it, but stamped at as-of
-        # (ensure_defaults stamps the wall clock); ensure_defaults then finds nothing left to add
-        edits.save(con, "quality_definition", edits.POLICY_SUBJECT, DEFAULT_QUALITY_DEFINITION,
-                   actor=edits.SYSTEM_ACTOR, expected_version=0, effective_from=edits.BEGINNING, now=as_of,
-                   reason="Version 1: score >= 60, or a demo request, or qualified by the source CRM.")
-        edits.ensure_defaults(con)
+        edits.ensure_defaults(con, now=as_of)  # quality definition version 1, stamped at as-of
         set_meta(con, "as_of", as_of.isoformat())
         set_meta(con, "source", f"demo data (seed {seed}, {leads:,} leads)")
         set_meta(con, "is_demo", "1")

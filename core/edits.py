@@ -219,13 +219,14 @@ def diff(before: BaseModel | None, after: BaseModel) -> list[tuple[str, Any, Any
     return [(k, old.get(k), v) for k, v in new.items() if old.get(k) != v]
 
 
-def ensure_defaults(con: duckdb.DuckDBPyConnection) -> None:
-    """A new database starts on quality definition version 1 and the default SLA policy (METRICS.md)."""
+def ensure_defaults(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
+    """A new database starts on quality definition version 1 and the default SLA policy (METRICS.md).
+    `now` stamps the saves (the demo passes its as-of so the same seed gives identical bytes)."""
     if latest(con, "quality_definition", POLICY_SUBJECT) is None:
         save(con, "quality_definition", POLICY_SUBJECT, DEFAULT_QUALITY_DEFINITION, actor=SYSTEM_ACTOR,
              reason="Version 1: score >= 60, or a demo request, or qualified by the source CRM.",
-             expected_version=0, effective_from=BEGINNING)
+             expected_version=0, effective_from=BEGINNING, now=now)
     if latest(con, "sla_policy", POLICY_SUBJECT) is None:
         save(con, "sla_policy", POLICY_SUBJECT, DEFAULT_SLA_POLICY, actor=SYSTEM_ACTOR,
              reason="Default policy: first touch within 24 hours, 3 attempts within 7 days.",
-             expected_version=0, effective_from=BEGINNING)
+             expected_version=0, effective_from=BEGINNING, now=now)
