@@ -81,8 +81,12 @@ def wait_idle(page) -> None:
 
 
 def open_page(browser, server: Server, slug: str):
+    from core.navigation import available_pages
+
+    # the default page lives at "/": once navigation is up, its slug alone is "page not found"
+    path = "" if slug == available_pages()[0].url_path else slug
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server.url}/{slug}")
+    page.goto(f"{server.url}/{path}")
     wait_idle(page)
     return page
 
@@ -99,3 +103,4 @@ def assert_clean(page, name: str) -> None:
         page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
     assert page.locator("[data-testid='stException']").count() == 0
     assert "Traceback" not in page.content()
+    assert "Page not found" not in page.content()
