@@ -16,7 +16,7 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -104,6 +104,25 @@ def definition_sql(d: QualityDefinition, prefix: str, params: dict, alias: str =
     return qualifies
 
 
+def effective_case(
+    schedule: Sequence[tuple], moment_sql: str, params: dict, prefix: str, branch: Callable[[int, object], str]
+) -> str:
+    """CASE over an effective-dated schedule [(effective_from, body)], oldest first: the branch of the
+    version in force at `moment_sql` (an allow-listed column). The oldest version also covers everything
+    before it. `branch(i, body)` gives version i's SQL (binding its own values in params)."""
+    branches = []
+    for i, (effective_from, body) in reversed(list(enumerate(schedule))):
+        expr = branch(i, body)
+        if i == 0:
+            branches.append(f"ELSE {expr}")
+        else:
+            params[f"{prefix}{i}_from"] = effective_from
+            branches.append(f"WHEN {moment_sql} >= ${prefix}{i}_from THEN {expr}")
+    if len(branches) == 1:
+        return branches[0].removeprefix("ELSE ")
+    return "(CASE " + " ".join(branches) + " END)"
+
+
 def schedule_sql(schedule: Sequence[tuple], params: dict, alias: str = "l", prefix: str = "q") -> str:
     """One expression applying, to each lead, the definition in force at its created_at.
 
@@ -112,17 +131,10 @@ def schedule_sql(schedule: Sequence[tuple], params: dict, alias: str = "l", pref
     """
     if not schedule:
         return "false"
-    branches = []
-    for i, (effective_from, definition) in reversed(list(enumerate(schedule))):
-        expr = definition_sql(definition, f"{prefix}{i}", params, alias)
-        if i == 0:
-            branches.append(f"ELSE {expr}")
-        else:
-            params[f"{prefix}{i}_from"] = effective_from
-            branches.append(f"WHEN {alias}.created_at >= ${prefix}{i}_from THEN {expr}")
-    if len(branches) == 1:
-        return branches[0].removeprefix("ELSE ")
-    return "(CASE " + " ".join(branches) + " END)"
+    return effective_case(
+        schedule, f"{alias}.created_at", params, prefix,
+        lambda i, definition: definition_sql(definition, f"{prefix}{i}", params, alias),
+    )
 
 
 def in_force_at(schedule: Sequence[tuple], moment: datetime):

@@ -16,7 +16,7 @@ import duckdb
 from core import edits
 from core.models import QualityDefinition, SlaPolicy
 from core.periods import Period
-from core.quality import schedule_sql
+from core.quality import effective_case, schedule_sql
 
 CANONICAL_TABLES = ("reps", "campaigns", "leads", "activities", "deals", "deal_stage_history", "campaign_touches")
 TRAILING_YEAR = timedelta(days=365)
@@ -100,17 +100,12 @@ def schedule_value_sql(
     schedule: Sequence[tuple[datetime, object]], attr: str, moment_sql: str, params: dict, prefix: str
 ) -> str:
     """The value of one policy field in force at `moment_sql` (an allow-listed column expression)."""
-    branches = []
-    for i, (effective_from, body) in reversed(list(enumerate(schedule))):
+
+    def value(i: int, body: object) -> str:
         params[f"{prefix}{i}_{attr}"] = getattr(body, attr)
-        if i == 0:
-            branches.append(f"ELSE ${prefix}{i}_{attr}")
-        else:
-            params[f"{prefix}{i}_from"] = effective_from
-            branches.append(f"WHEN {moment_sql} >= ${prefix}{i}_from THEN ${prefix}{i}_{attr}")
-    if len(branches) == 1:
-        return branches[0].removeprefix("ELSE ")
-    return "(CASE " + " ".join(branches) + " END)"
+        return f"${prefix}{i}_{attr}"
+
+    return effective_case(schedule, moment_sql, params, prefix, value)
 
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
