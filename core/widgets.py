@@ -160,3 +160,12 @@ def csv_download(frame: pd.DataFrame, file_name: str, label: str = "Download CSV
     """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv)."""
     st.download_button(label, data=safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
                        disabled=frame.empty)
+
+
+def measure(col, key: str, value, delta: str | None = None, label: str | None = None) -> None:
+    """A figure as a bordered metric card: label, format and tooltip from core.measures; the delta is
+    context (e.g. 'committed 2,919'), never coloured as good or bad."""
+    from core.measures import MEASURES, show
+
+    col.metric(label or MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
+               help=MEASURES[key].help, border=True)

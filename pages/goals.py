@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import cache, edits, widgets
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
-from core.measures import MEASURES, fmt, show
+from core.measures import MEASURES, fmt
 from core.metrics.base import MISSING_TABLE_NOTES
 from core.metrics.goals import (
     GOAL_SEGMENTS,
@@ -46,16 +46,12 @@ if st.session_state.pop(f"{KEY}_conflict_toast", False):
              icon="⚠️")
 
 
-def metric(col, key: str, value) -> None:
-    col.metric(MEASURES[key].label, show(key, value), help=MEASURES[key].help, border=True)
-
-
 c = st.columns(5)
-metric(c[0], "goal", h.goal.revenue)
-metric(c[1], "won_revenue", h.goal.won_revenue)
-metric(c[2], "attainment", h.goal.attainment)
-metric(c[3], "pacing", h.goal.pacing)
-metric(c[4], "coverage", h.pipeline.coverage)
+widgets.measure(c[0], "goal", h.goal.revenue)
+widgets.measure(c[1], "won_revenue", h.goal.won_revenue)
+widgets.measure(c[2], "attainment", h.goal.attainment)
+widgets.measure(c[3], "pacing", h.goal.pacing)
+widgets.measure(c[4], "coverage", h.pipeline.coverage)
 if current is not None:
     st.caption(f"{quarter.label} goal: version {current.version}, saved by {current.saved_by} on "
                f"{current.saved_at:%Y-%m-%d %H:%M} UTC — “{current.reason}”")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core import cache
+from core.widgets import measure
 from core.charts import funnel_chart, funnel_frame
-from core.measures import MEASURES, fmt, show
+from core.measures import fmt
 from core.report import headline
 
 scope = cache.scope()
@@ -18,33 +19,28 @@ st.caption(
 )
 
 
-def metric(col, key: str, value, delta: str | None = None) -> None:
-    col.metric(MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
-               help=MEASURES[key].help, border=True)
-
-
 st.subheader("Shared goal")
 c = st.columns(4)
-metric(c[0], "goal", h.goal.revenue)
-metric(c[1], "won_revenue", h.goal.won_revenue)
-metric(c[2], "attainment", h.goal.attainment)
-metric(c[3], "pacing", h.goal.pacing)
+measure(c[0], "goal", h.goal.revenue)
+measure(c[1], "won_revenue", h.goal.won_revenue)
+measure(c[2], "attainment", h.goal.attainment)
+measure(c[3], "pacing", h.goal.pacing)
 
 st.subheader("Both teams' promises")
 c = st.columns(4)
-metric(c[0], "quality_leads", h.delivery.quality_leads,
+measure(c[0], "quality_leads", h.delivery.quality_leads,
        delta=f"committed {fmt(h.delivery.committed, 'count')}" if h.delivery.committed is not None else None)
-metric(c[1], "delivery", h.delivery.delivery)
-metric(c[2], "compliance", h.sla.compliance,
+measure(c[1], "delivery", h.delivery.delivery)
+measure(c[2], "compliance", h.sla.compliance,
        delta=f"{h.sla.breached:,} breached" if h.sla.breached is not None else None)
-metric(c[3], "median_hours", h.sla.median_hours_to_first_touch)
+measure(c[3], "median_hours", h.sla.median_hours_to_first_touch)
 
 st.subheader("Pipeline")
 c = st.columns(4)
-metric(c[0], "open_amount", h.pipeline.open_amount)
-metric(c[1], "coverage", h.pipeline.coverage)
-metric(c[2], "stalled_deals", h.pipeline.stalled_deals)
-metric(c[3], "win_rate", h.pipeline.win_rate)
+measure(c[0], "open_amount", h.pipeline.open_amount)
+measure(c[1], "coverage", h.pipeline.coverage)
+measure(c[2], "stalled_deals", h.pipeline.stalled_deals)
+measure(c[3], "win_rate", h.pipeline.win_rate)
 
 st.subheader("Funnel of the period's leads")
 left, right = st.columns([3, 1])

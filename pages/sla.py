@@ -54,8 +54,8 @@ def table(frame, columns: list[str], key: str, overrides: dict | None = None, he
             config[column] = st.column_config.DatetimeColumn(DATES[column][0], format=DATES[column][1])
             continue
         name, number_format = {**COLUMNS, **(overrides or {})}[column]
-        measure = MEASURES.get(name)
-        label, help_text = (measure.label, measure.help) if measure else (name, None)
+        declared = MEASURES.get(name)
+        label, help_text = (declared.label, declared.help) if declared else (name, None)
         if number_format is None:
             config[column] = st.column_config.TextColumn(label, help=help_text)
         else:
@@ -64,11 +64,6 @@ def table(frame, columns: list[str], key: str, overrides: dict | None = None, he
                                                            step=0.001 if number_format == "percent" else None)
     st.dataframe(frame[columns], column_config=config, hide_index=True, width="stretch", key=key,
                  height=height if height is not None else "auto")
-
-
-def metric(col, key: str, value, delta: str | None = None) -> None:
-    col.metric(MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
-               help=MEASURES[key].help, border=True)
 
 
 def policy_sentence(policy) -> str:
@@ -105,12 +100,12 @@ with sales_col:
         st.warning("The response SLA cannot be measured: " + " ".join(sales_notes))
     else:
         c = st.columns(2)
-        metric(c[0], "compliance", response.compliance, delta=f"{response.met:,} of {response.judged:,} met")
-        metric(c[1], "median_hours", response.median_hours_to_first_touch,
+        widgets.measure(c[0], "compliance", response.compliance, delta=f"{response.met:,} of {response.judged:,} met")
+        widgets.measure(c[1], "median_hours", response.median_hours_to_first_touch,
                delta=f"p90 {show('p90_hours', response.p90_hours_to_first_touch)}")
         c = st.columns(2)
-        metric(c[0], "never_touched", response.never_touched, delta="quality leads nobody called")
-        metric(c[1], "under_worked", response.under_worked,
+        widgets.measure(c[0], "never_touched", response.never_touched, delta="quality leads nobody called")
+        widgets.measure(c[1], "under_worked", response.under_worked,
                delta=f"avg {show('avg_attempts', response.avg_attempts)} attempts per lead")
         st.caption(f"{response.quality_leads:,} quality leads measured: {response.met:,} met, "
                    f"{response.breached:,} breached, {response.pending:,} pending (window still open at as-of).")
@@ -123,14 +118,14 @@ with marketing_col:
         st.warning("Marketing's side cannot be measured: " + " ".join(supply.notes))
     else:
         c = st.columns(2)
-        metric(c[0], "quality_leads", supply.quality_leads,
+        widgets.measure(c[0], "quality_leads", supply.quality_leads,
                delta=f"committed {fmt(supply.committed, 'count')}" if supply.committed is not None else "no commitment set")
-        metric(c[1], "delivery", supply.delivery,
+        widgets.measure(c[1], "delivery", supply.delivery,
                delta=f"{period.elapsed_share(as_of):.0%} of the period elapsed")
         c = st.columns(2)
-        metric(c[0], "acceptance_rate", supply.acceptance_rate,
+        widgets.measure(c[0], "acceptance_rate", supply.acceptance_rate,
                delta=f"{supply.accepted:,} accepted" if supply.accepted is not None else None)
-        metric(c[1], "rejected", cache.cached(sla.rejected_quality_leads, period, as_of),
+        widgets.measure(c[1], "rejected", cache.cached(sla.rejected_quality_leads, period, as_of),
                delta=f"of {supply.quality_leads:,} quality leads")
 
 widgets.notes([n for n in [*response.notes, *supply.notes] if n not in sales_notes])
