@@ -6,9 +6,8 @@ import streamlit as st
 
 from core import cache
 from core.charts_pipeline import attribution_table, models_chart
-from core.measures import MEASURES, show
 from core.metrics.attribution import MODELS, attribution, attribution_records
-from core.widgets import csv_download, notes
+from core.widgets import csv_download, measure, notes
 
 KEY = "attribution"
 VIEW_LABELS = {"campaign": "Campaign", "channel": "Channel"}
@@ -39,7 +38,7 @@ else:
         (c[2], "attr_opportunities", totals["opportunities"]), (c[3], "attr_won_revenue", totals["won_revenue"]),
         (c[4], "attr_cost", totals["cost"]), (c[5], "attr_return", totals["return"]),
     ):
-        col.metric(MEASURES[key].label, show(key, value), help=MEASURES[key].help, border=True)
+        measure(col, key, value)
     st.caption("Totals cover every deal of the period: the rows 'no campaign', 'sales-sourced' and 'unknown lead' "
                "hold the credit no campaign earned. Return = revenue credited to campaigns ÷ their cost.")
 

@@ -17,7 +17,7 @@ from core.charts_pipeline import (
     stalled_table,
     waterfall_chart,
 )
-from core.measures import MEASURES, fmt, show
+from core.measures import fmt, show
 from core.metrics.funnel import funnel
 from core.metrics.gaps import (
     FUNNEL_SEGMENTS,
@@ -39,7 +39,7 @@ from core.metrics.pipeline import (
     stalled_deals,
     deal_records,
 )
-from core.widgets import csv_download, notes
+from core.widgets import csv_download, measure as metric, notes
 
 KEY = "pipeline"
 STALLED_LIMIT = 200
@@ -51,11 +51,6 @@ st.caption(
     f"{period.start:%d %b %Y} – {period.end:%d %b %Y} (end exclusive) · as of {as_of:%Y-%m-%d %H:%M} UTC · "
     f"{period.elapsed_share(as_of):.0%} of the period elapsed · stall threshold {scope.stall_days} days"
 )
-
-
-def metric(col, key: str, value, delta: str | None = None, label: str | None = None) -> None:
-    col.metric(label or MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
-               help=MEASURES[key].help, border=True)
 
 
 def records_view(records, name: str, key: str) -> None:
