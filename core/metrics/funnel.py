@@ -51,6 +51,20 @@ class Funnel(Figures):
         return {STAGES[i]: ratio(values[i], values[i - 1]) for i in range(1, len(STAGES))}
 
 
+# Each funnel figure's condition over the cohort (c) and its deals (ld), stated once: the counts here and
+# the drill-down to the records behind them (core.metrics.gaps.LEAD_KINDS) use the same text.
+STAGE_CONDITIONS: dict[str, str] = {
+    "leads": "TRUE",
+    "quality_leads": "c.is_quality",
+    "accepted": "c.is_quality AND (c.status IN ('accepted', 'converted') OR ld.lead_id IS NOT NULL)",
+    "opportunities": "c.is_quality AND ld.lead_id IS NOT NULL",
+    "won": "c.is_quality AND ld.has_won",
+    "unqualified_opportunities": "NOT c.is_quality AND ld.lead_id IS NOT NULL",
+    "unqualified_won": "NOT c.is_quality AND ld.has_won",
+}
+_COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, cond in STAGE_CONDITIONS.items())
+
+
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, segment: str | None, schedule=None) -> str:
     seg = SEGMENTS[segment] if segment else "'all'"
     return f"""
@@ -61,13 +75,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, segment: str | Non
         WHERE lead_id IS NOT NULL GROUP BY lead_id
     )
     SELECT {seg} AS segment,
-        count(*) AS leads,
-        count(*) FILTER (c.is_quality) AS quality_leads,
-        count(*) FILTER (c.is_quality AND (c.status IN ('accepted', 'converted') OR ld.lead_id IS NOT NULL)) AS accepted,
-        count(*) FILTER (c.is_quality AND ld.lead_id IS NOT NULL) AS opportunities,
-        count(*) FILTER (c.is_quality AND ld.has_won) AS won,
-        count(*) FILTER (NOT c.is_quality AND ld.lead_id IS NOT NULL) AS unqualified_opportunities,
-        count(*) FILTER (NOT c.is_quality AND ld.has_won) AS unqualified_won
+        {_COUNTS}
     FROM cohort c
     LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id
     LEFT JOIN reps r ON r.rep_id = c.owner_id

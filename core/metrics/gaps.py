@@ -53,7 +53,7 @@ from core.metrics.base import (
     scope_params,
     tables_with_rows,
 )
-from core.metrics.funnel import SEGMENTS, STAGES, funnel, funnel_by
+from core.metrics.funnel import SEGMENTS, STAGE_CONDITIONS, STAGES, funnel, funnel_by
 from core.metrics.goals import CASCADE_STAGES, NOT_SET, goal_plan, trailing_year
 from core.metrics.pipeline import RECORDS_LIMIT, Records, trailing_year_deals
 from core.periods import Period
@@ -339,14 +339,14 @@ def waterfall_frame(d: Decomposition) -> pd.DataFrame:
 
 # --- 6. The leads behind a funnel figure ----------------------------------------------------------------
 
+_LEAD_KIND_LABELS = {
+    "leads": "Leads", "quality_leads": "Quality leads", "accepted": "Accepted", "opportunities": "Opportunities",
+    "won": "Won", "unqualified_opportunities": "Unqualified-sourced opportunities",
+    "unqualified_won": "Unqualified-sourced wins",
+}
+# (label, condition): the conditions are the funnel's own, so records and counts cannot disagree
 LEAD_KINDS: dict[str, tuple[str, str]] = {
-    "leads": ("Leads", "TRUE"),
-    "quality_leads": ("Quality leads", "c.is_quality"),
-    "accepted": ("Accepted", "c.is_quality AND (c.status IN ('accepted', 'converted') OR ld.lead_id IS NOT NULL)"),
-    "opportunities": ("Opportunities", "c.is_quality AND ld.lead_id IS NOT NULL"),
-    "won": ("Won", "c.is_quality AND ld.has_won"),
-    "unqualified_opportunities": ("Unqualified-sourced opportunities", "NOT c.is_quality AND ld.lead_id IS NOT NULL"),
-    "unqualified_won": ("Unqualified-sourced wins", "NOT c.is_quality AND ld.has_won"),
+    kind: (label, STAGE_CONDITIONS[kind]) for kind, label in _LEAD_KIND_LABELS.items()
 }
 
 
