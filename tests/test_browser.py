@@ -21,6 +21,8 @@ def test_overview_key_figures_are_visible(browser, tiny_server):
     for label, value in [("Revenue goal", "$100k"), ("Won revenue", "$35k"), ("Attainment", "35.0%"),
                          ("SLA compliance", "50.0%"), ("Coverage", "0.65×"), ("Stalled deals", "2")]:
         assert label in body and value in body, (label, value)
+    # Vega draws after the script run ends: wait for it instead of counting too early (flaky under load)
+    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
     page.close()
 
