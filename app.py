@@ -9,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from core import cache
+from ui import data, sidebar
 from core.errors import AccordError
 from core.navigation import available_pages
 
@@ -26,7 +26,7 @@ def _first_run() -> None:
             bar = st.progress(0.0, text="Building the demo database…")
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Building the demo database: {message}")
 
-    if cache.ensure_database(progress):
+    if data.ensure_database(progress):
         st.toast("Demo database built: every figure you see is generated sample data.")
         if bar is not None:
             bar.empty()
@@ -39,13 +39,13 @@ PAGES = [
 
 try:
     _first_run()
-    scope = cache.sidebar()
+    scope = sidebar.sidebar()
     if scope.is_demo:
         st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
     page = st.navigation(PAGES)
     intended = st.session_state.pop("app_intended_page", None)
     if intended and any(spec.path == intended for spec in available_pages()):
-        st.switch_page(intended)  # a deep link that arrived before navigation existed (see cache.scope)
+        st.switch_page(intended)  # a deep link that arrived before navigation existed (see ui.sidebar.scope)
     page.run()
 except AccordError as exc:
     st.error(str(exc))

@@ -1,1 +1,2 @@
-"""Accord core: records, metrics, edits and importers. Nothing here imports streamlit except core.cache."""
+"""Accord core: records, semantic layer, metrics, edits and importers. Nothing here imports streamlit:
+core runs the same under a page (through ui/), the CLI, a test and a script."""

@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 
 from core.metrics.funnel import STAGES, Funnel
-from core.measures import MEASURES
+from core.semantic.measures import MEASURES
 
 STAGE_COLOURS = ["#9db4f5", "#6f8ff0", "#4a70e8", "#2f5bea", "#1b3fb8"]
 

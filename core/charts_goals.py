@@ -11,7 +11,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from core.measures import MEASURES, fmt
+from core.semantic.measures import MEASURES, fmt
 
 OWNER_COLOURS = {"sales": "#2f5bea", "marketing": "#d9730d"}
 _RATE_FORMAT = {"avg_deal_size": "money"}  # every other cascade input is a rate

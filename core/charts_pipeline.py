@@ -1,6 +1,6 @@
 """Pipeline-gaps and attribution display: metric frames → formatted tables and Altair charts. No queries.
 
-Numbers are formatted with core.measures (None reads as an em dash, never as 0); targets and gaps in
+Numbers are formatted with core.semantic.measures (None reads as an em dash, never as 0); targets and gaps in
 units are rounded up the way the Goals page rounds them (core.charts_goals.whole_up), so both pages
 read the same.
 """
@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from core.charts_goals import OWNER_COLOURS, whole_up
-from core.measures import MEASURES, fmt, show
+from core.semantic.measures import MEASURES, fmt, show
 from core.metrics.attribution import MODELS
 
 INK = "#1b2333"

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from core import edits
-from core.measures import MEASURES, show
+from core.semantic.measures import MEASURES, show
 from core.metrics.backtest import Backtest
 
 # Figure rows of the side-by-side table: Side attribute → measure key.

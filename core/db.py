@@ -116,16 +116,36 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
+# What a write can change, each with its own version counter, so a cache keyed on the domains a figure
+# reads survives writes to the others (a goal save keeps the SLA and attribution caches warm).
+DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition", "proposals")
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
-    """A counter bumped by every write; caches key on it so a save is visible at once."""
+    """A counter bumped by every write, whatever it changed."""
     value = get_meta(con, "data_version")
     return int(value) if value is not None else 0
 
 
-def bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'"
-    )
+def domain_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = DOMAINS) -> tuple[int, ...]:
+    """The version counter of each of `domains`, in that order (0 for one never written)."""
+    found = dict(con.execute(
+        "SELECT key, CAST(value AS BIGINT) FROM meta WHERE key IN (SELECT 'version.' || unnest($d))",
+        {"d": list(domains)},
+    ).fetchall())
+    return tuple(found.get(f"version.{d}", 0) for d in domains)
+
+
+def bump_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = DOMAINS) -> None:
+    unknown = set(domains) - set(DOMAINS)
+    if unknown:
+        raise ValueError(f"unknown data domains {sorted(unknown)}")
+    for key in ("data_version", *(f"version.{d}" for d in domains)):
+        con.execute(
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
+            "SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS VARCHAR)",
+            [key],
+        )
 
 
 # DuckDB serialises transactions per connection; the app shares one connection across session threads,
@@ -134,17 +154,34 @@ _write_lock = threading.Lock()
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One unit of write work: a fresh cursor, BEGIN … COMMIT, data_version bumped; ROLLBACK on any error."""
+def transaction(
+    con: duckdb.DuckDBPyConnection, changes: tuple[str, ...] = DOMAINS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One unit of write work: a fresh cursor, BEGIN … COMMIT, the version of every domain in `changes`
+    bumped in the same transaction; ROLLBACK on any error."""
     with _write_lock:
         cur = con.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
-            bump_data_version(cur)
+            bump_versions(cur, changes)
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         finally:
             cur.close()
+
+
+def reads(*domains: str):
+    """Declare which domains a core function's result depends on; ui.data keys its cache on their
+    versions only. An undeclared function is taken to read everything (never stale, only colder)."""
+    unknown = set(domains) - set(DOMAINS)
+    if unknown:
+        raise ValueError(f"unknown data domains {sorted(unknown)}")
+
+    def mark(fn):
+        fn.reads = tuple(domains)
+        return fn
+
+    return mark

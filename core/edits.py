@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 from pydantic import BaseModel, ValidationError
 
-from core.db import transaction
+from core.db import reads, transaction
 from core.errors import AccordError
 from core.models import (
     DEFAULT_QUALITY_DEFINITION,
@@ -100,6 +100,7 @@ def _row_to_version(row: tuple) -> Version:
 _COLUMNS = "kind, subject, version, effective_from, body, saved_by, saved_at, reason"
 
 
+@reads('goal', 'sla_policy', 'quality_definition')
 def latest(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> Version | None:
     row = con.execute(
         f"SELECT {_COLUMNS} FROM edit_versions WHERE kind = ? AND subject = ? ORDER BY version DESC LIMIT 1",
@@ -108,6 +109,7 @@ def latest(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> Version |
     return _row_to_version(row) if row else None
 
 
+@reads('goal', 'sla_policy', 'quality_definition')
 def history(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> list[Version]:
     """All versions, newest first."""
     rows = con.execute(
@@ -117,6 +119,7 @@ def history(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> list[Ver
     return [_row_to_version(r) for r in rows]
 
 
+@reads('goal', 'sla_policy', 'quality_definition')
 def in_force_schedule(con: duckdb.DuckDBPyConnection, kind: str, subject: str = POLICY_SUBJECT) -> list[Version]:
     """Effective-dated versions, oldest first: for each effective_from, the latest version saved for it.
 
@@ -168,7 +171,7 @@ def save(
     saved_at = now or utc_now()
     effective_from = effective_from or saved_at
     try:
-        with transaction(con) as cur:
+        with transaction(con, (kind,)) as cur:
             current = latest(cur, kind, subject)
             current_version = current.version if current else 0
             if current_version != expected_version:

@@ -91,6 +91,15 @@ def recent_periods(as_of: datetime, quarters: int = 6) -> list[Period]:
     return out
 
 
+def period_options(as_of: datetime, quarters: int = 6) -> list[str]:
+    """The periods offered for picking: each recent quarter, newest first, followed by its months."""
+    options: list[str] = []
+    for quarter in recent_periods(as_of, quarters):
+        options.append(quarter.label)
+        options.extend(m.label for m in quarter.months())
+    return options
+
+
 def parse_as_of(text: str | None) -> datetime:
     """ISO date or datetime (naive = UTC, aware = converted to UTC); None means now."""
     if text is None or not str(text).strip():

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 from pydantic import ValidationError
 
 from core.edits import validation_message
@@ -162,6 +164,7 @@ class LeadChoices:
     last_created: datetime | None = None
 
 
+@reads('records')
 def lead_choices(con: duckdb.DuckDBPyConnection) -> LeadChoices:
     """Distinct industries, countries and sources of the leads (bounded), and their date range."""
     leads, first, last = con.execute("SELECT count(*), min(created_at), max(created_at) FROM leads").fetchone()
@@ -203,6 +206,7 @@ class DraftCheck:
         return self.definition is not None and not self.errors
 
 
+@reads('records')
 def validate_draft(con: duckdb.DuckDBPyConnection, body: dict | QualityDefinition) -> DraftCheck:
     """Validate a draft the way a save will, plus what only the data can tell: values that no lead holds.
 

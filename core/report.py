@@ -10,7 +10,9 @@ from datetime import datetime
 
 import duckdb
 
-from core.metrics.base import tables_with_rows
+from core.db import reads
+
+from core.semantic.blocks import tables_with_rows
 from core.metrics.funnel import Funnel, funnel
 from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
@@ -27,6 +29,7 @@ class Headline:
     pipeline: Pipeline
 
 
+@reads('records', 'goal', 'sla_policy', 'quality_definition')
 def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> Headline:
     has_deals = "deals" in tables_with_rows(con)
     goal = goal_status(con, period, as_of, has_deals=has_deals)
@@ -38,6 +41,11 @@ def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, st
         delivery=delivery(con, period, as_of, cohort=cohort),
         pipeline=pipeline(con, period, as_of, goal.revenue, stall_days),
     )
+
+
+def headline_notes(h: Headline) -> list[str]:
+    """Every reason a headline figure cannot be computed, once each, in section order."""
+    return list(dict.fromkeys(n for part in (h.goal, h.funnel, h.sla, h.delivery, h.pipeline) for n in part.notes))
 
 
 REPORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -61,5 +69,6 @@ def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
     return out
 
 
+@reads('records', 'goal', 'sla_policy', 'quality_definition')
 def build_report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> dict:
     return report_dict(headline(con, period, as_of, stall_days), period, as_of)

@@ -28,7 +28,7 @@ import duckdb
 from pydantic import BaseModel, ValidationError
 
 from core import edits
-from core.db import transaction
+from core.db import reads, transaction
 from core.models import Actor, QualityDefinition
 from core.periods import utc_now
 from core.quality import validate_draft
@@ -107,6 +107,7 @@ def get(con: duckdb.DuckDBPyConnection, proposal_id: str) -> Proposal:
     return _row(row)
 
 
+@reads('proposals', 'quality_definition')
 def pending_proposals(con: duckdb.DuckDBPyConnection) -> list[Proposal]:
     """Pending proposals, oldest first (the order they were made in); bounded."""
     rows = con.execute(
@@ -117,6 +118,7 @@ def pending_proposals(con: duckdb.DuckDBPyConnection) -> list[Proposal]:
     return [_row(r) for r in rows]
 
 
+@reads('proposals')
 def decided_proposals(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[Proposal]:
     """The latest decided (approved, rejected, withdrawn) proposals, newest first."""
     rows = con.execute(
@@ -154,7 +156,7 @@ def propose(
     if not reason:
         raise edits.EditRefused("Say why you propose this change (the other team reads it before approving).")
     proposed_at = now or utc_now()
-    with transaction(con) as cur:
+    with transaction(con, ("proposals",)) as cur:
         current = edits.latest(cur, KIND, edits.POLICY_SUBJECT)
         if (current.version if current else 0) != base_version:
             raise edits.Conflict(current, base_version)
@@ -227,7 +229,7 @@ def withdraw(
 
 def _decide(con, proposal_id: str, status: str, actor: Actor, note: str | None, decided_at: datetime,
             only_pending: bool = True) -> Proposal:
-    with transaction(con) as cur:
+    with transaction(con, ("proposals",)) as cur:
         changed = cur.execute(
             "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, decision_note = ? "
             "WHERE proposal_id = ? AND (status = 'pending' OR NOT ?) RETURNING proposal_id",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cache
+from ui import data, sidebar
 from core.charts_pipeline import attribution_table, models_chart
 from core.metrics.attribution import MODELS, attribution, attribution_records
-from core.widgets import csv_download, measure, notes
+from ui.widgets import csv_download, measure, notes
 
 KEY = "attribution"
 VIEW_LABELS = {"campaign": "Campaign", "channel": "Channel"}
-scope = cache.scope()
+scope = sidebar.scope()
 period, as_of = scope.period, scope.as_of
 
 st.title(f"Attribution · {period.label}")
@@ -26,7 +26,7 @@ model = c1.radio("Credit model", list(MODELS), format_func=MODELS.get, horizonta
                       "created. W-shaped: 30% first touch, 30% lead creation, 30% opportunity creation, 10% the rest.")
 view = c2.radio("Per", list(VIEW_LABELS), format_func=VIEW_LABELS.get, horizontal=True, key=f"{KEY}_view")
 
-result = cache.cached(attribution, period, as_of, view)
+result = data.cached(attribution, period, as_of, view)
 if result.frame.empty:
     st.info(" ".join(result.notes) or "Nothing to attribute in this period.")
 else:
@@ -56,7 +56,7 @@ else:
         keys = list(table["key"])
         names = dict(zip(table["key"], table["name"]))
         pick = st.selectbox(VIEW_LABELS[view], keys, format_func=names.get, key=f"{KEY}_pick")
-        records = cache.cached(attribution_records, period, as_of, model, view, pick)
+        records = data.cached(attribution_records, period, as_of, model, view, pick)
         if records.frame.empty:
             st.caption("No deal of the period is credited to this row under this model.")
         else:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cache, edits, widgets
+from core import edits
+from ui import data, sidebar, widgets
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
-from core.measures import MEASURES, fmt
-from core.metrics.base import MISSING_TABLE_NOTES
+from core.semantic.measures import MEASURES, fmt
+from core.semantic.blocks import MISSING_TABLE_NOTES
 from core.metrics.goals import (
     GOAL_SEGMENTS,
     RATE_FIELDS,
@@ -20,17 +21,17 @@ from core.metrics.goals import (
 from core.report import headline
 
 KEY = "goals"
-FORM = f"{KEY}_form_"        # widget keys of the edit form (core.widgets.restart_editor clears them)
+FORM = f"{KEY}_form_"        # widget keys of the edit form (ui.widgets.restart_editor clears them)
 WHATIF = f"{KEY}_whatif_"
 LABELS = {"revenue": "Revenue goal", "avg_deal_size": "Average won deal size (override)",
           "rate_overrides": "Rate overrides", "correction": "Correction of an ended quarter"}
 INPUT_LABELS = {name: MEASURES[name].label for name in RATE_FIELDS}
 
-scope = cache.scope()
+scope = sidebar.scope()
 period, quarter = scope.period, scope.period.quarter()
-current = cache.cached(goal_version, period)
-plan = cache.cached(goal_plan, period, scope.as_of)
-h = cache.cached(headline, period, scope.as_of, scope.stall_days)
+current = data.cached(goal_version, period)
+plan = data.cached(goal_plan, period, scope.as_of)
+h = data.cached(headline, period, scope.as_of, scope.stall_days)
 
 st.title(f"Shared goals · {period.label}")
 st.caption(
@@ -70,7 +71,7 @@ split = left.selectbox("Split by", split_names, key=f"{KEY}_split",
 segment = None if split == split_names[0] else list(GOAL_SEGMENTS)[split_names.index(split) - 1]
 view, rows = plan, plan.stages
 if segment is not None:
-    view = cache.cached(goal_plan, period, scope.as_of, segment)
+    view = data.cached(goal_plan, period, scope.as_of, segment)
     values = segment_values(view)
     if values:
         value = right.selectbox(GOAL_SEGMENTS[segment], values, key=f"{KEY}_split_value_{segment}")
@@ -216,7 +217,7 @@ with edit_tab:
 
 # --- History: every version, restore = a new version ---------------------------------------------------
 with history_tab:
-    versions = cache.cached(edits.history, "goal", quarter.label)
+    versions = data.cached(edits.history, "goal", quarter.label)
     widgets.version_history(KEY, versions, LABELS)
     if len(versions) >= 2:
         with st.form(f"{KEY}_restore"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import cache
+from ui import data, sidebar
 from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
 from core.settings import get_settings
-from core.widgets import csv_download
+from ui.widgets import csv_download
 
-scope = cache.scope()
+scope = sidebar.scope()
 limit_mb = get_settings().max_upload_mb
 
 st.title("Import data")
@@ -63,7 +63,7 @@ if st.button("Import", type="primary", disabled=not uploads, key="import_go"):
     files = [SourceFile(u.name, u.getvalue()) for u in uploads]
     try:
         result = import_as(
-            cache.connection(), scope.actor, name, files,
+            data.connection(), scope.actor, name, files,
             progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
             max_bytes=limit_mb * 1024 * 1024, replace_existing=replace,
         )
@@ -75,14 +75,14 @@ if st.button("Import", type="primary", disabled=not uploads, key="import_go"):
         st.rerun()
 
 st.subheader("Import log")
-log = cache.cached(import_runs, 50)
+log = data.cached(import_runs, 50)
 if log.empty:
     st.caption("No imports yet.")
 else:
     st.dataframe(log, hide_index=True, width="stretch")
 
 st.subheader("Quarantine")
-bad = cache.cached(quarantine_rows)
+bad = data.cached(quarantine_rows)
 if bad.empty:
     st.caption("No quarantined rows.")
 else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cache
+from ui import data, sidebar
 from core.charts import funnel_chart, funnel_frame
 from core.charts_pipeline import (
     comparison_table,
@@ -17,7 +17,7 @@ from core.charts_pipeline import (
     stalled_table,
     waterfall_chart,
 )
-from core.measures import fmt, show
+from core.semantic.measures import fmt, show
 from core.metrics.funnel import funnel
 from core.metrics.gaps import (
     FUNNEL_SEGMENTS,
@@ -39,11 +39,11 @@ from core.metrics.pipeline import (
     stalled_deals,
     deal_records,
 )
-from core.widgets import csv_download, measure as metric, notes
+from ui.widgets import csv_download, measure as metric, notes
 
 KEY = "pipeline"
 STALLED_LIMIT = 200
-scope = cache.scope()
+scope = sidebar.scope()
 period, as_of = scope.period, scope.as_of
 
 st.title(f"Pipeline gaps · {period.label}")
@@ -69,8 +69,8 @@ funnel_tab, gap_tab, health_tab, decomposition_tab = st.tabs(
 
 # --- 1. Cohort funnel against the previous period and the trailing year --------------------------------
 with funnel_tab:
-    cohort = cache.cached(funnel, period, as_of)
-    comparison = cache.cached(funnel_comparison, period, as_of)
+    cohort = data.cached(funnel, period, as_of)
+    comparison = data.cached(funnel_comparison, period, as_of)
     if cohort.leads is None:
         st.info(" ".join(cohort.notes))
     else:
@@ -92,7 +92,7 @@ with funnel_tab:
         compare = c2.radio("Change in conversion against", ["prev", "year"], horizontal=True,
                            format_func={"prev": comparison.previous_label, "year": "the trailing year"}.get,
                            key=f"{KEY}_funnel_compare")
-        by_segment = cache.cached(funnel_segments, period, as_of, segment)
+        by_segment = data.cached(funnel_segments, period, as_of, segment)
         st.caption("Conversions are from the previous stage; in brackets, the change in percentage points.")
         st.dataframe(segment_funnel_table(by_segment, FUNNEL_SEGMENTS[segment], compare),
                      hide_index=True, width="stretch")
@@ -104,7 +104,7 @@ with funnel_tab:
             kind = c2.selectbox("Figure", list(LEAD_KINDS), format_func=lambda k: LEAD_KINDS[k][0],
                                 key=f"{KEY}_funnel_kind")
             chosen = None if value == "(all)" else segment
-            records = cache.cached(lead_records, period, as_of, kind, chosen, None if chosen is None else value)
+            records = data.cached(lead_records, period, as_of, kind, chosen, None if chosen is None else value)
             records_view(records, f"{period.label}-{kind}-{segment}-{value}", "funnel")
     notes(comparison.notes)
 
@@ -114,7 +114,7 @@ with gap_tab:
                          format_func=lambda s: "Whole funnel" if s is None else GOAL_SEGMENTS[s],
                          key=f"{KEY}_gap_segment",
                          help="The Goals page's split: each stage's target shared out by the segment's trailing-year share.")
-    gaps = cache.cached(stage_gaps, period, as_of, split)
+    gaps = data.cached(stage_gaps, period, as_of, split)
     if not gaps.has_targets:
         st.info(" ".join(gaps.notes) or "No stage has a target yet.")
     else:
@@ -136,18 +136,18 @@ with gap_tab:
             if split and row["segment"] == OTHER_SEGMENTS:
                 st.caption("This row sums the smaller segment values; pick one of the listed values to see records.")
             elif table == "lead":
-                records_view(cache.cached(lead_records, period, as_of, kind, split, row.get("segment")),
+                records_view(data.cached(lead_records, period, as_of, kind, split, row.get("segment")),
                              f"{period.label}-gap-{row['stage']}", "gap")
             else:
-                records_view(cache.cached(deal_records, period, as_of, kind, split, row.get("segment"),
+                records_view(data.cached(deal_records, period, as_of, kind, split, row.get("segment"),
                                           scope.stall_days), f"{period.label}-gap-{row['stage']}", "gap")
     notes(gaps.notes)
 
 # --- 3. Pipeline health -------------------------------------------------------------------------------
 with health_tab:
-    goal = cache.cached(goal_revenue, period)
-    health = cache.cached(pipeline, period, as_of, goal, scope.stall_days)
-    movement = cache.cached(pipeline_movement, period, as_of)
+    goal = data.cached(goal_revenue, period)
+    health = data.cached(pipeline, period, as_of, goal, scope.stall_days)
+    movement = data.cached(pipeline_movement, period, as_of)
     if health.open_amount is None:
         st.info(" ".join(health.notes))
     else:
@@ -172,7 +172,7 @@ with health_tab:
         segment = st.selectbox("Break down by", list(FUNNEL_SEGMENTS), format_func=FUNNEL_SEGMENTS.get,
                                key=f"{KEY}_health_segment",
                                help="Source, campaign and industry of the deal's lead; team and region of the deal owner.")
-        by_segment = cache.cached(pipeline_by, period, as_of, segment, goal, scope.stall_days)
+        by_segment = data.cached(pipeline_by, period, as_of, segment, goal, scope.stall_days)
         st.caption("Each segment's share of the goal follows its share of the trailing year's won revenue; the "
                    "coverage it needs is 1 ÷ its own win rate. Biggest shortfall first.")
         st.dataframe(health_table(by_segment, FUNNEL_SEGMENTS[segment]), hide_index=True, width="stretch")
@@ -181,7 +181,7 @@ with health_tab:
         if health.stalled_deals is None:
             st.info("Stalled deals cannot be identified without deal stage history.")
         else:
-            stalled = cache.cached(stalled_deals, as_of, scope.stall_days, STALLED_LIMIT)
+            stalled = data.cached(stalled_deals, as_of, scope.stall_days, STALLED_LIMIT)
             if stalled.empty:
                 st.caption(f"No open deal has been in one stage for more than {scope.stall_days} days.")
             else:
@@ -198,20 +198,20 @@ with health_tab:
             value = c2.selectbox(FUNNEL_SEGMENTS[segment], ["(all)"] + list(by_segment["segment"]),
                                  key=f"{KEY}_deal_value")
             chosen = None if value == "(all)" else segment
-            records_view(cache.cached(deal_records, period, as_of, kind, chosen,
+            records_view(data.cached(deal_records, period, as_of, kind, chosen,
                                       None if chosen is None else value, scope.stall_days),
                          f"{period.label}-{kind}-{segment}-{value}", "deals")
     notes(health.notes + movement.notes)
 
 # --- 4. The revenue gap, decomposed -------------------------------------------------------------------
 with decomposition_tab:
-    d = cache.cached(gap_decomposition, period, as_of)
+    d = data.cached(gap_decomposition, period, as_of)
     if not d.components:
         st.info(" ".join(d.notes) or "The gap cannot be decomposed.")
     else:
         c = st.columns(3)
         metric(c[0], "goal_to_date", d.goal_to_date)
-        metric(c[1], "won_revenue", d.won_revenue, label="Won to date")
+        metric(c[1], "won_revenue", d.won_revenue)
         metric(c[2], "revenue_gap", d.gap)
         st.altair_chart(waterfall_chart(waterfall_frame(d)), width="stretch")
         st.markdown("**What each step means** (the steps add up to the gap exactly)")

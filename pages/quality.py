@@ -6,9 +6,10 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from core import cache, edits, quality, signoff, widgets
+from core import edits, quality, signoff
+from ui import data, sidebar, widgets
 from core.charts_quality import backtest_frame, diff_frame, in_force_name, monthly_chart, monthly_frame, proposals_frame
-from core.measures import MEASURES, show
+from core.semantic.measures import MEASURES, show
 from core.metrics.backtest import backtest, rejudged
 from core.models import SENIORITIES, QualityDefinition
 
@@ -20,7 +21,7 @@ SENIORITY_NAMES = {"c_level": "C-level", "vp": "VP", "director": "Director", "ma
 DEMO_MODES = {"fast_track": "Qualifies on its own (fast track)", "required": "Required, with the fit criteria",
               "ignored": "Not considered"}
 
-scope = cache.scope()
+scope = sidebar.scope()
 actor = scope.actor
 joint = signoff.joint_signoff_required()
 
@@ -52,12 +53,12 @@ st.caption(
 )
 widgets.show_flash_and_conflict(KEY, quality.LABELS)
 
-versions: list[edits.Version] = cache.cached(edits.history, KIND, SUBJECT)
-schedule: list[edits.Version] = cache.cached(edits.in_force_schedule, KIND, SUBJECT)
+versions: list[edits.Version] = data.cached(edits.history, KIND, SUBJECT)
+schedule: list[edits.Version] = data.cached(edits.in_force_schedule, KIND, SUBJECT)
 current = versions[0] if versions else None
 opened = widgets.opened_version(KEY, current)
 opened_body = next((v.body for v in versions if v.version == opened), None)
-choices: quality.LeadChoices = cache.cached(quality.lead_choices)
+choices: quality.LeadChoices = data.cached(quality.lead_choices)
 
 # --- the version in force ------------------------------------------------------------------------------
 entry = quality.in_force_at([(v.effective_from, v) for v in schedule], scope.as_of)
@@ -75,7 +76,7 @@ else:
                        f"{quality.describe(later.body)}")
 
 # --- pending proposals (both teams see them) ----------------------------------------------------------
-pending: list[signoff.Proposal] = cache.cached(signoff.pending_proposals)
+pending: list[signoff.Proposal] = data.cached(signoff.pending_proposals)
 if pending or joint:
     st.subheader(f"Waiting for sign-off ({len(pending)})")
     if not pending:
@@ -99,7 +100,7 @@ for p in pending:
             c1, c2, _ = st.columns([1, 1, 8], gap="small")
             if c1.button("Approve", key=f"quality_approve_{p.proposal_id}", type="primary"):
                 try:
-                    saved = signoff.approve(cache.connection(), p.proposal_id, actor=actor, note=note)
+                    saved = signoff.approve(data.connection(), p.proposal_id, actor=actor, note=note)
                 except edits.Conflict as conflict:
                     st.error(f"Not approved: {conflict.current.saved_by} saved version {conflict.current.version} "
                              f"after this proposal was made on version {p.base_version}. Nothing was changed.")
@@ -113,7 +114,7 @@ for p in pending:
                     st.rerun()
             if c2.button("Reject", key=f"quality_reject_{p.proposal_id}"):
                 try:
-                    signoff.reject(cache.connection(), p.proposal_id, actor=actor, note=note)
+                    signoff.reject(data.connection(), p.proposal_id, actor=actor, note=note)
                 except edits.EditRefused as refused:
                     st.error(str(refused))
                 else:
@@ -123,7 +124,7 @@ for p in pending:
             st.caption(cannot_decide)
             if st.button("Withdraw", key=f"quality_withdraw_{p.proposal_id}"):
                 try:
-                    signoff.withdraw(cache.connection(), p.proposal_id, actor=actor)
+                    signoff.withdraw(data.connection(), p.proposal_id, actor=actor)
                 except edits.EditRefused as refused:
                     st.error(str(refused))
                 else:
@@ -182,7 +183,7 @@ draft_body = {
     "crm_qualified": ss[F + "crm_qualified"], "exclude_industries": ss[F + "exclude_industries"],
     "exclude_countries": ss[F + "exclude_countries"], "exclude_sources": ss[F + "exclude_sources"],
 }
-check: quality.DraftCheck = cache.cached(quality.validate_draft, draft_body)
+check: quality.DraftCheck = data.cached(quality.validate_draft, draft_body)
 for message in check.errors:
     st.error(message)
 for message in check.warnings:
@@ -209,7 +210,7 @@ else:
         st.info("Pick the last day of the range too.")
     else:
         start, end = datetime.combine(picked[0], time()), datetime.combine(picked[1] + timedelta(days=1), time())
-        bt = cache.cached(backtest, draft, start, end, scope.as_of)
+        bt = data.cached(backtest, draft, start, end, scope.as_of)
         for note in bt.notes:
             st.info(note)
         for warning in bt.warnings:
@@ -261,7 +262,7 @@ else:
                             key=F + "effective_date")
         effective_from = datetime.combine(day, time())
     if draft is not None and effective_from < scope.as_of:
-        r = cache.cached(rejudged, draft, effective_from, scope.as_of)
+        r = data.cached(rejudged, draft, effective_from, scope.as_of)
         st.warning(f"Back-dated: the {r.leads:,} leads already created since {effective_from:%Y-%m-%d %H:%M} UTC "
                    f"would be judged by this version — {r.gained:,} become quality leads and {r.lost:,} stop being "
                    "ones. Leads created before keep their verdict.")
@@ -275,7 +276,7 @@ else:
     if st.button(label, type="primary", disabled=draft is None or unchanged, key="quality_submit"):
         if joint:
             try:
-                signoff.propose(cache.connection(), draft, actor=actor, reason=reason, base_version=opened,
+                signoff.propose(data.connection(), draft, actor=actor, reason=reason, base_version=opened,
                                 effective_from=effective_from)
             except edits.Conflict as conflict:
                 st.session_state["quality_conflict"] = (conflict.current, draft.model_dump())
@@ -310,7 +311,7 @@ if len(versions) >= 2:
               args=(next(x.body for x in versions if x.version == pick), f"Restore version {pick}"))
     st.caption("Restoring never rewrites history: the loaded values are saved (or proposed) as a new version "
                "with its own effective date and reason.")
-decided = cache.cached(signoff.decided_proposals)
+decided = data.cached(signoff.decided_proposals)
 if decided:
     with st.expander(f"Decided proposals (latest {len(decided)})"):
         st.dataframe(proposals_frame(decided), hide_index=True, width="stretch")

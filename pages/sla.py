@@ -6,9 +6,10 @@ from datetime import datetime, time
 
 import streamlit as st
 
-from core import cache, edits, widgets
+from core import edits
+from ui import data, sidebar, widgets
 from core.charts_sla import compliance_by_chart, delivery_chart, rejections_chart, weekly_trend_chart
-from core.measures import MEASURES, fmt, show
+from core.semantic.measures import MEASURES, fmt, show
 from core.metrics import sla
 from core.models import SlaPolicy
 
@@ -73,13 +74,13 @@ def policy_sentence(policy) -> str:
             f"{fmt(policy.attempt_days, 'days')}; {commitment}")
 
 
-scope = cache.scope()
+scope = sidebar.scope()
 period, as_of = scope.period, scope.as_of
-response = cache.cached(sla.response_sla, period, as_of)
-supply = cache.cached(sla.delivery, period, as_of)
-sales_notes = cache.cached(sla.sales_side_notes)
-in_force = cache.cached(sla.policy_in_force, as_of)
-changes = cache.cached(sla.policy_changes_within, period)
+response = data.cached(sla.response_sla, period, as_of)
+supply = data.cached(sla.delivery, period, as_of)
+sales_notes = data.cached(sla.sales_side_notes)
+in_force = data.cached(sla.policy_in_force, as_of)
+changes = data.cached(sla.policy_changes_within, period)
 
 st.title(f"SLA compliance · {period.label}")
 st.caption(
@@ -125,7 +126,7 @@ with marketing_col:
         c = st.columns(2)
         widgets.measure(c[0], "acceptance_rate", supply.acceptance_rate,
                delta=f"{supply.accepted:,} accepted" if supply.accepted is not None else None)
-        widgets.measure(c[1], "rejected", cache.cached(sla.rejected_quality_leads, period, as_of),
+        widgets.measure(c[1], "rejected", data.cached(sla.rejected_quality_leads, period, as_of),
                delta=f"of {supply.quality_leads:,} quality leads")
 
 widgets.notes([n for n in [*response.notes, *supply.notes] if n not in sales_notes])
@@ -137,8 +138,8 @@ with tabs[0]:
         if sales_notes:
             st.info("By team and by rep need the response SLA: " + " ".join(sales_notes))
         else:
-            by_team = cache.cached(sla.sla_by, period, as_of, "team")
-            by_rep = cache.cached(sla.sla_by, period, as_of, "rep")
+            by_team = data.cached(sla.sla_by, period, as_of, "team")
+            by_rep = data.cached(sla.sla_by, period, as_of, "rep")
             left, right = st.columns([2, 3])
             with left:
                 st.markdown("**Compliance by team**")
@@ -161,7 +162,7 @@ with tabs[1]:
         if sales_notes:
             st.info("The weekly trend needs the response SLA: " + " ".join(sales_notes))
         else:
-            weekly = cache.cached(sla.sla_weekly, period, as_of)
+            weekly = data.cached(sla.sla_weekly, period, as_of)
             if len(weekly):
                 st.altair_chart(weekly_trend_chart(weekly), width="stretch")
                 st.caption("Weeks are ISO weeks (Monday 00:00 UTC) of the clock start; the first and last "
@@ -177,7 +178,7 @@ with tabs[2]:
         if supply.quality_leads is None:
             st.info("Marketing's side needs leads: " + " ".join(supply.notes))
         else:
-            months = cache.cached(sla.delivery_by_month, period, as_of)
+            months = data.cached(sla.delivery_by_month, period, as_of)
             left, right = st.columns([2, 3])
             with left:
                 st.markdown("**Quality leads delivered vs committed, per month**")
@@ -191,11 +192,11 @@ with tabs[2]:
             by_label = st.radio("Acceptance and rejections by", ["campaign", "source"], horizontal=True,
                                 key=f"{KEY}_segment", format_func=str.title)
             st.markdown(f"**Acceptance by {by_label}**")
-            table(cache.cached(sla.acceptance_by, period, as_of, by_label),
+            table(data.cached(sla.acceptance_by, period, as_of, by_label),
                   ["segment", "quality_leads", "accepted", "acceptance_rate", "rejected", "rejection_rate"],
                   f"{KEY}_acceptance", MARKETING)
             st.markdown(f"**Rejection reasons by {by_label}** (the feedback sales owes marketing)")
-            reasons = cache.cached(sla.rejection_reasons, period, as_of, by_label)
+            reasons = data.cached(sla.rejection_reasons, period, as_of, by_label)
             if len(reasons):
                 st.altair_chart(rejections_chart(reasons), width="stretch")
                 with st.expander("Rejection reasons as a table"):
@@ -210,7 +211,7 @@ with tabs[3]:
         if sales_notes:
             st.info("The breach list needs the response SLA: " + " ".join(sales_notes))
         else:
-            by_rep = cache.cached(sla.sla_by, period, as_of, "rep")
+            by_rep = data.cached(sla.sla_by, period, as_of, "rep")
             teams = [ALL, *dict.fromkeys(by_rep["team"])]
             reps = {ALL: "All reps", **{k: f"{r} · {t}" for k, r, t in zip(by_rep["rep_key"], by_rep["rep"], by_rep["team"])}}
             c = st.columns(4)
@@ -220,7 +221,7 @@ with tabs[3]:
             issue = c[2].selectbox("Issue", list(ISSUES), key=f"{KEY}_f_issue", format_func=ISSUES.get)
             sort = c[3].selectbox("Order by", list(SORTS), key=f"{KEY}_f_sort", format_func=SORTS.get)
             filters = dict(team=None if team == ALL else team, rep=None if rep == ALL else rep, issue=issue)
-            found = cache.cached(sla.breach_list, period, as_of, sort=sort, **filters)
+            found = data.cached(sla.breach_list, period, as_of, sort=sort, **filters)
             shown = len(found.rows)
             st.caption(f"{found.total:,} lead{'s' if found.total != 1 else ''} match; "
                        + (f"showing the first {shown:,} by {SORTS[sort].lower()}." if shown < found.total
@@ -229,7 +230,7 @@ with tabs[3]:
             table(found.rows, list(sla.BREACH_COLUMNS), f"{KEY}_breaches", height=min(38 + 35 * shown, 460))
             file_name = f"sla-breaches-{period.label}.csv"
             if found.total <= CSV_INLINE_MAX or st.session_state.get(f"{KEY}_csv_ready") == (period, as_of, tuple(filters.items())):
-                full = found if shown == found.total else cache.cached(sla.breach_list, period, as_of, sort=sort, limit=None, **filters)
+                full = found if shown == found.total else data.cached(sla.breach_list, period, as_of, sort=sort, limit=None, **filters)
                 widgets.csv_download(full.rows, file_name, label=f"Download all {found.total:,} as CSV", key=f"{KEY}_csv")
             elif st.button(f"Prepare the CSV of all {found.total:,} leads", key=f"{KEY}_csv_prepare"):
                 st.session_state[f"{KEY}_csv_ready"] = (period, as_of, tuple(filters.items()))
@@ -238,7 +239,7 @@ with tabs[3]:
 with tabs[4]:
     if tabs[4].open:
         widgets.show_flash_and_conflict(KEY, POLICY_LABELS)
-        latest = cache.cached(edits.latest, "sla_policy", edits.POLICY_SUBJECT)
+        latest = data.cached(edits.latest, "sla_policy", edits.POLICY_SUBJECT)
         opened = widgets.opened_version(KEY, latest)
         if scope.actor.team not in edits.MAY_EDIT["sla_policy"]:
             st.info(f"You are acting as {scope.actor.name} ({scope.actor.team}): you can read the policy, but "
@@ -284,4 +285,4 @@ with tabs[4]:
             elif st.session_state.get(f"{KEY}_conflict"):
                 st.rerun()  # show their values beside yours at the top of this tab
         st.markdown("**History**")
-        widgets.version_history(KEY, cache.cached(edits.history, "sla_policy", edits.POLICY_SUBJECT), POLICY_LABELS)
+        widgets.version_history(KEY, data.cached(edits.history, "sla_policy", edits.POLICY_SUBJECT), POLICY_LABELS)

@@ -321,7 +321,7 @@ def test_a_save_bumps_the_data_version_and_every_goal_figure_follows(tiny):
     version = data_version(tiny)
     edits.save(tiny, "goal", "2026-Q3", GoalBody(revenue=50_000), actor=MARKETING, reason="halve",
                expected_version=1, as_of=AS_OF)
-    assert data_version(tiny) == version + 1  # what core.cache.cached keys on
+    assert data_version(tiny) == version + 1  # what ui.data.cached keys on
     report = build_report(tiny, Q3, AS_OF)
     # attainment 35,000 / 50,000; coverage 42,000 / (50,000 − 35,000) = 2.8
     assert report["goal"]["revenue"] == 50_000 and report["goal"]["attainment"] == 0.7

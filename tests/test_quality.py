@@ -15,7 +15,7 @@ from core.db import transaction
 from core.metrics import goals, sla
 from core.metrics.attribution import attribution
 from core.metrics.backtest import Rejudged, backtest, rejudged
-from core.metrics.base import lead_cte, run
+from core.semantic.blocks import lead_q, run
 from core.metrics.funnel import funnel
 from core.models import DEFAULT_QUALITY_DEFINITION, QualityDefinition
 from core.periods import parse_period
@@ -241,7 +241,7 @@ def test_lead_before_and_after_a_new_version(dated):
     assert before.quality_leads == 3  # all three score 65 >= 60 under version 1
     _stricter_from_june(dated)
     params = {"as_of": AS_OF}
-    verdicts = dict(run(dated, f"WITH {lead_cte(dated, params)} SELECT lead_id, is_quality FROM lead_q", params).fetchall())
+    verdicts = dict(run(dated, f"WITH {lead_q(dated, params)} SELECT lead_id, is_quality FROM lead_q", params).fetchall())
     # B1 (05-31) keeps version 1's verdict; B3 (exactly 06-01 00:00) and B2 (06-02) are judged by version 2
     assert verdicts == {"B1": True, "B3": False, "B2": False}
 

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from core.db import set_meta, transaction
-from core.metrics.base import CANONICAL_TABLES
+from core.semantic.enums import TABLES
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
@@ -173,7 +173,7 @@ def import_files(
     try:
         with transaction(con) as cur:
             if replace_existing and recognised:
-                for table in CANONICAL_TABLES:  # allow-listed names
+                for table in TABLES:  # allow-listed names
                     cur.execute(f"DELETE FROM {table}")
                 messages.append("The records that were in the database before this import were removed first.")
             ctx = Ctx(cur=cur, files=recognised, now=now)

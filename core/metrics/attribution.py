@@ -38,13 +38,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
-from core.metrics.base import (
-    DEAL_ASOF_CTE,
+from core.semantic.blocks import (
+    DEAL_ASOF,
     MISSING_TABLE_NOTES,
     Figures,
-    lead_cte,
+    lead_q,
     run,
     scope_params,
     tables_with_rows,
@@ -67,7 +69,7 @@ _BUCKET = """CASE WHEN di.lead_id IS NULL THEN 'sales-sourced'
 def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
     created or won in the period (flags is_created, is_won)."""
-    return f"""{lead_cte(con, params)}, {DEAL_ASOF_CTE},
+    return f"""{lead_q(con, params)}, {DEAL_ASOF},
     deals_in AS (
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
                (d.created_at >= $start AND d.created_at < $end) AS is_created,
@@ -133,6 +135,7 @@ def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> No
     assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
 
 
+@reads('records')
 def deal_shares(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """Every (deal, model, credited campaign) of the period with its share and credited amount — for tests
     and audits (unbounded: call it on small data; the page uses attribution_records)."""
@@ -194,6 +197,7 @@ class Attribution(Figures):
         }
 
 
+@reads('records', 'quality_definition')
 def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, view: str = "campaign") -> Attribution:
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}")
@@ -288,6 +292,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     return result
 
 
+@reads('records', 'quality_definition')
 def attribution_records(
     con: duckdb.DuckDBPyConnection,
     period: Period,

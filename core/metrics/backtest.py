@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
 from core import edits
-from core.metrics.base import DEAL_ASOF_CTE, MISSING_TABLE_NOTES, Figures, ratio, run, tables_with_rows
+from core.semantic.blocks import DEAL_ASOF, MISSING_TABLE_NOTES, Figures, ratio, run, tables_with_rows
 from core.models import QualityDefinition
 from core.quality import definition_sql, in_force_at, schedule_sql
 
@@ -100,7 +102,7 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     current = definition_sql(in_force, "cur", params, alias="l")
     proposed = definition_sql(draft, "draft", params, alias="l")
     return f"""
-    WITH {DEAL_ASOF_CTE},
+    WITH {DEAL_ASOF},
     scored AS (
         SELECT l.lead_id, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
@@ -125,6 +127,7 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     """
 
 
+@reads('records', 'quality_definition')
 def backtest(
     con: duckdb.DuckDBPyConnection,
     draft: QualityDefinition,
@@ -216,6 +219,7 @@ class Rejudged:
     lost: int  # quality now, not under the draft
 
 
+@reads('records', 'quality_definition')
 def rejudged(
     con: duckdb.DuckDBPyConnection, draft: QualityDefinition, effective_from: datetime, as_of: datetime
 ) -> Rejudged:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
-from core.metrics.base import run, DEAL_ASOF_CTE, MISSING_TABLE_NOTES, Figures, lead_cte, ratio, scope_params, tables_with_rows
+from core.semantic.blocks import run, DEAL_ASOF, MISSING_TABLE_NOTES, Figures, lead_q, ratio, scope_params, tables_with_rows
 from core.periods import Period
 
 STAGES = ("leads", "quality_leads", "accepted", "opportunities", "won")
@@ -68,7 +70,7 @@ _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, con
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, segment: str | None, schedule=None) -> str:
     seg = SEGMENTS[segment] if segment else "'all'"
     return f"""
-    WITH {lead_cte(con, params, schedule)}, {DEAL_ASOF_CTE},
+    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF},
     cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end),
     lead_deals AS (
         SELECT lead_id, bool_or(state = 'won') AS has_won FROM deal_asof
@@ -85,6 +87,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, segment: str | Non
     """
 
 
+@reads('records', 'quality_definition')
 def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None) -> Funnel:
     """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced)."""
     present = tables_with_rows(con)
@@ -105,7 +108,7 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
     if "deals" in present:
         dparams = scope_params(period, as_of)
         (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = run(con, 
-            f"""WITH {DEAL_ASOF_CTE}
+            f"""WITH {DEAL_ASOF}
             SELECT count(*) FILTER (d.lead_id IS NULL),
                    count(*) FILTER (d.lead_id IS NULL AND d.state = 'won'),
                    count(*) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
@@ -116,6 +119,7 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
     return result
 
 
+@reads('records', 'quality_definition')
 def funnel_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str) -> pd.DataFrame:
     """One funnel row per segment value (segment name from SEGMENTS), biggest first."""
     if segment not in SEGMENTS:

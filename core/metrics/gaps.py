@@ -41,13 +41,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
-from core.metrics.base import (
-    DEAL_ASOF_CTE,
+from core.semantic.blocks import (
+    DEAL_ASOF,
     MISSING_TABLE_NOTES,
     Figures,
-    lead_cte,
+    lead_q,
     ratio,
     run,
     scope_params,
@@ -85,6 +87,7 @@ SIDE_FIGURES = (
 )
 
 
+@reads('records', 'quality_definition')
 def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> FunnelComparison:
     previous = period.previous()
     windows = {"this": funnel(con, period, as_of), "previous": funnel(con, previous, as_of),
@@ -113,6 +116,7 @@ FUNNEL_SEGMENT_COUNTS = ("leads", "quality_leads", "accepted", "opportunities", 
                          "unqualified_opportunities", "unqualified_won")
 
 
+@reads('records', 'quality_definition')
 def funnel_segments(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str) -> pd.DataFrame:
     """One row per segment value: this period's funnel counts (with the unqualified-sourced beside), the
     conversion at each step (conv_<stage> = stage / the one before) and the same conversions for the
@@ -160,6 +164,7 @@ GAP_COLUMNS = ("stage", "label", "owner", "target", "target_to_date", "actual", 
                "unit_value", "revenue_at_stake")
 
 
+@reads('records', 'goal', 'quality_definition')
 def stage_gaps(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str | None = None) -> StageGaps:
     """The Goals page's targets vs actuals to date (goal_plan), ranked by revenue at stake."""
     plan = goal_plan(con, period, as_of, segment)
@@ -244,6 +249,7 @@ class Decomposition(Figures):
                              for k, label in COMPONENTS])
 
 
+@reads('records', 'goal', 'quality_definition')
 def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Decomposition:
     present = tables_with_rows(con)
     plan = goal_plan(con, period, as_of)
@@ -276,7 +282,7 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     params = scope_params(period, as_of)
     won_in = "d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end"
     (result.won_deals, result.lost_deals, won, quality_won, result.cycle_days_actual) = run(con, f"""
-        WITH {lead_cte(con, params)}, {DEAL_ASOF_CTE}
+        WITH {lead_q(con, params)}, {DEAL_ASOF}
         SELECT count(*) FILTER ({won_in}),
                count(*) FILTER (d.state = 'lost' AND d.closed_at >= $start AND d.closed_at < $end),
                coalesce(sum(d.amount) FILTER ({won_in}), 0),
@@ -350,6 +356,7 @@ LEAD_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
+@reads('records', 'quality_definition')
 def lead_records(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -371,7 +378,7 @@ def lead_records(
     where = LEAD_KINDS[kind][1]
     if segment:
         where += f" AND coalesce({SEGMENTS[segment]}, $not_set) = $value"
-    base = f"""WITH {lead_cte(con, params)}, {DEAL_ASOF_CTE},
+    base = f"""WITH {lead_q(con, params)}, {DEAL_ASOF},
         cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end),
         lead_deals AS (
             SELECT lead_id, count(*) AS deals, bool_or(state = 'won') AS has_won,

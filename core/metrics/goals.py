@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
 from core import edits
-from core.metrics.base import (
-    DEAL_ASOF_CTE,
+from core.semantic.blocks import (
+    DEAL_ASOF,
     MISSING_TABLE_NOTES,
     TRAILING_YEAR,
     Figures,
@@ -51,10 +53,12 @@ CASCADE_STAGES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+@reads('goal')
 def goal_version(con: duckdb.DuckDBPyConnection, period: Period) -> edits.Version | None:
     return edits.latest(con, "goal", period.quarter().label)
 
 
+@reads('goal')
 def goal_revenue(con: duckdb.DuckDBPyConnection, period: Period) -> float | None:
     """The saved goal of the period: the quarter's, or for a month the quarter's pro-rated by days."""
     version = goal_version(con, period)
@@ -80,6 +84,7 @@ class Goal(Figures):
     pacing: float | None = None
 
 
+@reads('records', 'goal')
 def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, has_deals: bool = True) -> Goal:
     result = Goal(revenue=goal_revenue(con, period), elapsed_share=period.elapsed_share(as_of))
     if result.revenue is None:
@@ -112,6 +117,7 @@ class CascadeRates(Figures):
     overridden: list[str] = field(default_factory=list)
 
 
+@reads('records', 'quality_definition')
 def trailing_year_rates(con: duckdb.DuckDBPyConnection, as_of: datetime) -> CascadeRates:
     deals = trailing_year_deals(con, as_of)
     f = funnel(con, trailing_year(as_of), as_of)
@@ -229,7 +235,7 @@ class StageActuals(Figures):
 def _deal_counts_sql(segment: str | None) -> str:
     seg = _DEAL_SEGMENT_SQL[segment] if segment else "'all'"
     return f"""
-    WITH {DEAL_ASOF_CTE}
+    WITH {DEAL_ASOF}
     SELECT {seg} AS segment,
            count(*) FILTER (d.created_at >= $start AND d.created_at < $end) AS opportunities,
            count(*) FILTER (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end) AS won
@@ -242,6 +248,7 @@ def _deal_counts_sql(segment: str | None) -> str:
     """
 
 
+@reads('records', 'quality_definition')
 def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> StageActuals:
     """Leads, quality leads and accepted from the period's cohort funnel; opportunities = deals created in
     the period (sales-sourced included); won = deals won with closed_at in the period — the same deals
@@ -330,6 +337,7 @@ def _rate_columns(stage: str, rates: CascadeRates | None, trailing: CascadeRates
     }
 
 
+@reads('records', 'goal', 'quality_definition')
 def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str | None = None) -> GoalPlan:
     """Targets (the saved goal through the cascade, with the goal's overrides) against actuals to date.
 

@@ -28,9 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
-from core.metrics.base import run, DEAL_ASOF_CTE, MISSING_TABLE_NOTES, Figures, ratio, scope_params, tables_with_rows
+from core.semantic.blocks import run, DEAL_ASOF, MISSING_TABLE_NOTES, Figures, ratio, scope_params, tables_with_rows
 from core.periods import Period
 
 
@@ -61,6 +63,7 @@ class Pipeline(Figures):
     coverage_needed: float | None = None
 
 
+@reads('records')
 def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> DealStats:
     result = DealStats()
     if "deals" not in tables_with_rows(con):
@@ -68,7 +71,7 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
         return result
     params = scope_params(None, as_of)
     (result.won_deals, result.lost_deals, result.avg_won_deal_size, result.avg_sales_cycle_days) = run(con, 
-        f"""WITH {DEAL_ASOF_CTE}
+        f"""WITH {DEAL_ASOF}
         SELECT count(*) FILTER (state = 'won'), count(*) FILTER (state = 'lost'),
                avg(amount) FILTER (state = 'won'),
                avg(epoch(closed_at - created_at) / 86400.0) FILTER (state = 'won')
@@ -83,11 +86,12 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
     return result
 
 
+@reads('records')
 def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> tuple[float, int]:
     """Sum of amount and count of deals closed_won with closed_at in the period (by as-of)."""
     params = scope_params(period, as_of)
     amount, count = run(con, 
-        f"""WITH {DEAL_ASOF_CTE}
+        f"""WITH {DEAL_ASOF}
         SELECT coalesce(sum(amount), 0), count(*) FROM deal_asof
         WHERE state = 'won' AND closed_at >= $start AND closed_at < $end""",
         params,
@@ -96,7 +100,7 @@ def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime)
 
 
 STALLED_SQL = f"""
-    WITH {DEAL_ASOF_CTE},
+    WITH {DEAL_ASOF},
     current_stage AS (
         SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
         FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_id
@@ -115,6 +119,7 @@ STALLED_SQL = f"""
 """
 
 
+@reads('records')
 def stalled_deals(
     con: duckdb.DuckDBPyConnection, as_of: datetime, stall_days: int, limit: int | None = None
 ) -> pd.DataFrame:
@@ -128,6 +133,7 @@ def stalled_deals(
     return run(con, sql, params).df()
 
 
+@reads('records')
 def pipeline(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -143,7 +149,7 @@ def pipeline(
     result.won_revenue, result.won_deals = won_revenue(con, period, as_of)
     params = scope_params(period, as_of)
     result.open_amount, result.open_deals, result.open_deals_all = run(con, 
-        f"""WITH {DEAL_ASOF_CTE}
+        f"""WITH {DEAL_ASOF}
         SELECT coalesce(sum(amount) FILTER (expected_close_on >= CAST($start AS DATE)
                                             AND expected_close_on < CAST($end AS DATE)), 0),
                count(*) FILTER (expected_close_on >= CAST($start AS DATE) AND expected_close_on < CAST($end AS DATE)),
@@ -219,7 +225,7 @@ DEAL_JOINS = """
     LEFT JOIN campaigns cp ON cp.campaign_id = l.campaign_id
     LEFT JOIN reps r ON r.rep_id = d.owner_id"""
 
-CURRENT_STAGE_CTE = """current_stage AS (
+CURRENT_STAGE = """current_stage AS (
         SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
         FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_id
     )"""
@@ -279,6 +285,7 @@ class Movement(Figures):
         return pd.DataFrame(rows)
 
 
+@reads('records')
 def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Movement:
     """Created, advanced, won, lost and slipped deals of the period (see the module docstring)."""
     result = Movement()
@@ -291,7 +298,7 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     for kind in ("created", "advanced", "won", "lost", "slipped"):
         cond = DEAL_KINDS[kind][1]
         select.append(f"count(*) FILTER ({cond}), coalesce(sum(d.amount) FILTER ({cond}), 0)")
-    row = run(con, f"""WITH {DEAL_ASOF_CTE}, {ADVANCED_CTE}
+    row = run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}
         SELECT {", ".join(select)}
         FROM deal_asof d LEFT JOIN advanced a ON a.deal_id = d.deal_id""", params).fetchone()
     (result.created_deals, result.created_amount, result.advanced_deals, result.advanced_amount,
@@ -312,6 +319,7 @@ PIPELINE_BY_COLUMNS = (
 )
 
 
+@reads('records')
 def pipeline_by(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -329,7 +337,7 @@ def pipeline_by(
     if "deals" not in tables_with_rows(con):
         return pd.DataFrame(columns=PIPELINE_BY_COLUMNS)
     params = scope_params(period, as_of) | {"stall_days": stall_days}
-    frame = run(con, f"""WITH {DEAL_ASOF_CTE}, {CURRENT_STAGE_CTE}
+    frame = run(con, f"""WITH {DEAL_ASOF}, {CURRENT_STAGE}
         SELECT {DEAL_SEGMENTS[segment]} AS segment,
                count(*) FILTER ({DEAL_KINDS["open_pipeline"][1]}) AS open_deals,
                coalesce(sum(d.amount) FILTER ({DEAL_KINDS["open_pipeline"][1]}), 0) AS open_amount,
@@ -391,6 +399,7 @@ class Records:
 RECORDS_LIMIT = 200
 
 
+@reads('records')
 def deal_records(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -410,7 +419,7 @@ def deal_records(
     params = scope_params(period, as_of) | {"stall_days": stall_days, "limit": int(limit), "value": value}
     seg = DEAL_SEGMENTS[segment] if segment else "NULL"
     where = DEAL_KINDS[kind][1] + (f" AND ({seg}) IS NOT DISTINCT FROM $value" if segment else "")
-    base = f"""WITH {DEAL_ASOF_CTE}, {CURRENT_STAGE_CTE}, {ADVANCED_CTE}
+    base = f"""WITH {DEAL_ASOF}, {CURRENT_STAGE}, {ADVANCED_CTE}
         SELECT d.deal_id, d.account, d.amount,
                CASE d.state WHEN 'won' THEN 'closed_won' WHEN 'lost' THEN 'closed_lost'
                     ELSE coalesce(s.stage, x.stage) END AS stage,

@@ -30,14 +30,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
+
+from core.db import reads
 import pandas as pd
 
 from core import edits
-from core.metrics.base import (
+from core.semantic.blocks import (
     run,
     MISSING_TABLE_NOTES,
     Figures,
-    lead_cte,
+    lead_q,
     ratio,
     schedule_value_sql,
     scope_params,
@@ -63,6 +65,11 @@ class ResponseSla(Figures):
     avg_attempts: float | None = None  # over leads whose attempt window has closed
 
     @property
+    def breached_note(self) -> str | None:
+        """Context for the compliance card: how many leads breached."""
+        return None if self.breached is None else f"{self.breached:,} breached"
+
+    @property
     def judged(self) -> int | None:
         """met + breached: the leads compliance is computed over (pending ones are not judged yet)."""
         return None if self.met is None else self.met + self.breached
@@ -76,6 +83,11 @@ class Delivery(Figures):
     accepted: int | None = None
     acceptance_rate: float | None = None
 
+    @property
+    def committed_note(self) -> str:
+        """Context for the quality-leads card: the commitment it is measured against."""
+        return "no commitment set" if self.committed is None else f"committed {self.committed:,}"
+
 
 def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """Per quality lead whose clock started in the period (by as-of): its policy, first touch, attempts
@@ -85,7 +97,7 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     ma = schedule_value_sql(schedule, "min_attempts", "q.clock_start", params, "s")
     ad = schedule_value_sql(schedule, "attempt_days", "q.clock_start", params, "s")
     return f"""
-    WITH {lead_cte(con, params)},
+    WITH {lead_q(con, params)},
     sla_leads AS (
         SELECT q.lead_id, q.owner_id, q.source, q.campaign_id, q.created_at, q.clock_start,
                {rh} AS response_hours, {ma} AS min_attempts, {ad} AS attempt_days
@@ -121,6 +133,7 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> ResponseSla:
     present = tables_with_rows(con)
     result = ResponseSla()
@@ -155,12 +168,14 @@ def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime
     return result
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def sla_lead_rows(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """Per-lead SLA rows for the period (breach lists, drill-down)."""
     params = scope_params(period, as_of)
     return run(con, sla_leads_sql(con, params) + " ORDER BY w.clock_start", params).df()
 
 
+@reads('sla_policy')
 def committed_quality_leads(con: duckdb.DuckDBPyConnection, period: Period) -> int | None:
     """Sum of the monthly commitments of the period's months (policy in force at each month's start)."""
     schedule = sla_schedule(con)
@@ -174,6 +189,7 @@ def committed_quality_leads(con: duckdb.DuckDBPyConnection, period: Period) -> i
     return total
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, cohort: Funnel | None = None) -> Delivery:
     """Marketing's side. `cohort` may pass the period's funnel when the caller already has it."""
     f = cohort if cohort is not None else funnel(con, period, as_of)
@@ -240,6 +256,7 @@ BREACH_COLUMNS = ("lead_id", "company", "issue", "rep", "team", "hours_late", "c
                   "first_touch_at", "attempts", "min_attempts", "source", "campaign")
 
 
+@reads('records')
 def sales_side_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Why the response SLA cannot be measured here (missing tables), or [] when it can."""
     present = tables_with_rows(con)
@@ -259,6 +276,7 @@ def _enriched_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         LEFT JOIN campaigns cp ON cp.campaign_id = s.campaign_id"""
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def sla_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
     """Response-SLA figures per team or per rep (`by` in 'team', 'rep'). For reps, `rep_key` is the
     owner id ('' for unassigned) that `breach_list(rep=...)` filters on. Empty when the sales side
@@ -273,6 +291,7 @@ def sla_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: 
     return run(con, sql, params).df()
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def sla_weekly(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """Response-SLA figures per ISO week of clock start, every week of the period up to as-of."""
     columns = ["week", "week_start", *_SALES_COLUMNS]
@@ -305,6 +324,7 @@ class BreachList(Figures):
     limit: int | None = None
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def breach_list(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -365,6 +385,7 @@ NO_REASON = "(no reason given)"
 _REJECTED = "(c.status = 'rejected' OR (c.status = 'recycled' AND nullif(trim(c.rejected_reason), '') IS NOT NULL))"
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def delivery_by_month(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """`delivery()` for each month of the period (the same function, so months add up to the period),
     with the share of the month elapsed at as-of."""
@@ -381,7 +402,7 @@ def delivery_by_month(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
 
 def _rejections_sql(con: duckdb.DuckDBPyConnection, params: dict, by: str) -> str:
     return f"""
-        WITH {lead_cte(con, params)}
+        WITH {lead_q(con, params)}
         SELECT {MARKETING_SEGMENTS[by]} AS segment,
                coalesce(nullif(trim(c.rejected_reason), ''), '{NO_REASON}') AS reason,
                count(*) AS rejected
@@ -390,6 +411,7 @@ def _rejections_sql(con: duckdb.DuckDBPyConnection, params: dict, by: str) -> st
         GROUP BY ALL"""
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def rejection_reasons(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
     """Rejected quality leads of the period per segment ('campaign' or 'source') and reason, biggest
     segment first, then biggest reason."""
@@ -403,6 +425,7 @@ def rejection_reasons(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     return run(con, sql, params).df()
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def acceptance_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
     """Per segment ('campaign' or 'source') with quality leads in the period: quality leads, accepted
     (the funnel's definition, via funnel_by), acceptance rate, rejected and rejection rate."""
@@ -424,6 +447,7 @@ def acceptance_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     return out.sort_values(["quality_leads", "segment"], ascending=[False, True])[columns].reset_index(drop=True)
 
 
+@reads('records', 'sla_policy', 'quality_definition')
 def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> int | None:
     """Rejected quality leads of the period (the total of rejection_reasons); None without leads."""
     if "leads" not in tables_with_rows(con):
@@ -433,6 +457,7 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
                params).fetchone()[0]
 
 
+@reads('sla_policy')
 def policy_in_force(con: duckdb.DuckDBPyConnection, moment: datetime) -> edits.Version | None:
     """The SLA policy version that applies to a clock started at `moment` (the first covers all before)."""
     schedule = edits.in_force_schedule(con, "sla_policy")
@@ -440,6 +465,7 @@ def policy_in_force(con: duckdb.DuckDBPyConnection, moment: datetime) -> edits.V
     return started[-1] if started else None
 
 
+@reads('sla_policy')
 def policy_changes_within(con: duckdb.DuckDBPyConnection, period: Period) -> list[edits.Version]:
     """Policy versions taking effect inside the period: its leads are measured under more than one."""
     return [v for v in edits.in_force_schedule(con, "sla_policy") if period.start < v.effective_from < period.end]

@@ -1,9 +1,6 @@
-"""Streamlit pieces every editing page shares: submit through the one write path with conflict handling,
-the version history with diffs and restore, notes, and formula-safe CSV downloads.
-
-Together with core/cache.py, the only core modules that import streamlit. Session-state keys are
-prefixed with the page's key, as ARCHITECTURE.md asks.
-"""
+"""Streamlit pieces the pages share: metric cards labelled from the semantic layer, notes, formula-safe CSV
+downloads, and the editor pieces (submit through the one write path with conflict handling, the version
+history with diffs and restore). Session-state keys are prefixed with the page's key."""
 from __future__ import annotations
 
 import json
@@ -14,9 +11,11 @@ import pandas as pd
 import streamlit as st
 from pydantic import BaseModel
 
-from core import cache, edits
+from core import edits
 from core.export import safe_csv
 from core.models import Actor
+from core.semantic.measures import MEASURES, show
+from ui import data
 
 
 def _k(key: str, name: str) -> str:
@@ -58,7 +57,7 @@ def submit_edit(
     expected = st.session_state.get(_k(key, "opened_version"), 0)
     try:
         version = edits.save(
-            cache.connection(), kind, subject, body, actor=actor, reason=reason,
+            data.connection(), kind, subject, body, actor=actor, reason=reason,
             expected_version=expected, effective_from=effective_from, now=now, as_of=as_of,
         )
     except edits.Conflict as conflict:
@@ -148,12 +147,21 @@ def version_history(key: str, versions: list[edits.Version], labels: dict[str, s
             st.caption(f"Versions {a} and {b} hold the same values.")
 
 
-def notes(items: list[str], title: str = "Figures that cannot be computed") -> None:
+def notes(items: list[str], title: str = "Figures that cannot be computed", expanded: bool = False) -> None:
+    """Reasons figures cannot be computed, once each, as plain text (never rendered as markdown: notes
+    may quote values from the data)."""
     items = list(dict.fromkeys(items))
     if items:
-        with st.expander(f"{title} ({len(items)})"):
+        with st.expander(f"{title} ({len(items)})", expanded=expanded):
             for note in items:
-                st.markdown(f"- {note}")
+                st.text(f"• {note}")
+
+
+def period_caption(scope, extra: str = "") -> None:
+    """The line under a page title: the period's bounds, the as-of moment and how much has elapsed."""
+    p, as_of = scope.period, scope.as_of
+    st.caption(f"{p.start:%d %b %Y} – {p.end:%d %b %Y} (end exclusive) · as of {as_of:%Y-%m-%d %H:%M} UTC · "
+               f"{p.elapsed_share(as_of):.0%} of the period elapsed" + (f" · {extra}" if extra else ""))
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
@@ -162,10 +170,10 @@ def csv_download(frame: pd.DataFrame, file_name: str, label: str = "Download CSV
                        disabled=frame.empty)
 
 
-def measure(col, key: str, value, delta: str | None = None, label: str | None = None) -> None:
-    """A figure as a bordered metric card: label, format and tooltip from core.measures; the delta is
-    context (e.g. 'committed 2,919'), never coloured as good or bad."""
-    from core.measures import MEASURES, show
-
-    col.metric(label or MEASURES[key].label, show(key, value), delta=delta, delta_color="off", delta_arrow="off",
-               help=MEASURES[key].help, border=True)
+def measure(col, name: str, value, delta: str | None = None) -> None:
+    """A figure as a bordered metric card: label (with its basis when that is not the selected period),
+    format and tooltip from core.semantic.measures; the delta is context (e.g. 'committed 2,919'), never
+    coloured as good or bad."""
+    m = MEASURES[name]
+    col.metric(m.card_label, show(name, value), delta=delta, delta_color="off", delta_arrow="off",
+               help=m.tooltip, border=True)

@@ -1,0 +1,173 @@
+"""The shared SQL building blocks every figure is made of, each stated once and tested with given rows and
+expected rows (tests/test_blocks.py):
+
+- `lead_q(...)`       leads created by $as_of with `is_quality` (the definition in force at created_at)
+                      and `clock_start` (the SLA clock: assigned_at if stamped by $as_of, else created_at);
+- `DEAL_ASOF`         deals created by $as_of in the state they had then (a deal closed later was open);
+- `LEAD_DEALS`        the lead→deal link: per lead, its deals as of, whether one was won, won deals/amount;
+- `CURRENT_STAGE`     a deal's current stage as of: its latest stage-history row entered by then;
+- conditions over `deal_asof d` (+ `current_stage s`): open in the period, stalled, won/lost in the period.
+
+Every value is a named parameter ($as_of, $start, …); every identifier comes from this module or from
+core.semantic.dimensions. `run()` passes a query only the parameters it uses, so builders can share
+one parameter dict.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import duckdb
+
+from core import edits
+from core.models import QualityDefinition, SlaPolicy
+from core.periods import Period
+from core.quality import schedule_sql
+from core.semantic.enums import OPEN_STAGES, TABLES
+
+TRAILING_YEAR = timedelta(days=365)
+
+
+@dataclass
+class Figures:
+    """Base of every metric result: figures that can't be computed are None with a reason in notes."""
+
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def tables_with_rows(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Canonical tables that hold at least one row (an import may lack whole tables)."""
+    parts = " UNION ALL ".join(
+        f"SELECT '{t}' AS t WHERE EXISTS (SELECT 1 FROM {t})" for t in TABLES  # allow-listed
+    )
+    return frozenset(r[0] for r in con.execute(parts).fetchall())
+
+
+MISSING_TABLE_NOTES = {
+    "leads": "No leads are loaded, so lead, quality-lead and funnel figures cannot be computed.",
+    "activities": "No activities are loaded, so the response SLA (speed to lead, attempts) cannot be measured.",
+    "deals": "No deals are loaded, so revenue, pipeline and win-rate figures cannot be computed.",
+    "deal_stage_history": "No deal stage history is loaded, so stalled deals cannot be identified.",
+    "campaign_touches": "No campaign touches are loaded, so multi-touch attribution cannot be computed.",
+    "campaigns": "No campaigns are loaded, so campaign cost and return cannot be computed.",
+}
+
+
+def quality_schedule(con: duckdb.DuckDBPyConnection) -> list[tuple[datetime, QualityDefinition]]:
+    return [(v.effective_from, v.body) for v in edits.in_force_schedule(con, "quality_definition")]
+
+
+def sla_schedule(con: duckdb.DuckDBPyConnection) -> list[tuple[datetime, SlaPolicy]]:
+    return [(v.effective_from, v.body) for v in edits.in_force_schedule(con, "sla_policy")]
+
+
+def scope_params(period: Period | None, as_of: datetime) -> dict:
+    params: dict = {"as_of": as_of, "year_start": as_of - TRAILING_YEAR}
+    if period is not None:
+        params.update(start=period.start, end=period.end)
+    return params
+
+
+# --- leads ---------------------------------------------------------------------------------------------
+
+# The SLA clock of METRICS.md: assignment (once stamped, as of) else creation.
+SLA_CLOCK = "CASE WHEN l.assigned_at IS NOT NULL AND l.assigned_at <= $as_of THEN l.assigned_at ELSE l.created_at END"
+
+
+def lead_q(
+    con: duckdb.DuckDBPyConnection,
+    params: dict,
+    schedule: Sequence[tuple[datetime, QualityDefinition]] | None = None,
+) -> str:
+    """CTE `lead_q`: leads created by $as_of with every lead column, `is_quality` (the definition in
+    force at created_at, or `schedule` when given) and `clock_start` (SLA_CLOCK)."""
+    quality = schedule_sql(quality_schedule(con) if schedule is None else schedule, params, alias="l")
+    return f"""lead_q AS (
+        SELECT l.*, {quality} AS is_quality, {SLA_CLOCK} AS clock_start
+        FROM leads l
+        WHERE l.created_at <= $as_of
+    )"""
+
+
+# --- deals ---------------------------------------------------------------------------------------------
+
+DEAL_ASOF = """deal_asof AS (
+        SELECT d.deal_id, d.lead_id, d.account, d.created_at, d.amount, d.expected_close_on, d.owner_id,
+               d.stage AS recorded_stage,
+               CASE WHEN d.stage = 'closed_won' AND d.closed_at <= $as_of THEN 'won'
+                    WHEN d.stage = 'closed_lost' AND d.closed_at <= $as_of THEN 'lost'
+                    ELSE 'open' END AS state,
+               CASE WHEN d.closed_at <= $as_of THEN d.closed_at END AS closed_at
+        FROM deals d
+        WHERE d.created_at <= $as_of
+    )"""
+
+# The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of.
+LEAD_DEALS = """lead_deals AS (
+        SELECT lead_id, count(*) AS deals, bool_or(state = 'won') AS has_won,
+               count(*) FILTER (state = 'won') AS won_deals,
+               coalesce(sum(amount) FILTER (state = 'won'), 0) AS won_revenue
+        FROM deal_asof WHERE lead_id IS NOT NULL GROUP BY lead_id
+    )"""
+
+# A deal's stage as of $as_of: its latest stage-history row entered by then.
+CURRENT_STAGE = """current_stage AS (
+        SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
+        FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_id
+    )"""
+
+# Over deal_asof d LEFT JOIN current_stage s: when the deal entered its current stage (creation when the
+# deal has no history row), and the stage itself (the recorded one when there is no history).
+STAGE_ENTERED = "coalesce(s.entered_at, d.created_at)"
+STAGE_NOW = ("CASE d.state WHEN 'won' THEN 'closed_won' WHEN 'lost' THEN 'closed_lost' "
+             "ELSE coalesce(s.stage, d.recorded_stage) END")
+DAYS_IN_STAGE = f"epoch($as_of - {STAGE_ENTERED}) / 86400.0"
+STAGE_RANK = "list_position([" + ", ".join(f"'{s}'" for s in (*OPEN_STAGES, "closed_won", "closed_lost")) + "], {})"
+
+# Conditions over deal_asof d (and current_stage s for STALLED): the same text counts, breakdowns and the
+# drill-down to records use, so a list always holds what its figure counted.
+EXPECTED_IN_PERIOD = "d.expected_close_on >= CAST($start AS DATE) AND d.expected_close_on < CAST($end AS DATE)"
+OPEN_IN_PERIOD = f"d.state = 'open' AND {EXPECTED_IN_PERIOD}"
+STALLED = f"d.state = 'open' AND {STAGE_ENTERED} < $as_of - to_days(CAST($stall_days AS INTEGER))"
+CREATED_IN_PERIOD = "d.created_at >= $start AND d.created_at < $end"
+WON_IN_PERIOD = "d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end"
+LOST_IN_PERIOD = "d.state = 'lost' AND d.closed_at >= $start AND d.closed_at < $end"
+CLOSED_IN_TRAILING_YEAR = "d.closed_at > $year_start AND d.closed_at <= $as_of"
+
+
+# --- effective-dated policy values ---------------------------------------------------------------------
+
+
+def schedule_value_sql(
+    schedule: Sequence[tuple[datetime, object]], attr: str, moment_sql: str, params: dict, prefix: str
+) -> str:
+    """The value of one policy field in force at `moment_sql` (an allow-listed column expression)."""
+    from core.quality import effective_case
+
+    def value(i: int, body: object) -> str:
+        params[f"{prefix}{i}_{attr}"] = getattr(body, attr)
+        return f"${prefix}{i}_{attr}"
+
+    return effective_case(schedule, moment_sql, params, prefix, value)
+
+
+# --- running -------------------------------------------------------------------------------------------
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
+    """Execute with only the named parameters the SQL uses (DuckDB refuses unused ones)."""
+    used = set(_PARAM.findall(sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator

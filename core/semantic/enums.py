@@ -1,0 +1,60 @@
+"""Every enumeration Accord knows, declared once: tables, deal stages, lead statuses, seniorities, teams,
+cascade rates, funnel stages and the words shown for a missing value.
+
+core/schema.sql repeats some of these lists in CHECK constraints (DDL cannot import Python);
+tests/test_semantic.py fails when the two disagree.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+# The canonical tables of METRICS.md, in load order (a table only references tables before it).
+TABLES: tuple[str, ...] = ("reps", "campaigns", "leads", "activities", "deals", "deal_stage_history", "campaign_touches")
+
+# Deal stages in pipeline order; the open ones first, then the two closed outcomes.
+OPEN_STAGES: tuple[str, ...] = ("discovery", "qualification", "proposal", "negotiation")
+CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
+DEAL_STAGES: tuple[str, ...] = (*OPEN_STAGES, *CLOSED_STAGES)
+DEAL_STAGE_LABELS: dict[str, str] = {
+    "discovery": "Discovery", "qualification": "Qualification", "proposal": "Proposal",
+    "negotiation": "Negotiation", "closed_won": "Closed won", "closed_lost": "Closed lost",
+}
+# A deal's state as of a moment (core.semantic.blocks.DEAL_ASOF): closed only once closed_at has passed.
+DEAL_STATES: tuple[str, ...] = ("open", "won", "lost")
+
+LEAD_STATUSES: tuple[str, ...] = ("open", "accepted", "rejected", "recycled", "converted")
+# Statuses by which sales took a lead on (the funnel's "accepted", with having a deal).
+ACCEPTED_STATUSES: tuple[str, ...] = ("accepted", "converted")
+
+Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
+SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
+SENIORITY_LABELS: dict[str, str] = {
+    "c_level": "C-level", "vp": "VP", "director": "Director", "manager": "Manager",
+    "individual": "Individual contributor",
+}
+
+ACTIVITY_KINDS: tuple[str, ...] = ("call", "email", "meeting")
+
+Team = Literal["sales", "marketing", "leadership", "viewer"]
+TEAMS: tuple[str, ...] = ("sales", "marketing", "leadership", "viewer")
+
+# Conversion rates of the reverse waterfall, in cascade order (revenue down to leads); a goal may
+# override any of them. The deal size comes first in the cascade but is not a rate.
+RATE_NAMES: tuple[str, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
+RateName = Literal["win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality"]
+
+# The cohort funnel's stages, top first (METRICS.md "Funnel").
+FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportunities", "won")
+
+# Kinds of edited state, each versioned through core.edits.
+EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition")
+PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
+
+# Words shown for values that are missing or stand for a group rather than a record.
+NOT_SET = "(not set)"
+SALES_SOURCED = "sales-sourced"
+UNKNOWN_LEAD = "unknown lead"
+NO_CAMPAIGN = "(no campaign)"
+UNASSIGNED = "unassigned"
+REP_NOT_LOADED = "rep not loaded"
+OTHER_VALUES = "(all other values)"

@@ -1,0 +1,276 @@
+"""Every figure Accord shows, declared once: a stable name, its label, unit/format, its basis (which
+records it counts: leads created in the period, deals closed in it, open as of, trailing year…), the one
+function that computes it and the definition shown in its tooltip.
+
+Pages, the report command, CSV headers and tests read labels and formats only from here, so a figure
+reads the same everywhere and two figures with different bases never share a label (a test checks).
+Definitions paraphrase ../shared/METRICS.md; docs/metrics-notes.md records choices where it is silent.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Which records a figure counts. `on_card` bases differ from "the selected period" and are named on
+    every card that shows such a figure (e.g. "Win rate · trailing 365 days")."""
+
+    key: str
+    phrase: str
+    on_card: bool
+
+
+BASES: dict[str, Basis] = {b.key: b for b in (
+    Basis("goal", "the period's goal", False),
+    Basis("period", "in the period", False),
+    Basis("cohort", "leads created in the period", False),
+    Basis("created_in_period", "deals created in the period", False),
+    Basis("closed_in_period", "deals closed in the period", False),
+    Basis("clock_in_period", "SLA clocks started in the period", False),
+    Basis("stage", "per cascade stage", False),
+    Basis("plan", "the goal's cascade", False),
+    Basis("open_as_of", "open as of", True),
+    Basis("trailing_year", "trailing 365 days", True),
+    Basis("policy", "policy in force", False),
+    Basis("backtest", "back-test range", False),
+)}
+
+FORMATS = ("money", "percent", "ratio", "count", "decimal", "hours", "days", "money_per_day")
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    fmt: str          # one of FORMATS
+    basis: str        # a key of BASES
+    computed_by: str  # dotted path of the one function (or model) that computes it
+    help: str         # the definition shown in the tooltip
+
+    @property
+    def card_label(self) -> str:
+        """The label on a metric card: the basis is named when it is not the selected period."""
+        basis = BASES[self.basis]
+        return f"{self.label} · {basis.phrase}" if basis.on_card else self.label
+
+    @property
+    def tooltip(self) -> str:
+        return f"{self.help} Basis: {BASES[self.basis].phrase}."
+
+
+MEASURES: dict[str, Measure] = {m.name: m for m in (
+    Measure("goal", "Revenue goal", "money", "goal", "core.metrics.goals.goal_status",
+            "The period's shared revenue goal (a month gets its quarter's goal pro-rated by days)."),
+    Measure("won_revenue", "Won revenue", "money", "closed_in_period", "core.metrics.goals.goal_status",
+            "Sum of amount over deals closed won with closed_at in the period, as of the as-of moment."),
+    Measure("attainment", "Attainment", "percent", "closed_in_period", "core.metrics.goals.goal_status",
+            "Won revenue ÷ revenue goal."),
+    Measure("pacing", "Revenue pacing", "percent", "closed_in_period", "core.metrics.goals.goal_status",
+            "Won revenue to date ÷ (goal × share of the period elapsed). 100% means on track."),
+    Measure("quality_leads", "Quality leads", "count", "cohort", "core.metrics.funnel.funnel",
+            "Leads created in the period that meet the quality-lead definition in force at their creation."),
+    Measure("delivery", "Delivery vs commitment", "percent", "cohort", "core.metrics.sla.delivery",
+            "Quality leads in the period ÷ marketing's committed quality leads for the period."),
+    Measure("acceptance_rate", "Acceptance rate", "percent", "cohort", "core.metrics.sla.delivery",
+            "Quality leads that sales accepted or converted (or that have a deal) ÷ quality leads."),
+    Measure("compliance", "SLA compliance", "percent", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads first touched within the response window ÷ (met + breached); pending leads are not counted."),
+    Measure("median_hours", "Median speed to lead", "hours", "clock_in_period", "core.metrics.sla.response_sla",
+            "Median hours from clock start (assignment, else creation) to first touch, over touched quality leads."),
+    Measure("p90_hours", "p90 speed to lead", "hours", "clock_in_period", "core.metrics.sla.response_sla",
+            "90th percentile of hours from clock start to first touch (linear interpolation)."),
+    Measure("coverage", "Coverage", "ratio", "open_as_of", "core.metrics.pipeline.pipeline",
+            "Open pipeline expected to close in the period ÷ (goal − won revenue). Undefined when nothing remains."),
+    Measure("open_amount", "Open pipeline", "money", "open_as_of", "core.metrics.pipeline.pipeline",
+            "Amount of deals open as of, with expected close date inside the period."),
+    Measure("stalled_deals", "Stalled deals", "count", "open_as_of", "core.metrics.pipeline.pipeline",
+            "Deals open as of whose current stage was entered more than the stall threshold (days) before."),
+    Measure("win_rate", "Win rate", "percent", "trailing_year", "core.metrics.pipeline.trailing_year_deals",
+            "Won ÷ (won + lost) over deals closed in the trailing 365 days."),
+    Measure("velocity", "Sales velocity", "money_per_day", "open_as_of", "core.metrics.pipeline.pipeline",
+            "Open deals × win rate × average won deal size ÷ average sales cycle (days), trailing year."),
+    Measure("leads", "Leads", "count", "cohort", "core.metrics.funnel.funnel",
+            "Leads created in the period."),
+    Measure("accepted", "Accepted leads", "count", "cohort", "core.metrics.funnel.funnel",
+            "Quality leads with status accepted or converted, or with a deal."),
+    Measure("opportunities", "Opportunities (lead cohort)", "count", "cohort", "core.metrics.funnel.funnel",
+            "Quality leads with a deal whose lead_id is theirs."),
+    Measure("won", "Won (lead cohort)", "count", "cohort", "core.metrics.funnel.funnel",
+            "Quality leads with such a deal closed won."),
+    Measure("avg_deal_size", "Average won deal size", "money", "trailing_year", "core.metrics.pipeline.trailing_year_deals",
+            "Mean amount of the deals won in the trailing 365 days, sales-sourced included. The cascade divides the revenue goal by it."),
+    Measure("accepted_to_opportunity", "Accepted → opportunity", "percent", "trailing_year", "core.metrics.goals.trailing_year_rates",
+            "Trailing-year cohort: quality leads with a deal ÷ accepted quality leads."),
+    Measure("quality_to_accepted", "Quality → accepted", "percent", "trailing_year", "core.metrics.goals.trailing_year_rates",
+            "Trailing-year cohort: accepted quality leads ÷ quality leads."),
+    Measure("lead_to_quality", "Lead → quality", "percent", "trailing_year", "core.metrics.goals.trailing_year_rates",
+            "Trailing-year cohort: quality leads ÷ leads."),
+    Measure("stage_target", "Target (period)", "count", "plan", "core.metrics.goals.goal_plan",
+            "Volume this stage needs in the whole period for the revenue goal: the goal through the reverse waterfall (deal size, then each conversion rate). Rounded up: you cannot win part of a deal."),
+    Measure("stage_target_to_date", "Target to date", "count", "plan", "core.metrics.goals.goal_plan",
+            "Target × share of the period elapsed: where the stage should be by now to be on pace. Rounded up."),
+    Measure("stage_actual", "Actual to date", "count", "stage", "core.metrics.goals.stage_actuals",
+            "Leads, quality leads, accepted: the period's lead cohort so far. Opportunities: deals created in the period. Won deals: deals won (closed_at) in the period. Sales-sourced deals count."),
+    Measure("stage_pacing", "Stage pacing", "percent", "stage", "core.metrics.goals.goal_plan",
+            "Actual to date ÷ target to date. 100% means on track; undefined before the period starts or without a target."),
+    Measure("stage_gap", "Gap to date", "count", "stage", "core.metrics.goals.goal_plan",
+            "Target to date − actual to date, rounded up: how many more the stage needed by now to be on pace. Negative: ahead of pace."),
+    Measure("still_needed", "Still needed", "count", "stage", "core.metrics.goals.goal_plan",
+            "Target for the whole period − actual to date (never below 0), rounded up: what remains to reach the goal."),
+    Measure("segment_share", "Share of target", "percent", "trailing_year", "core.metrics.goals.goal_plan",
+            "The segment's share of this stage in the trailing year; the period's target is split by it."),
+    Measure("required_volume", "Required", "count", "plan", "core.metrics.goals.what_if",
+            "Volume the what-if goal and rates need in the period (rounded up). Nothing is saved."),
+    Measure("sla_quality_leads", "Quality leads measured", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads whose SLA clock (assignment, else creation) started in the period, by as-of."),
+    Measure("sla_met", "Met", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads first touched within the response window: clock start + response hours, a touch exactly at the deadline included."),
+    Measure("sla_breached", "Breached", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads whose response window passed (as of) without a touch in it, never-touched leads included."),
+    Measure("sla_pending", "Pending", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads whose response window is still open at as-of and who have not been touched yet."),
+    Measure("never_touched", "Never touched", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Breached quality leads with no activity at all since their clock started: quality leads nobody called."),
+    Measure("under_worked", "Under-worked", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads with fewer than the minimum attempts within the attempt window, judged once that window has closed."),
+    Measure("avg_attempts", "Follow-up attempts", "decimal", "clock_in_period", "core.metrics.sla.response_sla",
+            "Average activities per quality lead within the attempt window (days from clock start), over leads whose window has closed."),
+    Measure("hours_late", "Hours late", "hours", "clock_in_period", "core.metrics.sla.breach_list",
+            "Breached leads: first touch − deadline, or as-of − deadline when never touched."),
+    Measure("committed", "Committed quality leads", "count", "policy", "core.metrics.sla.committed_quality_leads",
+            "Marketing's quality-lead commitment for the period: the sum of its months' commitments, each month on the policy in force at its first day."),
+    Measure("rejected", "Rejected quality leads", "count", "cohort", "core.metrics.sla.rejected_quality_leads",
+            "Quality leads of the period that sales rejected (status rejected, or recycled with a reason)."),
+    Measure("rejection_rate", "Rejection rate", "percent", "cohort", "core.metrics.sla.acceptance_by",
+            "Rejected quality leads ÷ quality leads."),
+    Measure("response_hours", "Response window", "hours", "policy", "core.models.SlaPolicy",
+            "Hours from clock start within which a quality lead must be first touched."),
+    Measure("min_attempts", "Minimum attempts", "count", "policy", "core.models.SlaPolicy",
+            "Activities a quality lead must get within the attempt window."),
+    Measure("attempt_days", "Attempt window", "days", "policy", "core.models.SlaPolicy",
+            "Days from clock start in which the minimum attempts must happen."),
+    Measure("monthly_quality_commitment", "Monthly quality-lead commitment", "count", "policy", "core.models.SlaPolicy",
+            "Quality leads marketing commits to deliver each month."),
+    Measure("backtest_leads", "Leads in range", "count", "backtest", "core.metrics.backtest.backtest",
+            "Leads created in the back-test range (by as-of) in this group."),
+    Measure("backtest_share", "Share of all leads", "percent", "backtest", "core.metrics.backtest.backtest",
+            "This group's leads ÷ all leads created in the range."),
+    Measure("backtest_opportunities", "Reached an opportunity", "count", "backtest", "core.metrics.backtest.backtest",
+            "Leads of this group with a deal on them created by as-of (a lead with two deals counts once)."),
+    Measure("backtest_opportunity_rate", "Lead → opportunity", "percent", "backtest", "core.metrics.backtest.backtest",
+            "Leads of this group that reached an opportunity ÷ leads of this group."),
+    Measure("backtest_won_leads", "Leads won", "count", "backtest", "core.metrics.backtest.backtest",
+            "Leads of this group with a deal on them closed won by as-of."),
+    Measure("backtest_won_rate", "Lead → won", "percent", "backtest", "core.metrics.backtest.backtest",
+            "Leads of this group with a won deal ÷ leads of this group."),
+    Measure("backtest_won_deals", "Won deals on these leads", "count", "backtest", "core.metrics.backtest.backtest",
+            "Deals closed won by as-of on leads of this group."),
+    Measure("backtest_won_revenue", "Won revenue on these leads", "money", "backtest", "core.metrics.backtest.backtest",
+            "Amount of the deals closed won by as-of on leads of this group."),
+    Measure("backtest_missed_won_deals", "Won deals the draft would miss", "count", "backtest", "core.metrics.backtest.backtest",
+            "Won deals on leads the version in force qualifies and the draft excludes."),
+    Measure("backtest_missed_won_revenue", "Won revenue the draft would miss", "money", "backtest", "core.metrics.backtest.backtest",
+            "Amount of the won deals on leads the version in force qualifies and the draft excludes."),
+    Measure("backtest_newly_qualified", "Newly qualified", "count", "backtest", "core.metrics.backtest.backtest",
+            "Leads the draft qualifies that the version in force does not."),
+    Measure("backtest_newly_excluded", "Newly excluded", "count", "backtest", "core.metrics.backtest.backtest",
+            "Leads the version in force qualifies that the draft does not."),
+    Measure("coverage_needed", "Coverage needed", "ratio", "trailing_year", "core.metrics.pipeline.pipeline_by",
+            "1 ÷ trailing-year win rate of the same deals: the pipeline each unit of remaining goal needs (a 25% win rate needs 4×). Undefined when nothing closed or nothing was won in the trailing year."),
+    Measure("pipeline_shortfall", "Pipeline short of need", "money", "open_as_of", "core.metrics.pipeline.pipeline_by",
+            "(Goal share − won revenue) × coverage needed − open pipeline in the period. Positive: more pipeline is needed."),
+    Measure("segment_goal", "Share of goal", "money", "goal", "core.metrics.pipeline.pipeline_by",
+            "The period's goal split by each segment's share of the trailing year's won revenue."),
+    Measure("created_deals", "Deals created", "count", "created_in_period", "core.metrics.pipeline.pipeline_movement",
+            "Deals created in the period (any source)."),
+    Measure("advanced_deals", "Deals advanced", "count", "period", "core.metrics.pipeline.pipeline_movement",
+            "Deals that entered, in the period, an open stage later than the one their previous stage-history row recorded."),
+    Measure("period_won_deals", "Deals won", "count", "closed_in_period", "core.metrics.pipeline.pipeline_movement",
+            "Deals closed won in the period."),
+    Measure("lost_deals", "Deals lost", "count", "closed_in_period", "core.metrics.pipeline.pipeline_movement",
+            "Deals closed lost in the period."),
+    Measure("slipped_deals", "Deals slipped", "count", "period", "core.metrics.pipeline.pipeline_movement",
+            "Deals expected to close in the period whose expected date has passed (before as-of's date) but that did not close in the period: still open, or closed after it."),
+    Measure("days_in_stage", "Days in stage", "days", "open_as_of", "core.metrics.pipeline.deal_records",
+            "Days from entering the current stage (latest stage-history row, else deal creation) to as-of."),
+    Measure("revenue_at_stake", "Revenue at stake", "money", "stage", "core.metrics.gaps.stage_gaps",
+            "Gap to date × revenue one unit of the stage is worth in the plan (goal ÷ the stage's period target). Ranks gaps of different stages on one scale."),
+    Measure("goal_to_date", "Goal to date", "money", "goal", "core.metrics.gaps.gap_decomposition",
+            "Revenue goal × share of the period elapsed."),
+    Measure("revenue_gap", "Revenue gap to date", "money", "closed_in_period", "core.metrics.gaps.gap_decomposition",
+            "Goal to date − won revenue. Positive: behind."),
+    Measure("gap_volume", "Gap from volume", "money", "period", "core.metrics.gaps.gap_decomposition",
+            "Revenue lost (or gained) because the period has fewer (more) quality leads than the plan's target to date, at the plan's conversion and deal size."),
+    Measure("gap_conversion", "Gap from conversion", "money", "period", "core.metrics.gaps.gap_decomposition",
+            "The period's quality → opportunity and win rate against the cascade's, on the period's actual quality leads."),
+    Measure("gap_deal_size", "Gap from deal size", "money", "period", "core.metrics.gaps.gap_decomposition",
+            "The period's average won deal size against the cascade's, on the period's expected wins."),
+    Measure("gap_cycle_time", "Gap from cycle time", "money", "period", "core.metrics.gaps.gap_decomposition",
+            "What the period's opportunities would earn at its win rate and deal size, minus what quality-lead deals actually won in it: positive when they have not closed yet."),
+    Measure("gap_other_sources", "Gap from other sources", "money", "period", "core.metrics.gaps.gap_decomposition",
+            "Minus the revenue won in the period from sales-sourced, unqualified-sourced and unknown-lead deals: the cascade asks the quality-lead funnel for the whole goal."),
+    Measure("sales_sourced_deals", "Sales-sourced deals", "count", "created_in_period", "core.metrics.funnel.funnel",
+            "Deals created in the period with no lead: sourced by sales, reported beside the funnel."),
+    Measure("unqualified_opportunities", "Unqualified-sourced opportunities", "count", "cohort", "core.metrics.funnel.funnel",
+            "Leads of the period that reached a deal without meeting the quality-lead definition."),
+    Measure("unqualified_won", "Unqualified-sourced wins", "count", "cohort", "core.metrics.funnel.funnel",
+            "Of those, leads with a deal closed won."),
+    Measure("attr_leads", "First-touch leads", "count", "cohort", "core.metrics.attribution.attribution",
+            "Leads created in the period whose first touch (leads.campaign_id) is this campaign."),
+    Measure("attr_quality_leads", "First-touch quality leads", "count", "cohort", "core.metrics.attribution.attribution",
+            "Of those leads, the ones meeting the quality-lead definition."),
+    Measure("attr_opportunities", "Credited opportunities", "decimal", "created_in_period", "core.metrics.attribution.attribution",
+            "Deals created in the period, credited by the chosen model (fractions under multi-touch)."),
+    Measure("attr_won_revenue", "Credited won revenue", "money", "closed_in_period", "core.metrics.attribution.attribution",
+            "Amount of deals won in the period, credited by the chosen model."),
+    Measure("attr_cost", "Cost in period", "money", "period", "core.metrics.attribution.attribution",
+            "Campaign cost spread evenly over its days (to as-of while it has no end date); the period's days up to as-of."),
+    Measure("cost_per_quality_lead", "Cost per quality lead", "money", "cohort", "core.metrics.attribution.attribution",
+            "Cost in the period ÷ first-touch quality leads."),
+    Measure("attr_return", "Return", "ratio", "closed_in_period", "core.metrics.attribution.attribution",
+            "Won revenue credited by the model ÷ cost in the period."),
+)}
+
+
+def fmt(value, kind: str) -> str:
+    """Human formatting; None (cannot be computed) reads as an em dash, never as 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if kind == "money":
+        return _money(value)
+    if kind == "money_per_day":
+        return f"{_money(value)}/day"
+    if kind == "percent":
+        return f"{value:.1%}"
+    if kind == "ratio":
+        return f"{value:.2f}×"
+    if kind == "hours":
+        return f"{value:.1f} h"
+    if kind == "days":
+        return f"{value:.1f} d"
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "decimal":
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def _money(value: float) -> str:
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    if v >= 1_000_000:
+        return f"{sign}${v / 1_000_000:,.2f}M"
+    if v >= 10_000:
+        return f"{sign}${v / 1_000:,.0f}k"
+    return f"{sign}${v:,.0f}"
+
+
+def show(name: str, value) -> str:
+    """`value` formatted as the measure called `name` declares."""
+    return fmt(value, MEASURES[name].fmt)
+
+
+def label(name: str) -> str:
+    return MEASURES[name].label

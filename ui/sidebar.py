@@ -1,0 +1,81 @@
+"""The shared sidebar (period, as-of, source, acting persona) and the Scope every page computes for."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from core.db import get_meta
+from core.models import DEMO_PERSONAS, Actor
+from core.periods import Period, parse_as_of, parse_period, period_options, utc_now
+from core.settings import get_settings
+from ui import data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every page computes for: the period, the as-of moment, who is acting, where data came from."""
+
+    period: Period
+    as_of: datetime
+    actor: Actor
+    source: str
+    is_demo: bool
+    stall_days: int
+
+
+def _data_facts() -> tuple[datetime, str, bool]:
+    cur = data.cursor()
+    try:
+        as_of_text = get_meta(cur, "as_of")
+        source = get_meta(cur, "source") or "no data loaded yet"
+        is_demo = get_meta(cur, "is_demo") == "1"
+    finally:
+        cur.close()
+    return (parse_as_of(as_of_text) if as_of_text else utc_now()), source, is_demo
+
+
+def sidebar() -> Scope:
+    """Draw the shared sidebar and remember the scope for the page this run shows."""
+    as_of, source, is_demo = _data_facts()
+    options = period_options(as_of)
+    with st.sidebar:
+        label = st.selectbox("Period", options, index=0, key="app_period",
+                             help="A calendar quarter or month; start inclusive, end exclusive (UTC).")
+        persona_names = [f"{a.name} · {a.team}" for a in DEMO_PERSONAS]
+        who = st.selectbox("Acting as", persona_names, index=0, key="app_persona",
+                           help="Until sign-in exists, edits are recorded under this demo persona.")
+        st.caption(f"Figures as of **{as_of:%Y-%m-%d %H:%M} UTC**")
+        st.caption(f"Source: {source}")
+    scope = Scope(
+        period=parse_period(label),
+        as_of=as_of,
+        actor=DEMO_PERSONAS[persona_names.index(who)],
+        source=source,
+        is_demo=is_demo,
+        stall_days=get_settings().stall_days,
+    )
+    st.session_state["app_scope"] = scope
+    return scope
+
+
+def scope() -> Scope:
+    """The scope app.py's sidebar chose for this run.
+
+    Streamlit runs a `pages/` folder in its legacy multipage mode until app.py has called st.navigation
+    once in the process; a browser whose first request is a deep link (/sla) would then run the page
+    without app.py. Sending that session through app.py once turns the modern mode on for good.
+    """
+    found = st.session_state.get("app_scope")
+    if isinstance(found, Scope):
+        return found
+    caller = Path(inspect.stack()[1].filename).resolve()
+    if caller.is_relative_to(ROOT / "pages"):
+        st.session_state["app_intended_page"] = str(caller.relative_to(ROOT))
+    st.switch_page(str(ROOT / "app.py"))
+    raise AssertionError("unreachable: st.switch_page stops this run")
