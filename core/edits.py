@@ -135,6 +135,17 @@ def in_force_schedule(con: duckdb.DuckDBPyConnection, kind: str, subject: str = 
     return [_row_to_version(r) for r in rows]
 
 
+def in_force_at(schedule: list[Version], moment: datetime) -> Version | None:
+    """The version of an effective-dated schedule (in_force_schedule, oldest first) that applies at
+    `moment`: the latest one effective by then; the oldest also covers everything before it. None for an
+    empty schedule. The one Python statement of "the version in force"; SQL uses core.quality.effective_case."""
+    found = schedule[0] if schedule else None
+    for version in schedule:
+        if version.effective_from <= moment:
+            found = version
+    return found
+
+
 def save(
     con: duckdb.DuckDBPyConnection,
     kind: str,

@@ -1,16 +1,10 @@
 """The validated shapes of everything people edit: goals, the SLA policy and the quality-lead definition."""
 from __future__ import annotations
 
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Seniority = Literal["c_level", "vp", "director", "manager", "individual"]
-SENIORITIES: tuple[str, ...] = ("c_level", "vp", "director", "manager", "individual")
-Team = Literal["sales", "marketing", "leadership", "viewer"]
-
-# Rates of the reverse waterfall, in cascade order; a goal may override any of them.
-RATE_NAMES: tuple[str, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
+from core.semantic.enums import RATE_NAMES, SENIORITIES, RateName, Seniority, Team  # noqa: F401 (re-exported)
 
 
 class _Strict(BaseModel):
@@ -29,7 +23,7 @@ class GoalBody(_Strict):
 
     revenue: float = Field(gt=0, description="Revenue goal for the quarter, in the data's currency.")
     avg_deal_size: float | None = Field(None, gt=0, description="Override of the average won deal size.")
-    rate_overrides: dict[Literal["win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality"], float] = Field(
+    rate_overrides: dict[RateName, float] = Field(
         default_factory=dict
     )
     correction: bool = Field(False, description="Set to change the goal of a period that has ended.")
