@@ -35,6 +35,7 @@ from core import edits
 from core.db import connect, set_meta
 from core.models import Actor, GoalBody, SlaPolicy
 from core.periods import Period, parse_period, period_containing, utc_now
+from core.semantic.enums import ACTIVITY_KINDS, DEAL_STAGES, LEAD_STATUSES, SENIORITIES, TABLES
 
 DEMO_ACTOR = Actor(name="Demo setup", team="leadership")
 
@@ -97,7 +98,6 @@ NAME_A = ["North", "Blue", "Bright", "Iron", "Silver", "Red", "Green", "Clear", 
 NAME_B = ["wind", "field", "bridge", "path", "point", "stone", "wave", "light", "works", "gate", "line",
           "scale", "forge", "craft", "sight", "brook", "ridge", "vale", "mark", "core", "shore", "wood",
           "port", "view", "spring", "star", "well", "land", "way", "rock"]
-SENIORITIES = ["c_level", "vp", "director", "manager", "individual"]
 SENIORITY_P = [0.07, 0.11, 0.20, 0.30, 0.32]
 SENIORITY_SCORE = [11, 8, 5, 0, -8]
 REJECT_REASONS = ["no budget", "wrong persona", "student or job seeker", "competitor", "bad contact data",
@@ -107,7 +107,7 @@ REJECT_P_OTHER = np.array([0.15, 0.25, 0.10, 0.05, 0.15, 0.05, 0.25])
 LOST_REASONS = ["no decision", "lost to competitor", "price", "timing", "no budget", "champion left",
                 "went silent"]
 LOST_P = np.array([0.22, 0.24, 0.16, 0.14, 0.10, 0.04, 0.10])
-STAGES = ["discovery", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"]
+STAGES = list(DEAL_STAGES)  # indexable by the generator's stage codes
 STAGE_MEDIAN_DAYS = np.array([8.0, 11.0, 13.0, 9.0])
 LOST_AT_P = np.array([0.30, 0.31, 0.24, 0.15])
 
@@ -641,13 +641,13 @@ class _Gen:
             "industry": _pick(INDUSTRIES, L["industry"][idx], L["industry_known"][idx]),
             "employees": pd.Series(L["emp"][idx], dtype="Int64").mask(~L["emp_known"][idx]),
             "country": _pick(COUNTRIES, L["country"][idx], L["country_known"][idx]),
-            "seniority": _pick(SENIORITIES, L["seniority"][idx], L["seniority_known"][idx]),
+            "seniority": _pick(list(SENIORITIES), L["seniority"][idx], L["seniority_known"][idx]),
             "score": L["score"][idx],
             "demo_requested": L["demo"][idx],
             "mql_at": _ts(L["mql_at"][idx], L["mql"][idx]),
             "owner_no": L["owner"][idx],
             "assigned_at": _ts(L["assigned"][idx], L["has_assigned"][idx]),
-            "status": _pick(["open", "accepted", "rejected", "recycled", "converted"], st),
+            "status": _pick(list(LEAD_STATUSES), st),
             "rejected_reason": _pick(REJECT_REASONS, L["reason"][idx], st == 2),
         })
 
@@ -774,7 +774,7 @@ class _Gen:
             "deal_no": np.where(act_deal[order] >= 0, act_deal[order] + 1, -1),
             "rep_no": act_rep[order],
             "occurred_at": _ts(act_time[order]),
-            "kind": _pick(["call", "email", "meeting"], act_kind[order]),
+            "kind": _pick(list(ACTIVITY_KINDS), act_kind[order]),
         })
 
     def tables_touches(self) -> None:
@@ -902,7 +902,6 @@ def _write(con, gen: _Gen, step: Callable[[str], None]) -> None:
     step("activities and touches written")
 
 
-TABLES = ("reps", "campaigns", "leads", "activities", "deals", "deal_stage_history", "campaign_touches")
 
 
 def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: datetime | None = None,

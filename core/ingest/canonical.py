@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-STAGES = ("discovery", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
-CLOSED_STAGES = ("closed_won", "closed_lost")
-STATUSES = ("open", "accepted", "rejected", "recycled", "converted")
-SENIORITIES = ("c_level", "vp", "director", "manager", "individual")
-ACTIVITY_KINDS = ("call", "email", "meeting")
+from core.semantic.enums import ACTIVITY_KINDS, CLOSED_STAGES, SENIORITIES
+from core.semantic.enums import DEAL_STAGES as STAGES
+from core.semantic.enums import LEAD_STATUSES as STATUSES
+from core.semantic.enums import TABLES as TABLE_ORDER
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "campaign_touches": ("lead_id", "campaign_id", "touched_at"),
 }
 
-# Order in which tables are written and reported.
-TABLE_ORDER = ("reps", "campaigns", "leads", "activities", "deals", "deal_stage_history", "campaign_touches")
+# Tables are written and reported in TABLE_ORDER (core.semantic.enums.TABLES: referenced tables first).
 
 # Timestamp columns that are "stamped" events (for the as-of meta); expected_close_on is a plan, not an event.
 STAMPS: dict[str, tuple[str, ...]] = {
