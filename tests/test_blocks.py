@@ -1,0 +1,136 @@
+"""The shared SQL blocks of core.semantic.blocks, each with a few given rows and the exact expected rows
+(jaffle-shop style): the lead quality flag and SLA clock, deals as of, the lead→deal link, the current
+stage, and the deal conditions every count and drill-down uses."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from core import edits
+from core.db import transaction
+from core.models import QualityDefinition
+from core.periods import parse_period
+from core.semantic import blocks
+from core.store import open_store
+
+AS_OF = datetime(2026, 8, 15, 12, 0)
+Q3 = parse_period("2026-Q3")
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = open_store(tmp_path / "blocks.duckdb", create=True)
+    yield con
+    con.close()
+
+
+def given(con, sql: str) -> None:
+    with transaction(con, ("records",)) as cur:
+        cur.execute(sql)
+
+
+def rows(con, ctes: str, select: str, params: dict) -> list[tuple]:
+    return blocks.run(con, f"WITH {ctes} {select}", params).fetchall()
+
+
+LEADS = """INSERT INTO leads (lead_id, created_at, source, score, demo_requested, mql_at, assigned_at, status) VALUES
+  ('A', '2026-07-01 09:00', 'web', 80, false, NULL, '2026-07-01 10:00', 'open'),          -- score 80: quality
+  ('B', '2026-07-02 09:00', 'web', 10, true,  NULL, '2026-08-20 00:00', 'open'),          -- demo: quality; assigned after as-of
+  ('C', '2026-07-03 09:00', 'web', 10, false, '2026-09-01 00:00', NULL, 'open'),          -- CRM mql after as-of: not yet
+  ('D', '2026-07-04 09:00', 'web', 10, false, '2026-07-05 00:00', NULL, 'open'),          -- CRM mql by as-of: quality
+  ('E', '2026-08-16 09:00', 'web', 99, false, NULL, NULL, 'open')                          -- created after as-of: absent
+"""
+
+
+def test_lead_q_flags_quality_under_the_definition_in_force_and_starts_the_sla_clock(con):
+    given(con, LEADS)
+    params = blocks.scope_params(Q3, AS_OF)
+    got = rows(con, blocks.lead_q(con, params), "SELECT lead_id, is_quality, clock_start FROM lead_q ORDER BY 1", params)
+    assert got == [
+        ("A", True, datetime(2026, 7, 1, 10, 0)),   # assigned by as-of: the clock starts at assignment
+        ("B", True, datetime(2026, 7, 2, 9, 0)),    # assigned after as-of: the clock starts at creation
+        ("C", False, datetime(2026, 7, 3, 9, 0)),
+        ("D", True, datetime(2026, 7, 4, 9, 0)),
+    ]
+
+
+def test_lead_q_applies_each_version_from_its_effective_date(con):
+    given(con, LEADS)
+    edits.save(con, "quality_definition", edits.POLICY_SUBJECT,
+               QualityDefinition(min_score=90, demo_fast_track=False, crm_qualified=False),
+               actor=edits.SYSTEM_ACTOR, reason="stricter", expected_version=1,
+               effective_from=datetime(2026, 7, 2), now=AS_OF)
+    params = blocks.scope_params(Q3, AS_OF)
+    got = rows(con, blocks.lead_q(con, params), "SELECT lead_id, is_quality FROM lead_q ORDER BY 1", params)
+    # A (1 July) keeps version 1's verdict; B, C, D are judged by the stricter version 2
+    assert got == [("A", True), ("B", False), ("C", False), ("D", False)]
+
+
+DEALS = """INSERT INTO deals (deal_id, lead_id, created_at, amount, stage, expected_close_on, closed_at) VALUES
+  ('W',  'A', '2026-07-10', 100, 'closed_won',  '2026-08-01', '2026-08-01'),   -- won by as-of
+  ('W2', 'A', '2026-07-11',  50, 'closed_won',  '2026-09-01', '2026-09-01'),   -- won after as-of: open then
+  ('L',  'B', '2026-07-12',  70, 'closed_lost', '2026-08-02', '2026-08-02'),   -- lost by as-of
+  ('O',  NULL, '2026-07-13', 30, 'proposal',    '2026-09-15', NULL),           -- open, sales-sourced
+  ('F',  'D', '2026-09-01',  10, 'discovery',   NULL,         NULL)            -- created after as-of: absent
+"""
+
+
+def test_deal_asof_is_the_state_each_deal_had_at_as_of(con):
+    given(con, DEALS)
+    params = blocks.scope_params(Q3, AS_OF)
+    got = rows(con, blocks.DEAL_ASOF, "SELECT deal_id, state, closed_at FROM deal_asof ORDER BY 1", params)
+    assert got == [("L", "lost", datetime(2026, 8, 2)), ("O", "open", None), ("W", "won", datetime(2026, 8, 1)),
+                   ("W2", "open", None)]
+
+
+def test_lead_deals_links_each_lead_to_its_deals_as_of(con):
+    given(con, DEALS)
+    params = blocks.scope_params(Q3, AS_OF)
+    got = rows(con, f"{blocks.DEAL_ASOF}, {blocks.LEAD_DEALS}",
+               "SELECT lead_id, deals, has_won, won_deals, won_revenue FROM lead_deals ORDER BY 1", params)
+    # sales-sourced O has no lead; F did not exist yet; W2 was still open
+    assert got == [("A", 2, True, 1, 100.0), ("B", 1, False, 0, 0.0)]
+
+
+HISTORY = """INSERT INTO deal_stage_history VALUES
+  ('O', 'discovery', '2026-07-13'), ('O', 'proposal', '2026-07-20'), ('O', 'negotiation', '2026-08-20'),
+  ('W2', 'discovery', '2026-07-11')
+"""
+
+
+def test_current_stage_is_the_latest_row_entered_by_as_of(con):
+    given(con, DEALS + ";" + HISTORY)
+    params = blocks.scope_params(Q3, AS_OF)
+    got = rows(con, blocks.CURRENT_STAGE, "SELECT deal_id, stage, entered_at FROM current_stage ORDER BY 1", params)
+    assert got == [("O", "proposal", datetime(2026, 7, 20)), ("W2", "discovery", datetime(2026, 7, 11))]
+
+
+def test_deal_conditions_select_the_deals_each_figure_counts(con):
+    given(con, DEALS + ";" + HISTORY)
+    params = blocks.scope_params(Q3, AS_OF) | {"stall_days": 30}
+    ctes = f"{blocks.DEAL_ASOF}, {blocks.CURRENT_STAGE}"
+
+    def which(condition: str) -> list[str]:
+        sql = (f"SELECT d.deal_id FROM deal_asof d LEFT JOIN current_stage s ON s.deal_id = d.deal_id "
+               f"WHERE {condition} ORDER BY 1")
+        return [r[0] for r in rows(con, ctes, sql, params)]
+
+    assert which(blocks.OPEN_IN_PERIOD) == ["O", "W2"]          # open at as-of, expected in Q3
+    assert which(blocks.WON_IN_PERIOD) == ["W"]
+    assert which(blocks.LOST_IN_PERIOD) == ["L"]
+    assert which(blocks.CREATED_IN_PERIOD) == ["L", "O", "W", "W2"]
+    # stalled: open, current stage entered more than 30 days before 15 Aug 12:00 (before 16 Jul 12:00):
+    # W2 entered discovery on 11 Jul; O entered proposal on 20 Jul (26 days)
+    assert which(blocks.STALLED) == ["W2"]
+    got = rows(con, ctes, f"SELECT d.deal_id, {blocks.STAGE_NOW}, round({blocks.DAYS_IN_STAGE}, 1) FROM deal_asof d "
+                          "LEFT JOIN current_stage s ON s.deal_id = d.deal_id ORDER BY 1", params)
+    # closed deals read their outcome; days in stage counts from the stage's entry (creation without history)
+    assert got == [("L", "closed_lost", 34.5), ("O", "proposal", 26.5), ("W", "closed_won", 36.5),
+                   ("W2", "discovery", 35.5)]
+
+
+def test_tables_with_rows_names_only_loaded_tables(con):
+    assert blocks.tables_with_rows(con) == frozenset()
+    given(con, LEADS)
+    assert blocks.tables_with_rows(con) == frozenset({"leads"})
