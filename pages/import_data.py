@@ -1,13 +1,12 @@
 """Import data: CRM exports onto the canonical tables, with a summary, the import log and the quarantine."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from ui import data, sidebar
 from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
 from core.settings import get_settings
+from ui import data, sidebar
 from ui.widgets import csv_download
 
 scope = sidebar.scope()
@@ -19,25 +18,13 @@ st.caption(
     "quarantined with file, line, column and reason; re-importing the same file changes nothing."
 )
 
-flash = st.session_state.pop("import_flash", None)
-if flash:
-    summary = flash
-    counts = pd.DataFrame(
-        [{"table": t, "read": c.read, "loaded": c.loaded, "updated": c.updated, "unchanged": c.unchanged,
-          "quarantined": c.quarantined} for t, c in summary.by_table.items()]
-    )
-    total = summary.totals()
-    if summary.imported_anything:
-        st.success(
-            f"Imported with the {summary.preset} preset: {total.loaded:,} rows loaded, {total.updated:,} updated, "
-            f"{total.unchanged:,} unchanged, {total.quarantined:,} quarantined."
-        )
-    else:
-        st.warning("Nothing was imported from these files.")
-    if not counts.empty:
-        st.dataframe(counts, hide_index=True, width="stretch")
+summary = st.session_state.pop("import_flash", None)  # the last import's result, shown once
+if summary is not None:
+    (st.success if summary.imported_anything else st.warning)(summary.headline)
+    if summary.by_table:
+        st.dataframe(summary.frame(), hide_index=True, width="stretch")
     for message in summary.messages:
-        st.markdown(f"- {message}")
+        st.text(f"• {message}")  # messages quote file contents: never rendered as markdown
 
 presets = list(PRESETS)
 name = st.selectbox(

@@ -360,3 +360,14 @@ def test_a_million_row_leads_file(con):
     assert (c.read, c.loaded, c.quarantined) == (n + 1, n, 1)
     assert quarantine_rows(con).iloc[0]["line"] == n + 2
     assert elapsed < 60, elapsed
+
+
+def test_an_import_summary_reads_as_one_sentence_and_one_row_per_table():
+    from core.ingest.engine import FileRun, ImportSummary, TableCounts
+
+    summary = ImportSummary(["i1"], {"leads": TableCounts(read=3, loaded=2, quarantined=1)},
+                            files=[FileRun("i1", "leads.csv", "leads")], preset="accord")
+    assert summary.headline == "Imported with the accord preset: 2 rows loaded, 0 updated, 0 unchanged, 1 quarantined."
+    assert summary.frame().to_dict("records") == [
+        {"table": "leads", "read": 3, "loaded": 2, "updated": 0, "unchanged": 0, "quarantined": 1}]
+    assert ImportSummary([], {}).headline == "Nothing was imported from these files."

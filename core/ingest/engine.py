@@ -13,7 +13,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from core.db import set_meta, transaction
+from core.db import reads, set_meta, transaction
 from core.semantic.enums import TABLES
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
@@ -80,6 +80,20 @@ class ImportSummary:
         return any(f.kind for f in self.files) and any(
             c.loaded + c.updated + c.unchanged for c in self.by_table.values()
         )
+
+    def frame(self) -> pd.DataFrame:
+        """One row per table: read, loaded, updated, unchanged, quarantined (the import page's summary)."""
+        return pd.DataFrame([{"table": t, **asdict(c)} for t, c in self.by_table.items()],
+                            columns=["table", "read", "loaded", "updated", "unchanged", "quarantined"])
+
+    @property
+    def headline(self) -> str:
+        """The summary in one sentence."""
+        if not self.imported_anything:
+            return "Nothing was imported from these files."
+        t = self.totals()
+        return (f"Imported with the {self.preset} preset: {t.loaded:,} rows loaded, {t.updated:,} updated, "
+                f"{t.unchanged:,} unchanged, {t.quarantined:,} quarantined.")
 
     def totals(self) -> TableCounts:
         total = TableCounts()
@@ -171,7 +185,7 @@ def import_files(
     report(0.4, "Checking and writing rows")
     by_table: dict[str, TableCounts] = {}
     try:
-        with transaction(con) as cur:
+        with transaction(con, ("records",)) as cur:
             if replace_existing and recognised:
                 for table in TABLES:  # allow-listed names
                     cur.execute(f"DELETE FROM {table}")
@@ -293,6 +307,7 @@ def latest_stamp(con) -> datetime | None:
     return value.replace(microsecond=0)
 
 
+@reads("records")
 def quarantine_rows(con: duckdb.DuckDBPyConnection, import_id: str | None = None) -> pd.DataFrame:
     """Quarantined rows (newest import first, then file order), optionally of one import."""
     where, params = "", []
@@ -306,6 +321,7 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, import_id: str | None = None
     ).df()
 
 
+@reads("records")
 def import_runs(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     return con.execute(
         "SELECT * FROM import_runs ORDER BY imported_at DESC, import_id LIMIT ?", [int(limit)]
