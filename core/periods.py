@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from core.errors import AccordError
 
@@ -116,6 +116,3 @@ def parse_as_of(text: str | None) -> datetime:
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
-
-def to_date(moment: datetime) -> date:
-    return moment.date()

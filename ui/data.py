@@ -78,11 +78,3 @@ def cached(fn: Callable, *args, **kwargs) -> Any:
         cur.close()
     return _call(f"{fn.__module__}.{fn.__qualname__}", path, versions, args, tuple(sorted(kwargs.items())), fn)
 
-
-def fresh(fn: Callable, *args, **kwargs) -> Any:
-    """`fn(cursor, *args, **kwargs)` without the cache, on its own cursor (for reads a write depends on)."""
-    cur = cursor()
-    try:
-        return fn(cur, *args, **kwargs)
-    finally:
-        cur.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -338,11 +337,6 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
 
 def _by_src(cur, temp: str) -> dict[int, int]:
     return {int(s): int(n) for s, n in cur.execute(f"SELECT _src, count(*) FROM {temp} GROUP BY _src").fetchall()}
-
-
-def empty_bad() -> pd.DataFrame:
-    return pd.DataFrame({"_src": np.array([], dtype=np.int64), "_line": np.array([], dtype=np.int64),
-                         "column_name": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
 
 
 def unregister(cur, name: str) -> None:
