@@ -1,0 +1,66 @@
+"""ui.data's caches are keyed on what a figure reads: a write invalidates exactly the figures whose domains
+it changed (a goal save keeps the SLA and attribution caches warm; a new SLA policy does not)."""
+from __future__ import annotations
+
+import pytest
+
+from apptest_support import use_db  # noqa: F401 (fixture)
+from conftest import AS_OF, LEADERSHIP
+from core import edits
+from core.db import reads
+from core.models import GoalBody, SlaPolicy
+
+CALLS: list[str] = []
+
+
+@reads("sla_policy")
+def reads_sla(con, tag: str) -> int:
+    CALLS.append(tag)
+    return con.execute("SELECT count(*) FROM edit_versions WHERE kind = 'sla_policy'").fetchone()[0]
+
+
+@reads("goal")
+def reads_goal(con, tag: str) -> int:
+    CALLS.append(tag)
+    return con.execute("SELECT count(*) FROM edit_versions WHERE kind = 'goal'").fetchone()[0]
+
+
+def undeclared(con, tag: str) -> int:
+    CALLS.append(tag)
+    return 0
+
+
+@pytest.fixture
+def app_db(tiny_db_copy, use_db):
+    from ui import data
+
+    use_db(tiny_db_copy)
+    data._call.clear()
+    CALLS.clear()
+    yield data
+    data._call.clear()
+    data._connection.clear()
+
+
+def test_a_goal_save_recomputes_goal_figures_only(app_db):
+    data = app_db
+    assert (data.cached(reads_sla, "sla"), data.cached(reads_goal, "goal"), data.cached(undeclared, "all")) == (2, 1, 0)
+    data.cached(reads_sla, "sla"), data.cached(reads_goal, "goal"), data.cached(undeclared, "all")
+    assert CALLS == ["sla", "goal", "all"]  # the second round came from the cache
+
+    edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
+               expected_version=1, as_of=AS_OF)
+    assert data.cached(reads_goal, "goal") == 2      # recomputed: a second goal version
+    assert data.cached(reads_sla, "sla") == 2        # still cached: a goal save does not touch the SLA policy
+    data.cached(undeclared, "all")                   # undeclared reads count as reading everything
+    assert CALLS == ["sla", "goal", "all", "goal", "all"]
+
+
+def test_an_sla_policy_save_recomputes_sla_figures(app_db):
+    data = app_db
+    data.cached(reads_sla, "sla"), data.cached(reads_goal, "goal")
+    edits.save(data.connection(), "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(response_hours=12), actor=LEADERSHIP,
+               reason="faster", expected_version=2, effective_from=AS_OF, now=AS_OF)
+    assert data.cached(reads_sla, "sla") == 3
+    assert data.cached(reads_goal, "goal") == 1
+    assert CALLS == ["sla", "goal", "sla"]
