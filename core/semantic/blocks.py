@@ -138,6 +138,8 @@ CREATED_IN_PERIOD = "d.created_at >= $start AND d.created_at < $end"
 WON_IN_PERIOD = "d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end"
 LOST_IN_PERIOD = "d.state = 'lost' AND d.closed_at >= $start AND d.closed_at < $end"
 CLOSED_IN_TRAILING_YEAR = "d.closed_at > $year_start AND d.closed_at <= $as_of"
+# A closed deal's sales cycle in fractional days (created_at → closed_at), over deal_asof d.
+SALES_CYCLE_DAYS = "epoch(d.closed_at - d.created_at) / 86400.0"
 
 
 # --- effective-dated policy values ---------------------------------------------------------------------
