@@ -94,6 +94,9 @@ def lead_q(
     )"""
 
 
+# The period's lead cohort (needs lead_q): the leads created in the period, as the funnel counts them.
+COHORT = "cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end)"
+
 # --- deals ---------------------------------------------------------------------------------------------
 
 DEAL_ASOF = """deal_asof AS (
