@@ -46,6 +46,9 @@ RateName = Literal["win_rate", "accepted_to_opportunity", "quality_to_accepted",
 # The cohort funnel's stages, top first (METRICS.md "Funnel").
 FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportunities", "won")
 
+# A quality lead's response-SLA status as of a moment (METRICS.md "Lead-response SLA").
+SLA_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
+
 # Kinds of edited state, each versioned through core.edits.
 EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition")
 PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
@@ -58,3 +61,4 @@ NO_CAMPAIGN = "(no campaign)"
 UNASSIGNED = "unassigned"
 REP_NOT_LOADED = "rep not loaded"
 OTHER_VALUES = "(all other values)"
+NO_REASON = "(no reason given)"  # a rejection that did not say why
