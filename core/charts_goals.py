@@ -11,10 +11,9 @@ import math
 import altair as alt
 import pandas as pd
 
-from core.semantic.measures import MEASURES, fmt
+from core.semantic.measures import MEASURES, fmt, show
 
 OWNER_COLOURS = {"sales": "#2f5bea", "marketing": "#d9730d"}
-_RATE_FORMAT = {"avg_deal_size": "money"}  # every other cascade input is a rate
 
 
 def whole_up(value) -> int | None:
@@ -29,7 +28,8 @@ def _count(value) -> str:
 
 
 def _rate(name: str, value) -> str:
-    return fmt(value, _RATE_FORMAT.get(name, "percent"))
+    """A cascade input (deal size or a rate) as its measure is formatted."""
+    return show(name, value)
 
 
 def _basis(row) -> str:
@@ -55,18 +55,22 @@ def rates_table(rows: pd.DataFrame) -> pd.DataFrame:
     } for row in rows.to_dict("records")])
 
 
+COUNTS = "Counts"  # the column saying which records a stage's actual counts (deals closed in the period, …)
+
+
 def stage_table(rows: pd.DataFrame, with_share: bool = False) -> pd.DataFrame:
-    """One line per cascade stage: target vs actual to date, pacing and gap (and, split, the share)."""
+    """One line per cascade stage: what its actual counts, target vs actual to date, pacing and gap (and,
+    split, the share)."""
     out = []
     for row in rows.to_dict("records"):
-        line = {"Stage": row["label"], "Owner": row["owner"]}
+        line = {"Stage": row["label"], "Owner": row["owner"], COUNTS: row["counts"]}
         if with_share:
-            line[MEASURES["segment_share"].label] = fmt(row["share"], "percent")
+            line[MEASURES["segment_share"].label] = show("segment_share", row["share"])
         line.update({
             MEASURES["stage_target"].label: _count(row["target"]),
             MEASURES["stage_target_to_date"].label: _count(row["target_to_date"]),
-            MEASURES["stage_actual"].label: fmt(row["actual"], "count"),
-            MEASURES["stage_pacing"].label: fmt(row["pacing"], "percent"),
+            MEASURES["stage_actual"].label: show("stage_actual", row["actual"]),
+            MEASURES["stage_pacing"].label: show("stage_pacing", row["pacing"]),
             MEASURES["stage_gap"].label: _count(row["gap_to_date"]),
             MEASURES["still_needed"].label: _count(row["still_needed"]),
         })

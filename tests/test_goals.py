@@ -11,9 +11,9 @@ import math
 from datetime import datetime
 
 import pytest
-
 from conftest import AS_OF, LEADERSHIP
-from core import edits
+
+from core import edits, goals_editor
 from core.charts_goals import progress_chart, stage_table, whatif_table, whole_up
 from core.db import data_version
 from core.metrics import goals
@@ -21,6 +21,8 @@ from core.metrics.pipeline import pipeline
 from core.models import Actor, GoalBody
 from core.periods import parse_period
 from core.report import build_report
+from core.semantic.enums import UNASSIGNED
+from core.semantic.measures import MEASURES
 
 Q3 = parse_period("2026-Q3")
 HALF = datetime(2026, 8, 16)
@@ -30,6 +32,8 @@ SALES = Actor(name="Sal Ortiz", team="sales")
 # Goal 20,000 with every cascade input overridden:
 #   won = 20,000 / 10,000 = 2; opportunities = 2 / 0.5 = 4; accepted = 4 / 0.5 = 8;
 #   quality = 8 / 0.8 = 10; leads = 10 / 0.5 = 20. To date (half the quarter): 1, 2, 4, 5, 10.
+WON, CREATED = goals.STAGE_LABELS["won"], goals.STAGE_LABELS["opportunities"]  # "Deals won", "Deals created"
+
 WORLD_GOAL = GoalBody(revenue=20_000, avg_deal_size=10_000,
                       rate_overrides={"win_rate": 0.5, "accepted_to_opportunity": 0.5,
                                       "quality_to_accepted": 0.8, "lead_to_quality": 0.5})
@@ -269,9 +273,9 @@ def test_split_by_region_uses_lead_owner_for_lead_stages_and_deal_owner_for_deal
 
 def test_split_by_team_on_the_tiny_world_keeps_unowned_leads(tiny):
     plan = goals.goal_plan(tiny, Q3, AS_OF, "team")
-    assert set(goals.segment_values(plan)) == {"ae-na", "sdr-na", "sdr-emea", goals.NOT_SET}
-    unowned = _rows(plan, goals.NOT_SET)
-    # L6 has no owner: trailing-year cohort 1 of 9 leads, 1 of 6 quality leads; in Q3 it is 1 lead
+    assert set(goals.segment_values(plan)) == {"ae-na", "sdr-na", "sdr-emea", UNASSIGNED}
+    unowned = _rows(plan, UNASSIGNED)
+    # L6 has no owner (the team dimension reads 'unassigned'): trailing-year cohort 1 of 9 leads, 1 of 6 quality leads; in Q3 it is 1 lead
     assert unowned["leads"]["share"] == pytest.approx(1 / 9) and unowned["leads"]["actual"] == 1
     assert unowned["leads"]["target"] == pytest.approx(300 / 11 / 9)
     assert unowned["quality_leads"]["share"] == pytest.approx(1 / 6)
@@ -362,18 +366,143 @@ def test_an_ended_quarter_needs_the_correction_flag_judged_on_the_data_as_of(tin
 def test_display_rounds_targets_up_and_keeps_the_gap_consistent(tiny):
     plan = goals.goal_plan(tiny, Q3, AS_OF)
     table = stage_table(plan.stages).set_index("Stage")
+    columns = [MEASURES[m].label for m in ("stage_target", "stage_target_to_date", "stage_actual", "stage_gap",
+                                             "still_needed", "stage_pacing")]
     # won: target 5.45 → 6; to date 2.70 → 3; actual 2; gap 0.70 → 1 (= 3 − 2); still needed 3.45 → 4
-    assert table.loc["Won deals", ["Target (period)", "Target to date", "Actual to date", "Gap to date",
-                                   "Still needed", "Pacing"]].tolist() == ["6", "3", "2", "1", "4", "74.1%"]
+    assert table.loc[WON, columns].tolist() == ["6", "3", "2", "1", "4", "74.1%"]
     # opportunities: to date 4.50 → 5, actual 7: ahead by 2 (gap −2.50 rounds up to −2)
-    assert table.loc["Opportunities", "Gap to date"] == "-2"
+    assert table.loc[CREATED, MEASURES["stage_gap"].label] == "-2"
+    # the table says which records each actual counts
+    assert table["Counts"].tolist() == ["deals closed in the period", "deals created in the period"] + [
+        "leads created in the period"] * 3
     assert (whole_up(5.0000000001), whole_up(5.2), whole_up(-2.5), whole_up(None)) == (5, 6, -2, None)
     assert progress_chart(plan.stages, plan.elapsed_share) is not None
     what = whatif_table(goals.what_if(plan, 100_000)).set_index("Stage")
-    assert what.loc["Leads", ["Required", "Saved plan", "Change"]].tolist() == ["28", "28", "0"]
+    assert what.loc["Leads", [MEASURES["required_volume"].label, "Saved plan", "Change"]].tolist() == ["28", "28", "0"]
 
 
 def test_no_chart_without_targets(world):
     plan = goals.goal_plan(world, parse_period("2026-Q4"), HALF)
     assert progress_chart(plan.stages, plan.elapsed_share) is None
-    assert stage_table(plan.stages).loc[0, "Target (period)"] == "—"
+    assert stage_table(plan.stages).loc[0, MEASURES["stage_target"].label] == "—"
+
+
+# --- the cascade's stages read as what they count ---------------------------------------------------------
+
+def test_cascade_stages_are_labelled_as_their_measures_never_as_the_cohort_funnel():
+    # the deal stages count deals won / created in the period, not the lead cohort's opportunities and wins
+    assert goals.STAGE_LABELS == {"won": "Deals won", "opportunities": "Deals created", "accepted": "Accepted leads",
+                                  "quality_leads": "Quality leads", "leads": "Leads"}
+    assert not set(goals.STAGE_LABELS.values()) & {MEASURES["won"].label, MEASURES["opportunities"].label}
+    assert [s.counts for s in goals.CASCADE] == ["deals closed in the period", "deals created in the period"] + [
+        "leads created in the period"] * 3
+
+
+def test_each_stage_says_how_its_target_is_derived(tiny):
+    rows = _rows(goals.goal_plan(tiny, Q3, AS_OF))
+    assert {s: r["derived_as"] for s, r in rows.items()} == {
+        "won": "revenue goal ÷ average won deal size",
+        "opportunities": "deals won ÷ win rate",
+        "accepted": "deals created ÷ (accepted → opportunity)",
+        "quality_leads": "accepted leads ÷ (quality → accepted)",
+        "leads": "quality leads ÷ (lead → quality)",
+    }
+
+
+def test_stage_rows_whole_period_or_one_segment_value(world):
+    plan = goals.goal_plan(world, Q3, HALF)
+    assert goals.stage_rows(plan)["stage"].tolist() == list(goals.STAGE_KEYS)
+    split = goals.goal_plan(world, Q3, HALF, "source")
+    assert goals.stage_rows(split, "events")["segment"].unique().tolist() == ["events"]
+    assert goals.stage_rows(split, "events")["actual"].tolist() == [0, 1, 1, 2, 4]  # D2; L09; L09, L10; L09–L12
+    assert goals.stage_rows(split).empty  # a split shows one value at a time
+    assert split.listing_note is None
+
+
+def test_plan_notes_on_missing_tables_are_told_apart(empty):
+    plan = goals.goal_plan(empty, Q3, AS_OF)
+    assert sorted(plan.table_notes) == [
+        "No deals are loaded, so revenue, pipeline and win-rate figures cannot be computed.",
+        "No leads are loaded, so lead, quality-lead and funnel figures cannot be computed.",
+    ]
+    assert plan.other_notes[0] == "No revenue goal is set for 2026-Q3, so no stage has a target."
+    assert set(plan.table_notes) | set(plan.other_notes) == set(plan.notes)
+
+
+def test_a_long_split_says_how_many_values_it_summed(world, monkeypatch):
+    monkeypatch.setattr(goals, "MAX_SEGMENTS", 2)
+    plan = goals.goal_plan(world, Q3, HALF, "source")
+    assert plan.listing_note == "3 values: the largest 1 are listed, the rest are summed in one row."
+
+
+# --- the Goals page's rules, without Streamlit (core.goals_editor) ----------------------------------------
+
+def test_the_form_maps_to_a_goal_body_and_back():
+    body = GoalBody(revenue=100_000, avg_deal_size=20_000, rate_overrides={"win_rate": 0.5})
+    values = goals_editor.form_values(body)
+    assert values == {"revenue": 100_000, "avg_deal_size": 20_000, "win_rate": 0.5, "accepted_to_opportunity": None,
+                      "quality_to_accepted": None, "lead_to_quality": None, "correction": False, "reason": ""}
+    # only the rates given become overrides; the reason travels apart
+    assert goals_editor.body_from_form(values) == {"revenue": 100_000, "avg_deal_size": 20_000,
+                                                   "rate_overrides": {"win_rate": 0.5}, "correction": False}
+    assert GoalBody.model_validate(goals_editor.body_from_form(values)) == body
+    assert goals_editor.form_values(None) == dict.fromkeys(goals_editor.form_values(body), None) | {
+        "correction": False, "reason": ""}
+
+
+def test_the_what_if_starts_from_the_saved_plan(tiny):
+    start = goals_editor.whatif_start(goals.goal_plan(tiny, Q3, AS_OF))
+    # the tiny goal (100,000) with the trailing year's rates (test_metrics)
+    assert start == pytest.approx({"revenue": 100_000, "avg_deal_size": 55_000 / 3, "win_rate": 0.6,
+                                   "accepted_to_opportunity": 0.75, "quality_to_accepted": 2 / 3,
+                                   "lead_to_quality": 2 / 3})
+
+
+def test_a_what_if_copied_into_the_form_keeps_only_real_overrides_and_a_quarters_goal(tiny):
+    august = parse_period("2026-08")
+    plan = goals.goal_plan(tiny, august, AS_OF)
+    asked = goals_editor.whatif_start(plan) | {"revenue": 31_000, "win_rate": 0.3}
+    form = goals_editor.form_from_whatif(august, plan, asked)
+    # August is 31 of Q3's 92 days: 31,000 for the month is 92,000 for the quarter; the win rate differs from
+    # the trailing year's 0.6, so it overrides; every other input equals the trailing year: left empty
+    assert form == {"revenue": pytest.approx(92_000), "avg_deal_size": None, "win_rate": 0.3,
+                    "accepted_to_opportunity": None, "quality_to_accepted": None, "lead_to_quality": None}
+    assert goals_editor.form_from_whatif(Q3, plan, {"revenue": None})["revenue"] is None
+    assert goals_editor.whatif_warning(asked) is None
+    assert "undefined" in goals_editor.whatif_warning(asked | {"lead_to_quality": 0})
+
+
+def test_who_may_save_and_what_the_editor_says():
+    assert goals_editor.refusal_note(LEADERSHIP) is None and goals_editor.refusal_note(MARKETING) is None
+    assert goals_editor.refusal_note(Actor(name="Vic Board", team="viewer")).startswith("Vic Board is a viewer:")
+    v2 = edits.Version("goal", "2026-Q3", 2, HALF, GoalBody(revenue=1), "Mia Kent", HALF, "stretch")
+    assert goals_editor.editor_caption(Q3, 1, v2).startswith("Editing 2026-Q3, version 1. The latest is version 2.")
+    assert goals_editor.editor_caption(Q3, 0, None).startswith("No goal saved for 2026-Q3 yet. Leave")
+    assert goals_editor.version_line(v2) == "2026-Q3 goal: version 2, saved by Mia Kent on 2026-08-16 00:00 UTC — “stretch”"
+    assert goals_editor.scope_note(Q3) == "one goal per quarter, shared by sales and marketing"
+    assert goals_editor.scope_note(parse_period("2026-08")).endswith("(this month gets 2026-Q3's goal pro-rated by days)")
+
+
+def test_a_restore_is_the_old_body_as_a_new_version(tiny):
+    edits.save(tiny, "goal", "2026-Q3", GoalBody(revenue=50_000), actor=SALES, reason="halve", expected_version=1,
+               as_of=AS_OF)
+    versions = edits.history(tiny, "goal", "2026-Q3")
+    body, reason = goals_editor.restore(versions, 1, " board kept the plan ", correction=False)
+    assert (body, reason) == ({"revenue": 100_000, "avg_deal_size": None, "rate_overrides": {}, "correction": False},
+                              "Restored version 1: board kept the plan")
+    assert goals_editor.restore(versions, 1, "  ", correction=True)[1] == ""  # refused by core.edits: say why
+    edits.save(tiny, "goal", "2026-Q3", body, actor=SALES, reason=reason, expected_version=2, as_of=AS_OF)
+    assert goals.goal_revenue(tiny, Q3) == 100_000
+
+
+def test_the_inputs_are_worded_from_the_semantic_layer(tiny):
+    plan = goals.goal_plan(tiny, Q3, AS_OF)
+    form = {f.name: f for f in goals_editor.form_fields(Q3, plan.trailing)}
+    assert list(form) == ["revenue", *goals.RATE_FIELDS]
+    assert form["revenue"].label == "Revenue goal for 2026-Q3"
+    assert form["avg_deal_size"].label == "Average won deal size override"
+    assert form["avg_deal_size"].options["placeholder"] == "trailing year: $18k"
+    assert form["win_rate"].label == "Win rate (0–1)" and form["win_rate"].options["placeholder"] == "trailing year: 60.0%"
+    what = {f.name: f for f in goals_editor.whatif_fields(parse_period("2026-08"))}
+    assert what["revenue"].label == "Revenue goal (2026-08)"
+    assert what["lead_to_quality"].options["max_value"] == 1.0 and what["avg_deal_size"].options["max_value"] is None

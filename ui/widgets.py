@@ -39,6 +39,57 @@ def restart_editor(key: str, current: edits.Version | None, widget_prefix: str |
         del st.session_state[name]
 
 
+def set_widgets(prefix: str, values: dict[str, Any]) -> None:
+    """Give the widgets keyed `prefix + name` these values; call before they are drawn (e.g. as on_click)."""
+    for name, value in values.items():
+        st.session_state[prefix + name] = value
+
+
+def seed_widgets(prefix: str, values: dict[str, Any], basis: Any = None) -> None:
+    """Start the widgets keyed `prefix + name` from `values`: when first shown, after restart_editor cleared
+    the prefix, and whenever `basis` (e.g. the period and the saved version they start from) changes."""
+    marker = prefix + "seeded_for"
+    if marker in st.session_state and st.session_state[marker] == basis:
+        return
+    st.session_state[marker] = basis
+    set_widgets(prefix, values)
+
+
+def after_submit(key: str, saved: edits.Version | None, widget_prefix: str | None = None,
+                 conflict_toast: str | None = None) -> None:
+    """After submit_edit: a save reloads the editor from what was saved and reruns (every figure above was
+    drawn before it); a conflict reruns to show both versions, announced once by `conflict_toast` (see
+    announce); a refusal stays as it is: its error is on screen and the typing is kept."""
+    if saved is not None:
+        restart_editor(key, saved, widget_prefix)
+        st.rerun()
+    if st.session_state.get(_k(key, "conflict")):
+        if conflict_toast:
+            st.session_state[_k(key, "toast")] = conflict_toast
+        st.rerun()
+
+
+def announce(key: str) -> None:
+    """Toasts where the person is: the last save (show_flash_and_conflict shows it in full) and a refused
+    save queued by after_submit, once."""
+    flash = st.session_state.get(_k(key, "flash"))
+    if flash:
+        st.toast(flash, icon="✅")
+    refused = st.session_state.pop(_k(key, "toast"), None)
+    if refused:
+        st.toast(refused, icon="⚠️")
+
+
+def flash(key: str, message: str) -> None:
+    """Say `message` as a success at the top of the page's next run (show_flash_and_conflict draws it)."""
+    st.session_state[_k(key, "flash")] = message
+
+
+def hold_conflict(key: str, current: edits.Version | None, mine: BaseModel | dict) -> None:
+    """Keep a write refused as a Conflict for show_flash_and_conflict to draw: their values beside mine."""
+    st.session_state[_k(key, "conflict")] = (current, mine.model_dump() if isinstance(mine, BaseModel) else dict(mine))
+
+
 def submit_edit(
     key: str,
     kind: str,

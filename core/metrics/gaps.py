@@ -41,13 +41,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
+from core.db import reads
+from core.metrics.funnel import STAGE_CONDITIONS, conversions, funnel, funnel_by
+from core.metrics.goals import CASCADE, goal_plan, trailing_year
+from core.metrics.pipeline import (
+    RECORDS_LIMIT,
+    Records,
+    trailing_year_deals,
+    win_rate,
+    won_revenue,
+)
+from core.periods import Period
 from core.semantic.blocks import (
+    COHORT,
     DEAL_ASOF,
+    LEAD_DEALS,
+    LOST_IN_PERIOD,
     MISSING_TABLE_NOTES,
+    SALES_CYCLE_DAYS,
+    WON_IN_PERIOD,
     Figures,
     lead_q,
     ratio,
@@ -55,16 +69,12 @@ from core.semantic.blocks import (
     scope_params,
     tables_with_rows,
 )
-from core.metrics.funnel import SEGMENTS, STAGE_CONDITIONS, STAGES, funnel, funnel_by
-from core.metrics.goals import CASCADE_STAGES, NOT_SET, goal_plan, trailing_year
-from core.metrics.pipeline import RECORDS_LIMIT, Records, trailing_year_deals
-from core.periods import Period
+from core.semantic.dimensions import DIMENSIONS, dimension, labels, lead_joins
+from core.semantic.enums import FUNNEL_STAGES
+from core.semantic.measures import MEASURES
 
-STAGE_LABELS = {"leads": "Leads", "quality_leads": "Quality leads", "accepted": "Accepted",
-                "opportunities": "Opportunities", "won": "Won"}
-# Segments the funnel can be broken down by on the Pipeline page (an allow-list over funnel.SEGMENTS).
-FUNNEL_SEGMENTS: dict[str, str] = {"source": "Source", "campaign": "Campaign", "industry": "Industry",
-                                   "region": "Region", "team": "Team"}
+# Segments the funnel can be broken down by on the Pipeline page (an allow-list over the dimensions).
+FUNNEL_SEGMENTS: dict[str, str] = labels(("source", "campaign", "industry", "region", "team"))
 
 
 # --- 1. The cohort funnel against the previous period and the trailing year --------------------------
@@ -79,12 +89,8 @@ class FunnelComparison(Figures):
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-SIDE_FIGURES = (
-    ("unqualified_opportunities", "Unqualified-sourced opportunities"),
-    ("unqualified_won", "Unqualified-sourced wins"),
-    ("sales_sourced_deals", "Sales-sourced deals"),
-    ("sales_sourced_won", "Sales-sourced wins"),
-)
+# Figures reported beside the cohort funnel (measures of core.semantic.measures).
+SIDE_FIGURES = ("unqualified_opportunities", "unqualified_won", "sales_sourced_deals", "sales_sourced_won")
 
 
 @reads('records', 'quality_definition')
@@ -96,14 +102,14 @@ def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result.notes.extend(windows["this"].notes)
     conversions = {k: f.conversions() for k, f in windows.items()}
     rows = []
-    for stage in STAGES:
-        row = {"key": stage, "figure": STAGE_LABELS[stage], "beside": False}
+    for stage in FUNNEL_STAGES:
+        row = {"key": stage, "figure": MEASURES[stage].label, "beside": False}
         for k, f in windows.items():
             row[k] = getattr(f, stage)
             row[f"{k}_conversion"] = conversions[k].get(stage)
         rows.append(row)
-    for key, label in SIDE_FIGURES:
-        row = {"key": key, "figure": label, "beside": True}
+    for key in SIDE_FIGURES:
+        row = {"key": key, "figure": MEASURES[key].label, "beside": True}
         for k, f in windows.items():
             row[k] = getattr(f, key)
             row[f"{k}_conversion"] = None
@@ -112,8 +118,8 @@ def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     return result
 
 
-FUNNEL_SEGMENT_COUNTS = ("leads", "quality_leads", "accepted", "opportunities", "won",
-                         "unqualified_opportunities", "unqualified_won")
+FUNNEL_SEGMENT_COUNTS = (*FUNNEL_STAGES, "unqualified_opportunities", "unqualified_won")
+_CONVERSIONS = tuple(f"conv_{s}" for s in FUNNEL_STAGES[1:])
 
 
 @reads('records', 'quality_definition')
@@ -121,23 +127,20 @@ def funnel_segments(con: duckdb.DuckDBPyConnection, period: Period, as_of: datet
     """One row per segment value: this period's funnel counts (with the unqualified-sourced beside), the
     conversion at each step (conv_<stage> = stage / the one before) and the same conversions for the
     previous period (prev_conv_…) and the trailing year (year_conv_…). Most leads first."""
-    if segment not in FUNNEL_SEGMENTS:
-        raise ValueError(f"unknown segment {segment!r}")
+    dimension(segment, tuple(FUNNEL_SEGMENTS))
     if "leads" not in tables_with_rows(con):
         return pd.DataFrame(columns=["segment", *FUNNEL_SEGMENT_COUNTS])
     frames = {}
     for prefix, window in (("", period), ("prev_", period.previous()), ("year_", trailing_year(as_of))):
         f = funnel_by(con, window, as_of, segment)
-        f["segment"] = f["segment"].fillna(NOT_SET).astype(str)
-        f = f.groupby("segment", as_index=False).sum(numeric_only=True)
-        for i in range(1, len(STAGES)):
-            f[f"conv_{STAGES[i]}"] = [ratio(a, b) for a, b in zip(f[STAGES[i]], f[STAGES[i - 1]])]
+        steps = [conversions(row) for row in f.to_dict("records")]
+        for later in FUNNEL_STAGES[1:]:
+            f[f"conv_{later}"] = [step[later] for step in steps]
         frames[prefix] = f
-    out = frames[""][["segment", *FUNNEL_SEGMENT_COUNTS, *[f"conv_{s}" for s in STAGES[1:]]]]
+    out = frames[""][["segment", *FUNNEL_SEGMENT_COUNTS, *_CONVERSIONS]]
     for prefix in ("prev_", "year_"):
-        conv = frames[prefix][["segment", *[f"conv_{s}" for s in STAGES[1:]]]]
-        out = out.merge(conv.rename(columns={f"conv_{s}": f"{prefix}conv_{s}" for s in STAGES[1:]}),
-                        on="segment", how="left")
+        conv = frames[prefix][["segment", *_CONVERSIONS]]
+        out = out.merge(conv.rename(columns={c: f"{prefix}{c}" for c in _CONVERSIONS}), on="segment", how="left")
     out = out.astype({c: "float64" for c in out.columns if "conv_" in c})
     return out.sort_values(["leads", "segment"], ascending=[False, True]).reset_index(drop=True)
 
@@ -175,7 +178,7 @@ def stage_gaps(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
         result.frame = pd.DataFrame(columns=columns)
         return result
     frame = plan.stages.copy()
-    unit = {s: ratio(plan.goal_revenue, plan.targets.get(s)) for s, _, _ in CASCADE_STAGES}
+    unit = {s.key: ratio(plan.goal_revenue, plan.targets.get(s.key)) for s in CASCADE}
     frame["unit_value"] = frame["stage"].map(unit)
     frame["revenue_at_stake"] = [
         g * u if g is not None and u is not None and not pd.isna(g) and not pd.isna(u) else None
@@ -193,13 +196,9 @@ def stage_gaps(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
 
 # --- 4. The revenue gap, decomposed ------------------------------------------------------------------
 
-COMPONENTS = (
-    ("volume", "Volume (quality leads)"),
-    ("conversion", "Conversion (quality → won)"),
-    ("deal_size", "Deal size"),
-    ("cycle_time", "Cycle time (timing)"),
-    ("other_sources", "Other sources (sales-sourced, unqualified)"),
-)
+# The decomposition's components in their fixed order, each the measure it is (label and definition).
+COMPONENTS: dict[str, str] = {"volume": "gap_volume", "conversion": "gap_conversion", "deal_size": "gap_deal_size",
+                              "cycle_time": "gap_cycle_time", "other_sources": "gap_other_sources"}
 
 
 @dataclass
@@ -245,8 +244,8 @@ class Decomposition(Figures):
         return pd.DataFrame(rows, columns=["factor", "fmt", "plan", "actual"])
 
     def component_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"component": k, "label": label, "amount": self.components.get(k)}
-                             for k, label in COMPONENTS])
+        return pd.DataFrame([{"component": k, "measure": m, "label": MEASURES[m].label, "amount": self.components.get(k)}
+                             for k, m in COMPONENTS.items()])
 
 
 @reads('records', 'goal', 'quality_definition')
@@ -279,24 +278,22 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result.quality_leads_actual = cohort.quality_leads
     result.opportunities_actual = cohort.opportunities
     result.quality_to_opportunity_actual = ratio(cohort.opportunities, cohort.quality_leads)
+    won_amount, result.won_deals = won_revenue(con, period, as_of)
     params = scope_params(period, as_of)
-    won_in = "d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end"
-    (result.won_deals, result.lost_deals, won, quality_won, result.cycle_days_actual) = run(con, f"""
+    (result.lost_deals, quality_won, result.cycle_days_actual) = run(con, f"""
         WITH {lead_q(con, params)}, {DEAL_ASOF}
-        SELECT count(*) FILTER ({won_in}),
-               count(*) FILTER (d.state = 'lost' AND d.closed_at >= $start AND d.closed_at < $end),
-               coalesce(sum(d.amount) FILTER ({won_in}), 0),
-               coalesce(sum(d.amount) FILTER ({won_in} AND q.is_quality), 0),
-               avg(epoch(d.closed_at - d.created_at) / 86400.0) FILTER ({won_in})
+        SELECT count(*) FILTER ({LOST_IN_PERIOD}),
+               coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD} AND q.is_quality), 0),
+               avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_PERIOD})
         FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params).fetchone()
-    result.won_revenue, result.quality_won_revenue = float(won), float(quality_won)
+    result.won_revenue, result.quality_won_revenue = won_amount, float(quality_won)
     result.other_won_revenue = result.won_revenue - result.quality_won_revenue
     result.gap = result.goal_to_date - result.won_revenue
 
-    result.win_rate_actual = ratio(result.won_deals, result.won_deals + result.lost_deals)
-    win_rate = result.win_rate_actual
-    if win_rate is None:
-        win_rate = rates.win_rate
+    result.win_rate_actual = win_rate(result.won_deals, result.lost_deals)
+    period_win_rate = result.win_rate_actual
+    if period_win_rate is None:
+        period_win_rate = rates.win_rate
         result.notes.append("No deal closed in the period, so its win rate is taken as planned (no conversion effect from it).")
     result.deal_size_actual = ratio(result.won_revenue, result.won_deals)
     deal_size = result.deal_size_actual
@@ -304,14 +301,14 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
         deal_size = rates.avg_deal_size
         result.notes.append("No deal was won in the period, so its deal size is taken as planned (no deal-size effect).")
     if result.quality_to_opportunity_actual is not None:
-        result.conversion_actual = result.quality_to_opportunity_actual * win_rate
+        result.conversion_actual = result.quality_to_opportunity_actual * period_win_rate
 
     # R2 and R3 as opportunities × win rate: the same product as quality leads × (opportunities ÷ quality
     # leads) × win rate, and still defined (0) when the period has no quality lead yet.
     r0 = result.goal_to_date
     r1 = result.quality_leads_actual * result.conversion_plan * rates.avg_deal_size
-    r2 = result.opportunities_actual * win_rate * rates.avg_deal_size
-    r3 = result.opportunities_actual * win_rate * deal_size
+    r2 = result.opportunities_actual * period_win_rate * rates.avg_deal_size
+    r3 = result.opportunities_actual * period_win_rate * deal_size
     result.steps = {"goal_to_date": r0, "after_volume": r1, "after_conversion": r2, "after_deal_size": r3}
     result.components = {
         "volume": r0 - r1,
@@ -330,13 +327,13 @@ def waterfall_frame(d: Decomposition) -> pd.DataFrame:
     revenue. `start`/`end` are the bar's ends in revenue; `kind` is total, widened or narrowed."""
     if not d.components:
         return pd.DataFrame(columns=["order", "label", "start", "end", "amount", "kind"])
-    rows = [{"order": 0, "label": "Goal to date", "start": 0.0, "end": d.goal_to_date, "amount": d.goal_to_date,
-             "kind": "total"}]
+    rows = [{"order": 0, "label": MEASURES["goal_to_date"].label, "start": 0.0, "end": d.goal_to_date,
+             "amount": d.goal_to_date, "kind": "total"}]
     level = d.goal_to_date
-    for i, (key, label) in enumerate(COMPONENTS, start=1):
+    for i, (key, measure) in enumerate(COMPONENTS.items(), start=1):
         amount = d.components[key]
-        rows.append({"order": i, "label": label, "start": level, "end": level - amount, "amount": amount,
-                     "kind": "widened the gap" if amount > 0 else "narrowed the gap"})
+        rows.append({"order": i, "label": MEASURES[measure].label, "start": level, "end": level - amount,
+                     "amount": amount, "kind": "widened the gap" if amount > 0 else "narrowed the gap"})
         level -= amount
     rows.append({"order": len(COMPONENTS) + 1, "label": "Won to date", "start": 0.0, "end": d.won_revenue,
                  "amount": d.won_revenue, "kind": "total"})
@@ -345,15 +342,16 @@ def waterfall_frame(d: Decomposition) -> pd.DataFrame:
 
 # --- 6. The leads behind a funnel figure ----------------------------------------------------------------
 
-_LEAD_KIND_LABELS = {
-    "leads": "Leads", "quality_leads": "Quality leads", "accepted": "Accepted", "opportunities": "Opportunities",
-    "won": "Won", "unqualified_opportunities": "Unqualified-sourced opportunities",
-    "unqualified_won": "Unqualified-sourced wins",
-}
-# (label, condition): the conditions are the funnel's own, so records and counts cannot disagree
+# kind → (label, condition): the funnel's figures, labelled as their measures and selected with the funnel's
+# own conditions, so records and counts cannot disagree.
 LEAD_KINDS: dict[str, tuple[str, str]] = {
-    kind: (label, STAGE_CONDITIONS[kind]) for kind, label in _LEAD_KIND_LABELS.items()
+    kind: (MEASURES[kind].label, STAGE_CONDITIONS[kind])
+    for kind in (*FUNNEL_STAGES, "unqualified_opportunities", "unqualified_won")
 }
+# The lead's values shown beside it: the dimensions' own expressions, so a listed value is the one filtered on.
+_RECORD_COLUMNS = ", ".join(f"{DIMENSIONS[name].lead_sql('c')} AS {column}" for name, column in (
+    ("source", "source"), ("campaign", "campaign"), ("industry", "industry"), ("country", "country"),
+    ("rep", "owner"), ("team", "owner_team")))
 
 
 @reads('records', 'quality_definition')
@@ -366,32 +364,21 @@ def lead_records(
     value: str | None = None,
     limit: int = RECORDS_LIMIT,
 ) -> Records:
-    """The period's cohort leads behind a funnel figure (a LEAD_KINDS key), optionally of one segment value
-    (funnel.SEGMENTS; a missing value is NOT_SET): the first `limit` by creation, and the total."""
+    """The period's cohort leads behind a funnel figure (a LEAD_KINDS key), optionally of one value of a
+    dimension (one of FUNNEL_SEGMENTS, read at the lead grain as funnel_by reads it): the first `limit`
+    by creation, and the total."""
     if kind not in LEAD_KINDS:
         raise ValueError(f"unknown funnel figure {kind!r}")
-    if segment is not None and segment not in SEGMENTS:
-        raise ValueError(f"unknown segment {segment!r}")
+    dim = dimension(segment, tuple(FUNNEL_SEGMENTS)) if segment is not None else None
     if "leads" not in tables_with_rows(con):
         return Records(frame=pd.DataFrame(), total=0, limit=limit)
-    params = scope_params(period, as_of) | {"limit": int(limit), "value": value, "not_set": NOT_SET}
-    where = LEAD_KINDS[kind][1]
-    if segment:
-        where += f" AND coalesce({SEGMENTS[segment]}, $not_set) = $value"
-    base = f"""WITH {lead_q(con, params)}, {DEAL_ASOF},
-        cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end),
-        lead_deals AS (
-            SELECT lead_id, count(*) AS deals, bool_or(state = 'won') AS has_won,
-                   sum(amount) FILTER (state = 'won') AS won_amount
-            FROM deal_asof WHERE lead_id IS NOT NULL GROUP BY lead_id
-        )
-        SELECT c.lead_id, c.created_at, c.source, coalesce(cp.name, c.campaign_id) AS campaign, c.industry,
-               c.country, coalesce(r.name, c.owner_id) AS owner, r.team AS owner_team, c.is_quality, c.status,
-               coalesce(ld.deals, 0) AS deals, coalesce(ld.has_won, false) AS won, ld.won_amount
+    params = scope_params(period, as_of) | {"limit": int(limit), "value": value}
+    where = LEAD_KINDS[kind][1] + (f" AND {dim.lead_sql('c')} = $value" if dim else "")
+    base = f"""WITH {lead_q(con, params)}, {DEAL_ASOF}, {LEAD_DEALS}, {COHORT}
+        SELECT c.lead_id, c.created_at, {_RECORD_COLUMNS}, c.is_quality, c.status,
+               coalesce(ld.deals, 0) AS deals, coalesce(ld.has_won, false) AS won, ld.won_revenue
         FROM cohort c
-        LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id
-        LEFT JOIN reps r ON r.rep_id = c.owner_id
-        LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
+        LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c")}
         WHERE {where}"""
     total = run(con, f"SELECT count(*) FROM ({base})", params).fetchone()[0]
     frame = run(con, base + " ORDER BY c.created_at, c.lead_id LIMIT $limit", params).df()

@@ -5,17 +5,18 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - Trailing-year conversion rates use the cohort of leads created in (as_of − 365 days, as_of].
 - Targets are kept fractional; pages round them up for display (you cannot win 0.3 of a deal).
 - Actuals to date per stage: leads, quality leads and accepted come from the period's cohort funnel;
-  opportunities = deals created in the period and won = deals won with closed_at in the period, both
-  sales-sourced included — the same deals the win rate, the deal size and won revenue are measured on,
-  so the sales targets are judged on the population they were derived from.
+  the two deal stages are the measures "Deals created" and "Deals won" (deals created / closed won in the
+  period, sales-sourced included) — the same deals the win rate, the deal size and won revenue are
+  measured on, so the sales targets are judged on the population they were derived from. They are not
+  the cohort funnel's opportunities and wins, and are never labelled like them.
 - Target to date = target × elapsed share of the period; gap to date = target to date − actual (positive:
   behind pace); still needed = the full period's target − actual, never below 0.
 - By segment (source, team, region), each stage's period target is split by the segment value's share of
-  that stage in the trailing year (lead stages: the trailing-year cohort; opportunities: deals created,
-  won: deals won in the trailing year). Lead stages take the lead's source and its owner's team/region;
-  deal stages take the source of the deal's lead ('sales-sourced' without one) and the deal owner's
-  team/region. A value with no trailing-year history gets a target of 0. Missing values read '(not set)'.
-  At most MAX_SEGMENTS rows are listed; the rest are summed into one row, so the split still adds up.
+  that stage in the trailing year (lead stages: the trailing-year cohort; deals created; deals won).
+  Values are core.semantic.dimensions' at each stage's grain: lead stages read the lead's source and its
+  owner's team/region, deal stages the deal's (its lead's source, 'sales-sourced' without one; the deal
+  owner's team/region). A value with no trailing-year history gets a target of 0. At most MAX_SEGMENTS
+  rows are listed; the rest are summed into one row, so the split still adds up.
 """
 from __future__ import annotations
 
@@ -23,34 +24,93 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
 from core import edits
+from core.db import reads
+from core.metrics.funnel import funnel, funnel_by
+from core.metrics.pipeline import trailing_year_deals, won_revenue
+from core.models import GoalBody
+from core.periods import Period
 from core.semantic.blocks import (
+    CREATED_IN_PERIOD,
     DEAL_ASOF,
     MISSING_TABLE_NOTES,
     TRAILING_YEAR,
+    WON_IN_PERIOD,
     Figures,
     ratio,
     run,
     scope_params,
     tables_with_rows,
 )
-from core.metrics.funnel import funnel, funnel_by
-from core.metrics.pipeline import trailing_year_deals, won_revenue
-from core.models import GoalBody
-from core.periods import Period
+from core.semantic.dimensions import DEAL_JOINS, dimension, labels
+from core.semantic.enums import NOT_SET, OTHER_VALUES, RATE_NAMES
+from core.semantic.measures import BASES, MEASURES
 
-# Cascade stages, top of the funnel last (the waterfall runs from revenue down to leads), with owners.
-CASCADE_STAGES: tuple[tuple[str, str, str], ...] = (
-    ("won", "sales", "Won deals"),
-    ("opportunities", "sales", "Opportunities"),
-    ("accepted", "sales", "Accepted leads"),
-    ("quality_leads", "marketing", "Quality leads"),
-    ("leads", "marketing", "Leads"),
+
+@dataclass(frozen=True)
+class CascadeStage:
+    """One stage of the reverse waterfall: what its actual counts is the measure `measure` (label, basis
+    and definition from core.semantic.measures), its target is derived with `input`, `owner` answers for it."""
+
+    key: str
+    owner: str
+    measure: str
+    input: str   # the rate (or, for the first stage, the deal size) the target is derived with
+    grain: str   # 'lead' or 'deal': which records the actual counts, and so how a segment is read
+
+    @property
+    def label(self) -> str:
+        return MEASURES[self.measure].label
+
+    @property
+    def counts(self) -> str:
+        """Which records the actual counts, e.g. 'deals closed in the period'."""
+        return BASES[MEASURES[self.measure].basis].phrase
+
+
+# The cascade, declared once: from revenue down to leads (the waterfall's order).
+CASCADE: tuple[CascadeStage, ...] = (
+    CascadeStage("won", "sales", "period_won_deals", "avg_deal_size", "deal"),
+    CascadeStage("opportunities", "sales", "created_deals", "win_rate", "deal"),
+    CascadeStage("accepted", "sales", "accepted", "accepted_to_opportunity", "lead"),
+    CascadeStage("quality_leads", "marketing", "quality_leads", "quality_to_accepted", "lead"),
+    CascadeStage("leads", "marketing", "leads", "lead_to_quality", "lead"),
 )
+STAGES: dict[str, CascadeStage] = {s.key: s for s in CASCADE}
+STAGE_KEYS: tuple[str, ...] = tuple(STAGES)
+STAGE_LABELS: dict[str, str] = {s.key: s.label for s in CASCADE}
+LEAD_STAGES: tuple[str, ...] = tuple(s.key for s in CASCADE if s.grain == "lead")
+DEAL_STAGES: tuple[str, ...] = tuple(s.key for s in CASCADE if s.grain == "deal")
+# The cascade's inputs, in cascade order: the deal size, then the rates a goal may override.
+RATE_FIELDS: tuple[str, ...] = ("avg_deal_size", *RATE_NAMES)
+
+
+def input_words(name: str) -> str:
+    """A cascade input in a sentence: 'average won deal size', 'win rate', 'lead → quality rate'."""
+    words = MEASURES[name].label.lower()
+    return words if name == "avg_deal_size" or words.endswith("rate") else f"{words} rate"
+
+
+def _derived_as(stage: CascadeStage) -> str:
+    rate = MEASURES[stage.input].label.lower()
+    if stage.key == CASCADE[0].key:
+        return f"{MEASURES['goal'].label.lower()} ÷ {rate}"
+    above = CASCADE[CASCADE.index(stage) - 1]
+    return f"{above.label.lower()} ÷ " + (f"({rate})" if "→" in rate else rate)
+
+
+STAGE_COLUMNS: tuple[str, ...] = (
+    "stage", "label", "owner", "counts", "rate_name", "rate", "rate_trailing", "overridden", "derived_as",
+    "share", "target", "target_to_date", "actual", "progress", "pacing", "gap_to_date", "still_needed",
+)
+SEGMENT_COLUMNS: tuple[str, ...] = ("segment", *STAGE_COLUMNS)
+
+# Segments a goal can be split by (an allow-list: the page passes one of these names, nothing else).
+GOAL_SEGMENTS: dict[str, str] = labels(("source", "team", "region"))
+MAX_SEGMENTS = 25  # values listed per segment; the rest are summed into one row so nothing is dropped
+OTHER_SEGMENTS = OTHER_VALUES  # the summed row's name (pages/pipeline.py imports it from here)
 
 
 @reads('goal')
@@ -137,8 +197,7 @@ def effective_rates(base: CascadeRates, goal: GoalBody | None) -> CascadeRates:
     """Trailing-year rates with the goal's recorded overrides applied."""
     if goal is None:
         return base
-    values = {k: getattr(base, k) for k in ("avg_deal_size", "win_rate", "accepted_to_opportunity",
-                                             "quality_to_accepted", "lead_to_quality")}
+    values = {k: getattr(base, k) for k in RATE_FIELDS}
     overridden = []
     if goal.avg_deal_size is not None:
         values["avg_deal_size"] = goal.avg_deal_size
@@ -154,66 +213,14 @@ def cascade(goal_revenue_amount: float | None, rates: CascadeRates) -> dict[str,
     opportunities / (accepted→opportunity); quality = accepted / (quality→accepted); leads = quality /
     (lead→quality). A missing or zero input leaves that stage and those above it undefined."""
     targets: dict[str, float | None] = {}
-    value = ratio(goal_revenue_amount, rates.avg_deal_size)
-    targets["won"] = value
-    for stage, rate in (
-        ("opportunities", rates.win_rate),
-        ("accepted", rates.accepted_to_opportunity),
-        ("quality_leads", rates.quality_to_accepted),
-        ("leads", rates.lead_to_quality),
-    ):
-        value = ratio(value, rate)
-        targets[stage] = value
+    value = goal_revenue_amount
+    for stage in CASCADE:
+        value = ratio(value, getattr(rates, stage.input))
+        targets[stage.key] = value
     return targets
 
 
 # --- Stage targets vs actuals to date, pacing and gap, by segment -------------------------------------
-
-# The rate (or deal size) each stage's target is derived with, and how, in cascade order.
-STAGE_INPUTS: dict[str, tuple[str, str]] = {
-    "won": ("avg_deal_size", "revenue goal ÷ average won deal size"),
-    "opportunities": ("win_rate", "won deals ÷ win rate"),
-    "accepted": ("accepted_to_opportunity", "opportunities ÷ (accepted → opportunity)"),
-    "quality_leads": ("quality_to_accepted", "accepted ÷ (quality → accepted)"),
-    "leads": ("lead_to_quality", "quality leads ÷ (lead → quality)"),
-}
-INPUT_NAMES: dict[str, str] = {
-    "avg_deal_size": "average won deal size",
-    "win_rate": "win rate",
-    "accepted_to_opportunity": "accepted → opportunity rate",
-    "quality_to_accepted": "quality → accepted rate",
-    "lead_to_quality": "lead → quality rate",
-}
-RATE_FIELDS: tuple[str, ...] = ("avg_deal_size", "win_rate", "accepted_to_opportunity", "quality_to_accepted",
-                                "lead_to_quality")
-STAGE_KEYS: tuple[str, ...] = tuple(s for s, _, _ in CASCADE_STAGES)
-STAGE_LABELS: dict[str, str] = {s: label for s, _, label in CASCADE_STAGES}
-STAGE_COLUMNS: tuple[str, ...] = (
-    "stage", "label", "owner", "rate_name", "rate", "rate_trailing", "overridden", "derived_as", "share",
-    "target", "target_to_date", "actual", "progress", "pacing", "gap_to_date", "still_needed",
-)
-SEGMENT_COLUMNS: tuple[str, ...] = ("segment", *STAGE_COLUMNS)
-LEAD_STAGES = ("leads", "quality_leads", "accepted")
-DEAL_STAGES = ("opportunities", "won")
-
-# Segments a goal can be split by (an allow-list: the page passes one of these names, nothing else).
-# Lead stages take the lead's value (funnel.SEGMENTS: source; team and region of the lead's owner);
-# deal stages take the deal's: the source of its lead ('sales-sourced' without one), the deal owner's
-# team and region — the people who work that stage.
-GOAL_SEGMENTS: dict[str, str] = {
-    "source": "Source",
-    "team": "Team",
-    "region": "Region",
-}
-_DEAL_SEGMENT_SQL: dict[str, str] = {
-    "source": "CASE WHEN d.lead_id IS NULL THEN 'sales-sourced' WHEN l.lead_id IS NULL THEN 'unknown lead' "
-              "ELSE l.source END",
-    "team": "r.team",
-    "region": "r.region",
-}
-NOT_SET = "(not set)"
-MAX_SEGMENTS = 25  # values listed per segment; the rest are summed into one row so nothing is dropped
-OTHER_SEGMENTS = "(all other values)"
 
 
 def trailing_year(as_of: datetime) -> Period:
@@ -233,26 +240,24 @@ class StageActuals(Figures):
 
 
 def _deal_counts_sql(segment: str | None) -> str:
-    seg = _DEAL_SEGMENT_SQL[segment] if segment else "'all'"
+    """Deals created and deals won in the period, per value of `segment` (an allow-listed dimension)."""
+    value = dimension(segment, tuple(GOAL_SEGMENTS)).deal_sql() if segment else "'all'"
     return f"""
     WITH {DEAL_ASOF}
-    SELECT {seg} AS segment,
-           count(*) FILTER (d.created_at >= $start AND d.created_at < $end) AS opportunities,
-           count(*) FILTER (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end) AS won
-    FROM deal_asof d
-    LEFT JOIN leads l ON l.lead_id = d.lead_id
-    LEFT JOIN reps r ON r.rep_id = d.owner_id
-    WHERE (d.created_at >= $start AND d.created_at < $end)
-       OR (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end)
+    SELECT {value} AS segment,
+           count(*) FILTER ({CREATED_IN_PERIOD}) AS opportunities,
+           count(*) FILTER ({WON_IN_PERIOD}) AS won
+    FROM deal_asof d {DEAL_JOINS}
+    WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     GROUP BY ALL
     """
 
 
 @reads('records', 'quality_definition')
 def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> StageActuals:
-    """Leads, quality leads and accepted from the period's cohort funnel; opportunities = deals created in
-    the period (sales-sourced included); won = deals won with closed_at in the period — the same deals
-    whose amounts make won revenue, so the won-deal target and won revenue are judged on one set."""
+    """Leads, quality leads and accepted from the period's cohort funnel; deals created and deals won in
+    the period (sales-sourced included) — the same deals whose amounts make won revenue, so the won-deal
+    target and won revenue are judged on one set."""
     result = StageActuals()
     present = tables_with_rows(con)
     cohort = funnel(con, period, as_of)
@@ -262,8 +267,7 @@ def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     if "deals" not in present:
         result.notes.append(MISSING_TABLE_NOTES["deals"])
         return result
-    params = scope_params(period, as_of)
-    row = run(con, _deal_counts_sql(None), params).fetchone()
+    row = run(con, _deal_counts_sql(None), scope_params(period, as_of)).fetchone()
     result.opportunities, result.won = (int(row[1]), int(row[2])) if row else (0, 0)
     return result
 
@@ -280,7 +284,7 @@ def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
     if not frames:
         return pd.DataFrame({"segment": pd.Series(dtype=str), **{s: pd.Series(dtype=int) for s in STAGE_KEYS}})
     out = pd.concat(frames, ignore_index=True)
-    out["segment"] = out["segment"].fillna(NOT_SET).astype(str)
+    out["segment"] = out["segment"].fillna(NOT_SET).astype(str)  # a breakdown adds up: no value is dropped
     out = out.groupby("segment", as_index=False).sum(numeric_only=True)
     for stage in STAGE_KEYS:
         out[stage] = out[stage].fillna(0).astype(int) if stage in out else 0
@@ -291,10 +295,9 @@ def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
 class GoalPlan(Figures):
     """The period's goal cascaded to every stage, with actuals to date, pacing and gaps.
 
-    `stages` has one row per cascade stage (CASCADE_STAGES order): stage, label, owner, rate_name, rate,
-    rate_trailing, overridden, derived_as, share, target, target_to_date, actual, progress, pacing,
-    gap_to_date, still_needed. For a segment, `stages` holds every (segment, stage) pair instead, with
-    `segment` first and the period's targets split by the segment's trailing-year share of each stage."""
+    `stages` has one row per cascade stage (CASCADE order) with STAGE_COLUMNS. For a segment, `stages`
+    holds every (segment, stage) pair instead, with `segment` first and the period's targets split by the
+    segment's trailing-year share of each stage."""
 
     period_label: str = ""
     quarter_label: str = ""
@@ -308,6 +311,23 @@ class GoalPlan(Figures):
     segments_listed: int = 0
     segments_total: int = 0
     stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def table_notes(self) -> list[str]:
+        """Notes that whole tables are absent (said in plain sight, not only among the notes)."""
+        return [n for n in self.notes if n in MISSING_TABLE_NOTES.values()]
+
+    @property
+    def other_notes(self) -> list[str]:
+        return [n for n in self.notes if n not in MISSING_TABLE_NOTES.values()]
+
+    @property
+    def listing_note(self) -> str | None:
+        """How many segment values there are when not all are listed."""
+        if self.segments_total <= self.segments_listed:
+            return None
+        return (f"{self.segments_total:,} values: the largest {self.segments_listed - 1} are listed, the rest "
+                "are summed in one row.")
 
 
 def stage_progress(target: float | None, actual: float | None, elapsed_share: float) -> dict:
@@ -326,14 +346,14 @@ def stage_progress(target: float | None, actual: float | None, elapsed_share: fl
     }
 
 
-def _rate_columns(stage: str, rates: CascadeRates | None, trailing: CascadeRates | None) -> dict:
-    name, derived_as = STAGE_INPUTS[stage]
+def _stage_columns(stage: CascadeStage, rates: CascadeRates | None, trailing: CascadeRates | None) -> dict:
     return {
-        "rate_name": name,
-        "rate": getattr(rates, name) if rates else None,
-        "rate_trailing": getattr(trailing, name) if trailing else None,
-        "overridden": bool(rates and name in rates.overridden),
-        "derived_as": derived_as,
+        "stage": stage.key, "label": stage.label, "owner": stage.owner, "counts": stage.counts,
+        "rate_name": stage.input,
+        "rate": getattr(rates, stage.input) if rates else None,
+        "rate_trailing": getattr(trailing, stage.input) if trailing else None,
+        "overridden": bool(rates and stage.input in rates.overridden),
+        "derived_as": _derived_as(stage),
     }
 
 
@@ -343,8 +363,8 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
 
     With `segment` (a key of GOAL_SEGMENTS), each stage's period target is split across the segment's
     values by their trailing-year share of that stage; actuals are counted the same way per value."""
-    if segment is not None and segment not in GOAL_SEGMENTS:
-        raise ValueError(f"unknown segment {segment!r}")
+    if segment is not None:
+        dimension(segment, tuple(GOAL_SEGMENTS))
     version = goal_version(con, period)
     plan = GoalPlan(
         period_label=period.label,
@@ -361,23 +381,22 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
     plan.notes.extend(plan.rates.notes)
     plan.targets = cascade(plan.goal_revenue, plan.rates)
     if plan.goal_revenue is not None:
-        for stage, (name, _) in STAGE_INPUTS.items():
-            if plan.targets[stage] is None:
-                state = "unknown" if getattr(plan.rates, name) is None else "zero"
+        for stage in CASCADE:
+            if plan.targets[stage.key] is None:
+                state = "unknown" if getattr(plan.rates, stage.input) is None else "zero"
                 plan.notes.append(
-                    f"The {INPUT_NAMES[name]} is {state} in the trailing year and not overridden, so the "
-                    f"{STAGE_LABELS[stage].lower()} target and those below it cannot be computed."
+                    f"The {input_words(stage.input)} is {state} in the trailing year and not overridden, so the "
+                    f"{stage.label.lower()} target and those below it cannot be computed."
                 )
                 break
     if segment is None:
         actuals = stage_actuals(con, period, as_of)
         plan.notes.extend(actuals.notes)
-        rows = []
-        for stage, owner, label in CASCADE_STAGES:
-            rows.append({"stage": stage, "label": label, "owner": owner,
-                         **_rate_columns(stage, plan.rates, plan.trailing), "share": 1.0,
-                         **stage_progress(plan.targets[stage], getattr(actuals, stage), plan.elapsed_share)})
-        plan.stages = pd.DataFrame(rows, columns=STAGE_COLUMNS)
+        plan.stages = pd.DataFrame([
+            {**_stage_columns(stage, plan.rates, plan.trailing), "share": 1.0,
+             **stage_progress(plan.targets[stage.key], getattr(actuals, stage.key), plan.elapsed_share)}
+            for stage in CASCADE
+        ], columns=STAGE_COLUMNS)
         plan.notes = list(dict.fromkeys(plan.notes))
         return plan
 
@@ -397,22 +416,22 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
         rest = tail.drop(columns="segment").sum().to_frame().T.assign(segment=OTHER_SEGMENTS)
         both = pd.concat([head, rest], ignore_index=True)
     plan.segments_listed = len(both)
-    has_table = {s: ("leads" if s in LEAD_STAGES else "deals") in present for s in STAGE_KEYS}
-    for stage in STAGE_KEYS:
-        if plan.targets.get(stage) is not None and has_table[stage] and totals[stage] == 0:
+    has_table = {s.key: ("leads" if s.grain == "lead" else "deals") in present for s in CASCADE}
+    for stage in CASCADE:
+        if plan.targets.get(stage.key) is not None and has_table[stage.key] and totals[stage.key] == 0:
             plan.notes.append(
-                f"No {STAGE_LABELS[stage].lower()} in the trailing year, so that target cannot be split by {segment}."
+                f"No {stage.label.lower()} in the trailing year, so that target cannot be split by {segment}."
             )
     rows = []
     for rec in both.to_dict("records"):
-        for stage, owner, label in CASCADE_STAGES:
-            share = ratio(rec[f"{stage}_trailing"], totals[stage]) if totals[stage] else None
-            target = plan.targets.get(stage)
+        for stage in CASCADE:
+            key = stage.key
+            share = ratio(rec[f"{key}_trailing"], totals[key]) if totals[key] else None
+            target = plan.targets.get(key)
             seg_target = target * share if target is not None and share is not None else None
-            actual = int(rec[stage]) if has_table[stage] else None
-            rows.append({"segment": rec["segment"], "stage": stage, "label": label, "owner": owner,
-                         **_rate_columns(stage, plan.rates, plan.trailing), "share": share,
-                         **stage_progress(seg_target, actual, plan.elapsed_share)})
+            actual = int(rec[key]) if has_table[key] else None
+            rows.append({"segment": rec["segment"], **_stage_columns(stage, plan.rates, plan.trailing),
+                         "share": share, **stage_progress(seg_target, actual, plan.elapsed_share)})
     plan.stages = pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
     plan.notes = list(dict.fromkeys(plan.notes))
     return plan
@@ -430,6 +449,16 @@ def one_segment(plan: GoalPlan, value: str) -> pd.DataFrame:
     return plan.stages[plan.stages["segment"] == value].reset_index(drop=True)
 
 
+def stage_rows(plan: GoalPlan, value: str | None = None) -> pd.DataFrame:
+    """The rows a page shows: the whole period's stages, or those of one value of a segmented plan (none
+    when the segmented plan has no value to show)."""
+    if plan.segment is None:
+        return plan.stages
+    if value is None:
+        return plan.stages.iloc[0:0]
+    return one_segment(plan, value)
+
+
 def what_if(plan: GoalPlan, revenue: float | None, **inputs: float | None) -> pd.DataFrame:
     """Required volumes for a hypothetical goal and rates (nothing saved), beside the saved plan's.
 
@@ -441,16 +470,15 @@ def what_if(plan: GoalPlan, revenue: float | None, **inputs: float | None) -> pd
     base = plan.rates or CascadeRates()
     values = {k: inputs.get(k, getattr(base, k)) for k in RATE_FIELDS}
     changed = [k for k in RATE_FIELDS if values[k] != getattr(base, k)]
-    rates = CascadeRates(overridden=changed, **values)
-    required = cascade(revenue, rates)
+    required = cascade(revenue, CascadeRates(overridden=changed, **values))
     rows = []
-    for stage, owner, label in CASCADE_STAGES:
-        name, derived_as = STAGE_INPUTS[stage]
-        saved = plan.targets.get(stage)
+    for stage in CASCADE:
+        saved = plan.targets.get(stage.key)
+        need = required[stage.key]
         rows.append({
-            "stage": stage, "label": label, "owner": owner, "rate_name": name, "rate": values[name],
-            "rate_changed": name in changed, "derived_as": derived_as,
-            "required": required[stage], "saved_target": saved,
-            "change": required[stage] - saved if required[stage] is not None and saved is not None else None,
+            "stage": stage.key, "label": stage.label, "owner": stage.owner, "rate_name": stage.input,
+            "rate": values[stage.input], "rate_changed": stage.input in changed, "derived_as": _derived_as(stage),
+            "required": need, "saved_target": saved,
+            "change": need - saved if need is not None and saved is not None else None,
         })
     return pd.DataFrame(rows)

@@ -112,7 +112,7 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("stage_target_to_date", "Target to date", "count", "plan", "core.metrics.goals.goal_plan",
             "Target × share of the period elapsed: where the stage should be by now to be on pace. Rounded up."),
     Measure("stage_actual", "Actual to date", "count", "stage", "core.metrics.goals.stage_actuals",
-            "Leads, quality leads, accepted: the period's lead cohort so far. Opportunities: deals created in the period. Won deals: deals won (closed_at) in the period. Sales-sourced deals count."),
+            "Leads, quality leads, accepted leads: the period's lead cohort so far. Deals created: deals created in the period. Deals won: deals closed won (closed_at) in the period. Sales-sourced deals count: these are not the lead cohort's opportunities and wins."),
     Measure("stage_pacing", "Stage pacing", "percent", "stage", "core.metrics.goals.goal_plan",
             "Actual to date ÷ target to date. 100% means on track; undefined before the period starts or without a target."),
     Measure("stage_gap", "Gap to date", "count", "stage", "core.metrics.goals.goal_plan",
