@@ -4,6 +4,7 @@ history with diffs and restore). Session-state keys are prefixed with the page's
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -215,10 +216,16 @@ def period_caption(scope, extra: str = "") -> None:
                f"{p.elapsed_share(as_of):.0%} of the period elapsed" + (f" · {extra}" if extra else ""))
 
 
-def csv_download(frame: pd.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
-    """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv)."""
-    st.download_button(label, data=safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
-                       disabled=frame.empty)
+def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, label: str = "Download CSV",
+                 key: str | None = None) -> None:
+    """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv). `frame` may
+    be a function returning it: it then runs only when the button is clicked, so a long list is not built
+    on every rerun."""
+    if callable(frame):
+        st.download_button(label, data=lambda: safe_csv(frame()), file_name=file_name, mime="text/csv", key=key)
+    else:
+        st.download_button(label, data=safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
+                           disabled=frame.empty)
 
 
 def measure(col, name: str, value, delta: str | None = None) -> None:
@@ -228,3 +235,36 @@ def measure(col, name: str, value, delta: str | None = None) -> None:
     m = MEASURES[name]
     col.metric(m.card_label, show(name, value), delta=delta, delta_color="off", delta_arrow="off",
                help=m.tooltip, border=True)
+
+
+# Streamlit column formats for core.semantic.measures.FORMATS.
+_COLUMN_FORMATS = {"money": "dollar", "money_per_day": "dollar", "percent": "percent", "ratio": "%.2f×",
+                   "count": "localized", "decimal": "%.1f", "hours": "%.1f h", "days": "%.1f d"}
+
+
+def measure_table(frame: pd.DataFrame, columns: Sequence[str], key: str, *, measures: Mapping[str, str] | None = None,
+                  labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None,
+                  max_height: int | None = None) -> None:
+    """A sortable table of `columns`. A column that is a measure (its name, or mapped to one by `measures`)
+    takes that measure's label, format and definition (as tooltip) from core.semantic.measures; any other
+    column takes `labels[column]` and shows as a date-time, a number (format `formats[column]`, else
+    localized) or text. `max_height` caps the height (pixels) of a table that grows with its rows."""
+    config = {}
+    for column in columns:
+        m = MEASURES.get((measures or {}).get(column, column))
+        if m is not None:
+            label, help_text, number_format = m.label, m.tooltip, _COLUMN_FORMATS[m.fmt]
+        else:
+            label, help_text, number_format = (labels or {}).get(column, column), None, (formats or {}).get(column)
+            dtype = frame[column].dtype
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                config[column] = st.column_config.DatetimeColumn(label, format=number_format or "YYYY-MM-DD HH:mm")
+                continue
+            if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+                config[column] = st.column_config.TextColumn(label)
+                continue
+        # a step of 0.001 makes "percent" show one decimal on every row (80.8%, 0.0%)
+        config[column] = st.column_config.NumberColumn(label, help=help_text, format=number_format or "localized",
+                                                       step=0.001 if number_format == "percent" else None)
+    height = "auto" if max_height is None else min(38 + 35 * len(frame), max_height)
+    st.dataframe(frame[list(columns)], column_config=config, hide_index=True, width="stretch", key=key, height=height)
