@@ -4,7 +4,11 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-STATUS_ORDER = ["met", "breached", "pending"]
+from core.semantic.dimensions import DIMENSIONS
+from core.semantic.enums import SLA_STATUSES
+from core.semantic.measures import MEASURES
+
+STATUS_ORDER = list(SLA_STATUSES)
 STATUS_COLOURS = ["#2e9e5b", "#d6453d", "#b9c0cc"]
 COMMITMENT_COLOUR = "#1b2333"
 DELIVERED_COLOUR = "#4a70e8"
@@ -12,13 +16,14 @@ DELIVERED_COLOUR = "#4a70e8"
 
 def weekly_trend_chart(weekly: pd.DataFrame) -> alt.LayerChart:
     """Met / breached / pending per ISO week of clock start (stacked bars) and compliance (line)."""
+    compliance, median = MEASURES["compliance"].label, MEASURES["median_hours"].label
     counts = weekly.melt(id_vars=["week", "week_start"], value_vars=STATUS_ORDER, var_name="status",
                          value_name="leads")
     counts["order"] = counts["status"].map({s: i for i, s in enumerate(STATUS_ORDER)})
     x = alt.X("week:N", sort=None, title="ISO week of clock start", axis=alt.Axis(labelAngle=0))
     bars = alt.Chart(counts).mark_bar().encode(
         x=x,
-        y=alt.Y("leads:Q", title="Quality leads", axis=alt.Axis(format=",d", tickMinStep=1)),
+        y=alt.Y("leads:Q", title=MEASURES["sla_quality_leads"].label, axis=alt.Axis(format=",d", tickMinStep=1)),
         color=alt.Color("status:N", sort=STATUS_ORDER,
                         scale=alt.Scale(domain=STATUS_ORDER, range=STATUS_COLOURS),
                         legend=alt.Legend(title=None, orient="top")),
@@ -28,15 +33,16 @@ def weekly_trend_chart(weekly: pd.DataFrame) -> alt.LayerChart:
     )
     line = alt.Chart(weekly).mark_line(point=True, color=COMMITMENT_COLOUR).encode(
         x=x,
-        y=alt.Y("compliance:Q", title="Compliance", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("compliance:Q", title="Compliance", format=".1%"),
-                 alt.Tooltip("median_hours_to_first_touch:Q", title="Median hours to first touch", format=".1f")],
+        y=alt.Y("compliance:Q", title=compliance, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("week:N", title="Week"), alt.Tooltip("compliance:Q", title=compliance, format=".1%"),
+                 alt.Tooltip("median_hours_to_first_touch:Q", title=median + " (h)", format=".1f")],
     )
     return alt.layer(bars, line).resolve_scale(y="independent").properties(height=260)
 
 
 def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChart:
-    """Horizontal compliance bars per team (or rep), labelled with met of measured."""
+    """Horizontal compliance bars per team (or rep), labelled with met of judged (met + breached)."""
+    title = {name: MEASURES[name].label for name in ("compliance", "sla_met", "sla_breached", "sla_pending")}
     data = frame.assign(
         label=[
             (f"{c:.0%}  ({m:,.0f} of {m + b:,.0f})" if pd.notna(c) else "— (nothing measured yet)")
@@ -46,12 +52,13 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
     )
     base = alt.Chart(data).encode(
         y=alt.Y(f"{label_column}:N", sort=None, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=220)),
-        x=alt.X("bar:Q", title="Compliance", scale=alt.Scale(domain=[0, 1.3], nice=False),
+        x=alt.X("bar:Q", title=title["compliance"], scale=alt.Scale(domain=[0, 1.3], nice=False),
                 axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])),
-        tooltip=[alt.Tooltip(f"{label_column}:N", title=label_column.title()),
-                 alt.Tooltip("compliance:Q", title="Compliance", format=".1%"),
-                 alt.Tooltip("met:Q", title="Met", format=",d"), alt.Tooltip("breached:Q", title="Breached", format=",d"),
-                 alt.Tooltip("pending:Q", title="Pending", format=",d")],
+        tooltip=[alt.Tooltip(f"{label_column}:N", title=DIMENSIONS[label_column].label),
+                 alt.Tooltip("compliance:Q", title=title["compliance"], format=".1%"),
+                 alt.Tooltip("met:Q", title=title["sla_met"], format=",d"),
+                 alt.Tooltip("breached:Q", title=title["sla_breached"], format=",d"),
+                 alt.Tooltip("pending:Q", title=title["sla_pending"], format=",d")],
     )
     bars = base.mark_bar(cornerRadiusEnd=3, color=STATUS_COLOURS[0])
     text = base.mark_text(align="left", dx=4, fontSize=12, color=COMMITMENT_COLOUR).encode(text="label:N")
@@ -61,13 +68,14 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
 def delivery_chart(months: pd.DataFrame) -> alt.LayerChart:
     """Quality leads delivered per month (bars) against the month's commitment (tick)."""
     x = alt.X("month:N", sort=None, title=None, axis=alt.Axis(labelAngle=0))
-    tooltip = [alt.Tooltip("month:N", title="Month"), alt.Tooltip("quality_leads:Q", title="Delivered", format=",d"),
-               alt.Tooltip("committed:Q", title="Committed", format=",d"),
-               alt.Tooltip("delivery:Q", title="Delivery", format=".1%"),
+    tooltip = [alt.Tooltip("month:N", title="Month"),
+               alt.Tooltip("quality_leads:Q", title=MEASURES["quality_leads"].label, format=",d"),
+               alt.Tooltip("committed:Q", title=MEASURES["committed"].label, format=",d"),
+               alt.Tooltip("delivery:Q", title=MEASURES["delivery"].label, format=".1%"),
                alt.Tooltip("elapsed_share:Q", title="Month elapsed", format=".0%")]
     top = max(float(months["quality_leads"].max() or 0), float(months["committed"].max() or 0), 1.0) * 1.15
     bars = alt.Chart(months).mark_bar(color=DELIVERED_COLOUR, size=48).encode(
-        x=x, y=alt.Y("quality_leads:Q", title="Quality leads", scale=alt.Scale(domain=[0, top], nice=False),
+        x=x, y=alt.Y("quality_leads:Q", title=MEASURES["quality_leads"].label, scale=alt.Scale(domain=[0, top], nice=False),
                      axis=alt.Axis(format=",d", tickMinStep=1)),
         tooltip=tooltip,
     )
@@ -82,8 +90,8 @@ def rejections_chart(reasons: pd.DataFrame) -> alt.Chart:
     """Rejected quality leads per segment (campaign or source), stacked by reason."""
     return alt.Chart(reasons).mark_bar().encode(
         y=alt.Y("segment:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
-        x=alt.X("rejected:Q", title="Rejected quality leads", axis=alt.Axis(format=",d", tickMinStep=1)),
+        x=alt.X("rejected:Q", title=MEASURES["rejected"].label, axis=alt.Axis(format=",d", tickMinStep=1)),
         color=alt.Color("reason:N", title="Reason", legend=alt.Legend(orient="right", labelLimit=260)),
         tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("reason:N", title="Reason"),
-                 alt.Tooltip("rejected:Q", title="Rejected", format=",d")],
+                 alt.Tooltip("rejected:Q", title=MEASURES["rejected"].label, format=",d")],
     ).properties(height=alt.Step(24))

@@ -1,55 +1,36 @@
 """App tier for the SLA page (pages/sla.py) under AppTest, on copies of the tiny world (2026-Q3, as of
 2026-08-15 12:00; its figures are derived by hand in tests/test_metrics.py and recalled beside each
 assertion here)."""
+# ruff: noqa: F811  (the use_db fixture is imported, then named as a test parameter, as pytest wants)
 from __future__ import annotations
 
-import dataclasses
+import json
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-import pytest
+from apptest_support import PERSONAS, card, card_delta, cards, click, open_page, use_db  # noqa: F401 (fixture)
+from conftest import LEADERSHIP
 from streamlit.testing.v1 import AppTest
 
-from conftest import LEADERSHIP
 from core import edits
-from core.models import Actor, SlaPolicy
-from core.settings import get_settings
+from core.metrics import sla
+from core.models import SlaPolicy
+from core.semantic.measures import MEASURES
 from core.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/sla.py"
-VIEWER = Actor(name="Vic Board", team="viewer")
 
 
-@pytest.fixture
-def use_db(monkeypatch):
-    def _use(path):
-        monkeypatch.setenv("ACCORD_DB_PATH", str(path))
-        get_settings.cache_clear()
-    yield _use
-    get_settings.cache_clear()
+def open_sla(tab: str | None = None, persona: str | None = None) -> AppTest:
+    return open_page(PAGE, persona=persona, state={"sla_tab": tab} if tab else None)
 
 
-def open_sla(tab: str | None = None, actor: Actor | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+def show_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["sla_tab"] = tab
     at.run()
-    at.switch_page(PAGE)
-    at.run()
-    if actor:
-        # AppTest reruns only the page after the first run, so the sidebar's persona pick cannot be
-        # replayed here; the scope it would store is set instead (the page reads scope().actor).
-        at.session_state["app_scope"] = dataclasses.replace(at.session_state["app_scope"], actor=actor)
-        at.run()
-    if tab:
-        at.session_state["sla_tab"] = tab
-        at.run()
-    assert not at.exception
+    assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def save_policy(at: AppTest, *, hours: float | None = None, effective: date | None = None, reason: str = "test") -> AppTest:
@@ -58,9 +39,8 @@ def save_policy(at: AppTest, *, hours: float | None = None, effective: date | No
     if effective is not None:
         at.date_input(key="sla_form_effective").set_value(effective)
     at.text_input(key="sla_form_reason").set_value(reason)
-    next(b for b in at.button if b.label == "Save new version").click()
-    at.run()
-    assert not at.exception
+    click(at, "Save new version")
+    assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -73,42 +53,58 @@ def versions(path: Path) -> list[int]:
         con.close()
 
 
+def column_labels(frame) -> dict[str, str]:
+    """A drawn table's column → header label."""
+    return {name: spec.get("label") for name, spec in json.loads(frame.proto.columns).items()}
+
+
 def test_headline_figures_of_both_sides(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
     at = open_sla()
-    m = metrics(at)
     # sales: met L1, L6; breached L2, L3; pending L4 → 2 / 4; speed 2, 24, 27 h → median 24, p90 26.4
-    assert m["SLA compliance"] == "50.0%"
-    deltas = {x.label: x.proto.delta for x in at.metric}
-    assert deltas["SLA compliance"] == "2 of 4 met"
+    assert (card(at, "compliance"), card_delta(at, "compliance")) == ("50.0%", "2 of 4 met")
     assert "5 quality leads measured: 2 met, 2 breached, 1 pending (window still open at as-of)." in [
         c.value for c in at.caption]
-    assert (m["Median speed to lead"], deltas["Median speed to lead"]) == ("24.0 h", "p90 26.4 h")
+    assert (card(at, "median_hours"), card_delta(at, "median_hours")) == ("24.0 h", "p90 26.4 h")
     # L3 never touched; under-worked L2, L3, L6; attempts over closed windows (L1 3, L2 1, L3 0, L6 1)
     # = 5 / 4 = 1.25, shown to one decimal (round half to even) as 1.2
-    assert (m["Never touched"], m["Under-worked"]) == ("1", "3")
-    assert deltas["Under-worked"] == "avg 1.2 attempts per lead"
+    assert (card(at, "never_touched"), card(at, "under_worked")) == ("1", "3")
+    assert card_delta(at, "under_worked") == "avg 1.2 attempts per lead"
     # marketing: 5 quality leads vs 3 × 10 committed = 16.7%; accepted L1, L2, L6 = 3 / 5
-    assert (m["Quality leads"], m["Delivery vs commitment"], m["Acceptance rate"]) == ("5", "16.7%", "60.0%")
-    assert (deltas["Quality leads"], deltas["Acceptance rate"]) == ("committed 30", "3 accepted")
+    assert (card(at, "quality_leads"), card(at, "delivery"), card(at, "acceptance_rate")) == ("5", "16.7%", "60.0%")
+    assert (card_delta(at, "quality_leads"), card_delta(at, "acceptance_rate")) == ("committed 30", "3 accepted")
     # 45.5 of Q3's 92 days elapsed at 08-15 12:00 = 49%
-    assert deltas["Delivery vs commitment"] == "49% of the period elapsed"
-    assert (m["Rejected"], deltas["Rejected"]) == ("0", "of 5 quality leads")  # L5's rejection: not a quality lead
-    assert any("**1 quality lead never touched**" in w.value for w in at.warning)
+    assert card_delta(at, "delivery") == "49% of the period elapsed"
+    # L5's rejection: not a quality lead
+    assert (card(at, "rejected"), card_delta(at, "rejected")) == ("0", "of 5 quality leads")
+    assert any(w.value.startswith("1 quality lead never touched in this period") for w in at.warning)
     assert "Policy in force at as-of** (version 2): first touch within 24.0 h, 3 attempts within 7.0 d; 10 quality leads a month" \
         in "\n".join(x.value for x in at.markdown)
+
+
+def test_quality_leads_card_is_the_overviews(tiny_db_copy, use_db):
+    # the same measure for the same period reads the same on both pages
+    use_db(tiny_db_copy)
+    overview = open_page("pages/overview.py")
+    at = open_sla()
+    for name in ("quality_leads", "delivery", "compliance", "median_hours"):
+        assert card(at, name) == card(overview, name), name
 
 
 def test_by_team_and_rep_tables(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
     at = open_sla()
-    by_team, by_rep = (d.value for d in at.dataframe[:2])
+    by_team, by_rep = at.dataframe[:2]
     # sdr-emea (Sam Reed): L1 met, L2 breached; sdr-na (Sue Park): L3 breached, L4 pending; L6 has no owner
-    assert by_rep[["team", "rep", "quality_leads", "met", "breached", "pending"]].values.tolist() == [
+    assert by_rep.value[["team", "rep", "quality_leads", "met", "breached", "pending"]].values.tolist() == [
         ["sdr-emea", "Sam Reed", 2, 1, 1, 0], ["sdr-na", "Sue Park", 2, 0, 1, 1], ["unassigned", "unassigned", 1, 1, 0, 0]]
-    assert by_team["compliance"].tolist() == [0.5, 0.0, 1.0]
+    assert by_team.value["compliance"].tolist() == [0.5, 0.0, 1.0]
     # Sam Reed: 24 and 27 h → median 25.5
-    assert by_rep["median_hours_to_first_touch"].iloc[0] == 25.5
+    assert by_rep.value["median_hours_to_first_touch"].iloc[0] == 25.5
+    # sales' tables count quality leads by clock start: that measure's label, never the cohort's
+    labels = column_labels(by_team)
+    assert (labels["quality_leads"], labels["met"], labels["compliance"]) == (
+        MEASURES["sla_quality_leads"].label, MEASURES["sla_met"].label, MEASURES["compliance"].label)
 
 
 def test_weekly_and_marketing_tabs(tiny_db_copy, use_db):
@@ -118,16 +114,18 @@ def test_weekly_and_marketing_tabs(tiny_db_copy, use_db):
     # W27 (06-29): L1 met, L2 breached, L3 breached; W28: L6 met; W33 (08-10): L4 pending
     assert weekly["week"].tolist() == [f"2026-W{w}" for w in range(27, 34)]
     assert weekly["quality_leads"].tolist() == [3, 1, 0, 0, 0, 0, 1]
-    at.session_state["sla_tab"] = "Marketing's side"
-    at.run()
+    show_tab(at, "Marketing's side")
     months = at.dataframe[0].value
     # July L1 L2 L3 L6; August L4 (L8 is after as-of); September nothing yet; 10 a month committed
     assert months[["month", "quality_leads", "committed"]].values.tolist() == [
         ["2026-07", 4, 10], ["2026-08", 1, 10], ["2026-09", 0, 10]]
-    acceptance = at.dataframe[1].value
+    acceptance = at.dataframe[1]
     # by campaign: Brand search L2, L3 (L2 accepted); July webinar L1, L4 (L1 converted); no campaign L6 (accepted)
-    assert acceptance[["segment", "quality_leads", "accepted"]].values.tolist() == [
+    assert acceptance.value[["segment", "quality_leads", "accepted"]].values.tolist() == [
         ["Brand search", 2, 1], ["July webinar", 2, 1], ["(no campaign)", 1, 1]]
+    # marketing's tables count the funnel's cohort (quality leads by creation)
+    assert column_labels(acceptance)["quality_leads"] == MEASURES["quality_leads"].label
+    assert column_labels(acceptance)["segment"] == "Campaign"
     assert any("No quality lead of this period was rejected" in c.value for c in at.caption)
 
 
@@ -143,7 +141,7 @@ def test_breach_list_filters_and_download(tiny_db_copy, use_db):
     at.selectbox(key="sla_f_team").set_value("sdr-na")
     at.run()
     assert at.dataframe[0].value["lead_id"].tolist() == ["L3"]
-    at.selectbox(key="sla_f_team").set_value("__all__")
+    at.selectbox(key="sla_f_team").set_value(sla.ALL)
     at.selectbox(key="sla_f_issue").set_value("under_worked")
     at.selectbox(key="sla_f_rep").set_value("")  # unassigned
     at.run()
@@ -156,7 +154,7 @@ def test_policy_form_saves_a_new_version_and_figures_follow(tiny_db_copy, use_db
     # 12 h from 07-01: L1 (24 h) becomes breached, L6 (2 h) stays met → 1 met, 3 breached = 25.0%
     save_policy(at, hours=12.0, effective=date(2026, 7, 1), reason="faster follow-up")
     assert [s.value for s in at.success] == ["Saved version 3 (Lee Ader)."]
-    assert metrics(at)["SLA compliance"] == "25.0%"
+    assert card(at, "compliance") == "25.0%"
     history = at.dataframe[0].value
     assert history["version"].tolist() == [3, 2, 1]
     assert history["changes"].iloc[0] == "Response window: 24.0 → 12.0"
@@ -203,14 +201,13 @@ def test_stale_save_shows_the_conflict_view(tiny_db_copy, use_db):
     assert any(c.value == "Their reason: their change" for c in at.caption)
     assert versions(tiny_db_copy) == [1, 2, 3]
     # starting again loads their version into the form
-    next(b for b in at.button if b.label == "Start again from version 3").click()
-    at.run()
+    click(at, "Start again from version 3")
     assert at.number_input(key="sla_form_response_hours").value == 8.0 and not at.error
 
 
 def test_viewer_is_refused(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
-    at = open_sla("SLA policy", actor=VIEWER)
+    at = open_sla("SLA policy", persona=PERSONAS["viewer"])
     assert any("only sales, marketing or leadership can change it" in i.value for i in at.info)
     save_policy(at, hours=12.0, reason="viewer try")
     assert [e.value for e in at.error] == ["Vic Board (viewer) may not change the sla policy."]
@@ -225,18 +222,16 @@ def test_without_activities_says_why_and_shows_marketing(tiny_db_copy, use_db):
     at = open_sla()
     assert [w.value for w in at.warning] == [
         "The response SLA cannot be measured: No activities are loaded, so the response SLA (speed to lead, "
-        "attempts) cannot be measured."]
-    m = metrics(at)
-    assert "SLA compliance" not in m  # not shown as 0
-    assert (m["Quality leads"], m["Delivery vs commitment"], m["Acceptance rate"]) == ("5", "16.7%", "60.0%")
+        + "attempts) cannot be measured."]
+    assert MEASURES["compliance"].card_label not in cards(at)  # not shown as 0
+    assert (card(at, "quality_leads"), card(at, "delivery"), card(at, "acceptance_rate")) == ("5", "16.7%", "60.0%")
     assert any(i.value.startswith("By team and by rep need the response SLA") for i in at.info)
-    at.session_state["sla_tab"] = "Breach list"
-    at.run()
+    show_tab(at, "Breach list")
     assert any(i.value.startswith("The breach list needs the response SLA") for i in at.info)
-    assert not at.exception and not at.error
+    assert not at.error
 
 
-def test_a_csv_above_the_inline_limit_is_built_on_request(tmp_path, use_db):
+def test_a_long_breach_list_is_built_for_download_only_when_asked(tmp_path, use_db, monkeypatch):
     # 50,001 quality leads (score 80) assigned to nobody and never touched in July → all breached
     path = tmp_path / "many.duckdb"
     con = open_store(path, create=True)
@@ -247,10 +242,11 @@ def test_a_csv_above_the_inline_limit_is_built_on_request(tmp_path, use_db):
     con.execute("INSERT INTO meta VALUES ('as_of', '2026-08-15T12:00:00')")
     con.close()
     use_db(path)
+    built = []
+    monkeypatch.setattr("ui.widgets.safe_csv", lambda frame: built.append(len(frame)) or b"")
     at = open_sla("Breach list")
     assert any(c.value.startswith("50,001 leads match; showing the first 200 by hours late") for c in at.caption)
     assert len(at.dataframe[0].value) == 200
-    assert not at.get("download_button")
-    next(b for b in at.button if b.label == "Prepare the CSV of all 50,001 leads").click()
-    at.run()
+    # the button is there, but the whole list is only built when it is clicked (in the browser)
     assert [d.label for d in at.get("download_button")] == ["Download all 50,001 as CSV"]
+    assert built == []

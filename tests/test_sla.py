@@ -24,17 +24,17 @@ P     07-09 20:00  07-10 00:00 (asg) R2     v3 (clock exactly at the effective d
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
-
 from conftest import LEADERSHIP
-from core import edits
+
+from core import edits, sla_policy
 from core.db import transaction
 from core.export import safe_csv
 from core.metrics import sla
-from core.models import SlaPolicy
+from core.models import Actor, SlaPolicy
 from core.periods import parse_period
 from core.report import build_report
 
@@ -142,9 +142,10 @@ def test_policy_change_mid_period_judges_each_lead_by_its_own_policy(world):
 
 def test_by_rep(world):
     by_rep = sla.sla_by(world, Q3, AS_OF, "rep")
-    # ordered by team, rep: 'rep not loaded' < 'sdr-emea' < 'sdr-na' < 'unassigned'
+    # ordered by team, rep: 'rep not loaded' < 'sdr-emea' < 'sdr-na' < 'unassigned'; an owner missing from
+    # reps reads as the rep dimension says ('rep not loaded'), one row per owner id (rep_key)
     assert by_rep[["team", "rep", "rep_key"]].values.tolist() == [
-        ["rep not loaded", "R9", "R9"], ["sdr-emea", "Ada", "R1"], ["sdr-emea", "Bo", "R2"],
+        ["rep not loaded", "rep not loaded", "R9"], ["sdr-emea", "Ada", "R1"], ["sdr-emea", "Bo", "R2"],
         ["sdr-na", "Cy", "R3"], ["unassigned", "unassigned", ""]]
     r = by_rep.set_index("rep")
     # Ada: A met 24, E met 36, K breached 72 → 2/3; median 36; p90 at rank 1.8 → 36 + 0.8 × 36 = 64.8
@@ -165,8 +166,9 @@ def test_by_rep(world):
     # no owner: D, never touched → 0 of 1, no speed to lead, under-worked
     assert r.loc["unassigned", ["quality_leads", "met", "breached", "never_touched", "under_worked"]].tolist() == [1, 0, 1, 1, 1]
     assert r.loc["unassigned", "compliance"] == 0.0 and pd.isna(r.loc["unassigned", "median_hours_to_first_touch"])
-    # owner missing from reps: shown under its id; its attempt window is open → no average
-    assert r.loc["R9", ["met", "attempt_windows_closed"]].tolist() == [1, 0] and pd.isna(r.loc["R9", "avg_attempts"])
+    # owner missing from reps (R9): its attempt window is open → no average
+    assert r.loc["rep not loaded", ["met", "attempt_windows_closed"]].tolist() == [1, 0]
+    assert pd.isna(r.loc["rep not loaded", "avg_attempts"])
     assert by_rep["quality_leads"].sum() == 12  # adds up to the headline
 
 
@@ -315,3 +317,136 @@ def test_without_leads_nothing_is_a_zero(empty):
     assert sla.rejected_quality_leads(empty, Q3, AS_OF) is None
     assert sla.delivery(empty, Q3, AS_OF).quality_leads is None
     assert sla.acceptance_by(empty, Q3, AS_OF, "source").empty
+
+
+def test_breakdowns_add_up_to_the_headline(world):
+    # one aggregate list for the headline, per team, per rep and per week: the counts add up by construction
+    s = sla.response_sla(world, Q3, AS_OF)
+    for frame in (sla.sla_by(world, Q3, AS_OF, "team"), sla.sla_by(world, Q3, AS_OF, "rep"),
+                  sla.sla_weekly(world, Q3, AS_OF)):
+        assert [int(frame[c].sum()) for c in sla.SALES_COUNTS] == [getattr(s, c) for c in sla.SALES_COUNTS]
+    assert (s.quality_leads, s.met, s.breached, s.pending, s.never_touched, s.attempt_windows_closed,
+            s.under_worked) == (12, 8, 3, 1, 1, 8, 4)
+
+
+def test_each_issue_filter_holds_what_its_card_counts(world):
+    s = sla.response_sla(world, Q3, AS_OF)
+    totals = {issue: sla.breach_list(world, Q3, AS_OF, issue=issue).total for issue in sla.ISSUE_FILTERS}
+    # breached B, D, K; never touched D; under-worked B, D, I, P; either: B, D, I, K, P
+    assert totals == {"any": 5, "breached": 3, "never_touched": 1, "under_worked": 4}
+    assert (totals["breached"], totals["never_touched"], totals["under_worked"]) == (
+        s.breached, s.never_touched, s.under_worked)
+    # the filters are labelled as the cards are
+    assert [sla.ISSUE_FILTERS[k].label for k in ("breached", "never_touched", "under_worked")] == [
+        "Breached", "Never touched", "Under-worked"]
+
+
+def test_breach_list_summary_and_completeness(world):
+    every = sla.breach_list(world, Q3, AS_OF)
+    assert every.complete
+    assert every.summary == "5 leads match; all shown. Hours late is filled for breached leads only."
+    top = sla.breach_list(world, Q3, AS_OF, sort="attempts", limit=2)
+    assert not top.complete
+    assert top.summary == ("5 leads match; showing the first 2 by attempts (fewest first). "
+                           "Hours late is filled for breached leads only.")
+    one = sla.breach_list(world, Q3, AS_OF, issue="never_touched")
+    assert one.summary.startswith("1 lead match; all shown.")
+
+
+def test_breach_filter_choices_name_each_owner():
+    by_rep = pd.DataFrame({"team": ["rep not loaded", "sdr-emea", "sdr-emea", "unassigned"],
+                           "rep": ["rep not loaded", "Ada", "Bo", "unassigned"],
+                           "rep_key": ["R9", "R1", "R2", ""]})
+    teams, reps = sla.breach_filter_choices(by_rep)
+    assert teams == {sla.ALL: "All teams", "rep not loaded": "rep not loaded", "sdr-emea": "sdr-emea",
+                     "unassigned": "unassigned"}
+    # an owner missing from reps is named by its owner id
+    assert reps == {sla.ALL: "All reps", "R9": "R9 · rep not loaded", "R1": "Ada · sdr-emea", "R2": "Bo · sdr-emea",
+                    "": "unassigned · unassigned"}
+
+
+def test_card_notes_in_words(world):
+    h = sla.sla_headline(world, Q3, AS_OF)
+    r = h.response
+    assert (r.met_note, r.p90_note, r.attempts_note) == ("8 of 11 met", "p90 39.6 h", "avg 1.6 attempts per lead")
+    assert r.status_line == "12 quality leads measured: 8 met, 3 breached, 1 pending (window still open at as-of)."
+    assert r.never_touched_warning == ("1 quality lead never touched in this period: see the breach list "
+                                       "(issue 'Never touched').")
+    assert sla.ResponseSla(never_touched=2).never_touched_warning.startswith("2 quality leads never touched")
+    assert sla.ResponseSla(never_touched=0).never_touched_warning is None
+    # marketing: 11 of 16 committed, 2 accepted, 3 rejected; 19.5 of Q3's 92 days elapsed = 21%
+    assert (h.delivery.committed_note, h.delivery.accepted_note) == ("committed 16", "2 accepted")
+    assert (h.rejected, h.rejected_note, h.elapsed_note) == (3, "of 11 quality leads", "21% of the period elapsed")
+    assert h.notes == [] and h.sales_notes == []
+
+
+def test_acceptance_by_segment_adds_up_to_delivery(world):
+    d = sla.delivery(world, Q3, AS_OF)
+    for by in sla.MARKETING_BY:
+        a = sla.acceptance_by(world, Q3, AS_OF, by)
+        assert (a["quality_leads"].sum(), a["accepted"].sum(), a["rejected"].sum()) == (
+            d.quality_leads, d.accepted, sla.rejected_quality_leads(world, Q3, AS_OF))
+
+
+def test_commitment_is_the_policy_in_force_at_each_months_start(world):
+    # July on version 2 (4); from 07-10 version 3 (6): August, September → Q3 16; Q2 before any change: 3 × 4
+    assert sla.committed_quality_leads(world, Q3) == 16
+    assert sla.committed_quality_leads(world, parse_period("2026-Q2")) == 12
+    assert sla.committed_quality_leads(world, parse_period("2026-07")) == 4
+    edits.save(world, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(), actor=LEADERSHIP, reason="no commitment",
+               expected_version=3, effective_from=datetime(2026, 9, 1), now=AS_OF)
+    assert sla.committed_quality_leads(world, Q3) is None  # September has none
+    assert sla.committed_quality_leads(world, parse_period("2026-08")) == 6
+
+
+def test_no_commitment_without_any_policy(empty):
+    empty.execute("DELETE FROM edit_versions WHERE kind = 'sla_policy'")
+    assert sla.committed_quality_leads(empty, Q3) is None
+    assert sla.policy_in_force(empty, AS_OF) is None
+
+
+def test_policy_in_words():
+    v3 = SlaPolicy(response_hours=48, min_attempts=2, attempt_days=7, monthly_quality_commitment=1200)
+    assert sla_policy.sentence(v3) == "first touch within 48.0 h, 2 attempts within 7.0 d; 1,200 quality leads a month"
+    assert sla_policy.sentence(SlaPolicy()) == ("first touch within 24.0 h, 3 attempts within 7.0 d; "
+                                                "no quality-lead commitment set")
+    version = edits.Version("sla_policy", "default", 3, POLICY_CHANGE, v3, "Lee Ader", AS_OF, "why")
+    assert sla_policy.change_note(version) == (
+        "The policy changed on 10 Jul 2026 00:00 UTC (version 3: first touch within 48.0 h, 2 attempts within "
+        "7.0 d; 1,200 quality leads a month). Each lead is measured under the policy in force when its clock started.")
+    assert sla_policy.editing_note(2, version).startswith(
+        "Editing version 2 (latest saved: version 3, effective from 10 Jul 2026 UTC).")
+    assert sla_policy.editing_note(0, None) == "No policy saved yet."
+
+
+def test_policy_editor_rights_in_words():
+    assert sla_policy.read_only_note(LEADERSHIP) is None
+    assert sla_policy.read_only_note(Actor(name="Vic Board", team="viewer")) == (
+        "You are acting as Vic Board (viewer): you can read the policy, but only sales, marketing or leadership "
+        "can change it.")
+
+
+def test_policy_form_fields_come_from_the_measures_and_the_model():
+    fields = {f.name: f for f in sla_policy.FORM_FIELDS}
+    assert [f.label for f in sla_policy.FORM_FIELDS] == [
+        "Response window (hours)", "Minimum attempts", "Attempt window (days)", "Monthly quality-lead commitment"]
+    # the bounds SlaPolicy enforces, in words
+    assert fields["response_hours"].help.endswith("Above 0, at most 720.")
+    assert fields["min_attempts"].help.endswith("At least 1, at most 100.")
+    assert fields["monthly_quality_commitment"].help.endswith("At least 0; leave empty for none.")
+    assert (fields["response_hours"].step, fields["response_hours"].number_format) == (1.0, "%.1f")
+    assert (fields["min_attempts"].step, fields["min_attempts"].number_format) == (1, None)
+
+
+def test_policy_form_starts_from_the_latest_version_and_submits_a_body(world):
+    latest = edits.latest(world, "sla_policy", edits.POLICY_SUBJECT)  # version 3, effective 07-10
+    assert sla_policy.form_values(latest, AS_OF) == {
+        "response_hours": 48.0, "min_attempts": 2, "attempt_days": 7.0, "monthly_quality_commitment": 6,
+        "effective": date(2026, 7, 20), "reason": ""}
+    # an as-of before the latest effective date starts the form on that date (an earlier one is refused)
+    assert sla_policy.form_values(latest, datetime(2026, 7, 1))["effective"] == date(2026, 7, 10)
+    assert sla_policy.form_values(None, AS_OF)["response_hours"] == 24.0
+    values = {**sla_policy.form_values(latest, AS_OF), "response_hours": 36.0, "reason": "review"}
+    assert sla_policy.submission(values) == (
+        {"response_hours": 36.0, "min_attempts": 2, "attempt_days": 7.0, "monthly_quality_commitment": 6},
+        datetime(2026, 7, 20), "review")

@@ -1,4 +1,5 @@
-"""Both sides' promises (METRICS.md): sales' lead-response SLA and marketing's lead-delivery SLA.
+"""Both sides' promises (METRICS.md): sales' lead-response SLA and marketing's lead-delivery SLA, their
+breakdowns and the breach list.
 
 Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - The policy applied to a lead is the version in force at its clock start.
@@ -8,13 +9,13 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - A quarter's commitment is the sum of its months' commitments, each month taking the policy in force
   at its start.
 - By team / by rep: a lead is sales' responsibility through its current owner (`owner_id`), whoever
-  logged the touch; leads without an owner are grouped as 'unassigned', owners missing from `reps` as
-  team 'rep not loaded' under their rep id. Follow-up attempts are averaged over the leads whose attempt
-  window has closed by as-of (the same leads under-worked is judged on).
+  logged the touch; team and rep are the owner dimensions of core.semantic.dimensions ('unassigned',
+  'rep not loaded'), one rep row per owner id. Follow-up attempts are averaged over the leads whose
+  attempt window has closed by as-of (the same leads under-worked is judged on).
 - The weekly trend groups leads by the ISO week (Monday 00:00 UTC) of their clock start; the period's
   first and last weeks may be partial. Weeks after as-of are not listed; weeks with no lead show zeros.
-- Breach list: breached or under-worked quality leads of the period. Hours late is shown for breached
-  leads only (first touch − deadline, or as-of − deadline when never touched); the page shows the top
+- Breach list: breached or under-worked quality leads of the period. Hours late is filled for breached
+  leads only (first touch − deadline, or as-of − deadline when never touched); the page shows the first
   `BREACH_LIST_LIMIT` rows with the total, and the CSV is the whole filtered list.
 - Rejections count quality leads only (marketing's promise is about quality leads; rejecting a lead that
   never qualified is the definition working). A quality lead of the period is rejected when its status
@@ -26,28 +27,106 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
 from core import edits
+from core.db import reads
+from core.metrics.funnel import Funnel, funnel, funnel_by
+from core.periods import Period
 from core.semantic.blocks import (
-    run,
     MISSING_TABLE_NOTES,
     Figures,
     lead_q,
     ratio,
+    run,
     schedule_value_sql,
     scope_params,
     sla_schedule,
     tables_with_rows,
 )
-from core.metrics.funnel import Funnel, funnel, funnel_by
-from core.periods import Period
+from core.semantic.dimensions import DIMENSIONS, LEAD_JOINS, dimension
+from core.semantic.enums import NO_REASON, REP_NOT_LOADED, SLA_STATUSES
+from core.semantic.measures import MEASURES, show
+
+MET, BREACHED, PENDING = SLA_STATUSES
+BREACH_LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice a page offers, with the SQL it stands for (allow-listed: pages pass the key, never SQL)."""
+
+    label: str
+    sql: str
+
+
+# The issues a quality lead can have. Each condition is the one its card counts, so the breach list
+# filtered on an issue holds exactly the leads that card counted.
+_BREACHED = f"sla_status = '{BREACHED}'"
+_NEVER_TOUCHED = f"(sla_status = '{BREACHED}' AND first_touch_at IS NULL)"
+_UNDER_WORKED = "under_worked"
+ISSUE_FILTERS: dict[str, Option] = {
+    "any": Option("Breached or under-worked", f"({_BREACHED} OR {_UNDER_WORKED})"),
+    "breached": Option(MEASURES["sla_breached"].label, _BREACHED),
+    "never_touched": Option(MEASURES["never_touched"].label, _NEVER_TOUCHED),
+    "under_worked": Option(MEASURES["under_worked"].label, _UNDER_WORKED),
+}
+BREACH_SORTS: dict[str, Option] = {
+    "hours_late": Option("Hours late (most first)", "hours_late DESC NULLS LAST, clock_start, lead_id"),
+    "clock_start": Option("Clock start (newest first)", "clock_start DESC, lead_id"),
+    "attempts": Option("Attempts (fewest first)", "attempts, clock_start, lead_id"),
+    "rep": Option("Team and rep", "team, rep, clock_start, lead_id"),
+}
+ALL = "__all__"  # the breach list's "no filter" choice for team and rep (no team or owner id is this)
+
+# Every response-SLA figure over per-lead rows (sla_leads_sql), stated once: the headline is the
+# no-grouping case and the team, rep and week tables group this same list, so they add up by construction.
+_COUNT = {s: f"count(*) FILTER (sla_status = '{s}')" for s in SLA_STATUSES}
+SALES_AGGREGATES: dict[str, str] = {
+    "quality_leads": "count(*)",
+    "met": _COUNT[MET],
+    "breached": _COUNT[BREACHED],
+    "pending": _COUNT[PENDING],
+    "compliance": f"{_COUNT[MET]} / nullif({_COUNT[MET]} + {_COUNT[BREACHED]}, 0)",
+    "median_hours_to_first_touch": "quantile_cont(hours_to_first_touch, 0.5)",
+    "p90_hours_to_first_touch": "quantile_cont(hours_to_first_touch, 0.9)",
+    "never_touched": f"count(*) FILTER ({_NEVER_TOUCHED})",
+    "attempt_windows_closed": "count(*) FILTER (attempt_window_closed)",
+    "avg_attempts": "avg(attempts) FILTER (attempt_window_closed)",
+    "under_worked": f"count(*) FILTER ({_UNDER_WORKED})",
+}
+# The counts among them: a week in which no clock started reads 0 for these (and undefined for the rest).
+SALES_COUNTS = ("quality_leads", "met", "breached", "pending", "never_touched", "attempt_windows_closed",
+                "under_worked")
+# Grouping name → the per-lead columns it groups by (an allow-list).
+_GROUPINGS: dict[str, tuple[str, ...]] = {"team": ("team",), "rep": ("team", "rep", "rep_key")}
+
+# The declared measure each column of the sales tables shows: they count quality leads by clock start
+# (sla_quality_leads), where marketing's tables count the funnel's cohort (quality_leads, by creation).
+SALES_MEASURES: dict[str, str] = {
+    "quality_leads": "sla_quality_leads", "met": "sla_met", "breached": "sla_breached", "pending": "sla_pending",
+    "median_hours_to_first_touch": "median_hours", "p90_hours_to_first_touch": "p90_hours",
+}
+# Labels and display formats of the columns of this module's tables that are not measures.
+COLUMN_LABELS: dict[str, str] = {
+    **{d: DIMENSIONS[d].label for d in ("team", "rep", "source", "campaign")},
+    "week": "ISO week", "week_start": "Week starts", "month": "Month", "segment": "Segment", "reason": "Reason",
+    "lead_id": "Lead", "company": "Company", "issue": "Issue", "attempts": "Attempts",
+    "elapsed_share": "Month elapsed", "clock_start": "Clock start", "deadline": "Deadline",
+    "first_touch_at": "First touch",
+}
+COLUMN_FORMATS: dict[str, str] = {"week_start": "YYYY-MM-DD", "elapsed_share": "percent"}
+
+BREACH_COLUMNS = ("lead_id", "company", "issue", "rep", "team", "hours_late", "clock_start", "deadline",
+                  "first_touch_at", "attempts", "min_attempts", "source", "campaign")
+
+# Marketing's breakdowns (an allow-list of dimension names).
+MARKETING_BY = ("campaign", "source")
+_REJECTED = "(l.status = 'rejected' OR (l.status = 'recycled' AND nullif(trim(l.rejected_reason), '') IS NOT NULL))"
 
 
 @dataclass
@@ -74,6 +153,35 @@ class ResponseSla(Figures):
         """met + breached: the leads compliance is computed over (pending ones are not judged yet)."""
         return None if self.met is None else self.met + self.breached
 
+    @property
+    def met_note(self) -> str | None:
+        return None if self.met is None else f"{self.met:,} of {self.judged:,} met"
+
+    @property
+    def p90_note(self) -> str:
+        return f"p90 {show('p90_hours', self.p90_hours_to_first_touch)}"
+
+    @property
+    def attempts_note(self) -> str:
+        return f"avg {show('avg_attempts', self.avg_attempts)} attempts per lead"
+
+    @property
+    def status_line(self) -> str | None:
+        """How the measured leads split, pending ones included."""
+        if self.quality_leads is None:
+            return None
+        return (f"{self.quality_leads:,} quality leads measured: {self.met:,} met, {self.breached:,} breached, "
+                f"{self.pending:,} pending (window still open at as-of).")
+
+    @property
+    def never_touched_warning(self) -> str | None:
+        """A call to action when quality leads were never touched at all."""
+        n = self.never_touched
+        if not n:
+            return None
+        return (f"{n:,} quality lead{'s' if n != 1 else ''} never touched in this period: see the breach list "
+                f"(issue '{ISSUE_FILTERS['never_touched'].label}').")
+
 
 @dataclass
 class Delivery(Figures):
@@ -88,19 +196,56 @@ class Delivery(Figures):
         """Context for the quality-leads card: the commitment it is measured against."""
         return "no commitment set" if self.committed is None else f"committed {self.committed:,}"
 
+    @property
+    def accepted_note(self) -> str | None:
+        return None if self.accepted is None else f"{self.accepted:,} accepted"
+
+
+@dataclass
+class SlaHeadline:
+    """The SLA page's cards: both sides' headline figures for a period."""
+
+    response: ResponseSla
+    delivery: Delivery
+    rejected: int | None
+    elapsed_share: float
+    sales_notes: list[str] = field(default_factory=list)  # why the response SLA cannot be measured
+
+    @property
+    def elapsed_note(self) -> str:
+        return f"{self.elapsed_share:.0%} of the period elapsed"
+
+    @property
+    def rejected_note(self) -> str | None:
+        q = self.delivery.quality_leads
+        return None if q is None else f"of {q:,} quality leads"
+
+    @property
+    def notes(self) -> list[str]:
+        """Why figures cannot be computed, beyond the sales side's missing tables (said on their own)."""
+        return [n for n in dict.fromkeys([*self.response.notes, *self.delivery.notes]) if n not in self.sales_notes]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sales' side: per-lead rows, then SALES_AGGREGATES over them
+# ---------------------------------------------------------------------------------------------------
+
 
 def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
-    """Per quality lead whose clock started in the period (by as-of): its policy, first touch, attempts
-    and status (met / breached / pending). The base of every response-SLA figure and breach list."""
+    """Per quality lead whose clock started in the period (by as-of): its owner's team and rep (and
+    `rep_key`, the owner id, '' when unassigned), source and campaign, the policy in force at its clock
+    start, first touch, attempts and status (met / breached / pending). The base of every response-SLA
+    figure and of the breach list."""
     schedule = sla_schedule(con)
-    rh = schedule_value_sql(schedule, "response_hours", "q.clock_start", params, "s")
-    ma = schedule_value_sql(schedule, "min_attempts", "q.clock_start", params, "s")
-    ad = schedule_value_sql(schedule, "attempt_days", "q.clock_start", params, "s")
+    policy = ",\n               ".join(
+        f"{schedule_value_sql(schedule, name, 'q.clock_start', params, 's')} AS {name}"
+        for name in ("response_hours", "min_attempts", "attempt_days")
+    )
     return f"""
     WITH {lead_q(con, params)},
     sla_leads AS (
-        SELECT q.lead_id, q.owner_id, q.source, q.campaign_id, q.created_at, q.clock_start,
-               {rh} AS response_hours, {ma} AS min_attempts, {ad} AS attempt_days
+        SELECT q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.clock_start,
+               {policy}
         FROM lead_q q
         WHERE q.is_quality AND q.clock_start >= $start AND q.clock_start < $end AND q.clock_start <= $as_of
     ),
@@ -115,145 +260,39 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         FROM windows w
         JOIN activities a ON a.lead_id = w.lead_id AND a.occurred_at >= w.clock_start AND a.occurred_at <= $as_of
         GROUP BY w.lead_id
+    ),
+    judged AS (
+        SELECT w.*, t.first_touch_at, coalesce(t.attempts, 0) AS attempts,
+               CASE WHEN t.first_touch_at <= w.deadline THEN '{MET}'
+                    WHEN w.deadline <= $as_of THEN '{BREACHED}'
+                    ELSE '{PENDING}' END AS sla_status
+        FROM windows w LEFT JOIN touched t ON t.lead_id = w.lead_id
     )
-    SELECT w.lead_id, w.owner_id, w.source, w.campaign_id, w.created_at, w.clock_start, w.deadline,
-           w.response_hours, w.min_attempts, w.attempt_days,
-           t.first_touch_at,
-           epoch(t.first_touch_at - w.clock_start) / 3600.0 AS hours_to_first_touch,
-           coalesce(t.attempts, 0) AS attempts,
-           CASE WHEN t.first_touch_at <= w.deadline THEN 'met'
-                WHEN w.deadline <= $as_of THEN 'breached'
-                ELSE 'pending' END AS sla_status,
-           w.attempts_until,
-           (w.attempts_until <= $as_of) AS attempt_window_closed,
-           (w.attempts_until <= $as_of AND coalesce(t.attempts, 0) < w.min_attempts) AS under_worked,
-           CASE WHEN t.first_touch_at IS NULL THEN epoch($as_of - w.deadline) / 3600.0
-                ELSE epoch(t.first_touch_at - w.deadline) / 3600.0 END AS hours_late
-    FROM windows w LEFT JOIN touched t ON t.lead_id = w.lead_id
+    SELECT l.lead_id, l.company, l.owner_id,
+           {DIMENSIONS["team"].lead_sql()} AS team,
+           {DIMENSIONS["rep"].lead_sql()} AS rep,
+           coalesce(l.owner_id, '') AS rep_key,
+           {DIMENSIONS["source"].lead_sql()} AS source,
+           l.campaign_id,
+           {DIMENSIONS["campaign"].lead_sql()} AS campaign,
+           l.created_at, l.clock_start, l.deadline, l.response_hours, l.min_attempts, l.attempt_days,
+           l.first_touch_at,
+           epoch(l.first_touch_at - l.clock_start) / 3600.0 AS hours_to_first_touch,
+           l.attempts, l.sla_status, l.attempts_until,
+           (l.attempts_until <= $as_of) AS attempt_window_closed,
+           (l.attempts_until <= $as_of AND l.attempts < l.min_attempts) AS under_worked,
+           CASE WHEN l.sla_status = '{BREACHED}'
+                THEN epoch(coalesce(l.first_touch_at, $as_of) - l.deadline) / 3600.0 END AS hours_late
+    FROM judged l {LEAD_JOINS}
     """
 
 
-@reads('records', 'sla_policy', 'quality_definition')
-def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> ResponseSla:
-    present = tables_with_rows(con)
-    result = ResponseSla()
-    for table in ("leads", "activities"):
-        if table not in present:
-            result.notes.append(MISSING_TABLE_NOTES[table])
-    if result.notes:
-        return result
-    params = scope_params(period, as_of)
-    row = run(con, 
-        f"""SELECT count(*) FILTER (sla_status = 'met'),
-                   count(*) FILTER (sla_status = 'breached'),
-                   count(*) FILTER (sla_status = 'pending'),
-                   quantile_cont(hours_to_first_touch, 0.5),
-                   quantile_cont(hours_to_first_touch, 0.9),
-                   count(*) FILTER (first_touch_at IS NULL AND sla_status = 'breached'),
-                   count(*) FILTER (under_worked),
-                   count(*),
-                   count(*) FILTER (attempt_window_closed),
-                   avg(attempts) FILTER (attempt_window_closed)
-            FROM ({sla_leads_sql(con, params)})""",
-        params,
-    ).fetchone()
-    (result.met, result.breached, result.pending, result.median_hours_to_first_touch,
-     result.p90_hours_to_first_touch, result.never_touched, result.under_worked,
-     result.quality_leads, result.attempt_windows_closed, result.avg_attempts) = row
-    result.compliance = ratio(result.met, result.met + result.breached)
-    if result.compliance is None:
-        result.notes.append("No quality lead's response window has closed in this period yet.")
-    if result.median_hours_to_first_touch is None:
-        result.notes.append("No quality lead of this period has been touched yet, so speed to lead is undefined.")
-    return result
-
-
-@reads('records', 'sla_policy', 'quality_definition')
-def sla_lead_rows(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
-    """Per-lead SLA rows for the period (breach lists, drill-down)."""
-    params = scope_params(period, as_of)
-    return run(con, sla_leads_sql(con, params) + " ORDER BY w.clock_start", params).df()
-
-
-@reads('sla_policy')
-def committed_quality_leads(con: duckdb.DuckDBPyConnection, period: Period) -> int | None:
-    """Sum of the monthly commitments of the period's months (policy in force at each month's start)."""
-    schedule = sla_schedule(con)
-    total = 0
-    for month in period.months():
-        in_force = [p for frm, p in schedule if frm <= month.start] or [schedule[0][1]]
-        commitment = in_force[-1].monthly_quality_commitment
-        if commitment is None:
-            return None
-        total += commitment
-    return total
-
-
-@reads('records', 'sla_policy', 'quality_definition')
-def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, cohort: Funnel | None = None) -> Delivery:
-    """Marketing's side. `cohort` may pass the period's funnel when the caller already has it."""
-    f = cohort if cohort is not None else funnel(con, period, as_of)
-    result = Delivery(notes=[n for n in f.notes if "lead" in n.lower()])
-    result.quality_leads = f.quality_leads
-    result.accepted = f.accepted
-    result.acceptance_rate = ratio(f.accepted, f.quality_leads)
-    result.committed = committed_quality_leads(con, period)
-    if result.committed is None:
-        result.notes.append("No quality-lead commitment is set in the SLA policy for this period.")
-    else:
-        result.delivery = ratio(result.quality_leads, result.committed)
-        if result.committed == 0:
-            result.notes.append("The commitment for this period is zero, so delivery is undefined.")
-    return result
-
-
-# ---------------------------------------------------------------------------------------------------
-# Sales' side in detail: by team, by rep, by week, and the breach list
-# ---------------------------------------------------------------------------------------------------
-
-UNASSIGNED = "unassigned"
-REP_NOT_LOADED = "rep not loaded"
-BREACH_LIST_LIMIT = 200
-
-# The same aggregates for every grouping (team, rep, week), so the tables add up to the headline.
-_SALES_AGGREGATES = """
-    count(*) AS quality_leads,
-    count(*) FILTER (sla_status = 'met') AS met,
-    count(*) FILTER (sla_status = 'breached') AS breached,
-    count(*) FILTER (sla_status = 'pending') AS pending,
-    count(*) FILTER (sla_status = 'met') / nullif(count(*) FILTER (sla_status IN ('met', 'breached')), 0)
-        AS compliance,
-    quantile_cont(hours_to_first_touch, 0.5) AS median_hours_to_first_touch,
-    quantile_cont(hours_to_first_touch, 0.9) AS p90_hours_to_first_touch,
-    count(*) FILTER (first_touch_at IS NULL AND sla_status = 'breached') AS never_touched,
-    count(*) FILTER (attempt_window_closed) AS attempt_windows_closed,
-    avg(attempts) FILTER (attempt_window_closed) AS avg_attempts,
-    count(*) FILTER (under_worked) AS under_worked"""
-SALES_COUNT_COLUMNS = ("quality_leads", "met", "breached", "pending", "never_touched", "attempt_windows_closed",
-                       "under_worked")
-_SALES_COLUMNS = (*SALES_COUNT_COLUMNS[:4], "compliance", "median_hours_to_first_touch", "p90_hours_to_first_touch",
-                  "never_touched", "attempt_windows_closed", "avg_attempts", "under_worked")
-
-# Grouping name → (key columns selected, GROUP BY / ORDER BY), over the enriched per-lead rows.
-_GROUPINGS: dict[str, tuple[str, str]] = {
-    "team": ("team", "team"),
-    "rep": ("team, rep, rep_key", "team, rep, rep_key"),
-}
-
-ISSUE_FILTERS: dict[str, str] = {
-    "any": "(sla_status = 'breached' OR under_worked)",
-    "breached": "sla_status = 'breached'",
-    "never_touched": "(sla_status = 'breached' AND first_touch_at IS NULL)",
-    "under_worked": "under_worked",
-}
-BREACH_SORTS: dict[str, str] = {
-    "hours_late": "hours_late DESC NULLS LAST, clock_start, lead_id",
-    "clock_start": "clock_start DESC, lead_id",
-    "attempts": "attempts, clock_start, lead_id",
-    "rep": "team, rep, clock_start, lead_id",
-}
-BREACH_COLUMNS = ("lead_id", "company", "issue", "rep", "team", "hours_late", "clock_start", "deadline",
-                  "first_touch_at", "attempts", "min_attempts", "source", "campaign")
+def _sales_sql(con: duckdb.DuckDBPyConnection, params: dict, keys: dict[str, str]) -> str:
+    """SALES_AGGREGATES over the period's per-lead rows, grouped by `keys` (output name → SQL over those
+    rows, from this module); no keys: one row, the headline."""
+    select = ", ".join(f"{sql} AS {name}" for name, sql in {**keys, **SALES_AGGREGATES}.items())
+    group = f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else ""
+    return f"SELECT {select} FROM ({sla_leads_sql(con, params)}){group}"
 
 
 @reads('records')
@@ -263,17 +302,26 @@ def sales_side_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [MISSING_TABLE_NOTES[t] for t in ("leads", "activities") if t not in present]
 
 
-def _enriched_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
-    """sla_leads_sql with the owner's team and name (or 'unassigned') and the campaign's name."""
-    return f"""
-        SELECT s.*,
-               CASE WHEN s.owner_id IS NULL THEN '{UNASSIGNED}' ELSE coalesce(r.team, '{REP_NOT_LOADED}') END AS team,
-               CASE WHEN s.owner_id IS NULL THEN '{UNASSIGNED}' ELSE coalesce(r.name, s.owner_id) END AS rep,
-               coalesce(s.owner_id, '') AS rep_key,
-               coalesce(cp.name, s.campaign_id, '(no campaign)') AS campaign
-        FROM ({sla_leads_sql(con, params)}) s
-        LEFT JOIN reps r ON r.rep_id = s.owner_id
-        LEFT JOIN campaigns cp ON cp.campaign_id = s.campaign_id"""
+@reads('records', 'sla_policy', 'quality_definition')
+def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> ResponseSla:
+    notes = sales_side_notes(con)
+    if notes:
+        return ResponseSla(notes=notes)
+    params = scope_params(period, as_of)
+    row = run(con, _sales_sql(con, params, {}), params).fetchone()
+    result = ResponseSla(**dict(zip(SALES_AGGREGATES, row)))
+    if result.compliance is None:
+        result.notes.append("No quality lead's response window has closed in this period yet.")
+    if result.median_hours_to_first_touch is None:
+        result.notes.append("No quality lead of this period has been touched yet, so speed to lead is undefined.")
+    return result
+
+
+@reads('records', 'sla_policy', 'quality_definition')
+def sla_lead_rows(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
+    """Per-lead SLA rows for the period (drill-down), by clock start."""
+    params = scope_params(period, as_of)
+    return run(con, f"SELECT * FROM ({sla_leads_sql(con, params)}) ORDER BY clock_start, lead_id", params).df()
 
 
 @reads('records', 'sla_policy', 'quality_definition')
@@ -283,33 +331,29 @@ def sla_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: 
     cannot be measured (see `sales_side_notes`)."""
     if by not in _GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}")
-    keys, group = _GROUPINGS[by]
+    keys = _GROUPINGS[by]
     if sales_side_notes(con):
-        return pd.DataFrame(columns=[*[k.strip() for k in keys.split(",")], *_SALES_COLUMNS])
+        return pd.DataFrame(columns=[*keys, *SALES_AGGREGATES])
     params = scope_params(period, as_of)
-    sql = f"SELECT {keys}, {_SALES_AGGREGATES} FROM ({_enriched_sql(con, params)}) GROUP BY {group} ORDER BY {group}"
-    return run(con, sql, params).df()
+    return run(con, _sales_sql(con, params, {k: k for k in keys}), params).df()
 
 
 @reads('records', 'sla_policy', 'quality_definition')
 def sla_weekly(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """Response-SLA figures per ISO week of clock start, every week of the period up to as-of."""
-    columns = ["week", "week_start", *_SALES_COLUMNS]
+    columns = ["week", "week_start", *SALES_AGGREGATES]
     if sales_side_notes(con):
         return pd.DataFrame(columns=columns)
     params = scope_params(period, as_of)
-    counts = ", ".join(f"coalesce(p.{c}, 0) AS {c}" for c in SALES_COUNT_COLUMNS)
+    figures = ", ".join(f"coalesce(p.{c}, 0) AS {c}" if c in SALES_COUNTS else f"p.{c}" for c in SALES_AGGREGATES)
     sql = f"""
-        WITH per_week AS (
-            SELECT date_trunc('week', clock_start) AS week_start, {_SALES_AGGREGATES}
-            FROM ({sla_leads_sql(con, params)}) GROUP BY 1
-        ),
+        WITH per_week AS ({_sales_sql(con, params, {"week_start": "date_trunc('week', clock_start)"})}),
         weeks AS (
-            SELECT unnest(generate_series(date_trunc('week', $start), date_trunc('week', least($end - INTERVAL 1 MICROSECOND, $as_of)),
+            SELECT unnest(generate_series(date_trunc('week', $start),
+                                          date_trunc('week', least($end - INTERVAL 1 MICROSECOND, $as_of)),
                                           INTERVAL 1 WEEK)) AS week_start
         )
-        SELECT printf('%d-W%02d', isoyear(w.week_start), week(w.week_start)) AS week, w.week_start,
-               {counts}, p.compliance, p.median_hours_to_first_touch, p.p90_hours_to_first_touch, p.avg_attempts
+        SELECT printf('%d-W%02d', isoyear(w.week_start), week(w.week_start)) AS week, w.week_start, {figures}
         FROM weeks w LEFT JOIN per_week p ON p.week_start = w.week_start
         ORDER BY w.week_start"""
     return run(con, sql, params).df()[columns]
@@ -322,6 +366,20 @@ class BreachList(Figures):
     rows: pd.DataFrame | None = None
     total: int | None = None
     limit: int | None = None
+    sort: str = "hours_late"
+
+    @property
+    def complete(self) -> bool:
+        """Every matching lead is in `rows` (so a download needs no further query)."""
+        return self.rows is not None and len(self.rows) == (self.total or 0)
+
+    @property
+    def summary(self) -> str:
+        """How many leads match and which of them are shown."""
+        total, shown = self.total or 0, 0 if self.rows is None else len(self.rows)
+        which = ("all shown." if shown >= total
+                 else f"showing the first {shown:,} by {BREACH_SORTS[self.sort].label.lower()}.")
+        return f"{total:,} lead{'s' if total != 1 else ''} match; {which} Hours late is filled for breached leads only."
 
 
 @reads('records', 'sla_policy', 'quality_definition')
@@ -330,59 +388,84 @@ def breach_list(
     period: Period,
     as_of: datetime,
     *,
-    team: str | None = None,
-    rep: str | None = None,
+    team: str = ALL,
+    rep: str = ALL,
     issue: str = "any",
     sort: str = "hours_late",
     limit: int | None = BREACH_LIST_LIMIT,
 ) -> BreachList:
     """Breached or under-worked quality leads of the period with rep, team, hours late, source and
     campaign. Filters: `team` (as in sla_by), `rep` (a rep_key from sla_by: owner id, '' = unassigned),
-    `issue` (ISSUE_FILTERS); `sort` from BREACH_SORTS; `limit=None` returns the whole filtered list."""
+    ALL for either means no filter; `issue` from ISSUE_FILTERS; `sort` from BREACH_SORTS; `limit=None`
+    returns the whole filtered list."""
     if issue not in ISSUE_FILTERS:
         raise ValueError(f"unknown issue filter {issue!r}")
     if sort not in BREACH_SORTS:
         raise ValueError(f"unknown sort {sort!r}")
     notes = sales_side_notes(con)
     if notes:
-        return BreachList(notes=notes, rows=pd.DataFrame(columns=list(BREACH_COLUMNS)))
+        return BreachList(notes=notes, rows=pd.DataFrame(columns=list(BREACH_COLUMNS)), sort=sort)
     params = scope_params(period, as_of)
-    params.update(team=team, rep=rep, limit=limit)
-    order = BREACH_SORTS[sort]
+    params.update(team=None if team == ALL else team, rep=None if rep == ALL else rep, limit=limit,
+                  **{f"issue_{k}": ISSUE_FILTERS[k].label.lower() for k in ("never_touched", "breached", "under_worked")})
+    issue_words = (f"concat_ws(', ', CASE WHEN {_NEVER_TOUCHED} THEN $issue_never_touched "
+                   f"WHEN {_BREACHED} THEN $issue_breached END, CASE WHEN {_UNDER_WORKED} THEN $issue_under_worked END)")
+    columns = ", ".join(issue_words + " AS issue" if c == "issue" else c for c in BREACH_COLUMNS)
     sql = f"""
-        WITH picked AS (
-            SELECT lead_id, rep, team, sla_status, first_touch_at, under_worked, clock_start, deadline,
-                   CASE WHEN sla_status = 'breached' THEN hours_late END AS hours_late,
-                   attempts, min_attempts, source, campaign, count(*) OVER () AS total
-            FROM ({_enriched_sql(con, params)})
-            WHERE {ISSUE_FILTERS[issue]} AND ($team IS NULL OR team = $team) AND ($rep IS NULL OR rep_key = $rep)
-            ORDER BY {order}
-            LIMIT $limit
-        )
-        SELECT p.lead_id, l.company,
-               concat_ws(', ',
-                   CASE WHEN p.sla_status = 'breached' AND p.first_touch_at IS NULL THEN 'never touched'
-                        WHEN p.sla_status = 'breached' THEN 'breached' END,
-                   CASE WHEN p.under_worked THEN 'under-worked' END) AS issue,
-               p.rep, p.team, p.hours_late, p.clock_start, p.deadline, p.first_touch_at, p.attempts,
-               p.min_attempts, p.source, p.campaign, p.total
-        FROM picked p LEFT JOIN leads l ON l.lead_id = p.lead_id
-        ORDER BY {", ".join("p." + part.strip() for part in order.split(","))}"""
+        SELECT {columns}, count(*) OVER () AS total
+        FROM ({sla_leads_sql(con, params)})
+        WHERE {ISSUE_FILTERS[issue].sql} AND ($team IS NULL OR team = $team) AND ($rep IS NULL OR rep_key = $rep)
+        ORDER BY {BREACH_SORTS[sort].sql}
+        LIMIT $limit"""
     frame = run(con, sql, params).df()
     total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return BreachList(rows=frame[list(BREACH_COLUMNS)], total=total, limit=limit)
+    return BreachList(rows=frame[list(BREACH_COLUMNS)], total=total, limit=limit, sort=sort)
+
+
+def breach_filter_choices(by_rep: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
+    """The breach list's team and rep choices (key → label, ALL first) from `sla_by(..., 'rep')`. A rep's
+    key is its owner id; an owner missing from reps is named by that id."""
+    teams = {ALL: "All teams", **{t: t for t in by_rep["team"]}}
+    reps = {ALL: "All reps"}
+    for key, rep, team in zip(by_rep["rep_key"], by_rep["rep"], by_rep["team"]):
+        reps[key] = f"{key if rep == REP_NOT_LOADED else rep} · {team}"
+    return teams, reps
 
 
 # ---------------------------------------------------------------------------------------------------
-# Marketing's side in detail: delivery per month, acceptance and rejection reasons by campaign/source
+# Marketing's side: delivery against the commitment, acceptance and rejection reasons
 # ---------------------------------------------------------------------------------------------------
 
-MARKETING_SEGMENTS: dict[str, str] = {
-    "campaign": "coalesce(cp.name, c.campaign_id, '(no campaign)')",
-    "source": "c.source",
-}
-NO_REASON = "(no reason given)"
-_REJECTED = "(c.status = 'rejected' OR (c.status = 'recycled' AND nullif(trim(c.rejected_reason), '') IS NOT NULL))"
+
+@reads('sla_policy')
+def committed_quality_leads(con: duckdb.DuckDBPyConnection, period: Period) -> int | None:
+    """Sum of the monthly commitments of the period's months (policy in force at each month's start)."""
+    schedule = edits.in_force_schedule(con, "sla_policy")
+    total = 0
+    for month in period.months():
+        version = edits.in_force_at(schedule, month.start)
+        if version is None or version.body.monthly_quality_commitment is None:
+            return None
+        total += version.body.monthly_quality_commitment
+    return total
+
+
+@reads('records', 'sla_policy', 'quality_definition')
+def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, cohort: Funnel | None = None) -> Delivery:
+    """Marketing's side. `cohort` may pass the period's funnel when the caller already has it."""
+    f = cohort if cohort is not None else funnel(con, period, as_of)
+    result = Delivery(quality_leads=f.quality_leads, accepted=f.accepted,
+                      acceptance_rate=ratio(f.accepted, f.quality_leads))
+    if f.quality_leads is None:  # delivery needs leads only; the funnel's note on deals is not ours
+        result.notes.append(MISSING_TABLE_NOTES["leads"])
+    result.committed = committed_quality_leads(con, period)
+    if result.committed is None:
+        result.notes.append("No quality-lead commitment is set in the SLA policy for this period.")
+    else:
+        result.delivery = ratio(result.quality_leads, result.committed)
+        if result.committed == 0:
+            result.notes.append("The commitment for this period is zero, so delivery is undefined.")
+    return result
 
 
 @reads('records', 'sla_policy', 'quality_definition')
@@ -401,22 +484,22 @@ def delivery_by_month(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
 
 
 def _rejections_sql(con: duckdb.DuckDBPyConnection, params: dict, by: str) -> str:
+    """Rejected quality leads of the period per segment of dimension `by` and reason."""
     return f"""
         WITH {lead_q(con, params)}
-        SELECT {MARKETING_SEGMENTS[by]} AS segment,
-               coalesce(nullif(trim(c.rejected_reason), ''), '{NO_REASON}') AS reason,
+        SELECT {dimension(by, MARKETING_BY).lead_sql()} AS segment,
+               coalesce(nullif(trim(l.rejected_reason), ''), '{NO_REASON}') AS reason,
                count(*) AS rejected
-        FROM lead_q c LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
-        WHERE c.is_quality AND c.created_at >= $start AND c.created_at < $end AND {_REJECTED}
+        FROM lead_q l {LEAD_JOINS}
+        WHERE l.is_quality AND l.created_at >= $start AND l.created_at < $end AND {_REJECTED}
         GROUP BY ALL"""
 
 
 @reads('records', 'sla_policy', 'quality_definition')
 def rejection_reasons(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
-    """Rejected quality leads of the period per segment ('campaign' or 'source') and reason, biggest
-    segment first, then biggest reason."""
-    if by not in MARKETING_SEGMENTS:
-        raise ValueError(f"unknown segment {by!r}")
+    """Rejected quality leads of the period per segment (MARKETING_BY) and reason, biggest segment
+    first, then biggest reason."""
+    dimension(by, MARKETING_BY)
     if "leads" not in tables_with_rows(con):
         return pd.DataFrame(columns=["segment", "reason", "rejected"])
     params = scope_params(period, as_of)
@@ -427,23 +510,22 @@ def rejection_reasons(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
 
 @reads('records', 'sla_policy', 'quality_definition')
 def acceptance_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
-    """Per segment ('campaign' or 'source') with quality leads in the period: quality leads, accepted
-    (the funnel's definition, via funnel_by), acceptance rate, rejected and rejection rate."""
-    if by not in MARKETING_SEGMENTS:
-        raise ValueError(f"unknown segment {by!r}")
+    """Per segment (MARKETING_BY) with quality leads in the period: quality leads and accepted (the
+    funnel's own figures per segment, via funnel_by, so they add up to delivery's), acceptance rate,
+    rejected and rejection rate."""
+    dimension(by, MARKETING_BY)
     columns = ["segment", "quality_leads", "accepted", "acceptance_rate", "rejected", "rejection_rate"]
     if "leads" not in tables_with_rows(con):
         return pd.DataFrame(columns=columns)
-    cohort = funnel_by(con, period, as_of, by)
-    cohort["segment"] = cohort["segment"].fillna("(no campaign)")
+    cohort = funnel_by(con, period, as_of, by)  # segments named by the same dimension as the rejections
     cohort = cohort[cohort["quality_leads"] > 0]
     params = scope_params(period, as_of)
-    rejected = run(con, f"SELECT segment, sum(rejected) AS rejected FROM ({_rejections_sql(con, params, by)}) GROUP BY segment",
-                   params).df()
+    rejected = run(con, f"SELECT segment, sum(rejected) AS rejected FROM ({_rejections_sql(con, params, by)}) "
+                        "GROUP BY segment", params).df()
     out = cohort.merge(rejected, on="segment", how="left")
     out["rejected"] = out["rejected"].fillna(0).astype("int64")
-    out["acceptance_rate"] = out["accepted"] / out["quality_leads"]
-    out["rejection_rate"] = out["rejected"] / out["quality_leads"]
+    out["acceptance_rate"] = [ratio(a, q) for a, q in zip(out["accepted"], out["quality_leads"])]
+    out["rejection_rate"] = [ratio(r, q) for r, q in zip(out["rejected"], out["quality_leads"])]
     return out.sort_values(["quality_leads", "segment"], ascending=[False, True])[columns].reset_index(drop=True)
 
 
@@ -457,12 +539,27 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
                params).fetchone()[0]
 
 
+@reads('records', 'sla_policy', 'quality_definition')
+def sla_headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> SlaHeadline:
+    """Both sides' cards for the SLA page, from the same functions the Overview and the report use."""
+    return SlaHeadline(
+        response=response_sla(con, period, as_of),
+        delivery=delivery(con, period, as_of),
+        rejected=rejected_quality_leads(con, period, as_of),
+        elapsed_share=period.elapsed_share(as_of),
+        sales_notes=sales_side_notes(con),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The policy in force
+# ---------------------------------------------------------------------------------------------------
+
+
 @reads('sla_policy')
 def policy_in_force(con: duckdb.DuckDBPyConnection, moment: datetime) -> edits.Version | None:
     """The SLA policy version that applies to a clock started at `moment` (the first covers all before)."""
-    schedule = edits.in_force_schedule(con, "sla_policy")
-    started = [v for v in schedule if v.effective_from <= moment] or schedule[:1]
-    return started[-1] if started else None
+    return edits.in_force_at(edits.in_force_schedule(con, "sla_policy"), moment)
 
 
 @reads('sla_policy')
