@@ -45,7 +45,7 @@ from core.semantic.blocks import (
     tables_with_rows,
 )
 from core.semantic.dimensions import DEAL_JOINS, dimension, labels
-from core.semantic.enums import NOT_SET, OTHER_VALUES, RATE_NAMES
+from core.semantic.enums import OTHER_VALUES, RATE_NAMES
 from core.semantic.measures import BASES, MEASURES
 
 
@@ -276,7 +276,7 @@ def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
                present: frozenset[str]) -> pd.DataFrame:
     """segment value → count of every stage in `period` (lead stages: its cohort funnel; deal stages:
     deals created / won in it). A stage whose table is missing counts 0 here; callers say it is unknown."""
-    frames = []
+    frames = []  # the dimensions never read NULL, so every value is kept and the split adds up
     if "leads" in present:
         frames.append(funnel_by(con, period, as_of, segment)[["segment", *LEAD_STAGES]])
     if "deals" in present:
@@ -284,7 +284,6 @@ def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, 
     if not frames:
         return pd.DataFrame({"segment": pd.Series(dtype=str), **{s: pd.Series(dtype=int) for s in STAGE_KEYS}})
     out = pd.concat(frames, ignore_index=True)
-    out["segment"] = out["segment"].fillna(NOT_SET).astype(str)  # a breakdown adds up: no value is dropped
     out = out.groupby("segment", as_index=False).sum(numeric_only=True)
     for stage in STAGE_KEYS:
         out[stage] = out[stage].fillna(0).astype(int) if stage in out else 0
