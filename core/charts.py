@@ -4,17 +4,18 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.metrics.funnel import STAGES, Funnel
+from core.metrics.funnel import Funnel
+from core.semantic.enums import FUNNEL_STAGES
 from core.semantic.measures import MEASURES
 
 STAGE_COLOURS = ["#9db4f5", "#6f8ff0", "#4a70e8", "#2f5bea", "#1b3fb8"]
 
 
 def funnel_frame(f: Funnel) -> pd.DataFrame:
-    """The funnel as rows (stage, label, count, conversion from the previous stage) for charts and tables."""
+    """The funnel as rows (stage labelled as its measure, count, conversion from the previous stage)."""
     conv = f.conversions()
     rows = []
-    for i, stage in enumerate(STAGES):
+    for i, stage in enumerate(FUNNEL_STAGES):
         rows.append({
             "order": i,
             "stage": MEASURES[stage].label,

@@ -12,8 +12,11 @@ import altair as alt
 import pandas as pd
 
 from core.charts_goals import OWNER_COLOURS, whole_up
-from core.semantic.measures import MEASURES, fmt, show
 from core.metrics.attribution import MODELS
+from core.metrics.funnel import CONVERSION_MEASURES
+from core.semantic.dimensions import DIMENSIONS
+from core.semantic.enums import DEAL_STAGE_LABELS
+from core.semantic.measures import MEASURES, fmt, show
 
 INK = "#1b2333"
 WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
@@ -26,19 +29,16 @@ def _missing(value) -> bool:
 # --- Funnel -------------------------------------------------------------------------------------------
 
 def comparison_table(frame: pd.DataFrame, period_label: str, previous_label: str) -> pd.DataFrame:
-    """The funnel (and the figures beside it) this period, the previous period and the trailing year."""
+    """The funnel (and the figures beside it) this period, the previous period and the trailing year, each
+    figure under its measure's label."""
     out = []
     for row in frame.to_dict("records"):
-        line = {"Figure": ("beside: " if row["beside"] else "") + row["figure"]}
+        line = {"Figure": ("beside: " if row["beside"] else "") + MEASURES[row["key"]].label}
         for key, title in (("this", period_label), ("previous", previous_label), ("year", "Trailing year")):
             line[title] = fmt(row[key], "count")
             line[f"{title} step %"] = "" if row["beside"] else fmt(row[f"{key}_conversion"], "percent")
         out.append(line)
     return pd.DataFrame(out)
-
-
-CONVERSION_STEPS = (("quality_leads", "Lead → quality"), ("accepted", "Quality → accepted"),
-                    ("opportunities", "Accepted → opportunity"), ("won", "Opportunity → won"))
 
 
 def _with_delta(value, other) -> str:
@@ -49,31 +49,30 @@ def _with_delta(value, other) -> str:
     return f"{value:.0%} ({(value - other) * 100:+.0f})"
 
 
-SEGMENT_COUNT_LABELS = {"leads": "Leads", "quality_leads": "Quality", "accepted": "Accepted",
-                        "opportunities": "Opps", "won": "Won", "unqualified_opportunities": "Unqualified opps",
-                        "unqualified_won": "Unqualified wins"}
+SEGMENT_COUNTS = ("leads", "quality_leads", "accepted", "opportunities", "won", "unqualified_opportunities",
+                  "unqualified_won")
 
 
-def segment_funnel_table(frame: pd.DataFrame, segment_label: str, compare: str) -> pd.DataFrame:
-    """One line per segment value: counts, then each step's conversion with its change in percentage
-    points against `compare` ('prev' or 'year') in brackets."""
+def segment_funnel_table(frame: pd.DataFrame, segment: str, compare: str) -> pd.DataFrame:
+    """One line per value of the dimension `segment`: counts, then each step's conversion with its change in
+    percentage points against `compare` ('prev' or 'year') in brackets; every column a measure's label."""
     out = []
     for row in frame.to_dict("records"):
-        line = {segment_label: row["segment"]}
-        for key, label in SEGMENT_COUNT_LABELS.items():
-            line[label] = fmt(row[key], "count")
-        for stage, label in CONVERSION_STEPS:
-            line[label] = _with_delta(row[f"conv_{stage}"], row[f"{compare}_conv_{stage}"])
+        line = {DIMENSIONS[segment].label: row["segment"]}
+        for key in SEGMENT_COUNTS:
+            line[MEASURES[key].label] = fmt(row[key], "count")
+        for stage, name in CONVERSION_MEASURES.items():
+            line[MEASURES[name].label] = _with_delta(row[f"conv_{stage}"], row[f"{compare}_conv_{stage}"])
         out.append(line)
     return pd.DataFrame(out)
 
 
 # --- Gap to goal --------------------------------------------------------------------------------------
 
-def gap_table(frame: pd.DataFrame, segment_label: str | None = None) -> pd.DataFrame:
+def gap_table(frame: pd.DataFrame, segment: str | None = None) -> pd.DataFrame:
     out = []
     for row in frame.to_dict("records"):
-        line = {segment_label: row["segment"]} if segment_label else {}
+        line = {DIMENSIONS[segment].label: row["segment"]} if segment else {}
         line.update({
             "Stage": row["label"],
             "Owner": row["owner"],
@@ -116,11 +115,11 @@ def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart 
 
 # --- Pipeline health ----------------------------------------------------------------------------------
 
-def health_table(frame: pd.DataFrame, segment_label: str) -> pd.DataFrame:
+def health_table(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
     out = []
     for row in frame.to_dict("records"):
         out.append({
-            segment_label: row["segment"],
+            DIMENSIONS[segment].label: row["segment"],
             MEASURES["open_amount"].label: f"{show('open_amount', row['open_amount'])} ({fmt(row['open_deals'], 'count')})",
             MEASURES["won_revenue"].label: show("won_revenue", row["won_revenue"]),
             MEASURES["win_rate"].label: show("win_rate", row["win_rate"]),
@@ -128,22 +127,22 @@ def health_table(frame: pd.DataFrame, segment_label: str) -> pd.DataFrame:
             MEASURES["coverage"].label: show("coverage", row["coverage"]),
             MEASURES["coverage_needed"].label: show("coverage_needed", row["coverage_needed"]),
             MEASURES["pipeline_shortfall"].label: show("pipeline_shortfall", row["pipeline_shortfall"]),
-            "Stalled": fmt(row["stalled_deals"], "count"),
+            MEASURES["stalled_deals"].label: show("stalled_deals", row["stalled_deals"]),
             "Status": row["status"],
         })
     return pd.DataFrame(out)
 
 
 def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """core.metrics.pipeline.deal_records' stalled deals, formatted."""
     return pd.DataFrame([{
         "Deal": row["deal_id"],
         "Account": row["account"] or "—",
-        "Stage": row["stage"],
+        "Stage": DEAL_STAGE_LABELS[row["stage"]],
         MEASURES["days_in_stage"].label: show("days_in_stage", row["days_in_stage"]),
-        "Owner": row["owner_name"] or row["owner_id"] or "—",
+        DIMENSIONS["rep"].label: row["owner"],
         "Amount": fmt(row["amount"], "money"),
-        "Expected close": "—" if _missing(row["expected_close_on"]) or row["expected_close_on"] is None
-        else str(row["expected_close_on"])[:10],
+        "Expected close": "—" if _missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10],
     } for row in frame.to_dict("records")])
 
 
@@ -213,18 +212,20 @@ def components_markdown(frame: pd.DataFrame) -> str:
         did = ("left the gap as it was" if not amount else
                f"widened the gap by **{fmt(amount, 'money')}**" if amount > 0 else
                f"narrowed the gap by **{fmt(-amount, 'money')}**")
-        lines.append(f"- **{row['label']}** {did}. {MEASURES[COMPONENT_MEASURES[row['component']]].help}")
+        m = MEASURES[COMPONENT_MEASURES[row["component"]]]
+        lines.append(f"- **{m.label}** {did}. {m.help}")
     return "\n".join(lines)
 
 
 # --- Attribution --------------------------------------------------------------------------------------
 
-def attribution_table(frame: pd.DataFrame, view_label: str) -> pd.DataFrame:
+def attribution_table(frame: pd.DataFrame, view: str) -> pd.DataFrame:
+    """One attribution view (core.metrics.attribution.VIEWS) under one model, formatted."""
     out = []
     for row in frame.to_dict("records"):
-        line = {view_label: row["name"]}
-        if view_label == "Campaign":
-            line["Channel"] = row["channel"] if row["bucket"] == "campaign" else "—"
+        line = {DIMENSIONS[view].label: row["name"]}
+        if view == "campaign":
+            line[DIMENSIONS["channel"].label] = row["channel"] if row["bucket"] == "campaign" else "—"
         line.update({
             MEASURES["attr_leads"].label: show("attr_leads", row["leads"]),
             MEASURES["attr_quality_leads"].label: show("attr_quality_leads", row["quality_leads"]),

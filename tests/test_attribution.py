@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import AS_OF
+
+from core import pipeline_view as view
 from core.metrics import attribution as at
 from core.metrics.pipeline import won_revenue
 from core.periods import parse_period
@@ -97,7 +98,7 @@ def test_three_touches_distinct_roles(world):
     # a third each under W-shaped and linear; L3 has no campaign_id, so first touch credits no campaign
     assert shares_of(shares, "E3", "w_shaped") == pytest.approx({"C3": 1 / 3, "C1": 1 / 3, "C2": 1 / 3})
     assert shares_of(shares, "E3", "linear") == pytest.approx({"C3": 1 / 3, "C1": 1 / 3, "C2": 1 / 3})
-    assert shares_of(shares, "E3", "first_touch") == {"no campaign": 1.0}
+    assert shares_of(shares, "E3", "first_touch") == {"(no campaign)": 1.0}
 
 
 def test_five_touches_first_and_lead_creation_coincide(world):
@@ -120,11 +121,11 @@ def test_five_touches_distinct_roles(world):
 def test_deals_without_touches(world):
     shares = at.deal_shares(world, Q3, AS_OF)
     # E6: L6 has no recorded touch; its first-touch campaign C4 stands in as its one touch
-    # E7: no campaign, no touch → 'no campaign'; E8 has no lead → 'sales-sourced' under every model
+    # E7: no campaign, no touch → '(no campaign)'; E8 has no lead → 'sales-sourced' under every model
     # E9: its lead is not loaded → 'unknown lead' by first touch, but L404's touch (C1) credits it otherwise
     for model in at.MODELS:
         assert shares_of(shares, "E6", model) == {"C4": 1.0}
-        assert shares_of(shares, "E7", model) == {"no campaign": 1.0}
+        assert shares_of(shares, "E7", model) == {"(no campaign)": 1.0}
         assert shares_of(shares, "E8", model) == {"sales-sourced": 1.0}
     assert shares_of(shares, "E9", "first_touch") == {"unknown lead": 1.0}
     assert shares_of(shares, "E9", "linear") == shares_of(shares, "E9", "w_shaped") == {"C1": 1.0}
@@ -149,18 +150,18 @@ def test_campaign_table_first_touch(world):
     t = a.table("first_touch").set_index("key")
     # campaigns first, most first-touch revenue first, then most leads (C4 has one, C3 and C5 none);
     # then the named buckets the same way
-    assert list(t.index) == ["C1", "C2", "C4", "C3", "C5", "sales-sourced", "no campaign", "unknown lead"]
+    assert list(t.index) == ["C1", "C2", "C4", "C3", "C5", "sales-sourced", "(no campaign)", "unknown lead"]
     # leads by leads.campaign_id: C1 L1 L5 L8 (quality L1 L5); C2 L2 L4; C4 L6 (score 40); none L3 L7 (L3 quality)
     assert t.loc["C1", ["leads", "quality_leads"]].tolist() == [3, 2]
     assert t.loc["C2", ["leads", "quality_leads"]].tolist() == [2, 2]
     assert t.loc["C4", ["leads", "quality_leads"]].tolist() == [1, 0]
-    assert t.loc["no campaign", ["leads", "quality_leads"]].tolist() == [2, 1]
+    assert t.loc["(no campaign)", ["leads", "quality_leads"]].tolist() == [2, 1]
     # opportunities (created in Q3): C1 E1 E5; C2 E2 E4; C4 E6; none E3 E7; sales E8; unknown E9
-    assert t["opportunities"].to_dict() == {"C1": 2, "C2": 2, "C3": 0, "C4": 1, "C5": 0, "no campaign": 2,
+    assert t["opportunities"].to_dict() == {"C1": 2, "C2": 2, "C3": 0, "C4": 1, "C5": 0, "(no campaign)": 2,
                                             "sales-sourced": 1, "unknown lead": 1}
     # won in Q3: C1 E1 9,000 + E5 20,000; C2 E2 6,000 + E4 10,000; none E7 2,000; sales E8 5,000
     assert t["won_revenue"].to_dict() == {"C1": 29_000, "C2": 16_000, "C3": 0, "C4": 0, "C5": 0,
-                                          "no campaign": 2_000, "sales-sourced": 5_000, "unknown lead": 0}
+                                          "(no campaign)": 2_000, "sales-sourced": 5_000, "unknown lead": 0}
     assert t.loc["C1", "cost"] == pytest.approx(3_100)
     assert t.loc["C2", "cost"] == pytest.approx(7_600 * 46 / 76)  # = 4,600
     assert t.loc["C3", "cost"] == 0 and pd.isna(t.loc["C4", "cost"])
@@ -170,7 +171,7 @@ def test_campaign_table_first_touch(world):
     assert t.loc["C1", "return"] == pytest.approx(29_000 / 3_100)
     # undefined, not 0: C3 cost nothing in Q3, C4's cost is unknown, C5 has no quality lead
     assert pd.isna(t.loc["C3", "return"]) and pd.isna(t.loc["C4", "return"])
-    assert pd.isna(t.loc["C5", "cost_per_quality_lead"]) and pd.isna(t.loc["no campaign", "cost"])
+    assert pd.isna(t.loc["C5", "cost_per_quality_lead"]) and pd.isna(t.loc["(no campaign)", "cost"])
     assert any("no recorded campaign cost" in n for n in a.notes)
 
 
@@ -180,7 +181,7 @@ def test_campaign_table_multi_touch(world):
     # won, linear: C1 = E1 9,000 + E2 3,000 + E4 2,000 + E5 4,000; C2 = 3,000 + 2,000 + 8,000;
     # C3 = 2,000 + 4,000; C4 = 4,000 + 4,000
     assert linear["won_revenue"].to_dict() == pytest.approx(
-        {"C1": 18_000, "C2": 13_000, "C3": 6_000, "C4": 8_000, "C5": 0, "no campaign": 2_000,
+        {"C1": 18_000, "C2": 13_000, "C3": 6_000, "C4": 8_000, "C5": 0, "(no campaign)": 2_000,
          "sales-sourced": 5_000, "unknown lead": 0})
     # opportunities, linear: C1 = 1 + 1/2 + 1/3 + 1/5 + 1/5 + 1 (E9 through L404's touch)
     assert linear.loc["C1", "opportunities"] == pytest.approx(1 + 1 / 2 + 1 / 3 + 0.2 + 0.2 + 1)
@@ -189,7 +190,7 @@ def test_campaign_table_multi_touch(world):
     # won, W-shaped: C1 = 9,000 + 2,000 + 333.33 + 6,000; C2 = 4,000 + 6,000 + 7,000; C3 = 3,000 + 6,000;
     # C4 = 666.67 + 1,000
     assert w["won_revenue"].to_dict() == pytest.approx(
-        {"C1": 17_000 + 1_000 / 3, "C2": 17_000, "C3": 9_000, "C4": 5_000 / 3, "C5": 0, "no campaign": 2_000,
+        {"C1": 17_000 + 1_000 / 3, "C2": 17_000, "C3": 9_000, "C4": 5_000 / 3, "C5": 0, "(no campaign)": 2_000,
          "sales-sourced": 5_000, "unknown lead": 0})
     # every model adds up to the period's 9 opportunities and 52,000 won revenue (= won_revenue())
     for model in at.MODELS:
@@ -245,3 +246,14 @@ def test_without_leads_nothing_can_be_traced(empty):
     a = at.attribution(empty, Q3, AS_OF)
     assert a.frame.empty and "No leads" in a.notes[0]
     assert a.totals("linear")["won_revenue"] is None
+
+
+def test_page_cards_and_choices(world):
+    a = at.attribution(world, Q3, AS_OF)
+    # first touch: 8 leads, 5 quality; 9 deals created, 52,000 won in Q3; C4's cost is unknown → no total
+    assert view.attribution_cards(a, "first_touch") == [
+        ("attr_leads", 8, None), ("attr_quality_leads", 5, None), ("attr_opportunities", 9.0, None),
+        ("attr_won_revenue", 52_000.0, None), ("attr_cost", None, None), ("attr_return", None, None)]
+    choices = view.attribution_choices(a.table("first_touch"))
+    assert list(choices)[:2] == ["C1", "C2"] and choices["C1"] == "Webinar A"
+    assert choices["(no campaign)"] == "(no campaign)"

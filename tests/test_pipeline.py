@@ -7,11 +7,14 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-
 from conftest import AS_OF, LEADERSHIP
+
 from core import edits
-from core.metrics import gaps, pipeline as pl
-from core.metrics.funnel import funnel_by
+from core import pipeline_view as view
+from core.metrics import gaps
+from core.metrics import pipeline as pl
+from core.metrics.funnel import funnel, funnel_by
+from core.metrics.goals import OTHER_SEGMENTS
 from core.models import GoalBody
 from core.periods import parse_period
 from core.report import build_report
@@ -94,7 +97,7 @@ def test_stalls_use_the_latest_entry_into_the_current_stage(world_a):
     assert rows["deal_id"].tolist() == ["P6", "P5", "P2"]
     assert rows["days_in_stage"].tolist() == [136.5, 45.5, 36.5]
     assert rows["stage"].tolist() == ["discovery", "discovery", "negotiation"]
-    assert rows["owner_name"].tolist() == ["Ann Lowe", "Bo Ek", "Ann Lowe"]
+    assert rows["owner"].tolist() == ["Ann Lowe", "Bo Ek", "Ann Lowe"]
     assert rows["amount"].tolist() == [4_000, 7_000, 20_000]
     assert pl.stalled_deals(world_a, AS_OF, 30, limit=2)["deal_id"].tolist() == ["P6", "P5"]
 
@@ -198,6 +201,50 @@ def test_movement_without_stage_history(world_a):
     m = pl.pipeline_movement(world_a, Q3, AS_OF)
     assert m.advanced_deals is None and "stage history" in m.notes[0]
     assert m.created_deals == 5  # the rest is still known
+    # stalls cannot be told without history: unknown on the headline and per segment alike, never 0
+    assert pl.pipeline(world_a, Q3, AS_OF, 100_000).stalled_deals is None
+    assert pl.pipeline_by(world_a, Q3, AS_OF, "team", 100_000)["stalled_deals"].isna().all()
+
+
+def test_each_figure_is_one_function():
+    # the headline and every segment row call these, so they cannot drift apart
+    assert pl.win_rate(1, 3) == 0.25 and pl.win_rate(0, 0) is None
+    assert pl.coverage(50_000, 100_000, 50_000) == 1.0
+    assert pl.coverage(50_000, 100_000, 100_000) is None and pl.coverage(50_000, None, 0) is None
+    assert pl.coverage_needed(0.25) == 4.0 and pl.coverage_needed(0.0) is None and pl.coverage_needed(None) is None
+    # 4 open deals × 50% × 1,000 ÷ 20 days = 100 a day; a zero-day cycle has no velocity
+    assert pl.velocity(4, 0.5, 1_000, 20) == 100.0 and pl.velocity(4, 0.5, 1_000, 0) is None
+    assert pl.velocity(4, None, 1_000, 20) is None
+
+
+@pytest.mark.parametrize("segment", pl.PIPELINE_DIMENSIONS)
+def test_segments_add_up_to_the_headline(world_a, segment):
+    # the headline is the same query without a segment: every breakdown sums to it
+    p = pl.pipeline(world_a, Q3, AS_OF, 100_000)
+    rows = pl.pipeline_by(world_a, Q3, AS_OF, segment, 100_000)
+    assert (rows["open_deals"].sum(), rows["open_amount"].sum()) == (p.open_deals, p.open_amount) == (6, 49_000)
+    assert (rows["won_revenue"].sum(), rows["stalled_deals"].sum()) == (p.won_revenue, p.stalled_deals) == (5_000, 3)
+    won, lost = rows["year_won_deals"].sum(), rows["year_lost_deals"].sum()
+    assert pl.win_rate(won, lost) == p.win_rate == 1 / 3  # P3, P7 won; P4, P8, P9, P10 lost
+
+
+def test_rep_segment_is_the_deal_owner(world_a):
+    rows = pl.pipeline_by(world_a, Q3, AS_OF, "rep", 100_000).set_index("segment")
+    # Ann Lowe owns P1, P2, P6 (open in Q3), like the ae-na team
+    assert rows.loc["Ann Lowe", "open_amount"] == 34_000
+    records = pl.deal_records(world_a, Q3, AS_OF, "open_pipeline", "rep", "Ann Lowe")
+    assert sorted(records.frame["deal_id"]) == ["P1", "P2", "P6"]
+    assert pl.deal_kind_label("open_pipeline") == "Open pipeline" and pl.deal_kind_label("won") == "Deals won"
+    with pytest.raises(ValueError):
+        pl.pipeline_by(world_a, Q3, AS_OF, "owner", 100_000)  # the old name: dimensions say "rep"
+
+
+def test_records_caption():
+    frame = pd.DataFrame({"deal_id": ["P1", "P2"]})
+    assert pl.Records(frame, total=2, limit=200).caption() == "2 record(s)."
+    assert pl.Records(frame, total=5, limit=2).caption("deal(s)") == "5 deal(s); the first 2 are listed and in the CSV."
+    assert pl.Records(frame.head(0), total=0, limit=200).caption() == "No records behind this figure."
+    assert pl.Records(frame.head(0), total=0, limit=0, note="Pick a value.").caption() == "Pick a value."
 
 
 def test_nothing_loaded_says_why(empty):
@@ -209,6 +256,14 @@ def test_nothing_loaded_says_why(empty):
 
 
 # --- Funnel comparisons and the leads behind a figure (tiny fixture, see test_metrics.py) -------------
+
+def test_funnel_by_owner_dimension(tiny):
+    rows = funnel_by(tiny, Q3, AS_OF, "team").set_index("segment")
+    # Q3 leads by their owner's team: S1 (sdr-emea) L1 L2 L5; S2 (sdr-na) L3 L4 L7 L10; L6 has no owner
+    assert rows["leads"].to_dict() == {"sdr-na": 4, "sdr-emea": 3, "unassigned": 1}
+    # L6 is quality (CRM mql_at) and accepted, without a deal
+    assert rows.loc["unassigned", ["quality_leads", "accepted", "opportunities"]].tolist() == [1, 1, 0]
+
 
 def test_funnel_comparison(tiny):
     c = gaps.funnel_comparison(tiny, Q3, AS_OF)
@@ -232,13 +287,13 @@ def test_funnel_comparison(tiny):
 def test_funnel_segments(tiny):
     rows = gaps.funnel_segments(tiny, Q3, AS_OF, "campaign").set_index("segment")
     # Q3 leads by first-touch campaign: Brand search L2 L3 L5; no campaign L6 L7 L10; July webinar L1 L4
-    assert rows["leads"].to_dict() == {"Brand search": 3, "(not set)": 3, "July webinar": 2}
+    assert rows["leads"].to_dict() == {"Brand search": 3, "(no campaign)": 3, "July webinar": 2}
     # July webinar: 2 leads, both quality, L1 accepted with a won deal: 1/1 → 100% opportunity → won;
     # in Q2 its only lead L9 had an open deal: 0% won
     assert rows.loc["July webinar", "conv_won"] == 1.0 and rows.loc["July webinar", "prev_conv_won"] == 0.0
     # Brand search had no lead in Q2: no previous conversion (undefined, not 0)
     assert pd.isna(rows.loc["Brand search", "prev_conv_quality_leads"])
-    assert rows.loc["(not set)", "unqualified_won"] == 1  # L7
+    assert rows.loc["(no campaign)", "unqualified_won"] == 1  # L7
     with pytest.raises(ValueError):
         gaps.funnel_segments(tiny, Q3, AS_OF, "seniority; DROP TABLE leads")
 
@@ -250,8 +305,8 @@ def test_lead_records_match_funnel_by(tiny):
         assert total == by_source[kind].sum(), kind
         for value in by_source.index:
             assert gaps.lead_records(tiny, Q3, AS_OF, kind, "source", value).total == by_source.loc[value, kind]
-    # the leads of no campaign (a missing value reads "(not set)"): L6, L7, L10
-    rows = gaps.lead_records(tiny, Q3, AS_OF, "leads", "campaign", "(not set)").frame
+    # the leads of no campaign (the campaign dimension's "(no campaign)"): L6, L7, L10
+    rows = gaps.lead_records(tiny, Q3, AS_OF, "leads", "campaign", "(no campaign)").frame
     assert rows["lead_id"].tolist() == ["L6", "L7", "L10"]
 
 
@@ -396,3 +451,51 @@ def test_stage_gaps_by_source(world_b):
     for key, value in expected.items():
         assert got[key] == pytest.approx(value), key
     assert g.frame["revenue_at_stake"].is_monotonic_decreasing
+
+
+# --- What the Pipeline page shows, section by section (core.pipeline_view), on the tiny world ----------
+
+def test_funnel_tab_sections(tiny):
+    comparison = gaps.funnel_comparison(tiny, Q3, AS_OF)
+    beside = view.beside_funnel_cards(funnel(tiny, Q3, AS_OF), comparison)
+    # sales-sourced deals created in Q3: D5, D10 (Q2: D6); unqualified-sourced: L7 → D3 (Q2's L9 qualified)
+    assert beside == [("sales_sourced_deals", 2, "2026-Q2: 1"), ("unqualified_opportunities", 1, "2026-Q2: 0"),
+                      ("unqualified_won", 1, "2026-Q2: 0")]
+    by_source = gaps.funnel_segments(tiny, Q3, AS_OF, "source")
+    assert view.value_choices(by_source) == ["(all)", "paid_search", "partner", "webinar", "outbound"]
+    assert view.narrowed("source", "(all)") == (None, None)
+    assert view.narrowed("source", "partner") == ("source", "partner")
+
+
+def test_health_tab_sections(tiny):
+    health = view.health_cards(pl.pipeline(tiny, Q3, AS_OF, 100_000))
+    # open 42,000; coverage 42,000 / 65,000; needs 1 / 0.6; win rate 3 / 5; 2 stalled (test_metrics)
+    assert [c.measure for c in health] == ["open_amount", "coverage", "coverage_needed", "win_rate", "velocity",
+                                           "stalled_deals"]
+    assert health[1].delta == "needs 1.67×" and health[5].value == 2
+    movement = view.movement_cards(pl.pipeline_movement(tiny, Q3, AS_OF))
+    # created D1 D2 D3 D4 D5 D10 D11 = 89,000; advanced D2, D4 = 30,000; won D1, D3; lost D5; none slipped
+    assert movement == [("created_deals", 7, "$89k"), ("advanced_deals", 2, "$30k"), ("period_won_deals", 2, "$35k"),
+                        ("lost_deals", 1, "$8,000"), ("slipped_deals", 0, "$0")]
+    stalled = pl.deal_records(tiny, Q3, AS_OF, "stalled")
+    assert stalled.frame["deal_id"].tolist() == ["D6", "D4"]  # longest in stage first: 106.5 d, 34.5 d
+    assert view.stalled_caption(stalled, 30) == "2 deal(s) open in one stage for more than 30 days, longest first."
+    none = pl.deal_records(tiny, Q3, AS_OF, "stalled", stall_days=200)
+    assert view.stalled_caption(none, 200) == "No open deal has been in one stage for more than 200 days."
+
+
+def test_gap_tab_records(tiny):
+    whole = gaps.stage_gaps(tiny, Q3, AS_OF)
+    first = view.gap_choices(whole)[0]
+    assert (first.stage, first.segment_value) == ("accepted", None)  # the biggest gap (test_app_pipeline)
+    # a lead stage lists the cohort's leads: accepted L1 (converted), L2 (accepted), L6 (accepted)
+    accepted = view.gap_records(tiny, Q3, AS_OF, None, "accepted", None)
+    assert accepted.frame["lead_id"].tolist() == ["L1", "L2", "L6"]
+    # a deal stage lists deals: won in Q3 by as-of, D1 30,000 and D3 5,000 (biggest first)
+    won = view.gap_records(tiny, Q3, AS_OF, None, "won", None)
+    assert won.frame["deal_id"].tolist() == ["D1", "D3"]
+    by_source = view.gap_choices(gaps.stage_gaps(tiny, Q3, AS_OF, "source"))
+    assert by_source[0].segment_value == "sales-sourced" and by_source[0].label.startswith("sales-sourced · ")
+    # the row summing the smaller values has no records of its own, and says so
+    other = view.gap_records(tiny, Q3, AS_OF, "source", "won", OTHER_SEGMENTS)
+    assert other.frame.empty and other.caption().startswith("This row sums the smaller segment values")

@@ -268,3 +268,15 @@ def measure_table(frame: pd.DataFrame, columns: Sequence[str], key: str, *, meas
                                                        step=0.001 if number_format == "percent" else None)
     height = "auto" if max_height is None else min(38 + 35 * len(frame), max_height)
     st.dataframe(frame[list(columns)], column_config=config, hide_index=True, width="stretch", key=key, height=height)
+
+
+def records_list(frame: pd.DataFrame, caption: str, file_name: str, key: str,
+                 shown: pd.DataFrame | None = None) -> None:
+    """The records behind a figure: `caption` (how many; core says it), the list (or `shown`, the same rows
+    formatted) and its formula-safe CSV. Nothing but the caption when there is no record."""
+    st.caption(caption)
+    if frame.empty:
+        return
+    view = frame if shown is None else shown
+    st.dataframe(view, hide_index=True, width="stretch", height=min(38 + 35 * len(view), 420))
+    csv_download(frame, file_name, key=key)

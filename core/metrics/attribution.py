@@ -8,7 +8,8 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Attribution"
   won revenue as the Overview — each split across campaigns by the model. Opportunities are fractional
   under multi-touch (a deal shared by two campaigns is half an opportunity to each).
 - Every deal's credit is accounted for: a deal without a lead goes to 'sales-sourced', one whose lead is
-  not loaded to 'unknown lead', one whose lead has neither a campaign nor a touch to 'no campaign'. So
+  not loaded to 'unknown lead', one whose lead has neither a campaign nor a touch to '(no campaign)' (the
+  words of core.semantic.enums, as in every breakdown). So
   the rows always add up to the period's opportunities and won revenue.
 - Multi-touch touches are the lead's campaign_touches with touched_at at or before the deal's
   created_at (a touch at the very moment the deal was created counts). `leads.campaign_id` is itself
@@ -38,21 +39,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
+from core.db import reads
+from core.metrics.pipeline import RECORDS_LIMIT, Records
+from core.periods import Period
 from core.semantic.blocks import (
+    CREATED_IN_PERIOD,
     DEAL_ASOF,
     MISSING_TABLE_NOTES,
+    WON_IN_PERIOD,
     Figures,
     lead_q,
     run,
     scope_params,
     tables_with_rows,
 )
-from core.metrics.pipeline import RECORDS_LIMIT, Records
-from core.periods import Period
+from core.semantic.enums import NO_CAMPAIGN, SALES_SOURCED, UNKNOWN_LEAD
 
 MODELS: dict[str, str] = {"first_touch": "First touch", "linear": "Linear", "w_shaped": "W-shaped"}
 MULTI_TOUCH = ("linear", "w_shaped")
@@ -60,9 +63,9 @@ VIEWS = ("campaign", "channel")
 NOT_LOADED = "(campaign not loaded)"
 
 # A deal's credit bucket: a campaign, or one of the named places credit goes when there is none.
-_BUCKET = """CASE WHEN di.lead_id IS NULL THEN 'sales-sourced'
-                  WHEN l.lead_id IS NULL THEN 'unknown lead'
-                  WHEN l.campaign_id IS NULL THEN 'no campaign'
+_BUCKET = f"""CASE WHEN di.lead_id IS NULL THEN '{SALES_SOURCED}'
+                  WHEN l.lead_id IS NULL THEN '{UNKNOWN_LEAD}'
+                  WHEN l.campaign_id IS NULL THEN '{NO_CAMPAIGN}'
                   ELSE 'campaign' END"""
 
 
@@ -72,11 +75,9 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     return f"""{lead_q(con, params)}, {DEAL_ASOF},
     deals_in AS (
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
-               (d.created_at >= $start AND d.created_at < $end) AS is_created,
-               (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end) AS is_won
+               ({CREATED_IN_PERIOD}) AS is_created, ({WON_IN_PERIOD}) AS is_won
         FROM deal_asof d
-        WHERE (d.created_at >= $start AND d.created_at < $end)
-           OR (d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end)
+        WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     ),
     first_touch AS (
         SELECT di.deal_id, {_BUCKET} AS bucket, CASE WHEN l.lead_id IS NOT NULL THEN l.campaign_id END AS campaign_id
@@ -223,7 +224,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     )
     frame = run(con, f"""WITH {ctes},
         cohort AS (
-            SELECT CASE WHEN campaign_id IS NULL THEN 'no campaign' ELSE 'campaign' END AS bucket, campaign_id,
+            SELECT CASE WHEN campaign_id IS NULL THEN '{NO_CAMPAIGN}' ELSE 'campaign' END AS bucket, campaign_id,
                    count(*) AS leads, count(*) FILTER (is_quality) AS quality_leads
             FROM lead_q WHERE created_at >= $start AND created_at < $end GROUP BY ALL
         ),

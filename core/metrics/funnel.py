@@ -6,32 +6,53 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - A deal counts as the lead's opportunity once created by as-of; "won" needs closed_won by as-of.
 - Deals whose lead_id is NULL are sales-sourced; deals pointing at a lead that is not loaded are counted
   separately (`deals_with_unknown_lead`), never dropped.
+- A lead's deals are core.semantic.blocks.LEAD_DEALS (the one lead→deal link); segments are
+  core.semantic.dimensions at the lead grain (team, region and rep of the lead's owner).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
-from core.semantic.blocks import run, DEAL_ASOF, MISSING_TABLE_NOTES, Figures, lead_q, ratio, scope_params, tables_with_rows
+from core.db import reads
+from core.metrics.pipeline import SALES_SOURCED_CREATED
 from core.periods import Period
+from core.semantic.blocks import (
+    CREATED_IN_PERIOD,
+    DEAL_ASOF,
+    LEAD_DEALS,
+    MISSING_TABLE_NOTES,
+    Figures,
+    lead_q,
+    ratio,
+    run,
+    scope_params,
+    tables_with_rows,
+)
+from core.semantic.dimensions import DIMENSIONS, Dimension, dimension, lead_joins
+from core.semantic.enums import ACCEPTED_STATUSES, FUNNEL_STAGES
 
-STAGES = ("leads", "quality_leads", "accepted", "opportunities", "won")
+STAGES = FUNNEL_STAGES  # kept for importers (core.metrics.gaps); remove
+SEGMENTS = {n: d.lead_sql("c") for n, d in DIMENSIONS.items()}  # kept for importers (core.metrics.gaps); remove
 
-# Segment name → SQL expression over the cohort (c), its owner (r) and first-touch campaign (cp).
-SEGMENTS: dict[str, str] = {
-    "source": "c.source",
-    "campaign": "coalesce(cp.name, c.campaign_id)",
-    "industry": "c.industry",
-    "country": "c.country",
-    "region": "r.region",
-    "team": "r.team",
-    "seniority": "c.seniority",
+# The conversion into each stage from the one before, as the measure it is.
+CONVERSION_MEASURES: dict[str, str] = {
+    "quality_leads": "cohort_lead_to_quality",
+    "accepted": "cohort_quality_to_accepted",
+    "opportunities": "cohort_accepted_to_opportunity",
+    "won": "cohort_opportunity_to_won",
 }
+
+
+def conversions(counts: Mapping[str, int | None]) -> dict[str, float | None]:
+    """later ÷ earlier for each adjacent pair of funnel stages, keyed by the later stage ('quality_leads'
+    for leads → quality leads); undefined over zero or unknown."""
+    return {later: ratio(counts[later], counts[earlier]) for earlier, later in pairwise(FUNNEL_STAGES)}
 
 
 @dataclass
@@ -48,17 +69,16 @@ class Funnel(Figures):
     deals_with_unknown_lead: int | None = None
 
     def conversions(self) -> dict[str, float | None]:
-        """later / earlier for each adjacent pair, keyed 'quality_leads' for leads→quality_leads etc."""
-        values = [getattr(self, s) for s in STAGES]
-        return {STAGES[i]: ratio(values[i], values[i - 1]) for i in range(1, len(STAGES))}
+        return conversions({s: getattr(self, s) for s in FUNNEL_STAGES})
 
 
-# Each funnel figure's condition over the cohort (c) and its deals (ld), stated once: the counts here and
-# the drill-down to the records behind them (core.metrics.gaps.LEAD_KINDS) use the same text.
+_ACCEPTED = ", ".join(f"'{s}'" for s in ACCEPTED_STATUSES)  # our own constants
+# Each funnel figure's condition over the cohort (c) and its deals (ld = LEAD_DEALS), stated once: the counts
+# here and the drill-down to the records behind them (core.metrics.gaps.LEAD_KINDS) use the same text.
 STAGE_CONDITIONS: dict[str, str] = {
     "leads": "TRUE",
     "quality_leads": "c.is_quality",
-    "accepted": "c.is_quality AND (c.status IN ('accepted', 'converted') OR ld.lead_id IS NOT NULL)",
+    "accepted": f"c.is_quality AND (c.status IN ({_ACCEPTED}) OR ld.lead_id IS NOT NULL)",
     "opportunities": "c.is_quality AND ld.lead_id IS NOT NULL",
     "won": "c.is_quality AND ld.has_won",
     "unqualified_opportunities": "NOT c.is_quality AND ld.lead_id IS NOT NULL",
@@ -67,21 +87,15 @@ STAGE_CONDITIONS: dict[str, str] = {
 _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, cond in STAGE_CONDITIONS.items())
 
 
-def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, segment: str | None, schedule=None) -> str:
-    seg = SEGMENTS[segment] if segment else "'all'"
+def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, schedule=None) -> str:
+    # the owner and campaign joins only when a dimension needs them: the headline funnel does without
     return f"""
-    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF},
-    cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end),
-    lead_deals AS (
-        SELECT lead_id, bool_or(state = 'won') AS has_won FROM deal_asof
-        WHERE lead_id IS NOT NULL GROUP BY lead_id
-    )
-    SELECT {seg} AS segment,
+    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF}, {LEAD_DEALS},
+    cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end)
+    SELECT {dim.lead_sql("c") if dim else "'all'"} AS segment,
         {_COUNTS}
     FROM cohort c
-    LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id
-    LEFT JOIN reps r ON r.rep_id = c.owner_id
-    LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
+    LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c") if dim else ""}
     GROUP BY ALL
     ORDER BY leads DESC, segment
     """
@@ -106,23 +120,20 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
             result.opportunities = result.won = None
             result.unqualified_opportunities = result.unqualified_won = None
     if "deals" in present:
-        dparams = scope_params(period, as_of)
-        (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = run(con, 
-            f"""WITH {DEAL_ASOF}
-            SELECT count(*) FILTER (d.lead_id IS NULL),
-                   count(*) FILTER (d.lead_id IS NULL AND d.state = 'won'),
+        (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = run(con, f"""
+            WITH {DEAL_ASOF}
+            SELECT count(*) FILTER ({SALES_SOURCED_CREATED}),
+                   count(*) FILTER ({SALES_SOURCED_CREATED} AND d.state = 'won'),
                    count(*) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
             FROM deal_asof d LEFT JOIN leads l ON l.lead_id = d.lead_id
-            WHERE d.created_at >= $start AND d.created_at < $end""",
-            dparams,
-        ).fetchone()
+            WHERE {CREATED_IN_PERIOD}""", params).fetchone()
     return result
 
 
 @reads('records', 'quality_definition')
 def funnel_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str) -> pd.DataFrame:
-    """One funnel row per segment value (segment name from SEGMENTS), biggest first."""
-    if segment not in SEGMENTS:
-        raise ValueError(f"unknown segment {segment!r}")
+    """One funnel row per value of a dimension (core.semantic.dimensions, at the lead grain), most leads
+    first. A missing value reads as the dimension says ('(not set)', '(no campaign)', 'unassigned')."""
+    dim = dimension(segment)
     params = scope_params(period, as_of)
-    return run(con, _funnel_sql(con, params, segment), params).df()
+    return run(con, _funnel_sql(con, params, dim), params).df()

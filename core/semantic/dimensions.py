@@ -63,9 +63,14 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
 )}
 
 # The joins the expressions above expect, at each grain.
-LEAD_JOINS = """
-    LEFT JOIN reps r ON r.rep_id = l.owner_id
-    LEFT JOIN campaigns cp ON cp.campaign_id = l.campaign_id"""
+def lead_joins(lead: str = "l") -> str:
+    """LEAD_JOINS for a query whose lead rows go by another alias (e.g. a cohort `c`)."""
+    return f"""
+    LEFT JOIN reps r ON r.rep_id = {lead}.owner_id
+    LEFT JOIN campaigns cp ON cp.campaign_id = {lead}.campaign_id"""
+
+
+LEAD_JOINS = lead_joins()
 DEAL_JOINS = """
     LEFT JOIN leads l ON l.lead_id = d.lead_id
     LEFT JOIN campaigns cp ON cp.campaign_id = l.campaign_id
