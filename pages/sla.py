@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import edits, sla_policy
-from core.charts_sla import (
-    compliance_by_chart,
-    delivery_chart,
-    rejections_chart,
-    weekly_trend_chart,
-)
+from core import charts_sla, edits, sla_policy
 from core.metrics import sla
 from core.semantic.dimensions import labels as dimension_labels
 from core.semantic.enums import NO_REASON
@@ -88,7 +82,7 @@ def by_team_and_rep() -> None:
     with left:
         st.markdown("**Compliance by team**")
         if len(by_team):
-            st.altair_chart(compliance_by_chart(by_team, "team"), width="stretch")
+            st.altair_chart(charts_sla.compliance_by_chart(by_team, "team"), width="stretch")
         else:
             st.caption("No quality lead's clock started in this period.")
     with right:
@@ -106,7 +100,7 @@ def weekly_trend() -> None:
     if not len(weekly):
         st.caption("The period has not started at as-of.")
         return
-    st.altair_chart(weekly_trend_chart(weekly), width="stretch")
+    st.altair_chart(charts_sla.weekly_trend_chart(weekly), width="stretch")
     st.caption("Weeks are ISO weeks (Monday 00:00 UTC) of the clock start; the first and last may be partly "
                "outside the period. Pending leads are not in compliance.")
     table(weekly, ["week", "week_start", *SALES_COLUMNS[:7], "never_touched", "under_worked"], "weekly", sales=True)
@@ -120,7 +114,7 @@ def marketing_side() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Quality leads delivered vs committed, per month**")
-        st.altair_chart(delivery_chart(months), width="stretch")
+        st.altair_chart(charts_sla.delivery_chart(months), width="stretch")
     with right:
         st.markdown("**Per month**")
         table(months, ["month", "quality_leads", "committed", "delivery", "accepted", "acceptance_rate",
@@ -136,7 +130,7 @@ def marketing_side() -> None:
     st.markdown(f"**Rejection reasons by {segments[by].lower()}** (the feedback sales owes marketing)")
     reasons = data.cached(sla.rejection_reasons, period, as_of, by)
     if len(reasons):
-        st.altair_chart(rejections_chart(reasons), width="stretch")
+        st.altair_chart(charts_sla.rejections_chart(reasons), width="stretch")
         with st.expander("Rejection reasons as a table"):
             table(reasons, ["segment", "reason", "rejected"], "reasons", labels={"segment": segments[by]})
     else:
@@ -154,9 +148,9 @@ def breach_list() -> None:
         "team": c[0].selectbox("Team", list(teams), key=f"{KEY}_f_team", format_func=teams.get),
         "rep": c[1].selectbox("Rep", list(reps), key=f"{KEY}_f_rep", format_func=reps.get),
         "issue": c[2].selectbox("Issue", list(sla.ISSUE_FILTERS), key=f"{KEY}_f_issue",
-                             format_func=lambda k: sla.ISSUE_FILTERS[k].label),
+                                format_func=lambda k: sla.ISSUE_FILTERS[k].label),
         "sort": c[3].selectbox("Order by", list(sla.BREACH_SORTS), key=f"{KEY}_f_sort",
-                            format_func=lambda k: sla.BREACH_SORTS[k].label),
+                               format_func=lambda k: sla.BREACH_SORTS[k].label),
     }
     found = data.cached(sla.breach_list, period, as_of, **filters)
     st.caption(found.summary)

@@ -365,7 +365,6 @@ class BreachList(Figures):
 
     rows: pd.DataFrame | None = None
     total: int | None = None
-    limit: int | None = None
     sort: str = "hours_late"
 
     @property
@@ -419,7 +418,7 @@ def breach_list(
         LIMIT $limit"""
     frame = run(con, sql, params).df()
     total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return BreachList(rows=frame[list(BREACH_COLUMNS)], total=total, limit=limit, sort=sort)
+    return BreachList(rows=frame[list(BREACH_COLUMNS)], total=total, sort=sort)
 
 
 def breach_filter_choices(by_rep: pd.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
