@@ -56,24 +56,28 @@ def rates_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 COUNTS = "Counts"  # the column saying which records a stage's actual counts (deals closed in the period, …)
+# A stage table's figures: measure → the column of a goal plan's (or stage gaps') frame holding it.
+STAGE_FIGURES: dict[str, str] = {
+    "segment_share": "share", "stage_target": "target", "stage_target_to_date": "target_to_date",
+    "stage_actual": "actual", "stage_pacing": "pacing", "stage_gap": "gap_to_date", "still_needed": "still_needed",
+    "revenue_at_stake": "revenue_at_stake",
+}
+_WHOLE_UNITS = frozenset({"stage_target", "stage_target_to_date", "stage_gap", "still_needed"})
+GOAL_TABLE = ("stage_target", "stage_target_to_date", "stage_actual", "stage_pacing", "stage_gap", "still_needed")
 
 
-def stage_table(rows: pd.DataFrame, with_share: bool = False) -> pd.DataFrame:
-    """One line per cascade stage: what its actual counts, target vs actual to date, pacing and gap (and,
-    split, the share)."""
+def stage_table(rows: pd.DataFrame, measures: tuple[str, ...] = GOAL_TABLE, with_share: bool = False,
+                segment_label: str | None = None) -> pd.DataFrame:
+    """One line per stage (per segment value and stage with `segment_label`): the stage, its owner, what its
+    actual counts, then each of `measures` (STAGE_FIGURES) labelled and formatted as declared — targets and
+    gaps in whole units, rounded up — and, split, the segment's share first."""
     out = []
     for row in rows.to_dict("records"):
-        line = {"Stage": row["label"], "Owner": row["owner"], COUNTS: row["counts"]}
-        if with_share:
-            line[MEASURES["segment_share"].label] = show("segment_share", row["share"])
-        line.update({
-            MEASURES["stage_target"].label: _count(row["target"]),
-            MEASURES["stage_target_to_date"].label: _count(row["target_to_date"]),
-            MEASURES["stage_actual"].label: show("stage_actual", row["actual"]),
-            MEASURES["stage_pacing"].label: show("stage_pacing", row["pacing"]),
-            MEASURES["stage_gap"].label: _count(row["gap_to_date"]),
-            MEASURES["still_needed"].label: _count(row["still_needed"]),
-        })
+        line = {segment_label: row["segment"]} if segment_label else {}
+        line.update({"Stage": row["label"], "Owner": row["owner"], COUNTS: row["counts"]})
+        for name in (("segment_share",) if with_share else ()) + tuple(measures):
+            value = row[STAGE_FIGURES[name]]
+            line[MEASURES[name].label] = show(name, whole_up(value) if name in _WHOLE_UNITS else value)
         out.append(line)
     return pd.DataFrame(out)
 

@@ -506,3 +506,15 @@ def test_the_inputs_are_worded_from_the_semantic_layer(tiny):
     what = {f.name: f for f in goals_editor.whatif_fields(parse_period("2026-08"))}
     assert what["revenue"].label == "Revenue goal (2026-08)"
     assert what["lead_to_quality"].options["max_value"] == 1.0 and what["avg_deal_size"].options["max_value"] is None
+
+
+def test_the_pipeline_gap_table_can_be_drawn_by_the_same_stage_table(tiny):
+    from core.metrics import gaps
+
+    frame = gaps.stage_gaps(tiny, Q3, AS_OF).frame
+    table = stage_table(frame, ("stage_target_to_date", "stage_actual", "stage_gap", "revenue_at_stake"))
+    # accepted: to date 400/33 × 45.5/92 = 5.99 → 6, actual 3, gap 2.99 → 3, at stake 2.99 × (100,000 ÷ 400/33)
+    assert table.iloc[0].tolist() == ["Accepted leads", "sales", "leads created in the period", "6", "3", "3", "$25k"]
+    assert table["Stage"].tolist() == ["Accepted leads", "Quality leads", "Leads", WON, CREATED]
+    split = stage_table(gaps.stage_gaps(tiny, Q3, AS_OF, "source").frame, ("stage_gap",), segment_label="Source")
+    assert split.iloc[0].tolist() == ["sales-sourced", WON, "sales", "deals closed in the period", "1"]

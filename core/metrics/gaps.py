@@ -149,8 +149,8 @@ def funnel_segments(con: duckdb.DuckDBPyConnection, period: Period, as_of: datet
 
 @dataclass
 class StageGaps(Figures):
-    """`frame`: (segment,) stage, label, owner, target, target_to_date, actual, gap_to_date, pacing,
-    unit_value, revenue_at_stake — biggest revenue at stake first."""
+    """`frame`: (segment,) GAP_COLUMNS — biggest revenue at stake first. `counts` says which records the
+    stage's actual counts (the goal plan's)."""
 
     goal_revenue: float | None = None
     elapsed_share: float = 0.0
@@ -163,7 +163,7 @@ class StageGaps(Figures):
         return not self.frame.empty and bool(self.frame["target"].notna().any())
 
 
-GAP_COLUMNS = ("stage", "label", "owner", "target", "target_to_date", "actual", "gap_to_date", "pacing",
+GAP_COLUMNS = ("stage", "label", "owner", "counts", "target", "target_to_date", "actual", "gap_to_date", "pacing",
                "unit_value", "revenue_at_stake")
 
 
