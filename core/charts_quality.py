@@ -8,8 +8,8 @@ import pandas as pd
 from pydantic import BaseModel
 
 from core import edits
-from core.semantic.measures import MEASURES, show
 from core.metrics.backtest import Backtest
+from core.semantic.measures import MEASURES, show
 
 # Figure rows of the side-by-side table: Side attribute → measure key.
 BACKTEST_ROWS: tuple[tuple[str, str], ...] = (
@@ -25,13 +25,9 @@ BACKTEST_ROWS: tuple[tuple[str, str], ...] = (
 DRAFT_COLOUR, IN_FORCE_COLOUR = "#e8702a", "#4a70e8"
 
 
-def in_force_name(bt: Backtest) -> str:
-    return f"version {bt.in_force_version}" if bt.in_force_version else "the version in force"
-
-
 def backtest_frame(bt: Backtest) -> pd.DataFrame:
     """One row per figure; columns: the leads each definition qualifies and excludes, formatted."""
-    name = in_force_name(bt)
+    name = bt.in_force_name
     groups = (
         (f"Qualify under {name}", bt.in_force),
         (f"Excluded by {name}", bt.in_force_excluded),
@@ -49,7 +45,7 @@ def backtest_frame(bt: Backtest) -> pd.DataFrame:
 
 def monthly_frame(bt: Backtest) -> pd.DataFrame:
     """Long form (month, definition, quality_leads, leads) of the monthly volume under both definitions."""
-    name = in_force_name(bt).capitalize() + " (in force)"
+    name = bt.in_force_name.capitalize() + " (in force)"
     m = bt.monthly
     if m.empty:
         return pd.DataFrame(columns=["month", "definition", "quality_leads", "leads"])

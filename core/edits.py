@@ -1,19 +1,37 @@
-"""The one write path for edited state: validate → rights → transaction with conflict check → new version.
+"""The one write path for edited state and proposals: validate → rights → one transaction with a state
+check → a history row → the changed data domains bumped (so exactly the caches that read them go stale).
 
 Nothing is updated in place: every save appends a version (who, when, why, the whole body), so history,
-diffs and restores are reads of consecutive versions. Caches key on data_version, which the transaction
-bumps, so every figure that depends on an edit changes as soon as the save commits.
+diffs and restores are reads of consecutive versions. A proposal is a save waiting for the other team:
+it is validated by the same function as a save (check), and approving it writes the version and the
+decision in one transaction, all or nothing. core.signoff reads proposals; only this module writes them.
+
+Choices where METRICS.md is silent (also in docs/metrics-notes.md):
+- Sales, marketing and leadership may save, propose, decide and import; viewers may only read.
+- A proposal is decided (approved or rejected) by someone of another team: sales decides marketing's
+  and marketing sales'; leadership may decide either; a leadership proposal needs sales or marketing.
+  Nobody decides their own team's proposal: that is what makes the definition joint.
+- Only the proposing team withdraws a pending proposal. Rejecting needs a note saying why.
+- A proposal is checked like a save when it is made (model, values present in the data, effective date
+  not before the latest version's, base version still current), so the other team is never asked to
+  approve something that cannot be saved; approving checks all of it again and saves against the base
+  version, so a proposal overtaken by another save is refused as a Conflict and stays pending.
+- The version an approval saves is authored by the proposer; its reason records who approved it.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
 from pydantic import BaseModel, ValidationError
 
+from core import quality, signoff
 from core.db import reads, transaction
 from core.errors import AccordError
 from core.models import (
@@ -25,25 +43,14 @@ from core.models import (
     SlaPolicy,
 )
 from core.periods import utc_now
+from core.signoff import Proposal
 
 KIND_MODELS: dict[str, type[BaseModel]] = {
     "goal": GoalBody,
     "sla_policy": SlaPolicy,
     "quality_definition": QualityDefinition,
 }
-# Server-side rights: checked here, on every write, whatever the page showed.
-MAY_EDIT: dict[str, frozenset[str]] = {
-    "goal": frozenset({"sales", "marketing", "leadership"}),
-    "sla_policy": frozenset({"sales", "marketing", "leadership"}),
-    "quality_definition": frozenset({"sales", "marketing", "leadership"}),
-    "import": frozenset({"sales", "marketing", "leadership"}),
-}
-
-
-def check_right(actor: Actor, action: str) -> None:
-    """Refuse an actor whose team may not do `action` (a kind of edit, or 'import')."""
-    if actor.team not in MAY_EDIT.get(action, frozenset()):
-        raise EditRefused(f"{actor.name} ({actor.team}) may not {'import data' if action == 'import' else 'change the ' + action.replace('_', ' ')}.")
+PROPOSABLE = frozenset({signoff.KIND})  # kinds that may change by proposal and approval
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
 # Kinds whose versions apply from an effective date to the records stamped after it.
 EFFECTIVE_DATED = frozenset({"sla_policy", "quality_definition"})
@@ -54,6 +61,70 @@ SYSTEM_ACTOR = Actor(name="Accord defaults", team="leadership")
 
 class EditRefused(AccordError):
     pass
+
+
+# --- rights -------------------------------------------------------------------------------------------
+
+EDITORS = frozenset({"sales", "marketing", "leadership"})
+
+
+@dataclass(frozen=True)
+class Right:
+    """The teams that may do one action, and the words of a refusal ("<name> (<team>) may not <verb>.")."""
+
+    teams: frozenset[str]
+    verb: str
+
+    def __contains__(self, team: object) -> bool:
+        return team in self.teams
+
+
+# The one rights table: every write checks it here, server-side, whatever a page showed. Actions: a kind
+# of edit (saving it), "import", and the proposal actions "propose", "decide" (approve or reject) and
+# "withdraw", which also depend on the proposal (see refusal).
+RIGHTS: dict[str, Right] = {
+    "goal": Right(EDITORS, "change the goal"),
+    "sla_policy": Right(EDITORS, "change the sla policy"),
+    "quality_definition": Right(EDITORS, "change the quality definition"),
+    "import": Right(EDITORS, "import data"),
+    "propose": Right(EDITORS, "propose changes to the quality-lead definition"),
+    "decide": Right(EDITORS, "approve or reject changes to the quality-lead definition"),
+    "withdraw": Right(EDITORS, "withdraw a proposal"),
+}
+MAY_EDIT = RIGHTS  # the name pages read (`actor.team in MAY_EDIT["goal"]`)
+# Who decides a team's proposals: never that team itself.
+APPROVERS: dict[str, tuple[str, ...]] = {
+    "sales": ("marketing", "leadership"),
+    "marketing": ("sales", "leadership"),
+    "leadership": ("sales", "marketing"),
+}
+
+
+def refusal(actor: Actor, action: str, proposal: Proposal | None = None) -> str | None:
+    """Why `actor` may not do `action` (one plain sentence), or None when they may. The proposal actions
+    ("decide", "withdraw") take the proposal: it must be pending, decided by another team than the one
+    that proposed it, withdrawn only by that team."""
+    if proposal is not None and proposal.status != "pending":
+        return f"This proposal was already {proposal.status}."
+    right = RIGHTS.get(action)
+    if right is None or actor.team not in right:
+        return f"{actor.name} ({actor.team}) may not {right.verb if right else action}."
+    if action == "decide" and proposal is not None and actor.team not in APPROVERS[proposal.proposed_team]:
+        return (f"{actor.name} is in {actor.team}, the team that proposed this change: "
+                f"{' or '.join(APPROVERS[proposal.proposed_team])} must approve it.")
+    if action == "withdraw" and proposal is not None and actor.team != proposal.proposed_team:
+        return f"Only {proposal.proposed_team} (the proposing team) may withdraw this proposal."
+    return None
+
+
+def check_right(actor: Actor, action: str, proposal: Proposal | None = None) -> None:
+    """Refuse (EditRefused) an actor who may not do `action`; see refusal."""
+    why = refusal(actor, action, proposal)
+    if why:
+        raise EditRefused(why)
+
+
+# --- versions -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -146,6 +217,91 @@ def in_force_at(schedule: list[Version], moment: datetime) -> Version | None:
     return found
 
 
+# --- validation: the one check of every write ------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """A body's verdict before any write: the validated model, or the errors; warnings never block."""
+
+    model: BaseModel | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and not self.errors
+
+
+@reads('records')
+def check(
+    con: duckdb.DuckDBPyConnection, kind: str, subject: str, body: BaseModel | dict, *, as_of: datetime | None = None
+) -> Check:
+    """Validate a body the way every write does (save, propose, approve): the model's rules, then what only
+    its context can tell (a goal's period against `as_of`, the data's present; the values a quality
+    definition names, against the loaded leads). Editors show these messages before any write."""
+    model_cls = KIND_MODELS.get(kind)
+    if model_cls is None:
+        return Check(None, [f"Unknown kind of edit: {kind!r}."])
+    try:
+        model = body if isinstance(body, model_cls) else model_cls.model_validate(
+            body.model_dump() if isinstance(body, BaseModel) else body
+        )
+    except ValidationError as exc:
+        return Check(None, [validation_message(exc)])
+    result = Check(model)
+    if isinstance(model, GoalBody):
+        result.errors = _goal_period_problems(subject, model, as_of or utc_now())
+    elif isinstance(model, QualityDefinition):
+        result.errors, result.warnings = quality.check_values(con, model)
+    if result.errors:
+        result.model = None
+    return result
+
+
+def _goal_period_problems(subject: str, goal: GoalBody, as_of: datetime) -> list[str]:
+    from core.periods import parse_period  # local: periods is a leaf module, kept free of edits
+
+    period = parse_period(subject)
+    if not period.is_quarter:
+        return ["Goals are set per quarter (e.g. 2026-Q3); months get a pro-rated share."]
+    if period.end <= as_of and not goal.correction:
+        return [(f"{subject} ended on {period.end:%Y-%m-%d}. Changing its goal rewrites history: tick "
+                 "'correction' if that is what you mean.")]
+    return []
+
+
+def _validated(con: duckdb.DuckDBPyConnection, kind: str, subject: str, body: BaseModel | dict,
+               as_of: datetime | None = None) -> BaseModel:
+    with _cursor(con) as cur:
+        result = check(cur, kind, subject, body, as_of=as_of)
+    if not result.ok:
+        raise EditRefused(" ".join(result.errors))
+    assert result.model is not None
+    return result.model
+
+
+def _required(text: str | None, ask: str) -> str:
+    """A reason or note, stripped; refused when blank (history without a why is no history)."""
+    text = (text or "").strip()
+    if not text:
+        raise EditRefused(ask)
+    return text
+
+
+@contextmanager
+def _cursor(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    # reads before a write take their own cursor: the app shares one connection across session threads
+    cur = con.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+# --- writing: versions ------------------------------------------------------------------------------------
+
+
 def save(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -160,70 +316,169 @@ def save(
     as_of: datetime | None = None,
 ) -> Version:
     """Append a version if nobody saved since `expected_version` (0 when creating). Raises EditRefused
-    (rights, validation) or Conflict; in every failure the database is left as it was.
+    (validation, reason, rights) or Conflict; in every failure the database is left as it was.
 
     `now` stamps saved_at (default: the clock); `as_of` is the data's present, against which "a period
     that has ended" is judged (default: now) — the demo's data ends before the wall clock does."""
-    if kind not in KIND_MODELS:
-        raise EditRefused(f"Unknown kind of edit: {kind!r}.")
+    model = _validated(con, kind, subject, body, as_of or now or utc_now())
+    reason = _required(reason, "Say why you are making this change (the reason is kept in the history).")
     check_right(actor, kind)
-    model_cls = KIND_MODELS[kind]
-    try:
-        model = body if isinstance(body, model_cls) else model_cls.model_validate(
-            body.model_dump() if isinstance(body, BaseModel) else body
-        )
-    except ValidationError as exc:
-        raise EditRefused(validation_message(exc)) from None
-    if kind == "goal":
-        _check_goal_period(subject, model, as_of or now or utc_now())
-    reason = (reason or "").strip()
-    if not reason:
-        raise EditRefused("Say why you are making this change (the reason is kept in the history).")
     saved_at = now or utc_now()
-    effective_from = effective_from or saved_at
+    with _unit(con, kind, subject, expected_version, (kind,)) as cur:
+        return _append(cur, kind, subject, model, author=actor.name, saved_at=saved_at, reason=reason,
+                       expected_version=expected_version, effective_from=effective_from or saved_at)
+
+
+@contextmanager
+def _unit(con: duckdb.DuckDBPyConnection, kind: str, subject: str, expected_version: int,
+          changes: tuple[str, ...]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write transaction bumping `changes`; a version inserted by another session between our state
+    check and our insert (the primary key refuses it) is a Conflict like any other."""
     try:
-        with transaction(con, (kind,)) as cur:
-            current = latest(cur, kind, subject)
-            current_version = current.version if current else 0
-            if current_version != expected_version:
-                raise Conflict(current, expected_version)
-            if (
-                kind in EFFECTIVE_DATED
-                and current is not None
-                and effective_from < _max_effective(cur, kind, subject)
-            ):
-                raise EditRefused(
-                    "A new version cannot take effect before a version already saved: that would change "
-                    "how past records were counted. Pick a later effective date."
-                )
-            cur.execute(
-                "INSERT INTO edit_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [kind, subject, current_version + 1, effective_from, model.model_dump_json(),
-                 actor.name, saved_at, reason],
-            )
+        with transaction(con, changes) as cur:
+            yield cur
     except duckdb.ConstraintException:
-        # Another session inserted the same version between our read and our insert.
-        raise Conflict(latest(con.cursor(), kind, subject), expected_version) from None
-    return Version(kind, subject, current_version + 1, effective_from, model, actor.name, saved_at, reason)
+        with _cursor(con) as cur:
+            raise Conflict(latest(cur, kind, subject), expected_version) from None
 
 
-def _check_goal_period(subject: str, goal: GoalBody, as_of: datetime) -> None:
-    from core.periods import parse_period  # local: periods is a leaf module, kept free of edits
+def _expect(cur: duckdb.DuckDBPyConnection, kind: str, subject: str, expected_version: int) -> Version | None:
+    """The state check: the latest version must still be the one the editor (or proposal) started from."""
+    current = latest(cur, kind, subject)
+    if (current.version if current else 0) != expected_version:
+        raise Conflict(current, expected_version)
+    return current
 
-    period = parse_period(subject)
-    if not period.is_quarter:
-        raise EditRefused("Goals are set per quarter (e.g. 2026-Q3); months get a pro-rated share.")
-    if period.end <= as_of and not goal.correction:
+
+def _check_effective(cur: duckdb.DuckDBPyConnection, kind: str, subject: str, effective_from: datetime) -> None:
+    if kind not in EFFECTIVE_DATED:
+        return
+    latest_from = _max_effective(cur, kind, subject)
+    if latest_from is not None and effective_from < latest_from:
         raise EditRefused(
-            f"{subject} ended on {period.end:%Y-%m-%d}. Changing its goal rewrites history: tick "
-            "'correction' if that is what you mean."
+            f"A new version cannot take effect before a version already saved (the latest takes effect from "
+            f"{latest_from:%Y-%m-%d %H:%M}): that would change how past records were counted. Pick a later date."
         )
 
 
-def _max_effective(con: duckdb.DuckDBPyConnection, kind: str, subject: str) -> datetime:
-    return con.execute(
+def _max_effective(cur: duckdb.DuckDBPyConnection, kind: str, subject: str) -> datetime | None:
+    return cur.execute(
         "SELECT max(effective_from) FROM edit_versions WHERE kind = ? AND subject = ?", [kind, subject]
     ).fetchone()[0]
+
+
+def _append(cur: duckdb.DuckDBPyConnection, kind: str, subject: str, model: BaseModel, *, author: str,
+            saved_at: datetime, reason: str, expected_version: int, effective_from: datetime) -> Version:
+    """Inside a transaction: the state checks, then the new version row (the history is the versions)."""
+    _expect(cur, kind, subject, expected_version)
+    _check_effective(cur, kind, subject, effective_from)
+    version = Version(kind, subject, expected_version + 1, effective_from, model, author, saved_at, reason)
+    cur.execute(
+        "INSERT INTO edit_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [kind, subject, version.version, effective_from, model.model_dump_json(), author, saved_at, reason],
+    )
+    return version
+
+
+# --- writing: proposals -----------------------------------------------------------------------------------
+
+
+def propose(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    subject: str,
+    body: BaseModel | dict,
+    *,
+    actor: Actor,
+    reason: str,
+    base_version: int,
+    effective_from: datetime,
+    now: datetime | None = None,
+) -> Proposal:
+    """Store a pending proposal to change `kind` from `base_version`. Raises EditRefused (validation,
+    reason, rights, effective date) or Conflict (someone saved since `base_version`); nothing is stored then."""
+    if kind not in PROPOSABLE:
+        raise EditRefused(f"Changes to {kind.replace('_', ' ')} are saved, not proposed.")
+    model = _validated(con, kind, subject, body)
+    reason = _required(reason, "Say why you propose this change (the other team reads it before approving).")
+    check_right(actor, "propose")
+    proposal = Proposal(
+        proposal_id=uuid.uuid4().hex[:12], kind=kind, subject=subject, base_version=base_version,
+        effective_from=effective_from, body=model, proposed_by=actor.name, proposed_team=actor.team,
+        proposed_at=now or utc_now(), reason=reason, status="pending",
+    )
+    with transaction(con, ("proposals",)) as cur:
+        _expect(cur, kind, subject, base_version)
+        _check_effective(cur, kind, subject, effective_from)
+        cur.execute(
+            f"INSERT INTO proposals ({signoff.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+            [proposal.proposal_id, kind, subject, base_version, effective_from, model.model_dump_json(),
+             actor.name, actor.team, proposal.proposed_at, reason, "pending"],
+        )
+    return proposal
+
+
+def approve(
+    con: duckdb.DuckDBPyConnection, proposal_id: str, *, actor: Actor, note: str = "", now: datetime | None = None
+) -> Version:
+    """Save the proposal as a new version and mark it approved, in one transaction: all or nothing.
+    Conflict when it is stale (someone saved since its base version); it then stays pending."""
+    proposal = _proposal(con, proposal_id)
+    model = _validated(con, proposal.kind, proposal.subject, proposal.body)
+    check_right(actor, "decide", proposal)
+    decided_at, note = now or utc_now(), (note or "").strip()
+    approval = f"approved by {actor.name} ({actor.team}) on {decided_at:%Y-%m-%d}"
+    reason = (f"{proposal.reason} — proposed by {proposal.proposed_by} ({proposal.proposed_team}), {approval}"
+              + (f": {note}" if note else "."))
+    with _unit(con, proposal.kind, proposal.subject, proposal.base_version, ("proposals", proposal.kind)) as cur:
+        # decided first, so of two people approving at once the second hears that it was decided
+        _decide(cur, proposal_id, "approved", actor, note or None, decided_at)
+        return _append(cur, proposal.kind, proposal.subject, model, author=proposal.proposed_by,
+                       saved_at=decided_at, reason=reason, expected_version=proposal.base_version,
+                       effective_from=proposal.effective_from)
+
+
+def reject(
+    con: duckdb.DuckDBPyConnection, proposal_id: str, *, actor: Actor, note: str, now: datetime | None = None
+) -> Proposal:
+    """End a pending proposal without saving it; the note says why (the proposing team reads it)."""
+    proposal = _proposal(con, proposal_id)
+    note = _required(note, "Say why you reject this proposal (the proposing team reads it).")
+    check_right(actor, "decide", proposal)
+    with transaction(con, ("proposals",)) as cur:
+        _decide(cur, proposal_id, "rejected", actor, note, now or utc_now())
+    return _proposal(con, proposal_id)
+
+
+def withdraw(
+    con: duckdb.DuckDBPyConnection, proposal_id: str, *, actor: Actor, note: str = "", now: datetime | None = None
+) -> Proposal:
+    """The proposing team takes its pending proposal back."""
+    proposal = _proposal(con, proposal_id)
+    check_right(actor, "withdraw", proposal)
+    with transaction(con, ("proposals",)) as cur:
+        _decide(cur, proposal_id, "withdrawn", actor, (note or "").strip() or None, now or utc_now())
+    return _proposal(con, proposal_id)
+
+
+def _proposal(con: duckdb.DuckDBPyConnection, proposal_id: str) -> Proposal:
+    with _cursor(con) as cur:
+        found = signoff.get(cur, proposal_id)
+    if found is None:
+        raise EditRefused("That proposal does not exist (it may belong to another database).")
+    return found
+
+
+def _decide(cur: duckdb.DuckDBPyConnection, proposal_id: str, status: str, actor: Actor, note: str | None,
+            decided_at: datetime) -> None:
+    """Inside a transaction: the state check (still pending) and the decision, in one statement."""
+    changed = cur.execute(
+        "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, decision_note = ? "
+        "WHERE proposal_id = ? AND status = 'pending' RETURNING proposal_id",
+        [status, f"{actor.name} ({actor.team})", decided_at, note, proposal_id],
+    ).fetchall()
+    if not changed:
+        raise EditRefused("Someone decided this proposal a moment ago; reload to see what they decided.")
 
 
 def diff(before: BaseModel | None, after: BaseModel) -> list[tuple[str, Any, Any]]:

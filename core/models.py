@@ -1,7 +1,6 @@
 """The validated shapes of everything people edit: goals, the SLA policy and the quality-lead definition."""
 from __future__ import annotations
 
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.semantic.enums import RATE_NAMES, SENIORITIES, RateName, Seniority, Team  # noqa: F401 (re-exported)
@@ -48,8 +47,8 @@ class SlaPolicy(_Strict):
 class QualityDefinition(_Strict):
     """Criteria over lead columns. A lead qualifies when it is not excluded (by industry, country or
     source) and either meets every fit criterion that is set, or is fast-tracked by a demo request, or
-    (when allowed) its CRM marked it qualified. An unset criterion does not filter. Compiled to SQL by
-    core.quality.definition_sql: every field here must be compiled there."""
+    (when allowed) its CRM marked it qualified. An unset criterion does not filter. Every field belongs
+    to one criterion of core.quality.CRITERIA, which gives its label, editor input, SQL and words."""
 
     min_score: int | None = Field(None, ge=0, le=100)
     industries: list[str] = Field(default_factory=list)
@@ -84,7 +83,7 @@ class QualityDefinition(_Strict):
         )
 
     @model_validator(mode="after")
-    def _coherent(self) -> "QualityDefinition":
+    def _coherent(self) -> QualityDefinition:
         if not (self.has_fit_criteria or self.demo_fast_track or self.crm_qualified):
             raise ValueError("The definition is empty: set at least one criterion or a fast track.")
         if self.demo_required and self.demo_fast_track:

@@ -1,8 +1,10 @@
-"""Compiling quality-lead definitions to parameterised SQL, effective-dated by each lead's created_at;
-checking a draft against the data before it is saved; describing a definition in words.
+"""Quality-lead criteria, each declared once (model fields, labels, editor input, SQL, words), and what is
+derived from them: a definition's SQL (effective-dated per lead), its description, the editor's draft
+mapping and the check of the values it names against the data.
 
 User input never becomes SQL text: a definition is a validated pydantic model, every value it holds is
-bound as a named parameter, and column names come from this module alone.
+bound as a named parameter, and column names come from this module alone. Like datasette's filters, each
+criterion holds its SQL and its plain-English words side by side, so the two cannot drift apart.
 
 Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - Industries, countries and sources named in a definition (to require or to exclude) must occur in the
@@ -16,44 +18,279 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
 from core.db import reads
-from pydantic import ValidationError
-
-from core.edits import validation_message
 from core.models import QualityDefinition
+from core.semantic.enums import SENIORITIES, SENIORITY_LABELS
 
-# Lead columns a definition may name values of: field of the model → (column, noun for messages).
-VALUE_FIELDS: dict[str, tuple[str, str]] = {
-    "industries": ("industry", "industry"),
-    "exclude_industries": ("industry", "industry"),
-    "countries": ("country", "country"),
-    "exclude_countries": ("country", "country"),
-    "exclude_sources": ("source", "source"),
-}
 CHOICE_COLUMNS = ("industry", "country", "source")  # allow-list of columns whose values are offered
 MAX_CHOICES = 2000  # values offered per column in the editor (the check itself is exact)
+NO_LEADS_TO_CHECK = ("No leads are loaded, so the industries, countries and sources named could not be checked "
+                     "against the data.")
+
+# How a criterion's condition combines with the others: every "fit" must hold, or any "way" qualifies
+# on its own; an "exclude" that holds beats both.
+FIT, WAY, EXCLUDE = "fit", "way", "exclude"
+Bind = Callable[[str, Any], str]  # binds a value as a named parameter, returns its $name
+
+
+@dataclass(frozen=True)
+class Input:
+    """One editor widget, described without Streamlit: the page draws it by `kind`."""
+
+    key: str  # the widget's key (without the page's prefix); a model field unless the criterion maps it
+    kind: str  # "number", "choices" (several values), "radio" or "checkbox"
+    label: str
+    help: str | None = None
+    placeholder: str | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    step: int | None = None
+    options: tuple[str, ...] = ()  # fixed options; `column` offers the data's values instead
+    option_labels: Mapping[str, str] | None = None
+    column: str | None = None  # a CHOICE_COLUMNS column whose values are offered (new ones may be typed)
+
+
+class Criterion(ABC):
+    """One way a definition judges a lead. Subclasses say which model fields it sets, how the editor
+    shows it, its SQL and its words; everything else in this module is derived from CRITERIA."""
+
+    @property
+    @abstractmethod
+    def section(self) -> str:
+        """Where the editor draws it: "fit", "fast_track" or "exclude"."""
+
+    @property
+    @abstractmethod
+    def labels(self) -> dict[str, str]:
+        """Model field → readable name (history, diffs, the conflict view)."""
+
+    @property
+    @abstractmethod
+    def inputs(self) -> tuple[Input, ...]:
+        """The editor's widgets for it, in drawing order."""
+
+    @abstractmethod
+    def sql(self, d: QualityDefinition, bind: Bind, alias: str) -> list[tuple[str, str]]:
+        """(role, boolean SQL over lead columns) for what `d` sets; [] when `d` does not use it."""
+
+    @abstractmethod
+    def words(self, d: QualityDefinition) -> list[tuple[str, str]]:
+        """(role, phrase), one for each part of `sql`."""
+
+    def to_inputs(self, d: QualityDefinition) -> dict[str, Any]:
+        """The widget values showing `d` (one input per field unless a subclass maps them)."""
+        return {name: _copy(getattr(d, name)) for name in self.labels}
+
+    def to_fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The model fields from the widget values."""
+        return {name: values[name] for name in self.labels}
+
+
+def _copy(value: Any) -> Any:
+    # the editor's widgets get their own list, never the model's
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+@dataclass(frozen=True)
+class Minimum(Criterion):
+    """A numeric lead column at least a bound (a lead without a value does not pass)."""
+
+    name: str
+    column: str
+    label: str
+    input: Input
+
+    @property
+    def section(self) -> str:
+        return "fit"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {self.name: self.label}
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return (self.input,)
+
+    def sql(self, d, bind, alias):
+        value = getattr(d, self.name)
+        return [] if value is None else [(FIT, f"{alias}.{self.column} >= {bind(self.name, value)}")]
+
+    def words(self, d):
+        value = getattr(d, self.name)
+        return [] if value is None else [(FIT, f"{self.column} ≥ {value}")]
+
+
+@dataclass(frozen=True)
+class Between(Criterion):
+    """A numeric lead column between optional bounds, inclusive."""
+
+    low: str
+    high: str
+    column: str
+    low_input: Input
+    high_input: Input
+
+    @property
+    def section(self) -> str:
+        return "fit"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {self.low: self.low_input.label, self.high: self.high_input.label}
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return (self.low_input, self.high_input)
+
+    def sql(self, d, bind, alias):
+        bounds = [f"{alias}.{self.column} {op} {bind(name, getattr(d, name))}"
+                  for name, op in ((self.low, ">="), (self.high, "<=")) if getattr(d, name) is not None]
+        return [(FIT, " AND ".join(bounds))] if bounds else []
+
+    def words(self, d):
+        low, high = getattr(d, self.low), getattr(d, self.high)
+        if low is not None and high is not None:
+            return [(FIT, f"{low:,}–{high:,} {self.column}")]
+        if low is not None:
+            return [(FIT, f"at least {low:,} {self.column}")]
+        if high is not None:
+            return [(FIT, f"at most {high:,} {self.column}")]
+        return []
+
+
+@dataclass(frozen=True)
+class OneOf(Criterion):
+    """A lead column in a list (role fit) or, for an exclusion, not in it. `checked`: the values must occur
+    in the loaded leads (a typing slip would silently qualify or exclude nobody)."""
+
+    name: str
+    column: str
+    input: Input
+    role: str = FIT
+    checked: bool = True
+
+    @property
+    def section(self) -> str:
+        return "exclude" if self.role == EXCLUDE else "fit"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {self.name: self.input.label}
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return (self.input,)
+
+    def sql(self, d, bind, alias):
+        values = list(getattr(d, self.name))
+        return [(self.role, f"list_contains({bind(self.name, values)}, {alias}.{self.column})")] if values else []
+
+    def words(self, d):
+        values = getattr(d, self.name)
+        if not values:
+            return []
+        return [(self.role, f"{self.column} {'' if self.role == EXCLUDE else 'in '}{', '.join(values)}")]
+
+
+DEMO_MODES = {"fast_track": "Qualifies on its own (fast track)", "required": "Required, with the fit criteria",
+              "ignored": "Not considered"}
+
+
+class DemoRequest(Criterion):
+    """A demo request: a fast track, a required fit criterion, or ignored (one radio for two fields)."""
+
+    @property
+    def section(self) -> str:
+        return "fast_track"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"demo_fast_track": "Demo request qualifies on its own", "demo_required": "Demo request required"}
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return (Input("demo", "radio", "Demo request", options=tuple(DEMO_MODES), option_labels=DEMO_MODES),)
+
+    def sql(self, d, bind, alias):
+        return [(role, f"{alias}.demo_requested") for role, on in ((FIT, d.demo_required), (WAY, d.demo_fast_track))
+                if on]
+
+    def words(self, d):
+        return [(role, words) for role, words, on in ((FIT, "requested a demo", d.demo_required),
+                                                      (WAY, "a demo request (fast track)", d.demo_fast_track)) if on]
+
+    def to_inputs(self, d):
+        return {"demo": "fast_track" if d.demo_fast_track else "required" if d.demo_required else "ignored"}
+
+    def to_fields(self, values):
+        return {"demo_fast_track": values["demo"] == "fast_track", "demo_required": values["demo"] == "required"}
+
+
+class CrmQualified(Criterion):
+    """The source CRM's own MQL stamp qualifies on its own, once stamped (as of the moment asked about)."""
+
+    @property
+    def section(self) -> str:
+        return "fast_track"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"crm_qualified": "CRM-qualified leads qualify"}
+
+    @property
+    def inputs(self) -> tuple[Input, ...]:
+        return (Input("crm_qualified", "checkbox", "Leads the source CRM marked qualified (mql_at) qualify on their own"),)
+
+    def sql(self, d, bind, alias):
+        return [(WAY, f"({alias}.mql_at IS NOT NULL AND {alias}.mql_at <= $as_of)")] if d.crm_qualified else []
+
+    def words(self, d):
+        return [(WAY, "marked qualified by the source CRM")] if d.crm_qualified else []
+
+
+def _choices(key: str, label: str, column: str, placeholder: str, help: str | None = None) -> Input:
+    return Input(key, "choices", label, column=column, placeholder=placeholder, help=help)
+
+
+# Every criterion, in the editor's order (and the description's). A field of QualityDefinition missing
+# here would silently not filter: tests/test_quality.py checks every field reaches the SQL.
+CRITERIA: tuple[Criterion, ...] = (
+    Minimum("min_score", "score", "Minimum score", Input(
+        "min_score", "number", "Minimum score (0–100)", min_value=0, max_value=100, step=5,
+        placeholder="no minimum", help="Leads without a score do not pass a minimum score.")),
+    Between("employees_min", "employees_max", "employees",
+            Input("employees_min", "number", "Employees at least", min_value=0, step=10, placeholder="no minimum"),
+            Input("employees_max", "number", "Employees at most", min_value=0, step=10, placeholder="no maximum"),
+            ),
+    OneOf("industries", "industry", _choices("industries", "Industries", "industry", "any industry")),
+    OneOf("seniorities", "seniority", Input("seniorities", "choices", "Seniorities", options=SENIORITIES,
+                                            option_labels=SENIORITY_LABELS, placeholder="any seniority"),
+          checked=False),
+    OneOf("countries", "country", _choices("countries", "Countries", "country", "any country")),
+    DemoRequest(),
+    CrmQualified(),
+    OneOf("exclude_industries", "industry", _choices("exclude_industries", "Excluded industries", "industry", "none"),
+          role=EXCLUDE),
+    OneOf("exclude_countries", "country", _choices("exclude_countries", "Excluded countries", "country", "none"),
+          role=EXCLUDE),
+    OneOf("exclude_sources", "source", _choices("exclude_sources", "Excluded sources", "source", "none",
+                                               help="Channels of origin, e.g. outbound: leads sales generated itself."),
+          role=EXCLUDE),
+)
 
 # Readable names of the model's fields, for history, diffs and the conflict view.
-LABELS: dict[str, str] = {
-    "min_score": "Minimum score",
-    "industries": "Industries",
-    "employees_min": "Employees at least",
-    "employees_max": "Employees at most",
-    "seniorities": "Seniorities",
-    "countries": "Countries",
-    "demo_fast_track": "Demo request qualifies on its own",
-    "demo_required": "Demo request required",
-    "crm_qualified": "CRM-qualified leads qualify",
-    "exclude_industries": "Excluded industries",
-    "exclude_countries": "Excluded countries",
-    "exclude_sources": "Excluded sources",
-}
+LABELS: dict[str, str] = {name: label for c in CRITERIA for name, label in c.labels.items()}
+# Fields naming values of a lead column that must occur in the data: field → column.
+CHECKED_FIELDS: dict[str, str] = {c.name: c.column for c in CRITERIA if isinstance(c, OneOf) and c.checked}
 
 
 def definition_sql(d: QualityDefinition, prefix: str, params: dict, alias: str = "l") -> str:
@@ -63,47 +300,46 @@ def definition_sql(d: QualityDefinition, prefix: str, params: dict, alias: str =
     excluded by an exclusion on that column).
     """
 
-    def bind(name: str, value) -> str:
+    def bind(name: str, value: Any) -> str:
         key = f"{prefix}_{name}"
         params[key] = value
         return f"${key}"
 
-    fit: list[str] = []
-    if d.min_score is not None:
-        fit.append(f"{alias}.score >= {bind('min_score', d.min_score)}")
-    if d.industries:
-        fit.append(f"list_contains({bind('industries', list(d.industries))}, {alias}.industry)")
-    if d.employees_min is not None:
-        fit.append(f"{alias}.employees >= {bind('employees_min', d.employees_min)}")
-    if d.employees_max is not None:
-        fit.append(f"{alias}.employees <= {bind('employees_max', d.employees_max)}")
-    if d.seniorities:
-        fit.append(f"list_contains({bind('seniorities', list(d.seniorities))}, {alias}.seniority)")
-    if d.countries:
-        fit.append(f"list_contains({bind('countries', list(d.countries))}, {alias}.country)")
-    if d.demo_required:
-        fit.append(f"{alias}.demo_requested")
-
-    ways: list[str] = []
-    if fit:
-        ways.append("(" + " AND ".join(f"coalesce({c}, false)" for c in fit) + ")")
-    if d.demo_fast_track:
-        ways.append(f"coalesce({alias}.demo_requested, false)")
-    if d.crm_qualified:
-        # the CRM's own flag counts only once it was stamped, as of the moment asked about
-        ways.append(f"({alias}.mql_at IS NOT NULL AND {alias}.mql_at <= $as_of)")
+    parts: dict[str, list[str]] = {FIT: [], WAY: [], EXCLUDE: []}
+    for criterion in CRITERIA:
+        for role, sql in criterion.sql(d, bind, alias):
+            parts[role].append(f"coalesce({sql}, false)")
+    ways = (["(" + " AND ".join(parts[FIT]) + ")"] if parts[FIT] else []) + parts[WAY]
     qualifies = "(" + " OR ".join(ways) + ")" if ways else "false"
-
-    excluded: list[str] = []
-    if d.exclude_industries:
-        excluded.append(f"coalesce(list_contains({bind('x_industries', list(d.exclude_industries))}, {alias}.industry), false)")
-    if d.exclude_countries:
-        excluded.append(f"coalesce(list_contains({bind('x_countries', list(d.exclude_countries))}, {alias}.country), false)")
-    if d.exclude_sources:
-        excluded.append(f"coalesce(list_contains({bind('x_sources', list(d.exclude_sources))}, {alias}.source), false)")
-    if excluded:
-        return f"({qualifies} AND NOT ({' OR '.join(excluded)}))"
+    if parts[EXCLUDE]:
+        return f"({qualifies} AND NOT ({' OR '.join(parts[EXCLUDE])}))"
     return qualifies
+
+
+def describe(d: QualityDefinition) -> str:
+    """The definition as one sentence, e.g. 'Score ≥ 60; or a demo request (fast track); or marked
+    qualified by the source CRM.'"""
+    words: dict[str, list[str]] = {FIT: [], WAY: [], EXCLUDE: []}
+    for criterion in CRITERIA:
+        for role, phrase in criterion.words(d):
+            words[role].append(phrase)
+    text = "; or ".join(([" and ".join(words[FIT])] if words[FIT] else []) + words[WAY])
+    if words[EXCLUDE]:
+        text += "; excluding " + " and ".join(words[EXCLUDE])
+    return text[0].upper() + text[1:] + "."
+
+
+def draft_inputs(d: QualityDefinition) -> dict[str, Any]:
+    """The editor's widget values (by input key) showing definition `d`."""
+    return {key: value for c in CRITERIA for key, value in c.to_inputs(d).items()}
+
+
+def draft_body(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The definition's fields from the editor's widget values (by input key), to validate."""
+    return {name: value for c in CRITERIA for name, value in c.to_fields(values).items()}
+
+
+# --- effective dating in SQL -------------------------------------------------------------------------------
 
 
 def effective_case(
@@ -111,7 +347,8 @@ def effective_case(
 ) -> str:
     """CASE over an effective-dated schedule [(effective_from, body)], oldest first: the branch of the
     version in force at `moment_sql` (an allow-listed column). The oldest version also covers everything
-    before it. `branch(i, body)` gives version i's SQL (binding its own values in params)."""
+    before it. `branch(i, body)` gives version i's SQL (binding its own values in params). The SQL twin
+    of core.edits.in_force_at."""
     branches = []
     for i, (effective_from, body) in reversed(list(enumerate(schedule))):
         expr = branch(i, body)
@@ -139,16 +376,6 @@ def schedule_sql(schedule: Sequence[tuple], params: dict, alias: str = "l", pref
     )
 
 
-def in_force_at(schedule: Sequence[tuple], moment: datetime):
-    """The entry of an effective-dated schedule [(effective_from, x)] in force at `moment` (the oldest
-    covers everything before it), or None for an empty schedule."""
-    found = schedule[0] if schedule else None
-    for entry in schedule:
-        if entry[0] <= moment:
-            found = entry
-    return found
-
-
 # --- what the data holds ------------------------------------------------------------------------------
 
 
@@ -162,6 +389,9 @@ class LeadChoices:
     sources: tuple[str, ...] = ()
     first_created: datetime | None = None
     last_created: datetime | None = None
+
+    def of(self, column: str) -> tuple[str, ...]:
+        return {"industry": self.industries, "country": self.countries, "source": self.sources}[column]
 
 
 @reads('records')
@@ -193,38 +423,17 @@ def unknown_values(con: duckdb.DuckDBPyConnection, column: str, values: Sequence
     return [r[0] for r in rows]
 
 
-@dataclass
-class DraftCheck:
-    """A draft's verdict before save: the model when valid, else the errors; warnings never block."""
-
-    definition: QualityDefinition | None
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.definition is not None and not self.errors
-
-
-@reads('records')
-def validate_draft(con: duckdb.DuckDBPyConnection, body: dict | QualityDefinition) -> DraftCheck:
-    """Validate a draft the way a save will, plus what only the data can tell: values that no lead holds.
-
-    The page shows these messages before any save, and core.signoff.propose refuses on them."""
-    try:
-        definition = body if isinstance(body, QualityDefinition) else QualityDefinition.model_validate(body)
-    except ValidationError as exc:
-        return DraftCheck(None, [validation_message(exc)])
-    check = DraftCheck(definition)
-    leads = con.execute("SELECT count(*) FROM leads").fetchone()[0]
-    named = {name: getattr(definition, name) for name in VALUE_FIELDS if getattr(definition, name)}
-    if named and not leads:
-        check.warnings.append(
-            "No leads are loaded, so the industries, countries and sources named could not be checked against the data."
-        )
-        return check
+def check_values(con: duckdb.DuckDBPyConnection, d: QualityDefinition) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about the values `d` names that no lead holds, with the nearest known value as
+    a hint. Part of core.edits.check, the one validation of every write."""
+    named = {name: getattr(d, name) for name in CHECKED_FIELDS if getattr(d, name)}
+    if not named:
+        return [], []
+    if not con.execute("SELECT count(*) FROM leads").fetchone()[0]:
+        return [], [NO_LEADS_TO_CHECK]
+    errors = []
     for name, values in named.items():
-        column, noun = VALUE_FIELDS[name]
+        column = CHECKED_FIELDS[name]
         unknown = unknown_values(con, column, values)
         if not unknown:
             continue
@@ -234,13 +443,8 @@ def validate_draft(con: duckdb.DuckDBPyConnection, body: dict | QualityDefinitio
             close = difflib.get_close_matches(value.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
             match = next((k for k in known if close and k.lower() == close[0]), None)
             hints.append(f"'{value}' (did you mean '{match}'?)" if match else f"'{value}'")
-        label = LABELS[name].lower()
-        check.errors.append(
-            f"{label.capitalize()}: no lead has {noun} {', '.join(hints)}. Pick values present in the data."
-        )
-    if check.errors:
-        check.definition = None
-    return check
+        errors.append(f"{LABELS[name]}: no lead has {column} {', '.join(hints)}. Pick values present in the data.")
+    return errors, []
 
 
 def _known_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
@@ -248,48 +452,3 @@ def _known_values(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
         f"SELECT DISTINCT {column} FROM leads WHERE {column} IS NOT NULL LIMIT $n", {"n": MAX_CHOICES}
     ).fetchall()
     return [r[0] for r in rows]
-
-
-# --- in words ---------------------------------------------------------------------------------------------
-
-
-def describe(d: QualityDefinition) -> str:
-    """The definition as one sentence, e.g. 'score ≥ 60; or a demo request (fast track); or marked
-    qualified by the source CRM'."""
-    fit = []
-    if d.min_score is not None:
-        fit.append(f"score ≥ {d.min_score}")
-    if d.industries:
-        fit.append("industry in " + _list(d.industries))
-    if d.employees_min is not None and d.employees_max is not None:
-        fit.append(f"{d.employees_min:,}–{d.employees_max:,} employees")
-    elif d.employees_min is not None:
-        fit.append(f"at least {d.employees_min:,} employees")
-    elif d.employees_max is not None:
-        fit.append(f"at most {d.employees_max:,} employees")
-    if d.seniorities:
-        fit.append("seniority in " + _list(d.seniorities))
-    if d.countries:
-        fit.append("country in " + _list(d.countries))
-    if d.demo_required:
-        fit.append("requested a demo")
-    ways = [" and ".join(fit)] if fit else []
-    if d.demo_fast_track:
-        ways.append("a demo request (fast track)")
-    if d.crm_qualified:
-        ways.append("marked qualified by the source CRM")
-    text = "; or ".join(ways)
-    excluded = []
-    if d.exclude_industries:
-        excluded.append("industry " + _list(d.exclude_industries))
-    if d.exclude_countries:
-        excluded.append("country " + _list(d.exclude_countries))
-    if d.exclude_sources:
-        excluded.append("source " + _list(d.exclude_sources))
-    if excluded:
-        text += "; excluding " + " and ".join(excluded)
-    return text[0].upper() + text[1:] + "."
-
-
-def _list(values: Sequence[str]) -> str:
-    return ", ".join(values)

@@ -6,48 +6,26 @@ Tiny-world verdicts (tests/test_metrics.py): version 1 qualifies L1 (80), L2 (de
 L6 (CRM flag) in 2026-Q3 and L9 (85) in June. The draft used here — score ≥ 85, no fast tracks —
 qualifies L3 (90) and L9 (85).
 """
+# ruff: noqa: F811 (pytest fixtures are imported by name and then taken as test parameters)
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import pytest
+from apptest_support import PERSONAS, card, card_delta, open_page, table, use_db  # noqa: F401 (fixture)
 from streamlit.testing.v1 import AppTest
 
 from core import edits, signoff
 from core.models import Actor, QualityDefinition
-from core.settings import get_settings
+from core.semantic.measures import MEASURES
 from core.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/quality.py"
 
 
-@pytest.fixture
-def use_db(monkeypatch):
-    def _use(path, **env):
-        monkeypatch.setenv("ACCORD_DB_PATH", str(path))
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-    yield _use
-    get_settings.cache_clear()
-
-
-def open_quality(persona: str | None = None) -> AppTest:
-    """A new session on the quality page acting as `persona` (the sidebar's 'Acting as', key app_persona).
-
-    Under AppTest only the first run executes app.py (later runs execute the current page alone), so
-    the persona is chosen before that run; another person is another session, as in real life."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if persona:
-        at.session_state["app_persona"] = persona
-    at.run()
-    if persona:
-        assert at.selectbox(key="app_persona").value == persona
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+def open_quality(team: str = "leadership") -> AppTest:
+    """A new session on the quality page acting as the demo persona of `team`: another person is another
+    session, as in real life."""
+    return open_page(PAGE, persona=PERSONAS[team])
 
 
 def edit_strict_draft(at: AppTest) -> None:
@@ -62,10 +40,6 @@ def heading(at: AppTest, prefix: str) -> str:
     return next(h.value for h in at.subheader if h.value.startswith(prefix))
 
 
-def metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:
-    return {m.label: (m.value, m.delta) for m in at.metric}
-
-
 def pending(path) -> list[signoff.Proposal]:
     con = open_store(path)
     try:
@@ -76,20 +50,24 @@ def pending(path) -> list[signoff.Proposal]:
 
 def test_draft_preview_propose_and_approve_by_the_other_team(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
-    at = open_quality("Mia Kent · marketing")
-    assert "Score ≥ 60; or a demo request (fast track); or marked qualified by the source CRM." in at.markdown[0].value
+    at = open_quality("marketing")
+    assert "Score ≥ 60; or a demo request (fast track); or marked qualified by the source CRM." in at.text[0].value
     edit_strict_draft(at)
-    m = metrics(at)
+
+    def shown(name):
+        return card(at, name), card_delta(at, name)
+
     # default range: first lead (06-15) to as-of → L1-L7, L9, L10 = 9 leads (L8 is created after as-of)
-    assert m["Quality leads (draft)"] == ("2", "version 1: 6")  # L3, L9 against L1 L2 L3 L4 L6 L9
-    assert m["Share of leads (draft)"] == ("22.2%", "version 1: 66.7%")  # 2/9, 6/9
+    assert shown("backtest_draft_quality_leads") == ("2", "version 1: 6")  # L3, L9 against L1 L2 L3 L4 L6 L9
+    assert shown("backtest_draft_share") == ("22.2%", "version 1: 66.7%")  # 2/9, 6/9
     # won: L1 (D1) only, a version-1 lead; L9's D4 is still open → draft 0/2, version 1 1/6
-    assert m["Lead → won (draft)"] == ("0.0%", "version 1: 16.7%")
+    assert shown("backtest_draft_won_rate") == ("0.0%", "version 1: 16.7%")
     # version 1 yes, draft no: L1 L2 L4 L6 → D1 won 30,000 is missed
-    assert m["Wins the draft misses"] == ("1", "$30k won revenue")
-    table = at.dataframe[0].value.set_index("figure")
-    assert table.loc["Won revenue"].tolist() == ["$30k", "$5,000", "$0", "$35k"]  # D1 | D3 (L7) | nothing won | D1 + D3
-    assert "Score ≥ 85." in [e.value for e in at.markdown if e.value.startswith("**The draft reads:**")][0]
+    assert shown("backtest_missed_won_deals") == ("1", "$30k won revenue")
+    figures = table(at, "figure", index="figure")
+    # D1 | D3 (L7) | nothing won | D1 + D3
+    assert figures.loc[MEASURES["backtest_won_revenue"].label].tolist() == ["$30k", "$5,000", "$0", "$35k"]
+    assert "The draft reads: Score ≥ 85." in [e.value for e in at.text]
 
     at.radio(key="quality_form_when").set_value("date").run()
     at.date_input(key="quality_form_effective_date").set_value(date(2026, 7, 3)).run()
@@ -108,7 +86,7 @@ def test_draft_preview_propose_and_approve_by_the_other_team(tiny_db_copy, use_d
     assert at.button(key=f"quality_withdraw_{p.proposal_id}")
     assert heading(at, "Waiting for sign-off") == "Waiting for sign-off (1)"
 
-    at = open_quality("Sal Ortiz · sales")
+    at = open_quality("sales")
     assert heading(at, "Waiting for sign-off") == "Waiting for sign-off (1)"
     at.button(key=f"quality_approve_{p.proposal_id}").click().run()
     assert not at.exception and not at.error
@@ -118,7 +96,7 @@ def test_draft_preview_propose_and_approve_by_the_other_team(tiny_db_copy, use_d
 
     at.switch_page("pages/overview.py").run()
     # Q3 quality leads: L1, L2 keep version 1's verdict; from 07-03 only L3 → 3
-    assert {m.label: m.value for m in at.metric}["Quality leads"] == "3"
+    assert card(at, "quality_leads") == "3"
 
 
 def test_save_directly_without_joint_signoff_and_restore(tiny_db_copy, use_db):
@@ -196,6 +174,6 @@ def test_bad_input_is_explained_before_save(tiny_db_copy, use_db):
 
 def test_viewer_reads_but_cannot_change(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
-    at = open_quality("Vic Board · viewer")
+    at = open_quality("viewer")
     assert "Vic Board (viewer) can read and back-test the definition" in at.info[0].value
     assert not [b for b in at.button if b.key == "quality_submit"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from conftest import AS_OF
 
-from conftest import AS_OF, LEADERSHIP
 from core import edits
 from core.db import data_version
 from core.models import Actor, GoalBody, QualityDefinition
@@ -137,3 +137,23 @@ def test_goal_for_an_ended_period_needs_the_correction_flag(empty):
 def test_goals_are_per_quarter(empty):
     with pytest.raises(edits.EditRefused, match="per quarter"):
         edits.save(empty, "goal", "2027-01", {"revenue": 5}, actor=SALES, reason="x", expected_version=0)
+
+
+def test_one_rights_table_for_every_action():
+    assert set(edits.RIGHTS) == {"goal", "sla_policy", "quality_definition", "import", "propose", "decide", "withdraw"}
+    for action in edits.RIGHTS:
+        assert edits.refusal(VIEWER, action) == f"Vic Board (viewer) may not {edits.RIGHTS[action].verb}."
+        assert edits.refusal(SALES, action) is None
+    assert "sales" in edits.MAY_EDIT["goal"] and "viewer" not in edits.MAY_EDIT["goal"]
+
+
+def test_a_save_is_validated_like_a_proposal(tiny):
+    # one validation for every write: a value no lead holds refuses a direct save too, with the same words
+    body = {"industries": ["Softwear"]}
+    check = edits.check(tiny, "quality_definition", edits.POLICY_SUBJECT, body)
+    assert (check.ok, check.errors) == (False, [
+        "Industries: no lead has industry 'Softwear' (did you mean 'software'?). Pick values present in the data."])
+    with pytest.raises(edits.EditRefused) as err:
+        edits.save(tiny, "quality_definition", edits.POLICY_SUBJECT, body, actor=SALES, reason="x", expected_version=1)
+    assert str(err.value) == check.errors[0]
+    assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1

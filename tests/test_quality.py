@@ -1,5 +1,6 @@
-"""Unit tier: the quality-lead definition — compiling every criterion, checking drafts against the data,
-effective dating through every figure that depends on quality, and the back-test on hand-made rows.
+"""Unit tier: the quality-lead definition — every criterion declared once (SQL, words, editor inputs),
+checking drafts against the data, effective dating through every figure that depends on quality, the
+back-test on hand-made rows, and the editor page's rules (core.quality_editor) without Streamlit.
 
 Each expected value is worked out by hand in the comment beside it.
 """
@@ -8,19 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from conftest import LEADERSHIP
-from core import edits
+
+from core import edits, quality
+from core import quality_editor as editor
 from core.db import transaction
 from core.metrics import goals, sla
 from core.metrics.attribution import attribution
 from core.metrics.backtest import Rejudged, backtest, rejudged
-from core.semantic.blocks import lead_q, run
 from core.metrics.funnel import funnel
-from core.models import DEFAULT_QUALITY_DEFINITION, QualityDefinition
+from core.models import DEFAULT_QUALITY_DEFINITION, Actor, QualityDefinition
 from core.periods import parse_period
-from core.quality import LABELS, definition_sql, describe, in_force_at, lead_choices, schedule_sql, validate_draft
+from core.quality import LABELS, definition_sql, describe, lead_choices, schedule_sql
 from core.report import build_report
+from core.semantic.blocks import lead_q, run
 
 AS_OF = datetime(2026, 6, 30, 12, 0)
 
@@ -130,7 +132,7 @@ def test_values_are_bound_never_spliced():
     nasty = "software'); DROP TABLE leads; --"
     params: dict = {}
     sql = definition_sql(QualityDefinition(industries=[nasty], exclude_sources=[nasty]), "p", params)
-    assert "DROP" not in sql and params["p_industries"] == [nasty] and params["p_x_sources"] == [nasty]
+    assert "DROP" not in sql and params["p_industries"] == [nasty] and params["p_exclude_sources"] == [nasty]
 
 
 def test_schedule_switches_at_the_effective_moment():
@@ -139,9 +141,17 @@ def test_schedule_switches_at_the_effective_moment():
     sql = schedule_sql([(edits.BEGINNING, v1), (datetime(2026, 6, 1), v2)], params)
     assert sql.startswith("(CASE WHEN l.created_at >= $q1_from THEN")
     assert params["q1_from"] == datetime(2026, 6, 1) and params["q0_min_score"] == 10 and params["q1_min_score"] == 20
-    assert in_force_at([(edits.BEGINNING, "v1"), (datetime(2026, 6, 1), "v2")], datetime(2026, 5, 31)) == (edits.BEGINNING, "v1")
-    assert in_force_at([(edits.BEGINNING, "v1"), (datetime(2026, 6, 1), "v2")], datetime(2026, 6, 1))[1] == "v2"
-    assert in_force_at([], datetime(2026, 6, 1)) is None
+    # the same rule in Python: the latest version effective by then; the oldest also covers what came before
+    schedule = [_version(1, edits.BEGINNING, v1), _version(2, datetime(2026, 6, 1), v2)]
+    assert edits.in_force_at(schedule, datetime(1999, 1, 1)).version == 1
+    assert edits.in_force_at(schedule, datetime(2026, 5, 31)).version == 1
+    assert edits.in_force_at(schedule, datetime(2026, 6, 1)).version == 2
+    assert edits.in_force_at([], datetime(2026, 6, 1)) is None
+
+
+def _version(n: int, effective_from: datetime, body: QualityDefinition, reason: str = "why") -> edits.Version:
+    return edits.Version("quality_definition", edits.POLICY_SUBJECT, n, effective_from, body, "Lee Ader",
+                         datetime(2026, 6, 30, 9, 0), reason)
 
 
 def test_describe_reads_as_a_sentence():
@@ -155,10 +165,14 @@ def test_describe_reads_as_a_sentence():
 # --- checking a draft -------------------------------------------------------------------------------------
 
 
+def validate_draft(con, body):
+    return edits.check(con, "quality_definition", edits.POLICY_SUBJECT, body)
+
+
 def test_unknown_values_are_refused_with_a_hint(world):
     check = validate_draft(world, {"industries": ["Softwear", "retail"], "exclude_countries": ["XX"],
                                    "exclude_sources": ["outbond"]})
-    assert not check.ok and check.definition is None
+    assert not check.ok and check.model is None
     assert check.errors == [
         "Industries: no lead has industry 'Softwear' (did you mean 'software'?). Pick values present in the data.",
         "Excluded countries: no lead has country 'XX'. Pick values present in the data.",
@@ -184,7 +198,7 @@ def test_bad_drafts_get_a_plain_message(world, body, message):
 def test_valid_draft_and_tidy_lists(world):
     check = validate_draft(world, {"industries": [" software ", "software", ""], "min_score": 60})
     assert check.ok and check.errors == [] and check.warnings == []
-    assert check.definition.industries == ["software"]
+    assert check.model.industries == ["software"]
 
 
 def test_without_leads_values_cannot_be_checked_so_only_a_warning(empty):
@@ -377,3 +391,168 @@ def test_rejudged_counts_what_a_backdated_save_changes(world):
     # the draft: A5 only → nobody gains, A3 and A4 lose
     assert rejudged(world, DRAFT, datetime(2026, 2, 1), AS_OF) == Rejudged(leads=4, gained=0, lost=2)
     assert rejudged(world, DRAFT, datetime(2026, 7, 1), AS_OF) == Rejudged(0, 0, 0)  # from after as-of
+
+
+# --- criteria declared once -----------------------------------------------------------------------------
+
+ONE_EACH = [
+    QualityDefinition(min_score=70, demo_fast_track=False, crm_qualified=False),
+    QualityDefinition(employees_min=10, employees_max=90, demo_fast_track=False, crm_qualified=False),
+    QualityDefinition(industries=["retail"], seniorities=["vp"], countries=["US"], crm_qualified=False),
+    QualityDefinition(demo_required=True, demo_fast_track=False, crm_qualified=False),
+    QualityDefinition(crm_qualified=True, demo_fast_track=False, exclude_industries=["retail"],
+                      exclude_countries=["GB"], exclude_sources=["outbound"]),
+]
+
+
+@pytest.mark.parametrize("d", ONE_EACH)
+def test_each_criterion_says_in_words_what_its_sql_does(d):
+    # the SQL and the words of a criterion come from one object: the same roles, one phrase per condition
+    for criterion in quality.CRITERIA:
+        sql_roles = [role for role, _ in criterion.sql(d, lambda name, value: f"${name}", "l")]
+        assert sql_roles == [role for role, _ in criterion.words(d)], type(criterion).__name__
+
+
+def test_every_field_belongs_to_exactly_one_criterion_and_one_input():
+    fields = [name for c in quality.CRITERIA for name in c.labels]
+    assert sorted(fields) == sorted(QualityDefinition.model_fields)
+    keys = [inp.key for c in quality.CRITERIA for inp in c.inputs]
+    assert len(keys) == len(set(keys)) == 11  # the demo request's two fields share one radio
+    assert {c.section for c in quality.CRITERIA} == set(editor.SECTIONS)
+
+
+def test_the_draft_widgets_show_a_definition_and_give_it_back():
+    draft = DRAFT  # score ≥ 60, software or retail, no fast tracks, outbound excluded
+    assert quality.draft_inputs(draft) == {
+        "min_score": 60, "employees_min": None, "employees_max": None, "industries": ["software", "retail"],
+        "seniorities": [], "countries": [], "demo": "ignored", "crm_qualified": False, "exclude_industries": [],
+        "exclude_countries": [], "exclude_sources": ["outbound"],
+    }
+    assert quality.draft_inputs(DEFAULT_QUALITY_DEFINITION)["demo"] == "fast_track"
+    for d in (DRAFT, DEFAULT_QUALITY_DEFINITION, *ONE_EACH):
+        assert QualityDefinition.model_validate(quality.draft_body(quality.draft_inputs(d))) == d
+    state = {"quality_form_" + k: v for k, v in editor.draft_state(DRAFT, "why").items()}
+    assert (state["quality_form_reason"], state["quality_form_when"]) == ("why", "as_of")
+    assert QualityDefinition.model_validate(editor.draft_values(state, "quality_form_")) == DRAFT
+
+
+def test_choices_offer_the_data_and_keep_what_the_draft_holds(world):
+    c = lead_choices(world)
+    industries = next(i for cr in quality.CRITERIA for i in cr.inputs if i.key == "industries")
+    seniorities = next(i for cr in quality.CRITERIA for i in cr.inputs if i.key == "seniorities")
+    assert editor.options(industries, c, ["retail", "Softwear"]) == ["software", "retail", "fintech", "Softwear"]
+    assert editor.options(seniorities, c) == ["c_level", "vp", "director", "manager", "individual"]
+
+
+# --- the editor page's rules ------------------------------------------------------------------------------
+
+MARKETING = Actor(name="Mia Kent", team="marketing")
+SALES = Actor(name="Sal Ortiz", team="sales")
+VIEWER = Actor(name="Vic Board", team="viewer")
+
+
+def test_backtest_range_defaults_to_the_trailing_year():
+    # leads from 2026-01-10: the whole history is under a year, so it is the default
+    assert editor.backtest_days(datetime(2026, 1, 10, 8), AS_OF) == editor.DayRange(
+        datetime(2026, 1, 10).date(), datetime(2026, 6, 30).date(), (datetime(2026, 1, 10).date(), datetime(2026, 6, 30).date()))
+    # leads from 2024: 364 days before 2026-06-30 is 2025-07-01 (both ends inclusive: 365 days)
+    days = editor.backtest_days(datetime(2024, 3, 1), AS_OF)
+    assert (days.first, days.default) == (datetime(2024, 3, 1).date(), (datetime(2025, 7, 1).date(), AS_OF.date()))
+    # the picked days become [start, end): the last day is included up to its midnight
+    assert editor.backtest_bounds((datetime(2026, 2, 5).date(), datetime(2026, 2, 28).date())) == (
+        datetime(2026, 2, 5), datetime(2026, 3, 1))
+    assert editor.backtest_bounds((datetime(2026, 2, 5).date(),)) is None
+
+
+def test_effective_date_rules():
+    v1 = _version(1, edits.BEGINNING, DEFAULT_QUALITY_DEFINITION)
+    v2 = _version(2, datetime(2026, 6, 1, 12), DRAFT)
+    # only version 1 (from the beginning): the earliest day is the first lead's; else the latest version's
+    assert editor.earliest_effective_day([v1], datetime(2026, 1, 10, 8), AS_OF) == datetime(2026, 1, 10).date()
+    assert editor.earliest_effective_day([v2, v1], datetime(2026, 1, 10), AS_OF) == datetime(2026, 6, 1).date()
+    assert editor.earliest_effective_day([v1], None, AS_OF) == AS_OF.date()
+    assert editor.effective_from("as_of", None, AS_OF) == AS_OF
+    assert editor.effective_from("date", datetime(2026, 7, 3).date(), AS_OF) == datetime(2026, 7, 3)
+    assert editor.backdated_warning(Rejudged(4, 0, 2), datetime(2026, 2, 1)) == (
+        "Back-dated: the 4 leads already created since 2026-02-01 00:00 UTC would be judged by this version — "
+        "0 become quality leads and 2 stop being ones. Leads created before keep their verdict.")
+
+
+def test_who_may_change_the_definition_and_what_the_button_says():
+    assert editor.read_only_note(VIEWER, joint=True) == (
+        "Vic Board (viewer) can read and back-test the definition; sales, marketing or leadership change it.")
+    assert editor.read_only_note(SALES, joint=True) is None and editor.read_only_note(SALES, joint=False) is None
+    assert editor.approval_caption(MARKETING) == (
+        "Takes effect when someone from sales or leadership approves it. The version in force stays until then.")
+    v1 = _version(1, edits.BEGINNING, DEFAULT_QUALITY_DEFINITION)
+    assert [editor.submit_label(True, v1), editor.submit_label(False, v1), editor.submit_label(False, None)] == [
+        "Propose for sign-off", "Save as version 2", "Save as version 1"]
+    assert editor.unchanged(DRAFT, DRAFT) and not editor.unchanged(DRAFT, DEFAULT_QUALITY_DEFINITION)
+    assert not editor.unchanged(None, DRAFT)
+
+
+def test_the_version_in_force_and_the_scheduled_ones_in_words():
+    v1 = _version(1, edits.BEGINNING, DEFAULT_QUALITY_DEFINITION, "defaults")
+    v2 = _version(2, datetime(2026, 7, 1), DRAFT, "stricter")
+    view = editor.in_force([v1, v2], AS_OF)
+    assert view.headline == ("In force as of 2026-06-30 12:00 UTC — version 1: Score ≥ 60; or a demo request "
+                             "(fast track); or marked qualified by the source CRM.")
+    assert view.detail == "Applies to leads created from the beginning of the data · saved by Lee Ader on 2026-06-30 · defaults"
+    assert view.scheduled == [("Scheduled: version 2 applies to leads created from 2026-07-01 00:00 UTC: Score ≥ 60 "
+                               "and industry in software, retail; excluding source outbound.")]
+    assert editor.in_force([], AS_OF) is None
+
+
+def test_backtest_cards_and_caption(world):
+    bt = backtest(world, DRAFT, datetime(2026, 1, 1), datetime(2026, 8, 1), AS_OF)
+    # as in test_backtest_side_by_side: draft 2 of 6 leads (version 1: 5), lead → won 1/2 (2/5), A3's 20,000 missed
+    assert editor.backtest_cards(bt) == [
+        ("backtest_draft_quality_leads", 2, "version 1: 5"),
+        ("backtest_draft_share", pytest.approx(2 / 6), "version 1: 83.3%"),
+        ("backtest_draft_won_rate", 0.5, "version 1: 40.0%"),
+        ("backtest_missed_won_deals", 1, "$20k won revenue"),
+    ]
+    assert editor.backtest_caption(bt, datetime(2026, 1, 1).date(), datetime(2026, 7, 31).date()) == (
+        "6 leads created 2026-01-01 – 2026-07-31, both definitions applied to all of them. The draft newly "
+        "qualifies 0 and newly excludes 3; it would catch 0 won deals ($0) the version in force misses. "
+        "Recent leads have had less time to convert.")
+
+
+def test_proposals_as_each_team_sees_them_and_each_button_outcome(world):
+    v1 = edits.latest(world, "quality_definition", edits.POLICY_SUBJECT)
+    proposed = editor.submit(world, DRAFT, joint=True, actor=MARKETING, reason="fewer, better leads", opened=1,
+                             current=v1, start=datetime(2026, 7, 1))
+    assert (proposed.ok, proposed.message, proposed.restart, proposed.restart_from) == (
+        True, "Proposed: waiting for sales or leadership to approve. The version in force is unchanged until then.",
+        True, v1)
+    [p] = signoff_pending(world)
+    mine, theirs = editor.proposal_view(p, [v1], MARKETING), editor.proposal_view(p, [v1], SALES)
+    assert mine.summary == ("Mia Kent (marketing) proposes, for leads created from 2026-07-01 00:00 UTC: Score ≥ 60 "
+                            "and industry in software, retail; excluding source outbound.")
+    assert (mine.may_decide, mine.may_withdraw, mine.overtaken) == (False, True, None)
+    assert mine.note == ("Mia Kent is in marketing, the team that proposed this change: sales or leadership must "
+                         "approve it.")
+    assert (theirs.may_decide, theirs.may_withdraw, theirs.note, theirs.base) == (True, False, None, v1.body)
+    assert editor.reject(world, p, actor=SALES, note=" ") == editor.Outcome(
+        False, "Say why you reject this proposal (the proposing team reads it).")
+    # someone saves directly meanwhile: the proposal is overtaken and cannot be approved
+    v2 = edits.save(world, "quality_definition", edits.POLICY_SUBJECT, QualityDefinition(min_score=70),
+                    actor=LEADERSHIP, reason="direct", expected_version=1, effective_from=datetime(2026, 7, 1))
+    assert editor.proposal_view(p, [v2, v1], SALES).overtaken.startswith("Overtaken: version 2 was saved after")
+    assert editor.approve(world, p, actor=SALES, note="") == editor.Outcome(
+        False, "Not approved: Lee Ader saved version 2 after this proposal was made on version 1. Nothing was changed.")
+    assert editor.withdraw(world, p, actor=MARKETING) == editor.Outcome(True, "Proposal withdrawn.")
+    # a direct save on a stale draft is a conflict carrying their version
+    stale = editor.submit(world, DRAFT, joint=False, actor=SALES, reason="mine", opened=1, current=v1,
+                          start=datetime(2026, 7, 1))
+    assert (stale.ok, stale.conflict.current.version) == (False, 2)
+    saved = editor.submit(world, DRAFT, joint=False, actor=SALES, reason="mine", opened=2, current=v2,
+                          start=datetime(2026, 7, 1))
+    assert (saved.ok, saved.message, saved.restart_from.version) == (
+        True, "Saved version 3: it applies to leads created from 2026-07-01 00:00 UTC.", 3)
+
+
+def signoff_pending(con):
+    from core.signoff import pending_proposals
+
+    return pending_proposals(con)

@@ -1,18 +1,20 @@
-"""Unit tier: joint sign-off of the quality-lead definition — propose, approve, reject, withdraw, rights,
-stale proposals, and that nothing counts differently until the other team approves.
+"""Unit tier: joint sign-off of the quality-lead definition through the one write path (core.edits) —
+propose, approve, reject, withdraw, rights, stale proposals, approval in one transaction, concurrent
+approvals and saves, and that nothing counts differently until the other team approves.
 
 The tiny world (tests/fixtures/tiny.sql) as of 2026-08-15 12:00: 5 quality leads in 2026-Q3 under
 version 1 (L1 80, L2 demo, L3 90, L4 70, L6 CRM flag), as derived in tests/test_metrics.py.
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
-
 from conftest import AS_OF
+
 from core import edits, signoff
-from core.db import data_version
+from core.db import data_version, domain_versions
 from core.metrics.funnel import funnel
 from core.models import Actor, QualityDefinition
 from core.periods import parse_period
@@ -25,13 +27,14 @@ VIEWER = Actor(name="Vic Board", team="viewer")
 Q3 = parse_period("2026-Q3")
 STRICT = QualityDefinition(min_score=85, demo_fast_track=False, crm_qualified=False)
 FROM_JULY_3 = datetime(2026, 7, 3)
+KIND = "quality_definition"
 # Under STRICT from 07-03: L1 (07-01) and L2 (07-02) keep version 1's verdict; from 07-03 only L3 (90)
 # qualifies (L4 70, L6 CRM flag no longer) → 3 quality leads in Q3 instead of 5.
 
 
 def propose(con, actor=MARKETING, body=STRICT, base_version=1, effective_from=FROM_JULY_3, reason="fewer, better leads"):
-    return signoff.propose(con, body, actor=actor, reason=reason, base_version=base_version,
-                           effective_from=effective_from, now=AS_OF)
+    return edits.propose(con, KIND, edits.POLICY_SUBJECT, body, actor=actor, reason=reason, base_version=base_version,
+                         effective_from=effective_from, now=AS_OF)
 
 
 def test_marketing_proposes_sales_approves(tiny):
@@ -44,7 +47,7 @@ def test_marketing_proposes_sales_approves(tiny):
     assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1
     assert funnel(tiny, Q3, AS_OF).quality_leads == 5
 
-    v = signoff.approve(tiny, p.proposal_id, actor=SALES, note="agreed in the Monday meeting", now=AS_OF)
+    v = edits.approve(tiny, p.proposal_id, actor=SALES, note="agreed in the Monday meeting", now=AS_OF)
     assert (v.version, v.effective_from, v.body, v.saved_by) == (2, FROM_JULY_3, STRICT, "Mia Kent")
     assert v.reason == ("fewer, better leads — proposed by Mia Kent (marketing), approved by Sal Ortiz (sales) "
                         "on 2026-08-15: agreed in the Monday meeting")
@@ -60,35 +63,35 @@ def test_proposing_team_cannot_approve_its_own(tiny):
     p = propose(tiny)
     for actor in (MARKETING, MARKETING_2):
         with pytest.raises(edits.EditRefused, match="the team that proposed this change: sales or leadership must approve"):
-            signoff.approve(tiny, p.proposal_id, actor=actor)
+            edits.approve(tiny, p.proposal_id, actor=actor)
     with pytest.raises(edits.EditRefused, match="may not approve"):
-        signoff.approve(tiny, p.proposal_id, actor=VIEWER)
+        edits.approve(tiny, p.proposal_id, actor=VIEWER)
     assert signoff.get(tiny, p.proposal_id).status == "pending"
     assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1
 
 
 def test_leadership_approves_either_and_needs_a_team_for_its_own(tiny):
     p = propose(tiny, actor=SALES)
-    assert signoff.approver_teams("sales") == ("marketing", "leadership")
-    assert signoff.approve(tiny, p.proposal_id, actor=LEAD, now=AS_OF).version == 2
+    assert edits.APPROVERS["sales"] == ("marketing", "leadership")
+    assert edits.approve(tiny, p.proposal_id, actor=LEAD, now=AS_OF).version == 2
     own = propose(tiny, actor=LEAD, base_version=2, body=QualityDefinition(min_score=80))
-    assert signoff.approver_teams("leadership") == ("sales", "marketing")
+    assert edits.APPROVERS["leadership"] == ("sales", "marketing")
     with pytest.raises(edits.EditRefused, match="sales or marketing must approve"):
-        signoff.approve(tiny, own.proposal_id, actor=Actor(name="Other Boss", team="leadership"))
-    assert signoff.approve(tiny, own.proposal_id, actor=MARKETING, now=AS_OF).version == 3
+        edits.approve(tiny, own.proposal_id, actor=Actor(name="Other Boss", team="leadership"))
+    assert edits.approve(tiny, own.proposal_id, actor=MARKETING, now=AS_OF).version == 3
 
 
 def test_stale_proposal_is_a_conflict_and_stays_pending(tiny):
     first = propose(tiny, reason="first")
     second = propose(tiny, body=QualityDefinition(min_score=75), reason="second")
-    signoff.approve(tiny, first.proposal_id, actor=SALES, now=AS_OF)
+    edits.approve(tiny, first.proposal_id, actor=SALES, now=AS_OF)
     with pytest.raises(edits.Conflict) as err:
-        signoff.approve(tiny, second.proposal_id, actor=SALES, now=AS_OF)
+        edits.approve(tiny, second.proposal_id, actor=SALES, now=AS_OF)
     assert (err.value.current.version, err.value.expected_version) == (2, 1)
     assert [x.proposal_id for x in signoff.pending_proposals(tiny)] == [second.proposal_id]
     assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).body == STRICT  # not overwritten
     # the stale proposal can still be rejected
-    signoff.reject(tiny, second.proposal_id, actor=SALES, note="overtaken by version 2", now=AS_OF)
+    edits.reject(tiny, second.proposal_id, actor=SALES, note="overtaken by version 2", now=AS_OF)
     assert signoff.pending_proposals(tiny) == []
 
 
@@ -103,26 +106,26 @@ def test_proposing_on_a_stale_version_is_a_conflict(tiny):
 def test_reject_needs_a_reason_and_ends_the_proposal(tiny):
     p = propose(tiny)
     with pytest.raises(edits.EditRefused, match="Say why you reject"):
-        signoff.reject(tiny, p.proposal_id, actor=SALES, note="  ")
+        edits.reject(tiny, p.proposal_id, actor=SALES, note="  ")
     with pytest.raises(edits.EditRefused, match="the team that proposed"):
-        signoff.reject(tiny, p.proposal_id, actor=MARKETING, note="no")
-    r = signoff.reject(tiny, p.proposal_id, actor=SALES, note="would drop the CRM's MQLs", now=AS_OF)
+        edits.reject(tiny, p.proposal_id, actor=MARKETING, note="no")
+    r = edits.reject(tiny, p.proposal_id, actor=SALES, note="would drop the CRM's MQLs", now=AS_OF)
     assert (r.status, r.decided_by, r.decision_note) == ("rejected", "Sal Ortiz (sales)", "would drop the CRM's MQLs")
     with pytest.raises(edits.EditRefused, match="already rejected"):
-        signoff.approve(tiny, p.proposal_id, actor=SALES)
+        edits.approve(tiny, p.proposal_id, actor=SALES)
     assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1
 
 
 def test_only_the_proposing_team_withdraws(tiny):
     p = propose(tiny)
     with pytest.raises(edits.EditRefused, match="Only marketing"):
-        signoff.withdraw(tiny, p.proposal_id, actor=SALES)
-    w = signoff.withdraw(tiny, p.proposal_id, actor=MARKETING_2, now=AS_OF)
+        edits.withdraw(tiny, p.proposal_id, actor=SALES)
+    w = edits.withdraw(tiny, p.proposal_id, actor=MARKETING_2, now=AS_OF)
     assert (w.status, w.decided_by) == ("withdrawn", "Max Moor (marketing)")
     with pytest.raises(edits.EditRefused, match="already withdrawn"):
-        signoff.withdraw(tiny, p.proposal_id, actor=MARKETING)
+        edits.withdraw(tiny, p.proposal_id, actor=MARKETING)
     with pytest.raises(edits.EditRefused, match="does not exist"):
-        signoff.approve(tiny, "nope", actor=SALES)
+        edits.approve(tiny, "nope", actor=SALES)
 
 
 @pytest.mark.parametrize(
@@ -143,8 +146,8 @@ def test_bad_proposals_are_refused_and_nothing_is_stored(tiny, kwargs, message):
 
 
 def test_effective_date_cannot_reach_before_the_latest_version(tiny):
-    signoff.approve(tiny, propose(tiny).proposal_id, actor=SALES, now=AS_OF)  # version 2 from 07-03
-    with pytest.raises(edits.EditRefused, match="cannot take effect before 2026-07-03 00:00"):
+    edits.approve(tiny, propose(tiny).proposal_id, actor=SALES, now=AS_OF)  # version 2 from 07-03
+    with pytest.raises(edits.EditRefused, match=r"before a version already saved \(the latest takes effect from 2026-07-03 00:00\)"):
         propose(tiny, base_version=2, body=QualityDefinition(min_score=50), effective_from=datetime(2026, 7, 2))
     assert propose(tiny, base_version=2, body=QualityDefinition(min_score=50), effective_from=FROM_JULY_3).status == "pending"
 
@@ -160,3 +163,97 @@ def test_setting_turns_joint_signoff_off(monkeypatch):
         monkeypatch.delenv("ACCORD_JOINT_SIGNOFF")
         get_settings.cache_clear()
     assert signoff.joint_signoff_required() is True
+
+
+DOMAINS = ("records", "goal", "sla_policy", "quality_definition", "proposals")
+
+
+def _bumped(before: tuple[int, ...], after: tuple[int, ...]) -> set[str]:
+    return {name for name, a, b in zip(DOMAINS, before, after) if a != b}
+
+
+def test_writes_bump_only_the_domains_they_change(tiny):
+    before = domain_versions(tiny, DOMAINS)
+    p = propose(tiny)
+    assert _bumped(before, after := domain_versions(tiny, DOMAINS)) == {"proposals"}
+    edits.approve(tiny, p.proposal_id, actor=SALES, now=AS_OF)
+    assert _bumped(after, domain_versions(tiny, DOMAINS)) == {"proposals", "quality_definition"}
+
+
+def _state(con) -> tuple:
+    return (con.execute("SELECT count(*), max(version) FROM edit_versions WHERE kind = ?", [KIND]).fetchone(),
+            con.execute("SELECT proposal_id, status, decided_by FROM proposals ORDER BY proposal_id").fetchall(),
+            domain_versions(con, DOMAINS))
+
+
+def test_a_failure_in_the_middle_of_approve_changes_nothing(tiny, monkeypatch):
+    p = propose(tiny)
+    before = _state(tiny)
+    append = edits._append
+
+    def fail_after_writing(cur, *args, **kwargs):
+        append(cur, *args, **kwargs)
+        # both rows are written inside the transaction when it fails
+        assert cur.execute("SELECT status FROM proposals WHERE proposal_id = ?", [p.proposal_id]).fetchone() == (
+            "approved",)
+        assert cur.execute("SELECT max(version) FROM edit_versions WHERE kind = ?", [KIND]).fetchone() == (2,)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(edits, "_append", fail_after_writing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        edits.approve(tiny, p.proposal_id, actor=SALES, now=AS_OF)
+    assert _state(tiny) == before  # no version 2, the proposal still pending, no cache invalidated
+    monkeypatch.undo()
+    assert edits.approve(tiny, p.proposal_id, actor=SALES, now=AS_OF).version == 2
+
+
+def _at_once(*writes) -> list:
+    """Run the writes in threads released together; each result is a Version, a Proposal or the exception."""
+    barrier = threading.Barrier(len(writes))
+    results: list = [None] * len(writes)
+
+    def run(i, write):
+        barrier.wait()
+        try:
+            results[i] = write()
+        except (edits.Conflict, edits.EditRefused) as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(writes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+def test_approving_and_saving_at_once_exactly_one_wins(tiny):
+    p = propose(tiny)
+    direct = QualityDefinition(min_score=70)
+    approved, saved = _at_once(
+        lambda: edits.approve(tiny, p.proposal_id, actor=SALES, now=AS_OF),
+        lambda: edits.save(tiny, KIND, edits.POLICY_SUBJECT, direct, actor=LEAD, reason="direct", expected_version=1,
+                           effective_from=FROM_JULY_3, now=AS_OF),
+    )
+    assert sorted(type(r).__name__ for r in (approved, saved)) == ["Conflict", "Version"]
+    history = edits.history(tiny, KIND, edits.POLICY_SUBJECT)
+    assert [v.version for v in history] == [2, 1]
+    if isinstance(approved, edits.Version):  # the approval won: its body is version 2, the save changed nothing
+        assert (history[0].body, signoff.get(tiny, p.proposal_id).status) == (STRICT, "approved")
+    else:  # the save won: the proposal is overtaken and still pending
+        assert (history[0].body, signoff.get(tiny, p.proposal_id).status) == (direct, "pending")
+
+
+def test_two_approvers_at_once_exactly_one_decides(tiny):
+    p = propose(tiny)
+    results = _at_once(lambda: edits.approve(tiny, p.proposal_id, actor=SALES, now=AS_OF),
+                       lambda: edits.approve(tiny, p.proposal_id, actor=LEAD, now=AS_OF))
+    [won] = [r for r in results if isinstance(r, edits.Version)]
+    [lost] = [r for r in results if not isinstance(r, edits.Version)]
+    # refused before its transaction (already approved) or inside it (decided a moment ago)
+    assert isinstance(lost, edits.EditRefused) and ("already approved" in str(lost) or "decided" in str(lost))
+    assert [v.version for v in edits.history(tiny, KIND, edits.POLICY_SUBJECT)] == [2, 1] and won.version == 2
+    decided = signoff.get(tiny, p.proposal_id)
+    assert decided.status == "approved" and decided.decided_by in ("Sal Ortiz (sales)", "Lee Ader (leadership)")
+

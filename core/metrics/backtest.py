@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
-
-from core.db import reads
 import pandas as pd
 
 from core import edits
-from core.semantic.blocks import DEAL_ASOF, MISSING_TABLE_NOTES, Figures, ratio, run, tables_with_rows
+from core.db import reads
 from core.models import QualityDefinition
-from core.quality import definition_sql, in_force_at, schedule_sql
+from core.quality import definition_sql, schedule_sql
+from core.semantic.blocks import DEAL_ASOF, LEAD_DEALS, MISSING_TABLE_NOTES, Figures, ratio, run, tables_with_rows
 
 # The four groups of leads compared: (name, SQL condition over the two verdicts). Fixed, never input.
 GROUPS: tuple[tuple[str, str], ...] = (
@@ -76,6 +75,11 @@ class Backtest(Figures):
     monthly: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["month", "leads", "in_force", "draft"]))
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def in_force_name(self) -> str:
+        """What the compared version is called on screen."""
+        return f"version {self.in_force_version}" if self.in_force_version else "the version in force"
+
 
 def _aggregates() -> str:
     cols = ["count(*) AS leads"]
@@ -102,17 +106,12 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     current = definition_sql(in_force, "cur", params, alias="l")
     proposed = definition_sql(draft, "draft", params, alias="l")
     return f"""
-    WITH {DEAL_ASOF},
+    WITH {DEAL_ASOF}, {LEAD_DEALS},
     scored AS (
         SELECT l.lead_id, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
         FROM leads l
         WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of
-    ),
-    lead_deals AS (
-        SELECT lead_id, count(*) FILTER (state = 'won') AS won_deals,
-               coalesce(sum(amount) FILTER (state = 'won'), 0) AS won_revenue
-        FROM deal_asof WHERE lead_id IS NOT NULL GROUP BY lead_id
     ),
     judged AS (
         SELECT s.month, s.q_cur, s.q_draft, d.lead_id IS NOT NULL AS has_opp,
@@ -141,11 +140,11 @@ def backtest(
     result = Backtest(start=start, end=end, as_of=as_of)
     if in_force is None:
         schedule = edits.in_force_schedule(con, "quality_definition")
-        entry = in_force_at([(v.effective_from, v) for v in schedule], as_of)
-        if entry is None:
+        version = edits.in_force_at(schedule, as_of)
+        if version is None:
             result.notes.append("No quality-lead definition is saved yet, so there is nothing to compare with.")
             return result
-        in_force, result.in_force_version = entry[1].body, entry[1].version
+        in_force, result.in_force_version = version.body, version.version
     present = tables_with_rows(con)
     if "leads" not in present:
         result.notes.append(MISSING_TABLE_NOTES["leads"])
