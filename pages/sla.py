@@ -29,6 +29,13 @@ def table(frame, columns: list[str], key: str, *, sales: bool = False, labels: d
                           max_height=max_height)
 
 
+def cards(figures: list[tuple[str, object, str | None]]) -> None:
+    """Metric cards two to a row."""
+    for i in range(0, len(figures), 2):
+        for col, (name, value, delta) in zip(st.columns(2), figures[i:i + 2]):
+            widgets.measure(col, name, value, delta=delta)
+
+
 def needs_sales_side(what: str) -> bool:
     """Say why `what` cannot be shown when the response SLA cannot be measured; True when it can."""
     if head.sales_notes:
@@ -46,31 +53,19 @@ for change in data.cached(sla.policy_changes_within, period):
 sales_col, marketing_col = st.columns(2, gap="large")
 with sales_col:
     st.subheader("Sales' promise: speed to lead")
-    r = head.response
     if head.sales_notes:
         st.warning("The response SLA cannot be measured: " + " ".join(head.sales_notes))
     else:
-        c = st.columns(2)
-        widgets.measure(c[0], "compliance", r.compliance, delta=r.met_note)
-        widgets.measure(c[1], "median_hours", r.median_hours_to_first_touch, delta=r.p90_note)
-        c = st.columns(2)
-        widgets.measure(c[0], "never_touched", r.never_touched, delta="quality leads nobody called")
-        widgets.measure(c[1], "under_worked", r.under_worked, delta=r.attempts_note)
-        st.caption(r.status_line)
-        if r.never_touched_warning:
-            st.warning(r.never_touched_warning, icon=":material/phone_disabled:")
+        cards(head.sales_cards)
+        st.caption(head.response.status_line)
+        if head.response.never_touched_warning:
+            st.warning(head.response.never_touched_warning, icon=":material/phone_disabled:")
 with marketing_col:
     st.subheader("Marketing's promise: quality leads")
-    d = head.delivery
-    if d.quality_leads is None:
-        st.warning("Marketing's side cannot be measured: " + " ".join(d.notes))
+    if head.delivery.quality_leads is None:
+        st.warning("Marketing's side cannot be measured: " + " ".join(head.delivery.notes))
     else:
-        c = st.columns(2)
-        widgets.measure(c[0], "quality_leads", d.quality_leads, delta=d.committed_note)
-        widgets.measure(c[1], "delivery", d.delivery, delta=head.elapsed_note)
-        c = st.columns(2)
-        widgets.measure(c[0], "acceptance_rate", d.acceptance_rate, delta=d.accepted_note)
-        widgets.measure(c[1], "rejected", head.rejected, delta=head.rejected_note)
+        cards(head.marketing_cards)
 widgets.notes(head.notes)
 
 

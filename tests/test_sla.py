@@ -374,9 +374,13 @@ def test_card_notes_in_words(world):
                                        "(issue 'Never touched').")
     assert sla.ResponseSla(never_touched=2).never_touched_warning.startswith("2 quality leads never touched")
     assert sla.ResponseSla(never_touched=0).never_touched_warning is None
+    assert [(name, note) for name, _, note in h.sales_cards] == [
+        ("compliance", "8 of 11 met"), ("median_hours", "p90 39.6 h"), ("never_touched", "quality leads nobody called"),
+        ("under_worked", "avg 1.6 attempts per lead")]
     # marketing: 11 of 16 committed, 2 accepted, 3 rejected; 19.5 of Q3's 92 days elapsed = 21%
-    assert (h.delivery.committed_note, h.delivery.accepted_note) == ("committed 16", "2 accepted")
-    assert (h.rejected, h.rejected_note, h.elapsed_note) == (3, "of 11 quality leads", "21% of the period elapsed")
+    assert h.marketing_cards == [
+        ("quality_leads", 11, "committed 16"), ("delivery", pytest.approx(11 / 16), "21% of the period elapsed"),
+        ("acceptance_rate", pytest.approx(2 / 11), "2 accepted"), ("rejected", 3, "of 11 quality leads")]
     assert h.notes == [] and h.sales_notes == []
 
 

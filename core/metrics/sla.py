@@ -212,13 +212,22 @@ class SlaHeadline:
     sales_notes: list[str] = field(default_factory=list)  # why the response SLA cannot be measured
 
     @property
-    def elapsed_note(self) -> str:
-        return f"{self.elapsed_share:.0%} of the period elapsed"
+    def sales_cards(self) -> list[tuple[str, object, str | None]]:
+        """Sales' cards in reading order: (measure name, value, the context under it)."""
+        r = self.response
+        return [("compliance", r.compliance, r.met_note),
+                ("median_hours", r.median_hours_to_first_touch, r.p90_note),
+                ("never_touched", r.never_touched, "quality leads nobody called"),
+                ("under_worked", r.under_worked, r.attempts_note)]
 
     @property
-    def rejected_note(self) -> str | None:
-        q = self.delivery.quality_leads
-        return None if q is None else f"of {q:,} quality leads"
+    def marketing_cards(self) -> list[tuple[str, object, str | None]]:
+        """Marketing's cards in reading order: (measure name, value, the context under it)."""
+        d = self.delivery
+        return [("quality_leads", d.quality_leads, d.committed_note),
+                ("delivery", d.delivery, f"{self.elapsed_share:.0%} of the period elapsed"),
+                ("acceptance_rate", d.acceptance_rate, d.accepted_note),
+                ("rejected", self.rejected, None if d.quality_leads is None else f"of {d.quality_leads:,} quality leads")]
 
     @property
     def notes(self) -> list[str]:
