@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from core.charts_goals import OWNER_COLOURS, whole_up
-from core.metrics.attribution import MODELS
+from core.metrics.attribution import MEASURE_COLUMNS, MODELS
 from core.metrics.funnel import CONVERSION_MEASURES
 from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import DEAL_STAGE_LABELS
@@ -24,6 +24,11 @@ WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _cells(row: dict, columns: dict[str, str]) -> dict[str, str]:
+    """measure name → the row's column holding it, as the measure's label → its formatted value."""
+    return {MEASURES[m].label: show(m, row[c]) for m, c in columns.items()}
 
 
 # --- Funnel -------------------------------------------------------------------------------------------
@@ -115,19 +120,17 @@ def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart 
 
 # --- Pipeline health ----------------------------------------------------------------------------------
 
+HEALTH_MEASURES = ("won_revenue", "win_rate", "segment_goal", "coverage", "coverage_needed", "pipeline_shortfall",
+                   "stalled_deals")
+
+
 def health_table(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
     out = []
     for row in frame.to_dict("records"):
         out.append({
             DIMENSIONS[segment].label: row["segment"],
             MEASURES["open_amount"].label: f"{show('open_amount', row['open_amount'])} ({fmt(row['open_deals'], 'count')})",
-            MEASURES["won_revenue"].label: show("won_revenue", row["won_revenue"]),
-            MEASURES["win_rate"].label: show("win_rate", row["win_rate"]),
-            MEASURES["segment_goal"].label: show("segment_goal", row["segment_goal"]),
-            MEASURES["coverage"].label: show("coverage", row["coverage"]),
-            MEASURES["coverage_needed"].label: show("coverage_needed", row["coverage_needed"]),
-            MEASURES["pipeline_shortfall"].label: show("pipeline_shortfall", row["pipeline_shortfall"]),
-            MEASURES["stalled_deals"].label: show("stalled_deals", row["stalled_deals"]),
+            **_cells(row, {m: m for m in HEALTH_MEASURES}),
             "Status": row["status"],
         })
     return pd.DataFrame(out)
@@ -226,15 +229,7 @@ def attribution_table(frame: pd.DataFrame, view: str) -> pd.DataFrame:
         line = {DIMENSIONS[view].label: row["name"]}
         if view == "campaign":
             line[DIMENSIONS["channel"].label] = row["channel"] if row["bucket"] == "campaign" else "—"
-        line.update({
-            MEASURES["attr_leads"].label: show("attr_leads", row["leads"]),
-            MEASURES["attr_quality_leads"].label: show("attr_quality_leads", row["quality_leads"]),
-            MEASURES["attr_opportunities"].label: show("attr_opportunities", row["opportunities"]),
-            MEASURES["attr_won_revenue"].label: show("attr_won_revenue", row["won_revenue"]),
-            MEASURES["attr_cost"].label: show("attr_cost", row["cost"]),
-            MEASURES["cost_per_quality_lead"].label: show("cost_per_quality_lead", row["cost_per_quality_lead"]),
-            MEASURES["attr_return"].label: show("attr_return", row["return"]),
-        })
+        line.update(_cells(row, MEASURE_COLUMNS))
         out.append(line)
     return pd.DataFrame(out)
 

@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.attribution import Attribution
+from core.metrics.attribution import MEASURE_COLUMNS, Attribution
 from core.metrics.funnel import Funnel
 from core.metrics.gaps import GAP_RECORD_KINDS, FunnelComparison, StageGaps, lead_records
 from core.metrics.goals import OTHER_SEGMENTS
@@ -118,15 +118,14 @@ def stalled_caption(records: Records, stall_days: int) -> str:
 
 # --- Attribution -------------------------------------------------------------------------------------
 
-ATTRIBUTION_TOTALS = (("attr_leads", "leads"), ("attr_quality_leads", "quality_leads"),
-                      ("attr_opportunities", "opportunities"), ("attr_won_revenue", "won_revenue"),
-                      ("attr_cost", "cost"), ("attr_return", "return"))
+ATTRIBUTION_CARDS = ("attr_leads", "attr_quality_leads", "attr_opportunities", "attr_won_revenue", "attr_cost",
+                     "attr_return")
 
 
 def attribution_cards(result: Attribution, model: str) -> list[Card]:
     """The period's totals under one model (Attribution.totals)."""
     totals = result.totals(model)
-    return [Card(name, totals[key]) for name, key in ATTRIBUTION_TOTALS]
+    return [Card(name, totals[MEASURE_COLUMNS[name]]) for name in ATTRIBUTION_CARDS]
 
 
 def attribution_choices(table: pd.DataFrame) -> dict[str, str]:

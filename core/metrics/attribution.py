@@ -34,7 +34,6 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Attribution"
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,6 +44,7 @@ from core.db import reads
 from core.metrics.pipeline import RECORDS_LIMIT, Records
 from core.periods import Period
 from core.semantic.blocks import (
+    COHORT,
     CREATED_IN_PERIOD,
     DEAL_ASOF,
     MISSING_TABLE_NOTES,
@@ -60,6 +60,12 @@ from core.semantic.enums import NO_CAMPAIGN, SALES_SOURCED, UNKNOWN_LEAD
 MODELS: dict[str, str] = {"first_touch": "First touch", "linear": "Linear", "w_shaped": "W-shaped"}
 MULTI_TOUCH = ("linear", "w_shaped")
 VIEWS = ("campaign", "channel")
+# The measure each figure is → its column in Attribution.table and its key in Attribution.totals.
+MEASURE_COLUMNS: dict[str, str] = {
+    "attr_leads": "leads", "attr_quality_leads": "quality_leads", "attr_opportunities": "opportunities",
+    "attr_won_revenue": "won_revenue", "attr_cost": "cost", "cost_per_quality_lead": "cost_per_quality_lead",
+    "attr_return": "return",
+}
 NOT_LOADED = "(campaign not loaded)"
 
 # A deal's credit bucket: a campaign, or one of the named places credit goes when there is none.
@@ -222,11 +228,11 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
         f"coalesce(sum(c.share * di.amount) FILTER (c.model = '{m}' AND di.is_won), 0) AS won_revenue_{m}"
         for m in MODELS  # allow-listed model names
     )
-    frame = run(con, f"""WITH {ctes},
-        cohort AS (
+    frame = run(con, f"""WITH {ctes}, {COHORT},
+        first_touch_leads AS (
             SELECT CASE WHEN campaign_id IS NULL THEN '{NO_CAMPAIGN}' ELSE 'campaign' END AS bucket, campaign_id,
                    count(*) AS leads, count(*) FILTER (is_quality) AS quality_leads
-            FROM lead_q WHERE created_at >= $start AND created_at < $end GROUP BY ALL
+            FROM cohort GROUP BY ALL
         ),
         credited AS (
             SELECT c.bucket, c.campaign_id, {models}
@@ -241,7 +247,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
             FROM campaigns
         ),
         keys AS (
-            SELECT bucket, campaign_id FROM cohort UNION SELECT bucket, campaign_id FROM credited
+            SELECT bucket, campaign_id FROM first_touch_leads UNION SELECT bucket, campaign_id FROM credited
             UNION SELECT 'campaign', campaign_id FROM spend WHERE days_in_period > 0
         )
         SELECT k.bucket, k.campaign_id,
@@ -253,7 +259,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
                     WHEN s.campaign_id IS NOT NULL THEN 0.0 * s.cost END AS cost,
                {", ".join(f"coalesce(cr.opportunities_{m}, 0) AS opportunities_{m}, coalesce(cr.won_revenue_{m}, 0) AS won_revenue_{m}" for m in MODELS)}
         FROM keys k
-        LEFT JOIN cohort co ON co.bucket = k.bucket AND co.campaign_id IS NOT DISTINCT FROM k.campaign_id
+        LEFT JOIN first_touch_leads co ON co.bucket = k.bucket AND co.campaign_id IS NOT DISTINCT FROM k.campaign_id
         LEFT JOIN credited cr ON cr.bucket = k.bucket AND cr.campaign_id IS NOT DISTINCT FROM k.campaign_id
         LEFT JOIN spend s ON s.campaign_id = k.campaign_id AND k.bucket = 'campaign'
         """, params | {"not_loaded": NOT_LOADED}).df()
@@ -332,8 +338,3 @@ def attribution_records(
     frame = run(con, base + " ORDER BY credited_won_revenue DESC, di.amount DESC, di.deal_id LIMIT $limit", params).df()
     return Records(frame=frame, total=int(total), limit=int(limit))
 
-
-def shares_sum_to_one(shares: pd.DataFrame) -> bool:
-    """For tests and audits: every (deal, model) of a deal_shares frame sums to 1."""
-    sums = shares.groupby(["deal_id", "model"])["share"].sum()
-    return all(math.isclose(v, 1.0, rel_tol=0, abs_tol=1e-12) for v in sums)

@@ -23,6 +23,7 @@ from core.db import reads
 from core.metrics.pipeline import SALES_SOURCED_CREATED
 from core.periods import Period
 from core.semantic.blocks import (
+    COHORT,
     CREATED_IN_PERIOD,
     DEAL_ASOF,
     LEAD_DEALS,
@@ -90,8 +91,7 @@ _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, con
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, schedule=None) -> str:
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
     return f"""
-    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF}, {LEAD_DEALS},
-    cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created_at < $end)
+    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF}, {LEAD_DEALS}, {COHORT}
     SELECT {dim.lead_sql("c") if dim else "'all'"} AS segment,
         {_COUNTS}
     FROM cohort c

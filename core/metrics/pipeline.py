@@ -41,6 +41,7 @@ from core.semantic.blocks import (
     LOST_IN_PERIOD,
     MISSING_TABLE_NOTES,
     OPEN_IN_PERIOD,
+    SALES_CYCLE_DAYS,
     STAGE_NOW,
     STAGE_RANK,
     STALLED,
@@ -77,7 +78,7 @@ SUMS: dict[str, str] = {
     "year_lost_deals": f"count(*) FILTER ({LOST_IN_TRAILING_YEAR})",
     "year_won_revenue": f"coalesce(sum(d.amount) FILTER ({WON_IN_TRAILING_YEAR}), 0)",
     "avg_won_deal_size": f"avg(d.amount) FILTER ({WON_IN_TRAILING_YEAR})",
-    "avg_sales_cycle_days": f"avg(epoch(d.closed_at - d.created_at) / 86400.0) FILTER ({WON_IN_TRAILING_YEAR})",
+    "avg_sales_cycle_days": f"avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_TRAILING_YEAR})",
 }
 YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days")
 
