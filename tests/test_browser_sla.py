@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from browser_support import assert_clean, main_text, open_page, wait_idle
+
 from core.db import transaction
 from core.store import open_store
 
@@ -61,7 +62,8 @@ def test_policy_save_and_breach_csv(browser, server_for, tiny_db_file, tmp_path)
     assert button.count() == 1
     with page.expect_download() as info:
         button.click()
-    csv = open(info.value.path(), encoding="utf-8").read()
+    with open(info.value.path(), encoding="utf-8") as downloaded:
+        csv = downloaded.read()
     assert "'=1+2" in csv and ",=1+2" not in csv
     assert csv.splitlines()[0].startswith("lead_id,company,issue,rep,team,hours_late")
     page.close()
