@@ -1,8 +1,7 @@
 """Pipeline-gaps and attribution display: metric frames → formatted tables and Altair charts. No queries.
 
-Numbers are formatted with core.semantic.measures (None reads as an em dash, never as 0); targets and gaps in
-units are rounded up the way the Goals page rounds them (core.charts_goals.whole_up), so both pages
-read the same.
+Numbers are formatted and labelled with core.semantic.measures (None reads as an em dash, never as 0); the
+gap table is the Goals page's stage table, so both pages read the same.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from core.charts_goals import OWNER_COLOURS, whole_up
+from core.charts_goals import OWNER_COLOURS
 from core.metrics.attribution import MEASURE_COLUMNS, MODELS
 from core.metrics.funnel import CONVERSION_MEASURES
 from core.semantic.dimensions import DIMENSIONS
@@ -74,22 +73,8 @@ def segment_funnel_table(frame: pd.DataFrame, segment: str, compare: str) -> pd.
 
 # --- Gap to goal --------------------------------------------------------------------------------------
 
-def gap_table(frame: pd.DataFrame, segment: str | None = None) -> pd.DataFrame:
-    out = []
-    for row in frame.to_dict("records"):
-        line = {DIMENSIONS[segment].label: row["segment"]} if segment else {}
-        line.update({
-            "Stage": row["label"],
-            "Owner": row["owner"],
-            MEASURES["stage_target"].label: fmt(whole_up(row["target"]), "count"),
-            MEASURES["stage_target_to_date"].label: fmt(whole_up(row["target_to_date"]), "count"),
-            MEASURES["stage_actual"].label: fmt(row["actual"], "count"),
-            MEASURES["stage_gap"].label: fmt(whole_up(row["gap_to_date"]), "count"),
-            MEASURES["stage_pacing"].label: fmt(row["pacing"], "percent"),
-            MEASURES["revenue_at_stake"].label: show("revenue_at_stake", row["revenue_at_stake"]),
-        })
-        out.append(line)
-    return pd.DataFrame(out)
+# The gap table is the Goals page's stage table (core.charts_goals.stage_table) with these figures.
+GAP_TABLE = ("stage_target", "stage_target_to_date", "stage_actual", "stage_gap", "stage_pacing", "revenue_at_stake")
 
 
 def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart | None:

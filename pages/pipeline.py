@@ -6,12 +6,13 @@ import streamlit as st
 
 from core import pipeline_view as view
 from core.charts import funnel_chart, funnel_frame
+from core.charts_goals import stage_table
 from core.charts_pipeline import (
+    GAP_TABLE,
     comparison_table,
     components_markdown,
     factors_table,
     gap_chart,
-    gap_table,
     health_table,
     segment_funnel_table,
     stalled_table,
@@ -108,7 +109,8 @@ with gap_tab:
             st.altair_chart(chart, width="stretch")
         else:
             st.success("Every stage is on or ahead of pace.")
-        st.dataframe(gap_table(gaps.frame, split), hide_index=True, width="stretch")
+        st.dataframe(stage_table(gaps.frame, GAP_TABLE, segment_label=splits.get(split)), hide_index=True,
+                     width="stretch")
         with st.expander("Records behind a gap", expanded=False):
             choice = st.selectbox("Gap", view.gap_choices(gaps), format_func=lambda c: c.label, key=f"{KEY}_gap_pick")
             records = data.cached(view.gap_records, period, as_of, split, choice.stage, choice.segment_value,

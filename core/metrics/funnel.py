@@ -35,11 +35,8 @@ from core.semantic.blocks import (
     scope_params,
     tables_with_rows,
 )
-from core.semantic.dimensions import DIMENSIONS, Dimension, dimension, lead_joins
+from core.semantic.dimensions import Dimension, dimension, lead_joins
 from core.semantic.enums import ACCEPTED_STATUSES, FUNNEL_STAGES
-
-STAGES = FUNNEL_STAGES  # kept for importers (core.metrics.gaps); remove
-SEGMENTS = {n: d.lead_sql("c") for n, d in DIMENSIONS.items()}  # kept for importers (core.metrics.gaps); remove
 
 # The conversion into each stage from the one before, as the measure it is.
 CONVERSION_MEASURES: dict[str, str] = {
