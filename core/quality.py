@@ -53,9 +53,18 @@ class Input:
     min_value: int | None = None
     max_value: int | None = None
     step: int | None = None
-    options: tuple[str, ...] = ()  # fixed options; `column` offers the data's values instead
+    options: tuple[str, ...] = ()  # fixed options; without them a choices input offers its column's values
     option_labels: Mapping[str, str] | None = None
-    column: str | None = None  # a CHOICE_COLUMNS column whose values are offered (new ones may be typed)
+    column: str | None = None  # the lead column a choices input names values of
+
+    @property
+    def open_ended(self) -> bool:
+        """Whether values beyond the offered ones may be typed in (the data's values, never an enumeration)."""
+        return not self.options
+
+    def show(self, value: Any) -> str:
+        """An option as the widget shows it (a value typed in, or from the data, reads as itself)."""
+        return (self.option_labels or {}).get(value, str(value))
 
 
 class Criterion(ABC):
@@ -101,12 +110,16 @@ def _copy(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Minimum(Criterion):
-    """A numeric lead column at least a bound (a lead without a value does not pass)."""
+    """A numeric lead column at least a bound (a lead without a value does not pass); the field is the
+    input's key."""
 
-    name: str
     column: str
     label: str
     input: Input
+
+    @property
+    def name(self) -> str:
+        return self.input.key
 
     @property
     def section(self) -> str:
@@ -131,13 +144,19 @@ class Minimum(Criterion):
 
 @dataclass(frozen=True)
 class Between(Criterion):
-    """A numeric lead column between optional bounds, inclusive."""
+    """A numeric lead column between optional bounds, inclusive; the fields are the inputs' keys."""
 
-    low: str
-    high: str
     column: str
     low_input: Input
     high_input: Input
+
+    @property
+    def low(self) -> str:
+        return self.low_input.key
+
+    @property
+    def high(self) -> str:
+        return self.high_input.key
 
     @property
     def section(self) -> str:
@@ -169,14 +188,21 @@ class Between(Criterion):
 
 @dataclass(frozen=True)
 class OneOf(Criterion):
-    """A lead column in a list (role fit) or, for an exclusion, not in it. `checked`: the values must occur
-    in the loaded leads (a typing slip would silently qualify or exclude nobody)."""
+    """A lead column in a list (role fit) or, for an exclusion, not in it; the field is the input's key and
+    the column the input's. Values of an open-ended input must occur in the loaded leads (a typing slip
+    would silently qualify or exclude nobody); an enumeration's are checked by the model."""
 
-    name: str
-    column: str
     input: Input
     role: str = FIT
-    checked: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.input.key
+
+    @property
+    def column(self) -> str:
+        assert self.input.column is not None
+        return self.input.column
 
     @property
     def section(self) -> str:
@@ -257,40 +283,36 @@ class CrmQualified(Criterion):
         return [(WAY, "marked qualified by the source CRM")] if d.crm_qualified else []
 
 
-def _choices(key: str, label: str, column: str, placeholder: str, help: str | None = None) -> Input:
+def _in_data(key: str, label: str, column: str, placeholder: str, help: str | None = None) -> Input:
+    """Several values of a lead column, offered from the data (others may be typed in: the check says so)."""
     return Input(key, "choices", label, column=column, placeholder=placeholder, help=help)
 
 
 # Every criterion, in the editor's order (and the description's). A field of QualityDefinition missing
 # here would silently not filter: tests/test_quality.py checks every field reaches the SQL.
 CRITERIA: tuple[Criterion, ...] = (
-    Minimum("min_score", "score", "Minimum score", Input(
-        "min_score", "number", "Minimum score (0–100)", min_value=0, max_value=100, step=5,
-        placeholder="no minimum", help="Leads without a score do not pass a minimum score.")),
-    Between("employees_min", "employees_max", "employees",
+    Minimum("score", "Minimum score", Input("min_score", "number", "Minimum score (0–100)", min_value=0,
+                                            max_value=100, step=5, placeholder="no minimum",
+                                            help="Leads without a score do not pass a minimum score.")),
+    Between("employees",
             Input("employees_min", "number", "Employees at least", min_value=0, step=10, placeholder="no minimum"),
-            Input("employees_max", "number", "Employees at most", min_value=0, step=10, placeholder="no maximum"),
-            ),
-    OneOf("industries", "industry", _choices("industries", "Industries", "industry", "any industry")),
-    OneOf("seniorities", "seniority", Input("seniorities", "choices", "Seniorities", options=SENIORITIES,
-                                            option_labels=SENIORITY_LABELS, placeholder="any seniority"),
-          checked=False),
-    OneOf("countries", "country", _choices("countries", "Countries", "country", "any country")),
+            Input("employees_max", "number", "Employees at most", min_value=0, step=10, placeholder="no maximum")),
+    OneOf(_in_data("industries", "Industries", "industry", "any industry")),
+    OneOf(Input("seniorities", "choices", "Seniorities", column="seniority", options=SENIORITIES,
+                option_labels=SENIORITY_LABELS, placeholder="any seniority")),
+    OneOf(_in_data("countries", "Countries", "country", "any country")),
     DemoRequest(),
     CrmQualified(),
-    OneOf("exclude_industries", "industry", _choices("exclude_industries", "Excluded industries", "industry", "none"),
-          role=EXCLUDE),
-    OneOf("exclude_countries", "country", _choices("exclude_countries", "Excluded countries", "country", "none"),
-          role=EXCLUDE),
-    OneOf("exclude_sources", "source", _choices("exclude_sources", "Excluded sources", "source", "none",
-                                               help="Channels of origin, e.g. outbound: leads sales generated itself."),
-          role=EXCLUDE),
+    OneOf(_in_data("exclude_industries", "Excluded industries", "industry", "none"), role=EXCLUDE),
+    OneOf(_in_data("exclude_countries", "Excluded countries", "country", "none"), role=EXCLUDE),
+    OneOf(_in_data("exclude_sources", "Excluded sources", "source", "none",
+                   help="Channels of origin, e.g. outbound: leads sales generated itself."), role=EXCLUDE),
 )
 
 # Readable names of the model's fields, for history, diffs and the conflict view.
 LABELS: dict[str, str] = {name: label for c in CRITERIA for name, label in c.labels.items()}
 # Fields naming values of a lead column that must occur in the data: field → column.
-CHECKED_FIELDS: dict[str, str] = {c.name: c.column for c in CRITERIA if isinstance(c, OneOf) and c.checked}
+CHECKED_FIELDS: dict[str, str] = {c.name: c.column for c in CRITERIA if isinstance(c, OneOf) and c.input.open_ended}
 
 
 def definition_sql(d: QualityDefinition, prefix: str, params: dict, alias: str = "l") -> str:

@@ -37,10 +37,22 @@ def draft_state(body: QualityDefinition, reason: str = "") -> dict[str, Any]:
     return {**quality.draft_inputs(body), "reason": reason, "when": "as_of"}
 
 
+def body_of(versions: Sequence[edits.Version], number: int) -> QualityDefinition | None:
+    """The definition saved as version `number` (None: no such version, e.g. 0 before the first)."""
+    return next((v.body for v in versions if v.version == number), None)
+
+
+def restore_state(versions: Sequence[edits.Version], number: int) -> dict[str, Any]:
+    """The draft widgets showing an earlier version, to save (or propose) again as a new version."""
+    body = body_of(versions, number)
+    assert body is not None
+    return draft_state(body, f"Restore version {number}")
+
+
 def options(inp: quality.Input, choices: quality.LeadChoices, current: Sequence[str] = ()) -> list[str]:
     """A choices input's options: fixed ones, or the data's values; values already in the draft stay
     selectable even when the data lacks them (the draft's check says so)."""
-    offered = inp.options if inp.column is None else choices.of(inp.column)
+    offered = inp.options or (choices.of(inp.column) if inp.column else ())
     return list(dict.fromkeys([*offered, *current]))
 
 
@@ -99,7 +111,7 @@ def proposal_view(p: Proposal, versions: list[edits.Version], actor: Actor) -> P
         summary=(f"{p.proposed_by} ({p.proposed_team}) proposes, for leads created from {when(p.effective_from)}: "
                  f"{quality.describe(p.body)}"),
         why=f"Why: {p.reason} · proposed {p.proposed_at:%Y-%m-%d %H:%M} UTC on version {p.base_version}",
-        base=next((v.body for v in versions if v.version == p.base_version), None),
+        base=body_of(versions, p.base_version),
         overtaken=overtaken,
         may_decide=cannot_decide is None,
         may_withdraw=cannot_decide is not None and cannot_withdraw is None,
@@ -168,17 +180,24 @@ def read_only_note(actor: Actor, joint: bool) -> str | None:
             f"{', '.join(teams[:-1])} or {teams[-1]} change it.")
 
 
-def earliest_effective_day(versions: Sequence[edits.Version], first_created: datetime | None,
-                           as_of: datetime) -> date:
-    """No earlier than the latest version's start (the write path refuses that); while only the first
-    version exists (it starts at the beginning), the first lead's day."""
+def effective_days(versions: Sequence[edits.Version], first_created: datetime | None,
+                   as_of: datetime) -> tuple[date, date]:
+    """(earliest, default) day a version may be dated from: no earlier than the latest version's start (the
+    write path refuses that) or, while only the first version exists (it starts at the beginning), the
+    first lead's day; by default as-of's day."""
     latest_from = max((v.effective_from for v in versions), default=edits.BEGINNING)
-    return latest_from.date() if latest_from > edits.BEGINNING else (first_created or as_of).date()
+    earliest = latest_from.date() if latest_from > edits.BEGINNING else (first_created or as_of).date()
+    return earliest, max(as_of.date(), earliest)
 
 
 def effective_from(mode: str, day: date | None, as_of: datetime) -> datetime:
     """"as_of": from the data's present; "date": from 00:00 UTC of `day`."""
     return as_of if mode != "date" or day is None else datetime.combine(day, time())
+
+
+def is_backdated(draft: QualityDefinition | None, start: datetime, as_of: datetime) -> bool:
+    """A valid draft dated before as-of would re-judge leads already created: the page says how many."""
+    return draft is not None and start < as_of
 
 
 def backdated_warning(r: Rejudged, start: datetime) -> str:

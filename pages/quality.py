@@ -20,10 +20,6 @@ actor = scope.actor
 joint = signoff.joint_signoff_required()
 
 
-def load_draft(body: QualityDefinition, reason: str = "") -> None:
-    widgets.set_widgets(F, editor.draft_state(body, reason))
-
-
 def follow(outcome: editor.Outcome, mine: QualityDefinition | None = None) -> None:
     """After a write: an error stays on screen; otherwise rerun to show the flash (or the conflict: their
     values beside `mine`) at the top."""
@@ -51,7 +47,7 @@ versions: list[edits.Version] = data.cached(edits.history, KIND, SUBJECT)
 schedule: list[edits.Version] = data.cached(edits.in_force_schedule, KIND, SUBJECT)
 current = versions[0] if versions else None
 opened = widgets.opened_version(KEY, current)
-opened_body = next((v.body for v in versions if v.version == opened), None)
+opened_body = editor.body_of(versions, opened)
 choices: quality.LeadChoices = data.cached(quality.lead_choices)
 
 # --- the version in force (definitions name values from the data: plain text, never markdown) ---------
@@ -108,10 +104,10 @@ def draw(box, inp: quality.Input) -> None:
                          placeholder=inp.placeholder, help=inp.help)
     elif inp.kind == "choices":
         box.multiselect(inp.label, editor.options(inp, choices, st.session_state.get(key, [])), key=key,
-                        format_func=(inp.option_labels or {}).get if inp.option_labels else str,
-                        accept_new_options=inp.column is not None, placeholder=inp.placeholder, help=inp.help)
+                        format_func=inp.show, accept_new_options=inp.open_ended, placeholder=inp.placeholder,
+                        help=inp.help)
     elif inp.kind == "radio":
-        box.radio(inp.label, list(inp.options), format_func=(inp.option_labels or {}).get, key=key, help=inp.help)
+        box.radio(inp.label, list(inp.options), format_func=inp.show, key=key, help=inp.help)
     else:
         box.checkbox(inp.label, key=key, help=inp.help)
 
@@ -173,11 +169,10 @@ else:
     )
     day = None
     if mode == "date":
-        min_day = editor.earliest_effective_day(versions, choices.first_created, scope.as_of)
-        day = st.date_input("Effective from", value=max(scope.as_of.date(), min_day), min_value=min_day,
-                            key=F + "effective_date")
+        earliest, default = editor.effective_days(versions, choices.first_created, scope.as_of)
+        day = st.date_input("Effective from", value=default, min_value=earliest, key=F + "effective_date")
     start = editor.effective_from(mode, day, scope.as_of)
-    if draft is not None and start < scope.as_of:
+    if editor.is_backdated(draft, start, scope.as_of):
         st.warning(editor.backdated_warning(data.cached(rejudged, draft, start, scope.as_of), start))
     reason = st.text_input("Why (kept in the history; the other team reads it)", key=F + "reason")
     if joint:
@@ -197,8 +192,8 @@ if len(versions) >= 2:
     r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = r1.selectbox("Restore an earlier version: load it into the draft", [x.version for x in versions[1:]],
                         key="quality_restore_pick")
-    r2.button("Load into the draft", key="quality_restore", on_click=load_draft,
-              args=(next(x.body for x in versions if x.version == pick), f"Restore version {pick}"))
+    r2.button("Load into the draft", key="quality_restore", on_click=widgets.set_widgets,
+              args=(F, editor.restore_state(versions, pick)))
     st.caption("Restoring never rewrites history: the loaded values are saved (or proposed) as a new version "
                "with its own effective date and reason.")
 decided = data.cached(signoff.decided_proposals)

@@ -56,7 +56,7 @@ def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser,
     # the back-test over 2026-06-15 … 2026-08-15 (9 leads): the draft keeps L3 only; version 1 had 6
     body = main_text(page)
     assert "The draft reads: Score ≥ 90." in body
-    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads (draft)")
+    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads under the draft")
     assert draft_card.locator("[data-testid='stMetricValue']").inner_text().strip() == "1"
     assert "version 1: 6" in draft_card.inner_text()
     assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1

@@ -468,11 +468,17 @@ def test_effective_date_rules():
     v1 = _version(1, edits.BEGINNING, DEFAULT_QUALITY_DEFINITION)
     v2 = _version(2, datetime(2026, 6, 1, 12), DRAFT)
     # only version 1 (from the beginning): the earliest day is the first lead's; else the latest version's
-    assert editor.earliest_effective_day([v1], datetime(2026, 1, 10, 8), AS_OF) == datetime(2026, 1, 10).date()
-    assert editor.earliest_effective_day([v2, v1], datetime(2026, 1, 10), AS_OF) == datetime(2026, 6, 1).date()
-    assert editor.earliest_effective_day([v1], None, AS_OF) == AS_OF.date()
+    day = datetime.date
+    assert editor.effective_days([v1], datetime(2026, 1, 10, 8), AS_OF) == (day(datetime(2026, 1, 10)), day(AS_OF))
+    assert editor.effective_days([v2, v1], datetime(2026, 1, 10), AS_OF) == (day(datetime(2026, 6, 1)), day(AS_OF))
+    assert editor.effective_days([v1], None, AS_OF) == (day(AS_OF), day(AS_OF))
+    # a version dated after as-of: as-of's day is too early to offer
+    v3 = _version(3, datetime(2026, 8, 1), DRAFT)
+    assert editor.effective_days([v3, v2, v1], None, AS_OF) == (day(datetime(2026, 8, 1)),) * 2
     assert editor.effective_from("as_of", None, AS_OF) == AS_OF
-    assert editor.effective_from("date", datetime(2026, 7, 3).date(), AS_OF) == datetime(2026, 7, 3)
+    assert editor.effective_from("date", day(datetime(2026, 7, 3)), AS_OF) == datetime(2026, 7, 3)
+    assert editor.is_backdated(DRAFT, datetime(2026, 6, 1), AS_OF) and not editor.is_backdated(DRAFT, AS_OF, AS_OF)
+    assert not editor.is_backdated(None, datetime(2026, 6, 1), AS_OF)
     assert editor.backdated_warning(Rejudged(4, 0, 2), datetime(2026, 2, 1)) == (
         "Back-dated: the 4 leads already created since 2026-02-01 00:00 UTC would be judged by this version — "
         "0 become quality leads and 2 stop being ones. Leads created before keep their verdict.")
@@ -556,3 +562,12 @@ def signoff_pending(con):
     from core.signoff import pending_proposals
 
     return pending_proposals(con)
+
+
+def test_restoring_an_earlier_version_loads_it_with_a_reason():
+    v1 = _version(1, edits.BEGINNING, DEFAULT_QUALITY_DEFINITION)
+    v2 = _version(2, datetime(2026, 6, 1), DRAFT)
+    assert editor.body_of([v2, v1], 2) == DRAFT and editor.body_of([v2, v1], 0) is None
+    state = editor.restore_state([v2, v1], 1)
+    assert (state["min_score"], state["demo"], state["crm_qualified"], state["reason"], state["when"]) == (
+        60, "fast_track", True, "Restore version 1", "as_of")
