@@ -13,9 +13,9 @@ from core.db import reads
 from core.metrics.attribution import MEASURE_COLUMNS, Attribution
 from core.metrics.funnel import Funnel
 from core.metrics.gaps import GAP_RECORD_KINDS, FunnelComparison, StageGaps, lead_records
-from core.metrics.goals import OTHER_SEGMENTS
 from core.metrics.pipeline import DEAL_KINDS, MOVEMENTS, Movement, Pipeline, Records, deal_records
 from core.periods import Period
+from core.semantic.enums import OTHER_VALUES
 from core.semantic.measures import fmt, show
 
 ALL_VALUES = "(all)"  # the records picker's choice for every value of the dimension
@@ -78,7 +78,7 @@ def gap_records(
 ) -> Records:
     """The records behind one gap row: the cohort's leads for a lead stage, the deals created or won for a
     deal stage (core.metrics.gaps.GAP_RECORD_KINDS), of one value when the gaps are split."""
-    if split and value == OTHER_SEGMENTS:
+    if split and value == OTHER_VALUES:
         return Records(frame=pd.DataFrame(), total=0, limit=0,
                        note="This row sums the smaller segment values; pick one of the listed values to see records.")
     grain, kind = GAP_RECORD_KINDS[stage]

@@ -14,10 +14,10 @@ from core import pipeline_view as view
 from core.metrics import gaps
 from core.metrics import pipeline as pl
 from core.metrics.funnel import funnel, funnel_by
-from core.metrics.goals import OTHER_SEGMENTS
 from core.models import GoalBody
 from core.periods import parse_period
 from core.report import build_report
+from core.semantic.enums import OTHER_VALUES
 
 Q3 = parse_period("2026-Q3")
 
@@ -497,5 +497,5 @@ def test_gap_tab_records(tiny):
     by_source = view.gap_choices(gaps.stage_gaps(tiny, Q3, AS_OF, "source"))
     assert by_source[0].segment_value == "sales-sourced" and by_source[0].label.startswith("sales-sourced · ")
     # the row summing the smaller values has no records of its own, and says so
-    other = view.gap_records(tiny, Q3, AS_OF, "source", "won", OTHER_SEGMENTS)
+    other = view.gap_records(tiny, Q3, AS_OF, "source", "won", OTHER_VALUES)
     assert other.frame.empty and other.caption().startswith("This row sums the smaller segment values")
