@@ -188,19 +188,16 @@ def factors_table(frame: pd.DataFrame) -> pd.DataFrame:
     } for row in frame.to_dict("records")])
 
 
-COMPONENT_MEASURES = {"volume": "gap_volume", "conversion": "gap_conversion", "deal_size": "gap_deal_size",
-                      "cycle_time": "gap_cycle_time", "other_sources": "gap_other_sources"}
-
-
 def components_markdown(frame: pd.DataFrame) -> str:
-    """One line per component: what it did to the gap, and what it means (labels and numbers only)."""
+    """One line per component (Decomposition.component_frame): what it did to the gap, and what it means
+    (its measure's label and definition, and numbers: nothing from the data)."""
     lines = []
     for row in frame.to_dict("records"):
         amount = row["amount"]
         did = ("left the gap as it was" if not amount else
                f"widened the gap by **{fmt(amount, 'money')}**" if amount > 0 else
                f"narrowed the gap by **{fmt(-amount, 'money')}**")
-        m = MEASURES[COMPONENT_MEASURES[row["component"]]]
+        m = MEASURES[row["measure"]]
         lines.append(f"- **{m.label}** {did}. {m.help}")
     return "\n".join(lines)
 
