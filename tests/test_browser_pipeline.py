@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from browser_support import assert_clean, main_text, open_page, wait_idle
 
+from core.semantic.measures import MEASURES
+
 CHARTS = "[data-testid='stVegaLiteChart'], .vega-embed"
 
 
@@ -24,15 +26,17 @@ def test_pipeline_tabs(browser, tiny_server):
     wait_idle(page)
     assert_clean(page, "pipeline-health")
     body = main_text(page)
-    for label, value in (("Open pipeline", "$42k"), ("Coverage", "0.65×"), ("Coverage needed", "1.67×"),
-                         ("Win rate", "60.0%"), ("Stalled deals", "2"), ("Created", "$89k"), ("Slipped", "0")):
-        assert label in body and value in body, (label, value)
+    for name, value in (("open_amount", "$42k"), ("coverage", "0.65×"), ("coverage_needed", "1.67×"),
+                        ("win_rate", "60.0%"), ("stalled_deals", "2"), ("created_deals", "$89k"),
+                        ("slipped_deals", "0")):
+        assert MEASURES[name].card_label in body and value in body, (name, value)
 
     page.get_by_role("tab", name="Gap decomposition").click()
     wait_idle(page)
     assert_clean(page, "pipeline-decomposition")
     body = main_text(page)
-    for text in ("Goal to date", "$49k", "Won to date", "$35k", "Revenue gap to date", "$14k"):
+    for text in (*(MEASURES[n].card_label for n in ("goal_to_date", "won_revenue", "revenue_gap")),
+                 "$49k", "$35k", "$14k"):
         assert text in body, text
     assert page.locator(CHARTS).count() >= 2  # the funnel and the waterfall
     page.close()
@@ -44,7 +48,7 @@ def test_pipeline_drill_down_downloads_csv(browser, tiny_server):
     wait_idle(page)
     page.get_by_text("Records behind a figure").last.click()
     page.get_by_role("combobox", name="Figure").last.click()
-    page.get_by_role("option", name="Stalled (open, too long in one stage)").click()
+    page.get_by_role("option", name=MEASURES["stalled_deals"].label).click()
     wait_idle(page)
     assert "2 record(s)." in main_text(page)
     assert_clean(page, "pipeline-drill-down")
@@ -59,8 +63,9 @@ def test_attribution_models(browser, tiny_server):
     page = open_page(browser, tiny_server, "attribution")
     assert_clean(page, "attribution-first-touch")
     body = main_text(page)
-    for label, value in (("Leads", "8"), ("Quality leads", "5"), ("Won revenue", "$35k"), ("Cost in period", "$913")):
-        assert label in body and value in body, (label, value)
+    for name, value in (("attr_leads", "8"), ("attr_quality_leads", "5"), ("attr_won_revenue", "$35k"),
+                        ("attr_cost", "$913")):
+        assert MEASURES[name].card_label in body and value in body, (name, value)
     assert page.locator(CHARTS).count() >= 1  # won revenue under each model
     page.get_by_role("radiogroup", name="Credit model").get_by_text("W-shaped").click()
     wait_idle(page)
