@@ -42,7 +42,7 @@ from core.models import (
     QualityDefinition,
     SlaPolicy,
 )
-from core.periods import utc_now
+from core.periods import parse_period, utc_now
 from core.signoff import Proposal
 
 KIND_MODELS: dict[str, type[BaseModel]] = {
@@ -260,8 +260,6 @@ def check(
 
 
 def _goal_period_problems(subject: str, goal: GoalBody, as_of: datetime) -> list[str]:
-    from core.periods import parse_period  # local: periods is a leaf module, kept free of edits
-
     period = parse_period(subject)
     if not period.is_quarter:
         return ["Goals are set per quarter (e.g. 2026-Q3); months get a pro-rated share."]
