@@ -101,7 +101,7 @@ def table(at: AppTest, column: str, index: str | None = None):
 def texts(at: AppTest) -> str:
     """Everything written on the page as text: titles, markdown, captions, messages, metric cards."""
     parts = [m.label + " " + str(m.value) for m in at.metric]
-    for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning", "success"):
+    for kind in ("title", "subheader", "markdown", "text", "caption", "info", "error", "warning", "success"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
 

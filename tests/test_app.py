@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import PAGES, card, cards, open_page, texts, use_db  # noqa: F401 (fixture)
+from apptest_support import PAGES, card, open_page, texts
 from core.store import open_store
 
 

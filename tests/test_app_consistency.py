@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from apptest_support import PAGES, cards, open_page, use_db  # noqa: F401 (fixture)
+from apptest_support import PAGES, cards, open_page
 from core.semantic.measures import MEASURES
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest_support import PERSONAS, card, cards, click, open_page, table, use_db  # noqa: F401 (the fixture)
+from apptest_support import PERSONAS, card, cards, click, open_page, table
 from streamlit.testing.v1 import AppTest
 
 from core import edits
@@ -22,7 +22,7 @@ SHARE, REQUIRED = MEASURES["segment_share"].label, MEASURES["required_volume"].l
 
 
 @pytest.fixture
-def db(tiny_db_copy, use_db):  # noqa: F811 (the fixture)
+def db(tiny_db_copy, use_db):
     return use_db(tiny_db_copy)
 
 
@@ -239,7 +239,7 @@ def test_a_month_shows_its_pro_rated_goal(db):
     assert at.number_input(key="goals_form_revenue").value == pytest.approx(92_000)
 
 
-def test_an_empty_database_says_plainly_what_cannot_be_computed(tmp_path, use_db):  # noqa: F811
+def test_an_empty_database_says_plainly_what_cannot_be_computed(tmp_path, use_db):
     path = use_db(tmp_path / "empty.duckdb")
     open_store(path, create=True).close()
     at = open_page(PAGE)

@@ -4,7 +4,7 @@ segment pickers and drill-downs, and an empty database."""
 from __future__ import annotations
 
 import pytest
-from apptest_support import card, card_delta, cards, open_page, table, texts, use_db  # noqa: F401 (fixture)
+from apptest_support import card, card_delta, cards, open_page, table, texts
 
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
@@ -12,7 +12,7 @@ from core.store import open_store
 
 
 @pytest.fixture
-def db(tiny_db_copy, use_db):  # noqa: F811 (the fixture imported above)
+def db(tiny_db_copy, use_db):
     return use_db(tiny_db_copy)
 
 
@@ -152,7 +152,7 @@ def test_attribution_page(db):
 
 
 @pytest.mark.parametrize("page", ["pages/pipeline.py", "pages/attribution.py"])
-def test_empty_database_says_what_cannot_be_computed(page, tmp_path, use_db):  # noqa: F811
+def test_empty_database_says_what_cannot_be_computed(page, tmp_path, use_db):
     path = use_db(tmp_path / "empty.duckdb")
     open_store(path, create=True).close()
     at = open_clean(page)
@@ -160,7 +160,7 @@ def test_empty_database_says_what_cannot_be_computed(page, tmp_path, use_db):  #
     assert all(v == "—" for v in cards(at).values())  # never a zero where nothing can be computed
 
 
-def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, use_db):  # noqa: F811
+def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, use_db):
     con = open_store(tiny_db_copy)
     con.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
     con.close()

@@ -6,12 +6,11 @@ Tiny-world verdicts (tests/test_metrics.py): version 1 qualifies L1 (80), L2 (de
 L6 (CRM flag) in 2026-Q3 and L9 (85) in June. The draft used here — score ≥ 85, no fast tracks —
 qualifies L3 (90) and L9 (85).
 """
-# ruff: noqa: F811 (pytest fixtures are imported by name and then taken as test parameters)
 from __future__ import annotations
 
 from datetime import date
 
-from apptest_support import PERSONAS, card, card_delta, open_page, table, use_db  # noqa: F401 (fixture)
+from apptest_support import PERSONAS, card, card_delta, open_page, table
 from streamlit.testing.v1 import AppTest
 
 from core import edits, signoff

@@ -1,7 +1,6 @@
 """App tier for the SLA page (pages/sla.py) under AppTest, on copies of the tiny world (2026-Q3, as of
 2026-08-15 12:00; its figures are derived by hand in tests/test_metrics.py and recalled beside each
 assertion here)."""
-# ruff: noqa: F811  (the use_db fixture is imported, then named as a test parameter, as pytest wants)
 from __future__ import annotations
 
 import json
@@ -9,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-from apptest_support import PERSONAS, card, card_delta, cards, click, open_page, use_db  # noqa: F401 (fixture)
+from apptest_support import PERSONAS, card, card_delta, cards, click, open_page
 from conftest import LEADERSHIP
 from streamlit.testing.v1 import AppTest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import use_db  # noqa: F401 (fixture)
 from conftest import AS_OF, LEADERSHIP
 from core import edits
 from core.db import reads

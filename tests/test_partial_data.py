@@ -2,18 +2,13 @@
 which figures it cannot compute and why — never a traceback, never a silent zero."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apptest_support import PAGES, card, open_page, texts, use_db  # noqa: F401 (fixture)
 from conftest import DATASETS
 from core.ingest import files_from_paths, import_files
-from core.navigation import available_pages
-from core.settings import get_settings
 from core.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "maven": ("maven-crm-sales-opportunities", "No leads are loaded"),
     "olist": ("olist-marketing-funnel", "No activities are loaded"),
@@ -32,40 +27,21 @@ def partial_db(request, tmp_path_factory):
     return request.param, path, note
 
 
-def _all_text(at: AppTest) -> str:
-    parts = []
-    for kind in ("markdown", "caption", "info", "warning", "error", "title", "subheader", "metric"):
-        for el in getattr(at, kind):
-            parts.append(f"{getattr(el, 'label', '')} {getattr(el, 'value', '')}")
-    return "\n".join(parts)
-
-
-@pytest.mark.parametrize("spec", available_pages(), ids=lambda s: s.url_path)
-def test_every_page_renders_on_partial_data(partial_db, spec, monkeypatch):
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_partial_data(partial_db, page, use_db):
     name, path, _ = partial_db
-    monkeypatch.setenv("ACCORD_DB_PATH", str(path))
-    get_settings.cache_clear()
-    try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-        if spec.path != available_pages()[0].path:
-            at.switch_page(spec.path).run()
-        assert not at.exception, (name, spec.path)
-        assert not at.error, [e.value for e in at.error]
-    finally:
-        get_settings.cache_clear()
+    use_db(path)
+    at = open_page(page, clean=False)
+    assert not at.exception, (name, page, [e.value for e in at.exception])
+    assert not at.error, [e.value for e in at.error]
 
 
-def test_overview_names_what_is_missing(partial_db, monkeypatch):
+def test_overview_names_what_is_missing(partial_db, use_db):
     name, path, note = partial_db
-    monkeypatch.setenv("ACCORD_DB_PATH", str(path))
-    get_settings.cache_clear()
-    try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-        assert note in _all_text(at)
-        metrics = {m.label: m.value for m in at.metric}
-        if name == "maven":
-            assert metrics["Quality leads"] == "—"  # unknown, not zero
-        else:
-            assert metrics["SLA compliance"] == "—"
-    finally:
-        get_settings.cache_clear()
+    use_db(path)
+    at = open_page(PAGES[0])
+    assert note in texts(at)
+    if name == "maven":
+        assert card(at, "quality_leads") == "—"  # unknown, not zero
+    else:
+        assert card(at, "compliance") == "—"
