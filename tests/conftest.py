@@ -13,6 +13,9 @@ from core.db import set_meta, transaction
 from core.models import Actor, GoalBody, SlaPolicy
 from core.store import open_store
 
+# The app tier's fixtures (use_db) live with its helpers in apptest_support.py.
+pytest_plugins = ["apptest_support"]
+
 FIXTURES = Path(__file__).with_name("fixtures")
 AS_OF = datetime(2026, 8, 15, 12, 0)
 LEADERSHIP = Actor(name="Lee Ader", team="leadership")
