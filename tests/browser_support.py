@@ -1,4 +1,15 @@
-"""Helpers of the browser tier: a `streamlit run` server on a free port and Playwright page helpers.
+"""Helpers of the browser tier: a `streamlit run` server on a free port, and Playwright helpers that wait on
+conditions, never for a fixed time.
+
+Every wait has a generous deadline (TIMEOUT) because a busy 2-core machine can be slow; a wait returns as
+soon as its condition holds, so the deadline costs nothing on a quiet machine. Three kinds of condition:
+
+- a script run ended: the app root's `data-test-script-state` is `notRunning` (IDLE). Right after a click the
+  run it starts may not have begun yet, so IDLE alone can be stale; `reruns(page)` counts finished runs in
+  the page (RUN_COUNTER) and waits for one that started after the action;
+- the expected content is there: `expect_text`, `expect_charts` (a chart counts once Vega drew it) and
+  Playwright's `expect(...)`, which retry until the deadline;
+- an event: a download (`page.expect_download()`), the server's health endpoint answering "ok".
 
 Fixtures built on these live in conftest.py (`browser`, `tiny_server`, `server_for`)."""
 from __future__ import annotations
@@ -8,13 +19,42 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+try:  # without playwright the browser tier is skipped (conftest.chromium), so its modules must still import
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)  # TIMEOUT, for the tests' own expect(...) calls too
+except ImportError:  # pragma: no cover
+    expect = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+TIMEOUT = 60_000  # ms: the deadline of every wait (busy machines are slow; a met condition returns at once)
+SERVER_START_SECONDS = 120
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+MAIN = "[data-testid='stMain']"
+# a chart counts once Vega has drawn it: Streamlit puts the chart's element in place before Vega draws into it
+CHART = "[data-testid='stVegaLiteChart'] > :is(svg, canvas)"
+# Counts the script runs that ended in this page (the state attribute leaving 'running'); installed in every
+# page before Streamlit's own scripts, so no run is missed.
+RUN_COUNTER = """
+window.__accordRunsEnded = 0;
+new MutationObserver((records) => {
+  for (const r of records) if (r.oldValue === 'running') window.__accordRunsEnded += 1;
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
 
 
 def unavailable() -> str | None:
@@ -35,72 +75,150 @@ def _free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py --server.headless true` on a free port, against one database file."""
+    """`streamlit run app.py` on a free port against one database file; ready once /_stcore/health says ok."""
 
     def __init__(self, db_path: Path, extra_env: dict[str, str] | None = None):
         self.port = _free_port()
         env = dict(os.environ, ACCORD_DB_PATH=str(db_path), PYTHONUNBUFFERED="1", **(extra_env or {}))
-        self.log = open(db_path.with_suffix(".log"), "w")
+        self.log_path = db_path.with_suffix(".log")
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1"],
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             # nothing to reload in a test; other work in the tree must not reach a running test server
+             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 90
-        while time.time() < deadline:
+        try:
+            self._wait_healthy(time.monotonic() + SERVER_START_SECONDS)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self, deadline: float) -> None:
+        while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"streamlit did not start; see {self.log.name}")
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as answer:
+                    if answer.read().decode().strip() == "ok":
+                        return
+            except (urllib.error.URLError, OSError):
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit not healthy after {SERVER_START_SECONDS} s; see {self.log_path}")
+            try:  # the pause between two polls is a wait on the process: a crash ends it at once
+                self.proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"streamlit exited with code {self.proc.returncode}; see {self.log_path}:\n"
+                               + self.log_path.read_text()[-2000:])
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
 
 
-def wait_idle(page) -> None:
-    """Wait until the script run finished (twice, so a rerun triggered by the first is waited for too)."""
-    page.wait_for_selector(IDLE, timeout=90_000)
-    page.wait_for_timeout(400)
-    page.wait_for_selector(IDLE, timeout=90_000)
+def new_context(browser: Browser) -> BrowserContext:
+    """A browser context whose pages count their script runs and wait up to TIMEOUT by default."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT)
+    context.add_init_script(RUN_COUNTER)
+    return context
 
 
-def open_page(browser, server: Server, slug: str):
+def wait_idle(page: Page) -> None:
+    """Wait until no script run is in progress. After an action that starts a run, use `reruns` instead:
+    the run may not have begun yet, and then this returns at once."""
+    page.locator(IDLE).wait_for(state="attached", timeout=TIMEOUT)
+
+
+def runs_ended(page: Page) -> int:
+    return page.evaluate("window.__accordRunsEnded")
+
+
+@contextmanager
+def reruns(page: Page, count: int = 1) -> Iterator[None]:
+    """`with reruns(page): <a widget change>` waits until `count` script runs started after the change ended.
+
+    For an action Streamlit answers with a rerun (a selectbox or radio change, a button outside a form, a
+    committed input). An action that starts no run (a tab without on_change, typing before Enter) must not
+    be wrapped: wait for what it shows instead (expect_text)."""
+    wait_idle(page)
+    before = runs_ended(page)
+    yield
+    page.wait_for_function("n => window.__accordRunsEnded >= n", arg=before + count, timeout=TIMEOUT)
+    wait_idle(page)
+
+
+def open_page(context: BrowserContext, server: Server, slug: str) -> Page:
+    """Open the page `slug` in a new tab and wait until its first run ended with its title drawn."""
     from core.navigation import available_pages
 
+    pages = available_pages()
+    spec = next(p for p in pages if p.url_path == (slug or pages[0].url_path))
+    page = context.new_page()
     # the default page lives at "/": once navigation is up, its slug alone is "page not found"
-    path = "" if slug == available_pages()[0].url_path else slug
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server.url}/{path}")
+    page.goto(f"{server.url}/{'' if spec == pages[0] else slug}")
+    expect(page.locator("h1").filter(has_text=spec.title).first).to_be_visible(timeout=TIMEOUT)
     wait_idle(page)
     return page
 
 
-def main_text(page) -> str:
-    return page.locator("[data-testid='stMain']").inner_text()
+def main(page: Page) -> Locator:
+    return page.locator(MAIN)
 
 
-def assert_clean(page, name: str) -> None:
+def main_text(page: Page) -> str:
+    """The main area's visible text now: read it only once the run that draws it ended (open_page, reruns)."""
+    return main(page).inner_text()
+
+
+def expect_text(page: Page, *texts, absent: tuple = ()) -> None:
+    """Wait until the main area shows every one of `texts` (strings or compiled patterns) and none of
+    `absent`; visible text only, as a reader sees it."""
+    for text in texts:
+        expect(main(page)).to_contain_text(text, use_inner_text=True, timeout=TIMEOUT)
+    for text in absent:
+        expect(main(page)).not_to_contain_text(text, use_inner_text=True, timeout=TIMEOUT)
+
+
+def expect_charts(page: Page, at_least: int = 1) -> None:
+    """Wait until at least `at_least` charts are drawn and visible (Vega draws after the script run ends)."""
+    expect(page.locator(CHART).filter(visible=True).nth(at_least - 1)).to_be_visible(timeout=TIMEOUT)
+
+
+def open_tab(page: Page, name: str, shows: str) -> None:
+    """Click the tab `name` and wait until it shows `shows`. Tabs with on_change='rerun' draw their content
+    in a new run, other tabs only show what is already drawn: the text is the one condition for both."""
+    page.get_by_role("tab", name=name).click()
+    expect_text(page, shows)
+    wait_idle(page)
+
+
+def download_text(page: Page, button: Locator) -> str:
+    """Click a download button and return the downloaded file's text."""
+    with page.expect_download(timeout=TIMEOUT) as info:
+        button.click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def assert_clean(page: Page, name: str) -> None:
     """No exception element, no traceback text; a screenshot when ACCORD_SCREENSHOTS names a folder."""
+    wait_idle(page)
     shots = os.environ.get("ACCORD_SCREENSHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-    assert page.locator("[data-testid='stException']").count() == 0
-    assert "Traceback" not in page.content()
-    assert "Page not found" not in page.content()
+    expect(page.locator("[data-testid='stException']")).to_have_count(0)
+    content = page.content()
+    assert "Traceback" not in content
+    assert "Page not found" not in content

@@ -2,6 +2,7 @@
 fresh DuckDB file, with the goal and SLA commitment its expected figures assume."""
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -68,10 +69,9 @@ def tiny_db_copy(tiny_db_file, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Playwright's Chromium (Debian's build). Skipped locally when missing; a failure under CI=true."""
-    import os
-
+def chromium():
+    """Playwright driving Debian's Chromium, one per session. Skipped locally when missing; under CI=true
+    (as .ci/run sets) a missing browser fails the run instead."""
     from browser_support import CHROMIUM, CHROMIUM_ARGS, unavailable
 
     reason = unavailable()
@@ -88,7 +88,17 @@ def browser():
 
 
 @pytest.fixture
-def server_for(tmp_path):
+def browser(chromium):
+    """A fresh browser context per test (its tabs are closed with it, even when the test fails)."""
+    from browser_support import new_context
+
+    context = new_context(chromium)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def server_for():
     """Start a streamlit server on a given database file (stopped after the test)."""
     from browser_support import Server
 

@@ -3,28 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_clean, main_text, open_page
+from browser_support import assert_clean, expect, expect_charts, expect_text, open_page
 from core.navigation import available_pages
 
 
 @pytest.mark.parametrize("spec", available_pages(), ids=lambda s: s.url_path)
 def test_every_page_opens_without_exception(browser, tiny_server, spec):
-    page = open_page(browser, tiny_server, spec.url_path)
+    page = open_page(browser, tiny_server, spec.url_path)  # waits for the page's title and the run's end
     assert_clean(page, f"tiny-{spec.url_path}")
-    assert spec.title in main_text(page)
-    page.close()
 
 
 def test_overview_key_figures_are_visible(browser, tiny_server):
     page = open_page(browser, tiny_server, "overview")
-    body = main_text(page)
     for label, value in [("Revenue goal", "$100k"), ("Won revenue", "$35k"), ("Attainment", "35.0%"),
                          ("SLA compliance", "50.0%"), ("Coverage", "0.65×"), ("Stalled deals", "2")]:
-        assert label in body and value in body, (label, value)
-    # Vega draws after the script run ends: wait for it instead of counting too early (flaky under load)
-    page.locator("[data-testid='stVegaLiteChart'], .vega-embed").first.wait_for(timeout=30_000)
-    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
-    page.close()
+        expect_text(page, label, value)
+    expect_charts(page, at_least=1)
 
 
 def test_deep_link_as_first_request_runs_through_the_app_shell(browser, server_for, tiny_db_copy):
@@ -34,8 +28,7 @@ def test_deep_link_as_first_request_runs_through_the_app_shell(browser, server_f
     server = server_for(tiny_db_copy)
     page = open_page(browser, server, spec.url_path)
     assert page.url.rstrip("/").endswith(spec.url_path)
-    assert spec.title in main_text(page)
+    expect(page.locator("[data-testid='stSidebarNav']")).to_contain_text("Overview")
     nav = page.locator("[data-testid='stSidebarNav']").inner_text()
     assert "Overview" in nav and "overview" not in nav.split()  # titles, not file names
     assert_clean(page, "deep-link")
-    page.close()

@@ -11,89 +11,85 @@ from __future__ import annotations
 
 import re
 
-from browser_support import assert_clean, main_text, open_page, wait_idle
+from browser_support import assert_clean, expect, expect_charts, expect_text, open_page, reruns
 
 
 def pick_period(page, label: str) -> None:
-    # Under st.navigation, Streamlit 1.67 drops the first change of a sidebar widget after a page load
-    # (the rerun gets the default back; later changes stick), so pick again when the first did not apply.
+    # Under st.navigation, Streamlit 1.67 drops the first change of a sidebar widget after the default page
+    # was opened at "/" (that rerun gets the default back; later changes stick), so pick again when the
+    # first did not apply. `reruns` waits for the run to end, so the heading read after it is final.
     heading = page.locator("h1").filter(has_text=f"Overview · {label}")
     for _ in range(2):
         page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-        page.get_by_role("option", name=label, exact=True).click()
-        wait_idle(page)
-        if heading.count():
+        with reruns(page):
+            page.get_by_role("option", name=label, exact=True).click()
+        if heading.is_visible():
             return
-    heading.wait_for(timeout=30_000)
+    expect(heading).to_be_visible()
 
 
-def quality_leads_shown(page) -> str:
-    card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads").first
-    return card.locator("[data-testid='stMetricValue']").inner_text().strip()
+def card_value(page, label: str):
+    card = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return card.locator("[data-testid='stMetricValue']")
 
 
 def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser, server_for, tiny_db_copy):
     server = server_for(tiny_db_copy, ACCORD_JOINT_SIGNOFF="false")
 
     overview = open_page(browser, server, "")  # the default page lives at the root URL
-    assert quality_leads_shown(overview) == "5"
+    expect(card_value(overview, "Quality leads")).to_have_text("5")
     pick_period(overview, "2026-Q2")
-    assert quality_leads_shown(overview) == "1"
+    expect(card_value(overview, "Quality leads")).to_have_text("1")
     overview.close()
 
     page = open_page(browser, server, "quality")
-    assert "In force as of 2026-08-15 12:00 UTC — version 1" in main_text(page)
+    expect_text(page, "In force as of 2026-08-15 12:00 UTC — version 1")
     assert_clean(page, "quality-opened")
     score = page.get_by_label("Minimum score (0–100)", exact=True)
     score.fill("90")
-    score.press("Enter")
-    wait_idle(page)
-    page.get_by_text("Not considered", exact=True).click()
-    wait_idle(page)
-    page.get_by_text("Leads the source CRM marked qualified (mql_at) qualify on their own").click()
-    wait_idle(page)
+    with reruns(page):
+        score.press("Enter")
+    with reruns(page):
+        page.get_by_text("Not considered", exact=True).click()
+    with reruns(page):
+        page.get_by_text("Leads the source CRM marked qualified (mql_at) qualify on their own").click()
 
     # the back-test over 2026-06-15 … 2026-08-15 (9 leads): the draft keeps L3 only; version 1 had 6
-    body = main_text(page)
-    assert "The draft reads: Score ≥ 90." in body
-    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads under the draft")
-    assert draft_card.locator("[data-testid='stMetricValue']").inner_text().strip() == "1"
-    assert "version 1: 6" in draft_card.inner_text()
-    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
+    expect_text(page, "The draft reads: Score ≥ 90.")
+    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads (draft)")
+    expect(draft_card.locator("[data-testid='stMetricValue']")).to_have_text("1")
+    expect(draft_card).to_contain_text("version 1: 6")
+    expect_charts(page, at_least=1)
     assert_clean(page, "quality-draft-previewed")
 
-    page.get_by_text("from a date (00:00 UTC)").click()
-    wait_idle(page)
+    with reruns(page):
+        page.get_by_text("from a date (00:00 UTC)").click()
     day = page.get_by_label("Effective from", exact=True)
-    # a segmented date field (year / month / day): typing into the first segment fills them in turn
+    # a segmented date field (year / month / day): typing into the first segment fills them in turn; the
+    # field commits as the date becomes whole, so the condition is the text that date produces
     day.get_by_role("spinbutton").first.click()
     page.keyboard.type("20260703")
     page.keyboard.press("Escape")
-    wait_idle(page)
     # back-dated: L3 L4 L5 L6 L7 L10 were created since 07-03; L4 and L6 stop qualifying
-    assert re.search(r"the 6 leads already created since 2026-07-03 00:00 UTC would be judged by this version\W+0 become "
-                     r"quality leads and 2 stop", main_text(page))
+    expect_text(page, re.compile(r"the 6 leads already created since 2026-07-03 00:00 UTC would be judged by this "
+                                 r"version\W+0 become quality leads and 2 stop"))
     page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).fill("Only 90+ leads convert")
-    page.keyboard.press("Tab")
-    wait_idle(page)
+    with reruns(page):
+        page.keyboard.press("Tab")
     page.get_by_role("button", name="Save as version 2").click()
-    wait_idle(page)
-    body = main_text(page)
-    assert "Saved version 2: it applies to leads created from 2026-07-03 00:00 UTC." in body
-    assert "In force as of 2026-08-15 12:00 UTC — version 2: Score ≥ 90." in body
-    assert "Applies to leads created from 2026-07-03 00:00 UTC · saved by Lee Ader" in body
-    assert "Only 90+ leads convert" in body
+    expect_text(page, "Saved version 2: it applies to leads created from 2026-07-03 00:00 UTC.",
+                "In force as of 2026-08-15 12:00 UTC — version 2: Score ≥ 90.",
+                "Applies to leads created from 2026-07-03 00:00 UTC · saved by Lee Ader", "Only 90+ leads convert")
     # the editor starts again from version 2: nothing to save, the reason box empty
-    assert page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).input_value() == ""
-    assert page.get_by_role("button", name="Save as version 3").is_disabled()
+    expect(page.get_by_label("Why (kept in the history; the other team reads it)", exact=True)).to_have_value("")
+    expect(page.get_by_role("button", name="Save as version 3")).to_be_disabled()
     assert_clean(page, "quality-saved")
     page.close()
 
     overview = open_page(browser, server, "")  # the default page lives at the root URL
     # Q3: L1 and L2 keep version 1's verdict; from 07-03 only L3 qualifies → 5 − L4 − L6 = 3
-    assert quality_leads_shown(overview) == "3"
+    expect(card_value(overview, "Quality leads")).to_have_text("3")
     pick_period(overview, "2026-Q2")
     # Q2 is before the effective date: L9 still counts (version 1), though the new version would drop it
-    assert quality_leads_shown(overview) == "1"
+    expect(card_value(overview, "Quality leads")).to_have_text("1")
     assert_clean(overview, "quality-overview-after")
-    overview.close()

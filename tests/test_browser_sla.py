@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from browser_support import assert_clean, main_text, open_page, wait_idle
-
+from browser_support import assert_clean, download_text, expect, expect_charts, expect_text, open_page, open_tab
 from core.db import transaction
 from core.store import open_store
 
@@ -13,15 +12,12 @@ from core.store import open_store
 def test_sla_page_shows_both_sides(browser, tiny_server):
     page = open_page(browser, tiny_server, "sla")
     assert_clean(page, "sla-tiny")
-    body = main_text(page)
     # tiny world, 2026-Q3 as of 08-15 12:00: met L1, L6; breached L2, L3; pending L4 (tests/test_metrics.py)
-    for text in ("SLA compliance · 2026-Q3", "Sales' promise", "Marketing's promise", "SLA compliance", "50.0%",
-                 "2 of 4 met", "2 met, 2 breached, 1 pending", "Median speed to lead", "24.0 h", "p90 26.4 h",
-                 "Quality leads", "committed 30", "16.7%", "Acceptance rate", "60.0%", "1 quality lead never touched",
-                 "Compliance by team", "By rep"):
-        assert text in body, text
-    assert page.locator("[data-testid='stVegaLiteChart'], .vega-embed").count() >= 1
-    page.close()
+    expect_text(page, "SLA compliance · 2026-Q3", "Sales' promise", "Marketing's promise", "SLA compliance", "50.0%",
+                "2 of 4 met", "2 met, 2 breached, 1 pending", "Median speed to lead", "24.0 h", "p90 26.4 h",
+                "Quality leads", "committed 30", "16.7%", "Acceptance rate", "60.0%", "1 quality lead never touched",
+                "Compliance by team", "By rep")
+    expect_charts(page, at_least=1)
 
 
 def test_policy_save_and_breach_csv(browser, server_for, tiny_db_file, tmp_path):
@@ -35,46 +31,33 @@ def test_policy_save_and_breach_csv(browser, server_for, tiny_db_file, tmp_path)
     server = server_for(path)
     page = open_page(browser, server, "sla")
     # with L11 never touched: met 2 (L1, L6), breached 3 (L2, L3, L11) → 40.0%
-    assert "40.0%" in main_text(page)
+    expect_text(page, "40.0%")
 
-    page.get_by_role("tab", name="SLA policy").click()
-    wait_idle(page)
+    open_tab(page, "SLA policy", "Save new version")
     assert_clean(page, "sla-policy-tab")
     hours = page.get_by_role("spinbutton", name="Response window (hours)")
-    assert hours.input_value() == "24.0"  # the form opens on the latest version
-    page.get_by_role("spinbutton", name="Response window (hours)").fill("30")
+    expect(hours).to_have_value("24.0")  # the form opens on the latest version
+    hours.fill("30")
     page.get_by_role("textbox", name="Why (kept in the history)").fill("Agreed at the pipeline review")
     page.get_by_role("button", name="Save new version").click()
-    wait_idle(page)
-    page.get_by_text("Saved version 3").first.wait_for()
+    expect_text(page, "Saved version 3")
     assert_clean(page, "sla-after-policy-save")
-    body = main_text(page)
     # effective from as-of's day 00:00 UTC, so it is the policy in force at as-of (08-15 12:00)
-    assert "(version 3): first touch within 30.0 h, 3 attempts within 7.0 d" in body
     # effective from as-of's day (08-15 00:00): only L4 (clock 08-15 06:00) gets 30 h; still pending → 40.0%
-    assert "40.0%" in body
+    expect_text(page, "(version 3): first touch within 30.0 h, 3 attempts within 7.0 d", "40.0%")
 
-    page.get_by_role("tab", name="Breach list").click()
-    wait_idle(page)
+    open_tab(page, "Breach list", "4 leads match; all shown.")
     assert_clean(page, "sla-breach-list")
-    assert "4 leads match; all shown." in main_text(page)
     button = page.get_by_role("button", name="Download all 4 as CSV")
-    assert button.count() == 1
-    with page.expect_download() as info:
-        button.click()
-    with open(info.value.path(), encoding="utf-8") as downloaded:
-        csv = downloaded.read()
+    expect(button).to_have_count(1)
+    csv = download_text(page, button)
     assert "'=1+2" in csv and ",=1+2" not in csv
     assert csv.splitlines()[0].startswith("lead_id,company,issue,rep,team,hours_late")
-    page.close()
 
 
 def test_every_tab_draws(browser, tiny_server):
     page = open_page(browser, tiny_server, "sla")
     for tab, expected in [("Weekly trend", "ISO weeks"), ("Marketing's side", "Quality leads delivered vs committed"),
                           ("Breach list", "3 leads match; all shown."), ("SLA policy", "Save new version")]:
-        page.get_by_role("tab", name=tab).click()
-        wait_idle(page)
+        open_tab(page, tab, expected)
         assert_clean(page, "sla-tab-" + tab.split()[0].lower().replace("'s", ""))
-        assert expected in main_text(page), tab
-    page.close()

@@ -1,19 +1,17 @@
 """Import page: AppTest (log and quarantine shown) and browser (a real upload, rights, demo replacement)."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from browser_support import assert_clean, main_text, open_page, wait_idle
+from apptest_support import open_page as open_app_page
+from apptest_support import table, use_db  # noqa: F401 (fixture)
+from browser_support import assert_clean, expect, expect_text, open_page, reruns
 from conftest import LEADERSHIP
 from core.ingest import SourceFile, import_as
-from core.settings import get_settings
 from core.store import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
 LEADS_CSV = (
     "lead_id,created_at,source,score,status\n"
     "N1,2026-08-01 10:00,webinar,75,open\n"
@@ -22,22 +20,16 @@ LEADS_CSV = (
 )
 
 
-def test_import_page_shows_log_and_quarantine(tiny_db_copy, monkeypatch):
+def test_import_page_shows_log_and_quarantine(tiny_db_copy, use_db):
     con = open_store(tiny_db_copy)
     summary = import_as(con, LEADERSHIP, "accord", [SourceFile("leads.csv", LEADS_CSV.encode())])
     con.close()
     assert (summary.by_table["leads"].loaded, summary.by_table["leads"].quarantined) == (2, 1)
-    monkeypatch.setenv("ACCORD_DB_PATH", str(tiny_db_copy))
-    get_settings.cache_clear()
-    try:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-        at.switch_page("pages/import_data.py").run()
-        assert not at.exception
-        log, quarantine = at.dataframe[0].value, at.dataframe[1].value
-        assert log["file_name"].tolist() == ["leads.csv"] and int(log["rows_quarantined"][0]) == 1
-        assert quarantine["line"].tolist() == [4] and quarantine["column_name"].tolist() == ["created_at"]
-    finally:
-        get_settings.cache_clear()
+    use_db(tiny_db_copy)
+    at = open_app_page("pages/import_data.py")
+    log, quarantine = table(at, "rows_quarantined"), table(at, "column_name")
+    assert log["file_name"].tolist() == ["leads.csv"] and int(log["rows_quarantined"][0]) == 1
+    assert quarantine["line"].tolist() == [4] and quarantine["column_name"].tolist() == ["created_at"]
 
 
 def test_viewer_may_not_import(tiny):
@@ -51,10 +43,11 @@ def test_viewer_may_not_import(tiny):
 
 def _upload_and_import(page, path: Path) -> None:
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
-    page.get_by_text(path.name).first.wait_for(timeout=30_000)
-    wait_idle(page)
-    page.get_by_role("button", name="Import").click()
-    wait_idle(page)
+    expect(page.get_by_text(path.name).first).to_be_visible()
+    button = page.get_by_role("button", name="Import", exact=True)
+    expect(button).to_be_enabled()  # drawn by the run the upload started
+    with reruns(page):
+        button.click()
 
 
 def test_upload_in_the_browser_loads_good_rows_and_quarantines_bad(browser, server_for, tiny_db_copy, tmp_path):
@@ -63,9 +56,8 @@ def test_upload_in_the_browser_loads_good_rows_and_quarantines_bad(browser, serv
     server = server_for(tiny_db_copy)
     page = open_page(browser, server, "import_data")
     _upload_and_import(page, csv)
-    body = main_text(page)
-    assert "2 rows loaded" in body and "1 quarantined" in body, body[:800]
-    assert "1 quarantined rows" in body  # the quarantine list (a canvas grid: its cells are checked below)
+    expect_text(page, "2 rows loaded", "1 quarantined")
+    expect_text(page, "1 quarantined rows")  # the quarantine list (a canvas grid: its cells are checked below)
     assert_clean(page, "import-upload")
     page.close()
     server.stop()  # DuckDB lets one process hold the file
@@ -81,7 +73,5 @@ def test_upload_of_a_binary_file_gives_a_message(browser, server_for, tiny_db_co
     server = server_for(tiny_db_copy)
     page = open_page(browser, server, "import_data")
     _upload_and_import(page, junk)
-    body = main_text(page)
-    assert "Nothing was imported" in body
+    expect_text(page, "Nothing was imported")
     assert_clean(page, "import-binary")
-    page.close()

@@ -3,9 +3,9 @@ a reason; nothing but AccordError may escape import_files, and no good row may b
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import pytest
 
