@@ -11,13 +11,12 @@ from datetime import datetime
 import duckdb
 
 from core.db import reads
-
-from core.semantic.blocks import tables_with_rows
 from core.metrics.funnel import Funnel, funnel
 from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
+from core.semantic.blocks import tables_with_rows
 
 
 @dataclass
@@ -31,16 +30,31 @@ class Headline:
 
 @reads('records', 'goal', 'sla_policy', 'quality_definition')
 def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> Headline:
-    has_deals = "deals" in tables_with_rows(con)
-    goal = goal_status(con, period, as_of, has_deals=has_deals)
-    cohort = funnel(con, period, as_of)
+    present = tables_with_rows(con)  # asked once for every section
+    goal = goal_status(con, period, as_of, present=present)
+    cohort = funnel(con, period, as_of, present=present)
     return Headline(
         goal=goal,
         funnel=cohort,
-        sla=response_sla(con, period, as_of),
+        sla=response_sla(con, period, as_of, present=present),
         delivery=delivery(con, period, as_of, cohort=cohort),
-        pipeline=pipeline(con, period, as_of, goal.revenue, stall_days),
+        pipeline=pipeline(con, period, as_of, goal.revenue, stall_days, present=present),
     )
+
+
+def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str | None]]]]:
+    """The Overview's card rows: (section title, [(measure name, value, context delta)]), in reading order."""
+    return [
+        ("Shared goal", [("goal", h.goal.revenue, None), ("won_revenue", h.goal.won_revenue, None),
+                         ("attainment", h.goal.attainment, None), ("pacing", h.goal.pacing, None)]),
+        ("Both teams' promises", [
+            ("quality_leads", h.delivery.quality_leads, h.delivery.committed_note),
+            ("delivery", h.delivery.delivery, None),
+            ("compliance", h.sla.compliance, h.sla.breached_note),
+            ("median_hours", h.sla.median_hours_to_first_touch, None)]),
+        ("Pipeline", [("open_amount", h.pipeline.open_amount, None), ("coverage", h.pipeline.coverage, None),
+                      ("stalled_deals", h.pipeline.stalled_deals, None), ("win_rate", h.pipeline.win_rate, None)]),
+    ]
 
 
 def headline_notes(h: Headline) -> list[str]:

@@ -99,9 +99,11 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
 
 
 @reads('records', 'quality_definition')
-def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None) -> Funnel:
-    """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced)."""
-    present = tables_with_rows(con)
+def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None,
+           present: frozenset[str] | None = None) -> Funnel:
+    """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced).
+    `present`: tables_with_rows(con) when the caller already has it."""
+    present = tables_with_rows(con) if present is None else present
     result = Funnel()
     params = scope_params(period, as_of)
     if "leads" not in present:

@@ -145,7 +145,10 @@ class Goal(Figures):
 
 
 @reads('records', 'goal')
-def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, has_deals: bool = True) -> Goal:
+def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
+                present: frozenset[str] | None = None) -> Goal:
+    """The period's goal, won revenue, attainment and pacing. `present`: tables_with_rows(con), if known."""
+    has_deals = "deals" in (tables_with_rows(con) if present is None else present)
     result = Goal(revenue=goal_revenue(con, period), elapsed_share=period.elapsed_share(as_of))
     if result.revenue is None:
         result.notes.append(f"No revenue goal is set for {period.quarter().label}.")

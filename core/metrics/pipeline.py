@@ -194,10 +194,11 @@ def pipeline(
     as_of: datetime,
     goal_revenue: float | None,
     stall_days: int = 30,
+    present: frozenset[str] | None = None,
 ) -> Pipeline:
     """The whole pipeline: the segment query without a segment."""
     result = Pipeline()
-    present = tables_with_rows(con)
+    present = tables_with_rows(con) if present is None else present
     if "deals" not in present:
         result.notes.append(MISSING_TABLE_NOTES["deals"])
         return result

@@ -305,15 +305,16 @@ def _sales_sql(con: duckdb.DuckDBPyConnection, params: dict, keys: dict[str, str
 
 
 @reads('records')
-def sales_side_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+def sales_side_notes(con: duckdb.DuckDBPyConnection, present: frozenset[str] | None = None) -> list[str]:
     """Why the response SLA cannot be measured here (missing tables), or [] when it can."""
-    present = tables_with_rows(con)
+    present = tables_with_rows(con) if present is None else present
     return [MISSING_TABLE_NOTES[t] for t in ("leads", "activities") if t not in present]
 
 
 @reads('records', 'sla_policy', 'quality_definition')
-def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> ResponseSla:
-    notes = sales_side_notes(con)
+def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
+                 present: frozenset[str] | None = None) -> ResponseSla:
+    notes = sales_side_notes(con, present)
     if notes:
         return ResponseSla(notes=notes)
     params = scope_params(period, as_of)

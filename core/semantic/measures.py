@@ -260,23 +260,7 @@ def fmt(value, kind: str) -> str:
     """Human formatting; None (cannot be computed) reads as an em dash, never as 0."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if kind == "money":
-        return _money(value)
-    if kind == "money_per_day":
-        return f"{_money(value)}/day"
-    if kind == "percent":
-        return f"{value:.1%}"
-    if kind == "ratio":
-        return f"{value:.2f}×"
-    if kind == "hours":
-        return f"{value:.1f} h"
-    if kind == "days":
-        return f"{value:.1f} d"
-    if kind == "count":
-        return f"{value:,.0f}"
-    if kind == "decimal":
-        return f"{value:,.1f}"
-    return str(value)
+    return _FORMATTERS.get(kind, str)(value)
 
 
 def _money(value: float) -> str:
@@ -287,6 +271,19 @@ def _money(value: float) -> str:
     if v >= 10_000:
         return f"{sign}${v / 1_000:,.0f}k"
     return f"{sign}${v:,.0f}"
+
+
+_FORMATTERS = {
+    "money": lambda v: _money(v),
+    "money_per_day": lambda v: f"{_money(v)}/day",
+    "percent": lambda v: f"{v:.1%}",
+    "ratio": lambda v: f"{v:.2f}×",
+    "hours": lambda v: f"{v:.1f} h",
+    "days": lambda v: f"{v:.1f} d",
+    "count": lambda v: f"{v:,.0f}",
+    "decimal": lambda v: f"{v:,.1f}",
+}
+assert set(_FORMATTERS) == set(FORMATS)
 
 
 def show(name: str, value) -> str:
