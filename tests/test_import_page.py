@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from apptest_support import open_page as open_app_page
-from apptest_support import table, use_db  # noqa: F401 (fixture)
+from apptest_support import table
 from browser_support import assert_clean, expect, expect_text, open_page, reruns
 from conftest import LEADERSHIP
 from core.ingest import SourceFile, import_as

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import PAGES, card, open_page, texts, use_db  # noqa: F401 (fixture)
+from apptest_support import PAGES, card, open_page, texts
 from conftest import DATASETS
 from core.ingest import files_from_paths, import_files
 from core.store import open_store
