@@ -41,7 +41,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     try:
         has_meta = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()[0]
+        ).fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
         found = None
         if has_meta:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

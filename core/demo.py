@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -387,7 +388,8 @@ class _Gen:
         future_mass = hourly[:, cut_h:].sum(axis=1)
         n_past = rng.multinomial(self.n_leads, past_mass / past_mass.sum())
         n_future = rng.poisson(self.n_leads * future_mass / past_mass.sum())
-        created, channel = [], []
+        created: Any = []  # the per-channel parts, then one array
+        channel: Any = []
         for c in range(n_ch):
             for lo, hi, k in ((0, cut_h, n_past[c]), (cut_h, hourly.shape[1], n_future[c])):
                 if k == 0:
@@ -965,8 +967,8 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
         set_meta(con, "source", f"demo data (seed {seed}, {leads:,} leads)")
         set_meta(con, "is_demo", "1")
         step("goals and policy")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-        counts["edit_versions"] = con.execute("SELECT count(*) FROM edit_versions").fetchone()[0]
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]  # an aggregate: always one row
+        counts["edit_versions"] = con.execute("SELECT count(*) FROM edit_versions").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
         con.execute("CHECKPOINT")
         con.close()
     except BaseException:

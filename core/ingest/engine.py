@@ -8,7 +8,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 import duckdb
 import pandas as pd
@@ -335,7 +335,7 @@ def quarantine_csv(con: duckdb.DuckDBPyConnection, import_id: str | None = None)
     return safe_csv(quarantine_rows(con, import_id))
 
 
-def files_from_paths(paths: list[str | Path]) -> list[SourceFile]:
+def files_from_paths(paths: Sequence[str | Path]) -> list[SourceFile]:
     """Files as given; a folder contributes its *.csv files (sorted by name). Missing paths: AccordError."""
     out: list[SourceFile] = []
     for raw in paths:

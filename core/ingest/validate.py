@@ -243,10 +243,10 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
     nprob = len(problem_cols)
     all_ok = " AND ".join(f"_p{j} IS NULL" for j in range(nprob)) or "true"
     keyq = ", ".join(ident(k) for k in keys)
-    several_files = cur.execute("SELECT count(DISTINCT _src) FROM _acc_v").fetchone()[0] > 1
+    several_files = cur.execute("SELECT count(DISTINCT _src) FROM _acc_v").fetchone()[0] > 1  # type: ignore[index]  # an aggregate: always one row
     repeated = several_files or cur.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM _acc_v WHERE {all_ok} GROUP BY {keyq} HAVING count(*) > 1)"
-    ).fetchone()[0]
+    ).fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
     if repeated:
         cur.execute(
             f"CREATE OR REPLACE TEMP TABLE _acc_ok AS SELECT *, "
@@ -294,7 +294,8 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
 
     cur.execute("CREATE OR REPLACE TEMP VIEW _acc_good AS SELECT * EXCLUDE (_rn, _first, _last_src) FROM _acc_ok o "
                 f"WHERE _rn = 1 AND _src = _last_src AND {has_parent}")
-    superseded = cur.execute("SELECT count(*) FROM _acc_ok WHERE _rn = 1 AND _src <> _last_src").fetchone()[0]
+    superseded = cur.execute(
+        "SELECT count(*) FROM _acc_ok WHERE _rn = 1 AND _src <> _last_src").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
     tq = ident(table)
     on = " AND ".join(f"t.{ident(k)} = g.{ident(k)}" for k in keys)
     updatable = [c.name for c in cols if c.name not in keys and c.name not in batch.insert_only]
@@ -308,9 +309,9 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _acc_chg AS SELECT g.* FROM _acc_good g JOIN {tq} t ON {on} WHERE {differs}")
     else:
         cur.execute("CREATE OR REPLACE TEMP TABLE _acc_chg AS SELECT * FROM _acc_good WHERE false")
-    good = cur.execute("SELECT count(*) FROM _acc_good").fetchone()[0]
-    new = cur.execute("SELECT count(*) FROM _acc_new").fetchone()[0]
-    chg = cur.execute("SELECT count(*) FROM _acc_chg").fetchone()[0]
+    good = cur.execute("SELECT count(*) FROM _acc_good").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
+    new = cur.execute("SELECT count(*) FROM _acc_new").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
+    chg = cur.execute("SELECT count(*) FROM _acc_chg").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
     if batch.mode in ("upsert", "ensure") and new:
         cur.execute(f"INSERT INTO {tq} ({colq}) SELECT {colq} FROM _acc_new")
         result.loaded = int(new)

@@ -177,7 +177,7 @@ def build(ctx: Ctx) -> list[Batch]:
     if unpriced.any():
         reason = ("product '" + product + "' has no list price"
                   + (" in products.csv" if prices is not None else "; import products.csv with sales_pipeline.csv"))
-        deals["_pcol"] = np.where(unpriced, "amount", None)
+        deals["_pcol"] = np.where(unpriced, "amount", None)  # type: ignore[call-overload]  # stubs: no None fill
         deals["_preason"] = reason.where(unpriced, None)
         deals["amount"] = deals["amount"].where(~unpriced, "0")  # the reason above is what is reported
     batches.append(Batch("deals", deals, hints={"stage": "Maven stages: Prospecting, Engaging, Won, Lost"}))

@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -57,7 +59,7 @@ def build(ctx: Ctx) -> list[Batch]:
     mqls = ctx.frame("mqls")
     closed = ctx.frame("closed_deals")
     batches: list[Batch] = []
-    cd = None
+    cd: Any = None  # the closed deals' columns, when closed deals are imported
     if closed is not None:
         cd = pd.DataFrame({
             "mql_id": col(closed, "mql_id"), "sdr_id": col(closed, "sdr_id"), "sr_id": col(closed, "sr_id"),

@@ -331,8 +331,9 @@ def _touches(ctx: Ctx, frame: pd.DataFrame) -> Batch:
     })
     contact_only = (lead == "") & (col(frame, "contact_id") != "")
     if contact_only.any():
-        touches["_pcol"] = np.where(contact_only, "lead_id", None)
-        touches["_preason"] = np.where(contact_only, "member is a contact, not a lead (no LeadId); touches are kept for leads", None)
+        touches["_pcol"] = np.where(contact_only, "lead_id", None)  # type: ignore[call-overload]  # stubs: no None fill
+        touches["_preason"] = np.where(  # type: ignore[call-overload]  # stubs: no None fill
+            contact_only, "member is a contact, not a lead (no LeadId); touches are kept for leads", None)
     return Batch("campaign_touches", touches)
 
 

@@ -103,7 +103,7 @@ def build(ctx: Ctx) -> list[Batch]:
     })
     bad_converted = ~converted_raw.isin(["0", "1", "0.0", "1.0"])
     if bad_converted.any():
-        leads["_pcol"] = np.where(bad_converted, "Converted", None)
+        leads["_pcol"] = np.where(bad_converted, "Converted", None)  # type: ignore[call-overload]  # stubs: no None fill
         leads["_preason"] = ("Converted '" + converted_raw.str.slice(0, 60) + "' is not 0 or 1").where(bad_converted, None)
     new = len(leads) - len(ctx.existing("leads", "lead_id", [], leads["lead_id"]))
     ctx.messages.append(
