@@ -95,7 +95,7 @@ def _dtype_kind(series: pd.Series) -> str:
 
 
 class _Sql:
-    def __init__(self):
+    def __init__(self) -> None:
         self.params: dict[str, object] = {}
 
     def bind(self, value) -> str:
