@@ -11,11 +11,17 @@ import duckdb
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# (version, statements) applied in order to a database whose schema_version is lower. schema.sql is
-# always the full current shape for new files; a migration brings an older file to the same shape.
-MIGRATIONS: list[tuple[int, list[str]]] = []
+# (version, before, after) applied in order to a database whose schema_version is lower: `before` runs
+# ahead of schema.sql (which always creates the full current shape of anything missing), `after` once it
+# has run. DuckDB cannot alter a CHECK constraint, so a table whose CHECK changes is renamed before,
+# recreated by schema.sql, and copied back after.
+MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
+    # 2: edit_versions may hold the access map (kind 'access'), for sign-in roles.
+    (2, ["ALTER TABLE edit_versions RENAME TO edit_versions_v1"],
+        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v1", "DROP TABLE edit_versions_v1"]),
+]
 
 
 class DatabaseMissing(AccordError):
@@ -51,13 +57,15 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
                 f"This database was written by a newer Accord (schema {found}; this release reads up to "
                 f"{SCHEMA_VERSION}). Upgrade Accord, or point ACCORD_DB_PATH at another file."
             )
-        if found is not None:
-            for version, statements in MIGRATIONS:
-                if version > found:
-                    for statement in statements:
-                        con.execute(statement)
+        pending = [m for m in MIGRATIONS if found is not None and m[0] > found]
+        for _, before, _ in pending:
+            for statement in before:
+                con.execute(statement)
         for statement in _statements(SCHEMA_PATH.read_text()):
             con.execute(statement)
+        for _, _, after in pending:
+            for statement in after:
+                con.execute(statement)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
@@ -118,7 +126,7 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 # What a write can change, each with its own version counter, so a cache keyed on the domains a figure
 # reads survives writes to the others (a goal save keeps the SLA and attribution caches warm).
-DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition", "proposals")
+DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition", "proposals", "access")
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -137,9 +145,12 @@ def domain_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = D
 
 
 def bump_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = DOMAINS) -> None:
+    """Bump each domain's counter and the global one; `()` (a log line, not state) bumps nothing."""
     unknown = set(domains) - set(DOMAINS)
     if unknown:
         raise ValueError(f"unknown data domains {sorted(unknown)}")
+    if not domains:
+        return
     for key in ("data_version", *(f"version.{d}" for d in domains)):
         con.execute(
             "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE "

@@ -7,10 +7,13 @@ it is validated by the same function as a save (check), and approving it writes 
 decision in one transaction, all or nothing. core.signoff reads proposals; only this module writes them.
 
 Choices where METRICS.md is silent (also in docs/metrics-notes.md):
-- Sales, marketing and leadership may save, propose, decide and import; viewers may only read.
-- A proposal is decided (approved or rejected) by someone of another team: sales decides marketing's
-  and marketing sales'; leadership may decide either; a leadership proposal needs sales or marketing.
-  Nobody decides their own team's proposal: that is what makes the definition joint.
+- Rights follow roles (core.models.Actor.role): sales and marketing editors and admins may save goals,
+  the SLA policy and definitions, propose, decide and import — goals and the SLA policy hold both
+  teams' promises, so both teams' editors edit them; only admins change the access map (who has which
+  role); viewers only read. A refused write changes nothing and is logged (refused_writes) with who tried.
+- A proposal is decided (approved or rejected) by another person of another team: sales decides
+  marketing's and marketing sales'; admins (leadership) may decide either; an admin's proposal needs
+  sales or marketing. Nobody decides their own team's proposal: that is what makes the definition joint.
 - Only the proposing team withdraws a pending proposal. Rejecting needs a note saying why.
 - A proposal is checked like a save when it is made (model, values present in the data, effective date
   not before the latest version's, base version still current), so the other team is never asked to
@@ -35,6 +38,7 @@ from core import quality, signoff
 from core.db import reads, transaction
 from core.errors import AccordError
 from core.models import (
+    AccessMap,
     DEFAULT_QUALITY_DEFINITION,
     DEFAULT_SLA_POLICY,
     Actor,
@@ -43,12 +47,14 @@ from core.models import (
     SlaPolicy,
 )
 from core.periods import parse_period, utc_now
+from core.semantic.enums import ROLE_LABELS, ROLES
 from core.signoff import Proposal
 
 KIND_MODELS: dict[str, type[BaseModel]] = {
     "goal": GoalBody,
     "sla_policy": SlaPolicy,
     "quality_definition": QualityDefinition,
+    "access": AccessMap,
 }
 PROPOSABLE = frozenset({signoff.KIND})  # kinds that may change by proposal and approval
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
@@ -65,18 +71,19 @@ class EditRefused(AccordError):
 
 # --- rights -------------------------------------------------------------------------------------------
 
-EDITORS = frozenset({"sales", "marketing", "leadership"})
+EDITORS = frozenset({"sales_editor", "marketing_editor", "admin"})
+ADMINS = frozenset({"admin"})
 
 
 @dataclass(frozen=True)
 class Right:
-    """The teams that may do one action, and the words of a refusal ("<name> (<team>) may not <verb>.")."""
+    """The roles that may do one action, and the words of a refusal ("<name> (<team>) may not <verb>.")."""
 
-    teams: frozenset[str]
+    roles: frozenset[str]
     verb: str
 
-    def __contains__(self, team: object) -> bool:
-        return team in self.teams
+    def allows(self, actor: Actor) -> bool:
+        return actor.role in self.roles
 
 
 # The one rights table: every write checks it here, server-side, whatever a page showed. Actions: a kind
@@ -90,8 +97,8 @@ RIGHTS: dict[str, Right] = {
     "propose": Right(EDITORS, "propose changes to the quality-lead definition"),
     "decide": Right(EDITORS, "approve or reject changes to the quality-lead definition"),
     "withdraw": Right(EDITORS, "withdraw a proposal"),
+    "access": Right(ADMINS, "change who may do what (the access map)"),
 }
-MAY_EDIT = RIGHTS  # the name pages read (`actor.team in MAY_EDIT["goal"]`)
 # Who decides a team's proposals: never that team itself.
 APPROVERS: dict[str, tuple[str, ...]] = {
     "sales": ("marketing", "leadership"),
@@ -107,21 +114,41 @@ def refusal(actor: Actor, action: str, proposal: Proposal | None = None) -> str 
     if proposal is not None and proposal.status != "pending":
         return f"This proposal was already {proposal.status}."
     right = RIGHTS.get(action)
-    if right is None or actor.team not in right:
+    if right is None or not right.allows(actor):
         return f"{actor.name} ({actor.team}) may not {right.verb if right else action}."
     if action == "decide" and proposal is not None and actor.team not in APPROVERS[proposal.proposed_team]:
         return (f"{actor.name} is in {actor.team}, the team that proposed this change: "
                 f"{' or '.join(APPROVERS[proposal.proposed_team])} must approve it.")
+    if action == "decide" and proposal is not None and actor.label == proposal.proposed_by:
+        return "You proposed this change: another person, of another team, must decide it."
     if action == "withdraw" and proposal is not None and actor.team != proposal.proposed_team:
         return f"Only {proposal.proposed_team} (the proposing team) may withdraw this proposal."
     return None
 
 
-def check_right(actor: Actor, action: str, proposal: Proposal | None = None) -> None:
-    """Refuse (EditRefused) an actor who may not do `action`; see refusal."""
+def who_may(action: str) -> str:
+    """The roles allowed `action`, in words ("sales editors, marketing editors or admins")."""
+    names = [ROLE_LABELS[r].lower() + "s" for r in ROLES if r in RIGHTS[action].roles]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def may(actor: Actor, action: str) -> bool:
+    """Whether `actor`'s role allows `action` at all (what a page offers; the write path still checks)."""
+    return refusal(actor, action) is None
+
+
+def check_right(con: duckdb.DuckDBPyConnection | None, actor: Actor, action: str,
+                proposal: Proposal | None = None) -> None:
+    """Refuse (EditRefused) an actor who may not do `action` (see refusal), logging the attempt in
+    refused_writes when a connection is given: the refusal itself changes nothing else."""
     why = refusal(actor, action, proposal)
-    if why:
-        raise EditRefused(why)
+    if why is None:
+        return
+    if con is not None:
+        with transaction(con, ()) as cur:
+            cur.execute("INSERT INTO refused_writes VALUES (?, ?, ?, ?, ?)",
+                        [utc_now(), actor.label, actor.team, action, why])
+    raise EditRefused(why)
 
 
 # --- versions -----------------------------------------------------------------------------------------
@@ -320,10 +347,10 @@ def save(
     that has ended" is judged (default: now) — the demo's data ends before the wall clock does."""
     model = _validated(con, kind, subject, body, as_of or now or utc_now())
     reason = _required(reason, "Say why you are making this change (the reason is kept in the history).")
-    check_right(actor, kind)
+    check_right(con, actor, kind)
     saved_at = now or utc_now()
     with _unit(con, kind, subject, expected_version, (kind,)) as cur:
-        return _append(cur, kind, subject, model, author=actor.name, saved_at=saved_at, reason=reason,
+        return _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
                        expected_version=expected_version, effective_from=effective_from or saved_at)
 
 
@@ -399,10 +426,10 @@ def propose(
         raise EditRefused(f"Changes to {kind.replace('_', ' ')} are saved, not proposed.")
     model = _validated(con, kind, subject, body)
     reason = _required(reason, "Say why you propose this change (the other team reads it before approving).")
-    check_right(actor, "propose")
+    check_right(con, actor, "propose")
     proposal = Proposal(
         proposal_id=uuid.uuid4().hex[:12], kind=kind, subject=subject, base_version=base_version,
-        effective_from=effective_from, body=model, proposed_by=actor.name, proposed_team=actor.team,
+        effective_from=effective_from, body=model, proposed_by=actor.label, proposed_team=actor.team,
         proposed_at=now or utc_now(), reason=reason, status="pending",
     )
     with transaction(con, ("proposals",)) as cur:
@@ -411,7 +438,7 @@ def propose(
         cur.execute(
             f"INSERT INTO proposals ({signoff.COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
             [proposal.proposal_id, kind, subject, base_version, effective_from, model.model_dump_json(),
-             actor.name, actor.team, proposal.proposed_at, reason, "pending"],
+             actor.label, actor.team, proposal.proposed_at, reason, "pending"],
         )
     return proposal
 
@@ -423,7 +450,7 @@ def approve(
     Conflict when it is stale (someone saved since its base version); it then stays pending."""
     proposal = _proposal(con, proposal_id)
     model = _validated(con, proposal.kind, proposal.subject, proposal.body)
-    check_right(actor, "decide", proposal)
+    check_right(con, actor, "decide", proposal)
     decided_at, note = now or utc_now(), (note or "").strip()
     approval = f"approved by {actor.name} ({actor.team}) on {decided_at:%Y-%m-%d}"
     reason = (f"{proposal.reason} — proposed by {proposal.proposed_by} ({proposal.proposed_team}), {approval}"
@@ -442,7 +469,7 @@ def reject(
     """End a pending proposal without saving it; the note says why (the proposing team reads it)."""
     proposal = _proposal(con, proposal_id)
     note = _required(note, "Say why you reject this proposal (the proposing team reads it).")
-    check_right(actor, "decide", proposal)
+    check_right(con, actor, "decide", proposal)
     with transaction(con, ("proposals",)) as cur:
         _decide(cur, proposal_id, "rejected", actor, note, now or utc_now())
     return _proposal(con, proposal_id)
@@ -453,7 +480,7 @@ def withdraw(
 ) -> Proposal:
     """The proposing team takes its pending proposal back."""
     proposal = _proposal(con, proposal_id)
-    check_right(actor, "withdraw", proposal)
+    check_right(con, actor, "withdraw", proposal)
     with transaction(con, ("proposals",)) as cur:
         _decide(cur, proposal_id, "withdrawn", actor, (note or "").strip() or None, now or utc_now())
     return _proposal(con, proposal_id)
@@ -473,7 +500,7 @@ def _decide(cur: duckdb.DuckDBPyConnection, proposal_id: str, status: str, actor
     changed = cur.execute(
         "UPDATE proposals SET status = ?, decided_by = ?, decided_at = ?, decision_note = ? "
         "WHERE proposal_id = ? AND status = 'pending' RETURNING proposal_id",
-        [status, f"{actor.name} ({actor.team})", decided_at, note, proposal_id],
+        [status, f"{actor.label} ({actor.team})", decided_at, note, proposal_id],
     ).fetchall()
     if not changed:
         raise EditRefused("Someone decided this proposal a moment ago; reload to see what they decided.")

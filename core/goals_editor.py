@@ -119,10 +119,10 @@ def whatif_warning(values: dict[str, float | None]) -> str | None:
 
 def refusal_note(actor: Actor) -> str | None:
     """Why this person's save would be refused (core.edits checks it again on every save), or None."""
-    if actor.team in edits.MAY_EDIT["goal"]:
+    if edits.may(actor, "goal"):
         return None
-    return (f"{actor.name} is a {actor.team}: viewers can read every figure and try the what-if, but a save is "
-            "refused. Pick a sales, marketing or leadership persona in the sidebar to edit.")
+    return (f"{actor.name} ({actor.team}) can read every figure and try the what-if, but a save is refused: "
+            f"{edits.who_may('goal')} set goals.")
 
 
 def editor_caption(quarter: Period, opened: int, current: edits.Version | None) -> str:

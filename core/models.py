@@ -1,9 +1,23 @@
-"""The validated shapes of everything people edit: goals, the SLA policy and the quality-lead definition."""
+"""The validated shapes of everything people edit (goals, the SLA policy, the quality-lead definition, who may
+do what) and of who is acting."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.semantic.enums import RATE_NAMES, SENIORITIES, RateName, Seniority, Team  # noqa: F401 (re-exported)
+import re
+
+from core.semantic.enums import (  # noqa: F401 (re-exported)
+    RATE_NAMES,
+    ROLE_TEAMS,
+    SENIORITIES,
+    RateName,
+    Role,
+    Seniority,
+    Team,
+)
+
+# The role a demo persona of each team acts with (and the team a role acts for, in ROLE_TEAMS).
+TEAM_ROLES: dict[str, str] = {team: role for role, team in ROLE_TEAMS.items()}
 
 
 class _Strict(BaseModel):
@@ -11,10 +25,30 @@ class _Strict(BaseModel):
 
 
 class Actor(_Strict):
-    """Who is acting. Until sign-in exists the app passes the persona picked in the sidebar."""
+    """Who is acting: the signed-in person (name, e-mail, role from the access map), or in demo mode the
+    persona picked in the sidebar (no e-mail). The role follows the team unless given."""
 
     name: str = Field(min_length=1)
     team: Team
+    email: str | None = None
+    role: Role | None = None
+
+    @model_validator(mode="after")
+    def _role_and_team_agree(self) -> "Actor":
+        if self.role is None:
+            object.__setattr__(self, "role", TEAM_ROLES[self.team])
+        elif ROLE_TEAMS[self.role] != self.team:
+            raise ValueError(f"A {self.role} acts for {ROLE_TEAMS[self.role]}, not {self.team}.")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the person is named in history, proposals and import records: with the e-mail when signed in."""
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    @classmethod
+    def signed_in(cls, name: str | None, email: str, role: str) -> "Actor":
+        return cls(name=(name or email).strip() or email, team=ROLE_TEAMS[role], email=email.lower(), role=role)
 
 
 class GoalBody(_Strict):
@@ -106,6 +140,45 @@ class QualityDefinition(_Strict):
             if both:
                 raise ValueError(f"{', '.join(both)} is both required and excluded as {name}.")
         return self
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
+
+
+class AccessRule(_Strict):
+    """One line of the access map: an e-mail address (a@example.com) or a whole domain (@example.com)."""
+
+    match: str = Field(min_length=3)
+    role: Role
+
+    @field_validator("match")
+    @classmethod
+    def _address_or_domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not (_EMAIL.match(value) or _DOMAIN.match(value)):
+            raise ValueError(f"{value!r} is neither an e-mail address nor a domain like @example.com")
+        return value
+
+
+class AccessMap(_Strict):
+    """Who may do what once signed in. An address rule wins over a domain rule; anyone else is a viewer."""
+
+    rules: list[AccessRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_rule_per_match(self) -> "AccessMap":
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.match in seen:
+                raise ValueError(f"{rule.match} is listed twice: keep one role for it.")
+            seen.add(rule.match)
+        return self
+
+    def role_of(self, email: str) -> str:
+        email = email.strip().lower()
+        by_match = {r.match: r.role for r in self.rules}
+        return by_match.get(email) or by_match.get("@" + email.rpartition("@")[2]) or "viewer"
 
 
 DEFAULT_QUALITY_DEFINITION = QualityDefinition(min_score=60, demo_fast_track=True, crm_qualified=True)

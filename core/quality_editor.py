@@ -13,7 +13,6 @@ import duckdb
 from core import edits, quality
 from core.metrics.backtest import Backtest, Rejudged
 from core.models import Actor, QualityDefinition
-from core.semantic.enums import TEAMS
 from core.semantic.measures import show
 from core.signoff import Proposal
 
@@ -173,11 +172,9 @@ def backtest_caption(bt: Backtest, first: date, last: date) -> str:
 def read_only_note(actor: Actor, joint: bool) -> str | None:
     """Why `actor` can only read and back-test, or None when they may change the definition."""
     action = "propose" if joint else KIND
-    if edits.refusal(actor, action) is None:
+    if edits.may(actor, action):
         return None
-    teams = [t for t in TEAMS if t in edits.RIGHTS[action]]
-    return (f"{actor.name} ({actor.team}) can read and back-test the definition; "
-            f"{', '.join(teams[:-1])} or {teams[-1]} change it.")
+    return f"{actor.name} ({actor.team}) can read and back-test the definition; {edits.who_may(action)} change it."
 
 
 def effective_days(versions: Sequence[edits.Version], first_created: datetime | None,

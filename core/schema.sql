@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS campaign_touches (
 -- effective_from: from when the version applies (SLA policy and quality definition are effective-dated).
 -- body: the validated pydantic model as JSON. History (before/after) is consecutive versions.
 CREATE TABLE IF NOT EXISTS edit_versions (
-    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition')),
+    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access')),
     subject        VARCHAR NOT NULL,
     version        INTEGER NOT NULL CHECK (version >= 1),
     effective_from TIMESTAMP NOT NULL,
@@ -144,4 +144,14 @@ CREATE TABLE IF NOT EXISTS proposals (
     decided_by     VARCHAR,
     decided_at     TIMESTAMP,
     decision_note  VARCHAR
+);
+
+-- Writes the write path refused (rights), kept for audit: who tried what, when, and why it was refused.
+-- A log, not state: writing it changes no figure and bumps no data version.
+CREATE TABLE IF NOT EXISTS refused_writes (
+    refused_at TIMESTAMP NOT NULL,
+    actor      VARCHAR NOT NULL,
+    team       VARCHAR NOT NULL,
+    action     VARCHAR NOT NULL,
+    reason     VARCHAR NOT NULL
 );

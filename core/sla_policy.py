@@ -8,7 +8,6 @@ from datetime import date, datetime, time
 
 from core import edits
 from core.models import Actor, SlaPolicy
-from core.semantic.enums import TEAMS
 from core.semantic.measures import MEASURES, fmt
 
 KIND = "sla_policy"
@@ -67,11 +66,10 @@ def change_note(version: edits.Version) -> str:
 
 def read_only_note(actor: Actor) -> str | None:
     """Why this person sees the editor but cannot save (the write path checks it again), or None."""
-    allowed = [t for t in TEAMS if t in edits.MAY_EDIT[KIND]]
-    if actor.team in allowed:
+    if edits.may(actor, KIND):
         return None
-    teams = ", ".join(allowed[:-1]) + " or " + allowed[-1] if len(allowed) > 1 else allowed[0]
-    return f"You are acting as {actor.name} ({actor.team}): you can read the policy, but only {teams} can change it."
+    return (f"You are acting as {actor.name} ({actor.team}): you can read the policy, but only "
+            f"{edits.who_may(KIND)} can change it.")
 
 
 def editing_note(opened: int, latest: edits.Version | None) -> str:

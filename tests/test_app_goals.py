@@ -141,7 +141,7 @@ def test_an_ended_quarter_needs_the_correction_tick(db):
 def test_a_viewer_is_refused_and_nothing_is_saved(db):
     at = open_page(PAGE, persona=PERSONAS["viewer"])
     assert at.session_state["app_scope"].actor.team == "viewer"
-    assert any("Vic Board is a viewer" in i.value for i in at.info)
+    assert any("Vic Board (viewer) can read every figure" in i.value for i in at.info)
     before = (versions(db), _data_version(db))
     fill_form(at, revenue=1_000_000, reason="I just look")
     press(at, "Save goal")

@@ -207,7 +207,7 @@ def test_stale_save_shows_the_conflict_view(tiny_db_copy, use_db):
 def test_viewer_is_refused(tiny_db_copy, use_db):
     use_db(tiny_db_copy)
     at = open_sla("SLA policy", persona=PERSONAS["viewer"])
-    assert any("only sales, marketing or leadership can change it" in i.value for i in at.info)
+    assert any("only marketing editors, sales editors or admins can change it" in i.value for i in at.info)
     save_policy(at, hours=12.0, reason="viewer try")
     assert [e.value for e in at.error] == ["Vic Board (viewer) may not change the sla policy."]
     assert versions(tiny_db_copy) == [1, 2]

@@ -140,11 +140,15 @@ def test_goals_are_per_quarter(empty):
 
 
 def test_one_rights_table_for_every_action():
-    assert set(edits.RIGHTS) == {"goal", "sla_policy", "quality_definition", "import", "propose", "decide", "withdraw"}
+    assert set(edits.RIGHTS) == {"goal", "sla_policy", "quality_definition", "import", "propose", "decide", "withdraw",
+                                 "access"}
     for action in edits.RIGHTS:
         assert edits.refusal(VIEWER, action) == f"Vic Board (viewer) may not {edits.RIGHTS[action].verb}."
-        assert edits.refusal(SALES, action) is None
-    assert "sales" in edits.MAY_EDIT["goal"] and "viewer" not in edits.MAY_EDIT["goal"]
+        assert edits.refusal(SALES, action) is None or action == "access"
+    assert edits.refusal(SALES, "access") == "Sal Ortiz (sales) may not change who may do what (the access map)."
+    assert edits.refusal(Actor(name="Ada", team="leadership"), "access") is None  # leadership acts as admin
+    assert edits.who_may("goal") == "marketing editors, sales editors or admins"
+    assert edits.who_may("access") == "admins"
 
 
 def test_a_save_is_validated_like_a_proposal(tiny):
@@ -156,4 +160,41 @@ def test_a_save_is_validated_like_a_proposal(tiny):
     with pytest.raises(edits.EditRefused) as err:
         edits.save(tiny, "quality_definition", edits.POLICY_SUBJECT, body, actor=SALES, reason="x", expected_version=1)
     assert str(err.value) == check.errors[0]
+    assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1
+
+
+def test_a_refused_write_is_logged_with_who_tried_and_changes_nothing(tiny):
+    from core.db import data_version, domain_versions
+
+    before = (data_version(tiny), domain_versions(tiny))
+    with pytest.raises(edits.EditRefused, match="may not change the goal"):
+        edits.save(tiny, "goal", "2026-Q3", GoalBody(revenue=1), actor=VIEWER, reason="forged", expected_version=1,
+                   as_of=datetime(2026, 8, 15))
+    assert (data_version(tiny), domain_versions(tiny)) == before
+    assert edits.latest(tiny, "goal", "2026-Q3").body.revenue == 100_000
+    assert tiny.execute("SELECT actor, team, action, reason FROM refused_writes").fetchall() == [
+        ("Vic Board", "viewer", "goal", "Vic Board (viewer) may not change the goal.")]
+
+
+def test_only_admins_change_the_access_map_and_it_is_versioned(tiny):
+    from core.models import AccessMap
+
+    body = AccessMap(rules=[{"match": "@acme.com", "role": "sales_editor"}])
+    with pytest.raises(edits.EditRefused, match="may not change who may do what"):
+        edits.save(tiny, "access", edits.POLICY_SUBJECT, body, actor=SALES, reason="me", expected_version=0)
+    admin = Actor.signed_in("Ada Min", "ada@acme.com", "admin")
+    saved = edits.save(tiny, "access", edits.POLICY_SUBJECT, body, actor=admin, reason="sales team", expected_version=0)
+    assert (saved.version, saved.saved_by) == (1, "Ada Min <ada@acme.com>")
+    assert edits.latest(tiny, "access", edits.POLICY_SUBJECT).body.role_of("joe@ACME.com") == "sales_editor"
+
+
+def test_nobody_decides_their_own_proposal_even_after_changing_team(tiny):
+    ann_marketing = Actor.signed_in("Ann", "ann@acme.com", "marketing_editor")
+    proposal = edits.propose(tiny, "quality_definition", edits.POLICY_SUBJECT, QualityDefinition(min_score=70),
+                             actor=ann_marketing, reason="tighter", base_version=1,
+                             effective_from=datetime(2026, 8, 15))
+    assert proposal.proposed_by == "Ann <ann@acme.com>"
+    ann_sales = Actor.signed_in("Ann", "ann@acme.com", "sales_editor")  # an admin moved her to sales since
+    with pytest.raises(edits.EditRefused, match="another person"):
+        edits.approve(tiny, proposal.proposal_id, actor=ann_sales)
     assert edits.latest(tiny, "quality_definition", edits.POLICY_SUBJECT).version == 1

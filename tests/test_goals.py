@@ -474,7 +474,7 @@ def test_a_what_if_copied_into_the_form_keeps_only_real_overrides_and_a_quarters
 
 def test_who_may_save_and_what_the_editor_says():
     assert goals_editor.refusal_note(LEADERSHIP) is None and goals_editor.refusal_note(MARKETING) is None
-    assert goals_editor.refusal_note(Actor(name="Vic Board", team="viewer")).startswith("Vic Board is a viewer:")
+    assert goals_editor.refusal_note(Actor(name="Vic Board", team="viewer")).startswith("Vic Board (viewer) can read every figure")
     v2 = edits.Version("goal", "2026-Q3", 2, HALF, GoalBody(revenue=1), "Mia Kent", HALF, "stretch")
     assert goals_editor.editor_caption(Q3, 1, v2).startswith("Editing 2026-Q3, version 1. The latest is version 2.")
     assert goals_editor.editor_caption(Q3, 0, None).startswith("No goal saved for 2026-Q3 yet. Leave")

@@ -486,7 +486,7 @@ def test_effective_date_rules():
 
 def test_who_may_change_the_definition_and_what_the_button_says():
     assert editor.read_only_note(VIEWER, joint=True) == (
-        "Vic Board (viewer) can read and back-test the definition; sales, marketing or leadership change it.")
+        "Vic Board (viewer) can read and back-test the definition; marketing editors, sales editors or admins change it.")
     assert editor.read_only_note(SALES, joint=True) is None and editor.read_only_note(SALES, joint=False) is None
     assert editor.approval_caption(MARKETING) == (
         "Takes effect when someone from sales or leadership approves it. The version in force stays until then.")

@@ -426,8 +426,8 @@ def test_policy_in_words():
 def test_policy_editor_rights_in_words():
     assert sla_policy.read_only_note(LEADERSHIP) is None
     assert sla_policy.read_only_note(Actor(name="Vic Board", team="viewer")) == (
-        "You are acting as Vic Board (viewer): you can read the policy, but only sales, marketing or leadership "
-        "can change it.")
+        "You are acting as Vic Board (viewer): you can read the policy, but only marketing editors, sales editors "
+        "or admins can change it.")
 
 
 def test_policy_form_fields_come_from_the_measures_and_the_model():

@@ -26,8 +26,8 @@ def import_as(con, actor, preset: str, files: list[SourceFile], **options) -> Im
     """import_files for a person in the app: their right to import is checked here, server-side."""
     from core.edits import check_right
 
-    check_right(actor, "import")
-    return import_files(con, preset, files, actor=f"{actor.name} ({actor.team})", **options)
+    check_right(con, actor, "import")
+    return import_files(con, preset, files, actor=f"{actor.label} ({actor.team})", **options)
 
 
 __all__ = [

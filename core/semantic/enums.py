@@ -38,6 +38,14 @@ ACTIVITY_KINDS: tuple[str, ...] = ("call", "email", "meeting")
 Team = Literal["sales", "marketing", "leadership", "viewer"]
 TEAMS: tuple[str, ...] = ("sales", "marketing", "leadership", "viewer")
 
+# Roles of signed-in people (core.access maps e-mails to them); each acts for one team.
+Role = Literal["viewer", "marketing_editor", "sales_editor", "admin"]
+ROLES: tuple[str, ...] = ("viewer", "marketing_editor", "sales_editor", "admin")
+ROLE_TEAMS: dict[str, str] = {"viewer": "viewer", "marketing_editor": "marketing", "sales_editor": "sales",
+                              "admin": "leadership"}
+ROLE_LABELS: dict[str, str] = {"viewer": "Viewer", "marketing_editor": "Marketing editor",
+                               "sales_editor": "Sales editor", "admin": "Admin"}
+
 # Conversion rates of the reverse waterfall, in cascade order (revenue down to leads); a goal may
 # override any of them. The deal size comes first in the cascade but is not a rate.
 RATE_NAMES: tuple[str, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
@@ -50,7 +58,7 @@ FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportu
 SLA_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
 
 # Kinds of edited state, each versioned through core.edits.
-EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition")
+EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access")
 PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
 
 # Words shown for values that are missing or stand for a group rather than a record.
