@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import data, sidebar
 from core.errors import AccordError
-from core.navigation import available_pages
+from core.navigation import pages_for
 
 st.set_page_config(page_title="Accord · revenue alignment", page_icon=":material/handshake:", layout="wide")
 log = logging.getLogger("accord")
@@ -32,19 +32,16 @@ def _first_run() -> None:
             bar.empty()
 
 
-PAGES = [
-    st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=(i == 0))
-    for i, spec in enumerate(available_pages())
-]
-
 try:
     _first_run()
     scope = sidebar.sidebar()
     if scope.is_demo:
         st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
-    page = st.navigation(PAGES)
+    menu = pages_for(scope.actor)
+    page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                                  default=(i == 0)) for i, spec in enumerate(menu)])
     intended = st.session_state.pop("app_intended_page", None)
-    if intended and any(spec.path == intended for spec in available_pages()):
+    if intended and any(spec.path == intended for spec in menu):
         st.switch_page(intended)  # a deep link that arrived before navigation existed (see ui.sidebar.scope)
     page.run()
 except AccordError as exc:

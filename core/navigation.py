@@ -15,6 +15,7 @@ class PageSpec:
     icon: str
     url_path: str  # the URL slug in the browser: must equal the file's stem, because until app.py has
                    # run once Streamlit serves pages/ by file name and shows "page not found" otherwise
+    needs: str | None = None  # a core.edits right the acting person needs to see it in the menu
 
 
 PAGE_SPECS: tuple[PageSpec, ...] = (
@@ -25,9 +26,18 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/attribution.py", "Attribution", ":material/explore:", "attribution"),
     PageSpec("pages/quality.py", "Quality-lead definition", ":material/verified:", "quality"),
     PageSpec("pages/import_data.py", "Import data", ":material/upload_file:", "import_data"),
+    PageSpec("pages/admin.py", "Admin: who may do what", ":material/admin_panel_settings:", "admin", needs="access"),
 )
 
 
 def available_pages() -> list[PageSpec]:
     """Only pages whose file exists: a page is listed once it works, never as a placeholder."""
     return [p for p in PAGE_SPECS if (ROOT / p.path).exists()]
+
+
+def pages_for(actor) -> list[PageSpec]:
+    """The menu of one person: every page, less those needing a right they lack (the page and the write
+    path check the right again; the menu only shows each person what they can do)."""
+    from core.edits import may
+
+    return [p for p in available_pages() if p.needs is None or may(actor, p.needs)]

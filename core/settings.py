@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         description="A quality-lead definition change proposed by one team takes effect only when the other approves.",
     )
     max_upload_mb: int = Field(50, ge=1, le=2048, description="Largest file the Import page accepts, in MiB.")
+    admins: str = Field(
+        "",
+        description="Comma-separated e-mails that are admins whatever the access map says (with sign-in configured).",
+    )
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admins.split(",") if e.strip())
 
 
 @lru_cache(maxsize=1)

@@ -78,3 +78,11 @@ def cached(fn: Callable, *args, **kwargs) -> Any:
         cur.close()
     return _call(f"{fn.__module__}.{fn.__qualname__}", path, versions, args, tuple(sorted(kwargs.items())), fn)
 
+
+def uncached(fn: Callable, *args, **kwargs) -> Any:
+    """`fn(cursor, *args, **kwargs)` on its own cursor, never cached: for logs that no write version tracks."""
+    cur = cursor()
+    try:
+        return fn(cur, *args, **kwargs)
+    finally:
+        cur.close()

@@ -9,10 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from core.db import get_meta
-from core.models import DEMO_PERSONAS, Actor
+from core.access import abilities
+from core.models import Actor
 from core.periods import Period, parse_as_of, parse_period, period_options, utc_now
 from core.settings import get_settings
-from ui import data
+from ui import auth, data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,20 +43,18 @@ def _data_facts() -> tuple[datetime, str, bool]:
 
 def sidebar() -> Scope:
     """Draw the shared sidebar and remember the scope for the page this run shows."""
+    actor = auth.current_actor()  # first: without a signed-in person the run stops at the sign-in page
     as_of, source, is_demo = _data_facts()
-    options = period_options(as_of)
     with st.sidebar:
-        label = st.selectbox("Period", options, index=0, key="app_period",
+        label = st.selectbox("Period", period_options(as_of), index=0, key="app_period",
                              help="A calendar quarter or month; start inclusive, end exclusive (UTC).")
-        persona_names = [f"{a.name} · {a.team}" for a in DEMO_PERSONAS]
-        who = st.selectbox("Acting as", persona_names, index=0, key="app_persona",
-                           help="Until sign-in exists, edits are recorded under this demo persona.")
+        st.caption(abilities(actor))
         st.caption(f"Figures as of **{as_of:%Y-%m-%d %H:%M} UTC**")
-        st.caption(f"Source: {source}")
+        st.text(f"Source: {source}")  # a file or preset name: never markup
     scope = Scope(
         period=parse_period(label),
         as_of=as_of,
-        actor=DEMO_PERSONAS[persona_names.index(who)],
+        actor=actor,
         source=source,
         is_demo=is_demo,
         stall_days=get_settings().stall_days,
