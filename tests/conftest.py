@@ -87,14 +87,22 @@ def chromium():
         b.close()
 
 
-@pytest.fixture
-def browser(chromium):
-    """A fresh browser context per test (its tabs are closed with it, even when the test fails)."""
+@pytest.fixture(scope="session")
+def browser_context(chromium):
     from browser_support import new_context
 
     context = new_context(chromium)
     yield context
     context.close()
+
+
+@pytest.fixture
+def browser(browser_context):
+    """The session's browser context, so its cache of Streamlit's scripts stays warm; the tabs a test opened
+    are closed after it, even when it fails. Servers differ by port, so no two tests share a tab's storage."""
+    yield browser_context
+    for page in browser_context.pages:
+        page.close()
 
 
 @pytest.fixture
@@ -124,3 +132,11 @@ def tiny_server(tiny_db_file, tmp_path_factory):
     server = Server(path)
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tier runs as one group on one xdist worker (pyproject: -n 2 --dist loadgroup): one
+    Chromium and one shared server for it, while the other worker runs the unit and app tiers beside it."""
+    for item in items:
+        if "chromium" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("browser"))
