@@ -13,6 +13,9 @@ read paths (ui.data.cached, and a cursor per call) on one connection opened by c
   check before either transaction starts ("lockstep"), so the state check inside the transaction decides.
 - concurrent reads of two different proposals while writes happen: every read returns what it asked for.
 - concurrent saves of the same goal against the same expected version: one wins, the others conflict.
+- every place the app hands its shared connection to core (ui.widgets.submit_edit, the Quality page's
+  submit/approve/reject/withdraw, the Import page's import_as), refusals included, runs no statement on
+  that connection itself: each unit of work takes a cursor of its own (the audit of issue 11, as a test).
 
 Each test prints its counts (run with -s to see them); the assertion messages carry them too.
 """
@@ -28,12 +31,14 @@ from typing import Any
 import pytest
 
 from conftest import AS_OF
-from core import edits, signoff
-from core.models import Actor, GoalBody, QualityDefinition
+from core import edits, quality_editor, signoff
+from core.ingest import SourceFile, import_as
+from core.models import Actor, GoalBody, QualityDefinition, SlaPolicy
 
 MARKETING = Actor(name="Mia Kent", team="marketing")
 SALES = Actor(name="Sal Ortiz", team="sales")
 LEAD = Actor(name="Lee Ader", team="leadership")
+VIEWER = Actor(name="Vic Board", team="viewer")
 KIND = "quality_definition"
 SUBJECT = edits.POLICY_SUBJECT
 FROM_JULY_3 = datetime(2026, 7, 3)
@@ -373,3 +378,79 @@ def test_concurrent_saves_of_one_goal_exactly_one_wins(tiny):
     print(summary)
     assert problems == [], summary + "\n" + "\n".join(problems[:10])
     assert counts["won"] == ROUNDS and [v.version for v in history] == list(range(ROUNDS + 1, 0, -1)), summary
+
+
+# --- the audit as a test: core runs nothing on the shared connection itself --------------------------------
+
+
+class CursorOnly:
+    """The app's shared connection as core may use it from a session thread: it may take cursors (each
+    unit of work its own); anything else run on it directly fails the test."""
+
+    def __init__(self, con):
+        self._con = con
+        self.cursors = 0
+
+    def cursor(self):
+        self.cursors += 1
+        return self._con.cursor()
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"core called .{name} on the shared connection itself, not on a cursor of its own")
+
+
+LEADS_CSV = b"lead_id,created_at,source,status,score,company\nZ1,2026-08-01 10:00:00,email,open,75,Zeta\n"
+
+
+def _pending(con) -> signoff.Proposal:
+    return edits.propose(con, KIND, SUBJECT, BODY_A, actor=MARKETING, reason="audit", base_version=1,
+                         effective_from=FROM_JULY_3, now=AS_OF)
+
+
+# Each app call site that passes ui.data.connection() to core: (what the page calls, the expected result).
+CALL_SITES: dict[str, Callable[[Any, Any], Any]] = {
+    "ui.widgets.submit_edit -> edits.save (goal)": lambda shared, con: edits.save(
+        shared, "goal", "2026-Q3", GoalBody(revenue=150_000), actor=SALES, reason="audit", expected_version=1,
+        as_of=AS_OF, now=AS_OF).version == 2,
+    "ui.widgets.submit_edit -> edits.save (sla policy)": lambda shared, con: edits.save(
+        shared, "sla_policy", SUBJECT, SlaPolicy(response_hours=12), actor=MARKETING, reason="audit",
+        expected_version=2, effective_from=FROM_JULY_3, now=AS_OF).version == 3,
+    "ui.widgets.submit_edit -> edits.save, stale (Conflict)": lambda shared, con: _told(
+        lambda: edits.save(shared, "goal", "2026-Q3", GoalBody(revenue=150_000), actor=SALES, reason="audit",
+                           expected_version=0, as_of=AS_OF, now=AS_OF), edits.Conflict),
+    "ui.widgets.submit_edit -> edits.save, by a viewer (refused)": lambda shared, con: _told(
+        lambda: edits.save(shared, "goal", "2026-Q3", GoalBody(revenue=150_000), actor=VIEWER, reason="audit",
+                           expected_version=1, as_of=AS_OF, now=AS_OF), edits.EditRefused),
+    "pages/quality -> quality_editor.submit (propose)": lambda shared, con: quality_editor.submit(
+        shared, BODY_A, joint=True, actor=MARKETING, reason="audit", opened=1,
+        current=edits.latest(con, KIND, SUBJECT), start=FROM_JULY_3).ok,
+    "pages/quality -> quality_editor.submit (save)": lambda shared, con: quality_editor.submit(
+        shared, BODY_A, joint=False, actor=MARKETING, reason="audit", opened=1,
+        current=edits.latest(con, KIND, SUBJECT), start=FROM_JULY_3).ok,
+    "pages/quality -> quality_editor.approve": lambda shared, con: quality_editor.approve(
+        shared, _pending(con), actor=SALES, note="audit").ok,
+    "pages/quality -> quality_editor.approve, own team (refused)": lambda shared, con: not quality_editor.approve(
+        shared, _pending(con), actor=Actor(name="Max Moor", team="marketing"), note="audit").ok,
+    "pages/quality -> quality_editor.reject": lambda shared, con: quality_editor.reject(
+        shared, _pending(con), actor=SALES, note="audit").ok,
+    "pages/quality -> quality_editor.withdraw": lambda shared, con: quality_editor.withdraw(
+        shared, _pending(con), actor=MARKETING).ok,
+    "pages/import_data -> core.ingest.import_as": lambda shared, con: import_as(
+        shared, SALES, "accord", [SourceFile("leads.csv", LEADS_CSV)], now=AS_OF).by_table["leads"].loaded == 1,
+    "pages/import_data -> core.ingest.import_as, by a viewer (refused)": lambda shared, con: _told(
+        lambda: import_as(shared, VIEWER, "accord", [SourceFile("leads.csv", LEADS_CSV)], now=AS_OF),
+        edits.EditRefused),
+}
+
+
+def _told(call: Callable[[], Any], told: type[Exception]) -> bool:
+    with pytest.raises(told):
+        call()
+    return True
+
+
+@pytest.mark.parametrize("site", list(CALL_SITES))
+def test_every_write_takes_its_own_cursor(tiny, site):
+    shared = CursorOnly(tiny)
+    assert CALL_SITES[site](shared, tiny) is True
+    assert shared.cursors > 0, "the write path took no cursor"
