@@ -170,7 +170,8 @@ def test_racing_decisions_exactly_one_wins_and_the_approved_body_is_in_force(tin
         else:
             winner = won[0]
             counts[f"won by side {winner} ({sides[winner][2]}, {sides[winner][1].name})"] += 1
-            counts[f"told: {type(by_side[1 - winner].value).__name__}"] += 1
+            loser = by_side[1 - winner].value  # what they were told, by its first words
+            counts[f"told: {type(loser).__name__} '{' '.join(str(loser).split()[:5])}…'"] += 1
         # whoever was told "success" must be what the database says
         problems = [] if len(won) == 1 else [f"{len(won)} calls succeeded"]
         approved = False
