@@ -68,7 +68,7 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -77,8 +77,9 @@ def _free_port() -> int:
 class Server:
     """`streamlit run app.py` on a free port against one database file; ready once /_stcore/health says ok."""
 
-    def __init__(self, db_path: Path, extra_env: dict[str, str] | None = None):
-        self.port = _free_port()
+    def __init__(self, db_path: Path, extra_env: dict[str, str] | None = None, *, port: int | None = None,
+                 args: tuple[str, ...] = ()):
+        self.port = port or free_port()
         env = dict(os.environ, ACCORD_DB_PATH=str(db_path), PYTHONUNBUFFERED="1", **(extra_env or {}))
         self.log_path = db_path.with_suffix(".log")
         self.log = open(self.log_path, "w")
@@ -86,7 +87,7 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              # nothing to reload in a test; other work in the tree must not reach a running test server
-             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+             "--server.fileWatcherType", "none", "--server.runOnSave", "false", *args],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         try:
