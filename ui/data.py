@@ -61,9 +61,12 @@ def _call(name: str, path: str, versions: tuple[int, ...], args: tuple, kwargs: 
     # `name` (module.qualname) identifies the function in the key; `_fn` (not hashed) is the function
     # itself, passed by the caller: nothing is looked up by name.
     cur = _connection(path).cursor()
+    # one read transaction: a figure made of several queries sees one snapshot, even while an import commits
+    cur.execute("BEGIN TRANSACTION")
     try:
         return _fn(cur, *args, **dict(kwargs))
     finally:
+        cur.execute("ROLLBACK")
         cur.close()
 
 
