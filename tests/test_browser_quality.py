@@ -20,7 +20,7 @@ def pick_period(page, label: str) -> None:
     # first did not apply. `reruns` waits for the run to end, so the heading read after it is final.
     heading = page.locator("h1").filter(has_text=f"Overview · {label}")
     for _ in range(2):
-        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+        page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Period").click()
         with reruns(page):
             page.get_by_role("option", name=label, exact=True).click()
         if heading.is_visible():
@@ -46,8 +46,8 @@ def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser,
     expect_text(page, "In force as of 2026-08-15 12:00 UTC — version 1")
     assert_clean(page, "quality-opened")
     score = page.get_by_label("Minimum score (0–100)", exact=True)
-    score.fill("90")
     with reruns(page):
+        score.fill("90")
         score.press("Enter")
     with reruns(page):
         page.get_by_text("Not considered", exact=True).click()
@@ -73,8 +73,8 @@ def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser,
     # back-dated: L3 L4 L5 L6 L7 L10 were created since 07-03; L4 and L6 stop qualifying
     expect_text(page, re.compile(r"the 6 leads already created since 2026-07-03 00:00 UTC would be judged by this "
                                  r"version\W+0 become quality leads and 2 stop"))
-    page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).fill("Only 90+ leads convert")
-    with reruns(page):
+    with reruns(page):  # typed once the date's run ended; leaving the box commits it
+        page.get_by_label("Why (kept in the history; the other team reads it)", exact=True).fill("Only 90+ leads convert")
         page.keyboard.press("Tab")
     page.get_by_role("button", name="Save as version 2").click()
     expect_text(page, "Saved version 2: it applies to leads created from 2026-07-03 00:00 UTC.",
