@@ -178,11 +178,6 @@ def main(page: Page) -> Locator:
     return page.locator(MAIN)
 
 
-def main_text(page: Page) -> str:
-    """The main area's visible text now: read it only once the run that draws it ended (open_page, reruns)."""
-    return main(page).inner_text()
-
-
 def expect_text(page: Page, *texts, absent: tuple = ()) -> None:
     """Wait until the main area shows every one of `texts` (strings or compiled patterns) and none of
     `absent`; visible text only, as a reader sees it."""
