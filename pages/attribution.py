@@ -9,7 +9,7 @@ from core.charts_pipeline import attribution_table, models_chart
 from core.metrics.attribution import MODELS, VIEWS, attribution, attribution_records
 from core.semantic.dimensions import labels
 from ui import data, sidebar
-from ui.widgets import csv_download, measure, notes, period_caption, records_list
+from ui.widgets import csv_download, measure, notes, period_caption, plain, records_list
 
 KEY = "attribution"
 scope = sidebar.scope()
@@ -27,7 +27,7 @@ per = c2.radio("Per", list(views), format_func=views.get, horizontal=True, key=f
 
 result = data.cached(attribution, period, as_of, per)
 if result.frame.empty:
-    st.info(" ".join(result.notes) or "Nothing to attribute in this period.")
+    st.info(plain(" ".join(result.notes)) or "Nothing to attribute in this period.")  # notes may quote the data
 else:
     for col, card in zip(st.columns(6), view.attribution_cards(result, model)):
         measure(col, *card)

@@ -67,7 +67,7 @@ if values:
     if view.listing_note:
         st.caption(view.listing_note)
 if view.table_notes:  # whole tables absent: said in plain sight, not only in the notes
-    st.info(" ".join(view.table_notes))
+    st.info(widgets.plain(" ".join(view.table_notes)))
 widgets.notes(view.other_notes)
 
 st.subheader("Try, set and review the goal")
@@ -99,7 +99,7 @@ with edit_tab:
     widgets.show_flash_and_conflict(KEY, editor.FIELD_LABELS)
     refusal = editor.refusal_note(scope.actor)
     if refusal:
-        st.info(refusal)
+        st.info(widgets.plain(refusal))  # names the person
     st.caption(editor.editor_caption(quarter, opened, current))
     with st.form(f"{KEY}_form"):
         typed = {f.name: col.number_input(f.label, key=FORM + f.name, **f.options)

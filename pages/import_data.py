@@ -7,7 +7,7 @@ from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
 from core.settings import get_settings
 from ui import data, sidebar
-from ui.widgets import csv_download
+from ui.widgets import csv_download, plain
 
 scope = sidebar.scope()
 limit_mb = get_settings().max_upload_mb
@@ -20,7 +20,7 @@ st.caption(
 
 summary = st.session_state.pop("import_flash", None)  # the last import's result, shown once
 if summary is not None:
-    (st.success if summary.imported_anything else st.warning)(summary.headline)
+    (st.success if summary.imported_anything else st.warning)(plain(summary.headline))
     if summary.by_table:
         st.dataframe(summary.frame(), hide_index=True, width="stretch")
     for message in summary.messages:
@@ -51,12 +51,12 @@ if st.button("Import", type="primary", disabled=not uploads, key="import_go"):
     try:
         result = import_as(
             data.connection(), scope.actor, name, files,
-            progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
+            progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=plain(text)),  # names files
             max_bytes=limit_mb * 1024 * 1024, replace_existing=replace,
         )
     except AccordError as exc:
         bar.empty()
-        st.error(str(exc))
+        st.error(plain(exc))  # quotes file names and contents
     else:
         st.session_state["import_flash"] = result
         st.rerun()
@@ -67,6 +67,7 @@ if log.empty:
     st.caption("No imports yet.")
 else:
     st.dataframe(log, hide_index=True, width="stretch")
+    csv_download(log, "accord-import-log.csv", label="Download the import log (CSV)", key="import_log_csv")
 
 st.subheader("Quarantine")
 bad = data.cached(quarantine_rows)

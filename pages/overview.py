@@ -6,7 +6,7 @@ import streamlit as st
 from core.charts import funnel_chart, funnel_frame
 from core.report import headline, headline_cards, headline_notes
 from ui import data, sidebar
-from ui.widgets import measure, notes, period_caption
+from ui.widgets import measure, notes, period_caption, plain
 
 scope = sidebar.scope()
 h = data.cached(headline, scope.period, scope.as_of, scope.stall_days)
@@ -24,7 +24,7 @@ st.caption("Each stage counts the period's leads that reached it by as-of (METRI
            "won or created in the period, whatever their lead's age, are on Shared goals and Pipeline gaps.")
 left, right = st.columns([3, 1])
 if h.funnel.leads is None:
-    left.info(" ".join(h.funnel.notes))
+    left.info(plain(" ".join(h.funnel.notes)))  # notes may quote the data
 else:
     left.altair_chart(funnel_chart(funnel_frame(h.funnel)), width="stretch")
 measure(right, "sales_sourced_deals", h.funnel.sales_sourced_deals)

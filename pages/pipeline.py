@@ -42,7 +42,7 @@ from core.metrics.pipeline import (
 from core.semantic.dimensions import labels
 from core.semantic.measures import label
 from ui import data, sidebar
-from ui.widgets import measure, notes, period_caption, records_list
+from ui.widgets import measure, notes, period_caption, plain, records_list
 
 KEY = "pipeline"
 scope = sidebar.scope()
@@ -58,8 +58,8 @@ funnel_tab, gap_tab, health_tab, decomposition_tab = st.tabs(
 with funnel_tab:
     cohort = data.cached(funnel, period, as_of)
     comparison = data.cached(funnel_comparison, period, as_of)
-    if cohort.leads is None:
-        st.info(" ".join(cohort.notes))
+    if cohort.leads is None:  # notes may quote the data: plain text
+        st.info(plain(" ".join(cohort.notes)))
     else:
         st.caption(f"The cohort of leads created in {period.label}: each stage counts those leads that reached it "
                    "by as-of. Deals created or won in the period whatever their lead's age are under Pipeline health.")
@@ -100,7 +100,7 @@ with gap_tab:
                          help="The Goals page's split: each stage's target shared out by the segment's trailing-year share.")
     gaps = data.cached(stage_gaps, period, as_of, split)
     if not gaps.has_targets:
-        st.info(" ".join(gaps.notes) or "No stage has a target yet.")
+        st.info(plain(" ".join(gaps.notes)) or "No stage has a target yet.")
     else:
         st.caption("Targets come from the shared goal through the cascade (Goals page); gaps are ranked by the "
                    "revenue they put at stake, so leads and deals compare on one scale. Positive: behind pace.")
@@ -124,7 +124,7 @@ with health_tab:
     health = data.cached(pipeline, period, as_of, goal, scope.stall_days)
     movement = data.cached(pipeline_movement, period, as_of)
     if health.open_amount is None:
-        st.info(" ".join(health.notes))
+        st.info(plain(" ".join(health.notes)))
     else:
         cards = view.health_cards(health)
         for row in (cards[:3], cards[3:]):
@@ -166,7 +166,7 @@ with health_tab:
 with decomposition_tab:
     d = data.cached(gap_decomposition, period, as_of)
     if not d.components:
-        st.info(" ".join(d.notes) or "The gap cannot be decomposed.")
+        st.info(plain(" ".join(d.notes)) or "The gap cannot be decomposed.")
     else:
         for col, name, value in zip(st.columns(3), ("goal_to_date", "won_revenue", "revenue_gap"),
                                     (d.goal_to_date, d.won_revenue, d.gap)):

@@ -26,7 +26,7 @@ def follow(outcome: editor.Outcome, mine: QualityDefinition | None = None) -> No
     if outcome.conflict is not None:
         widgets.hold_conflict(KEY, outcome.conflict.current, mine or {})
     elif not outcome.ok:
-        st.error(outcome.message)
+        st.error(widgets.plain(outcome.message))  # refusals quote names and values
         return
     else:
         if outcome.restart:
@@ -76,9 +76,9 @@ for p in pending:
         st.dataframe(diff_frame(pv.base, p.body, quality.LABELS, f"version {p.base_version}", "proposed"),
                      hide_index=True, width="stretch")
         if pv.overtaken:
-            st.warning(pv.overtaken)
+            st.warning(widgets.plain(pv.overtaken))
         if pv.note:
-            st.caption(pv.note)
+            st.caption(widgets.plain(pv.note))  # names people
         if pv.may_decide:
             note = st.text_input("Note (required to reject)", key=f"quality_note_{p.proposal_id}")
             c1, c2, _ = st.columns([1, 1, 8], gap="small")
@@ -121,10 +121,10 @@ for section, box in (("fit", left), ("fast_track", right), ("exclude", right)):
             draw(inner, inp)
 
 check: edits.Check = data.cached(edits.check, KIND, SUBJECT, editor.draft_values(st.session_state, F))
-for message in check.errors:
-    st.error(message)
+for message in check.errors:  # messages quote the draft's values: plain text
+    st.error(widgets.plain(message))
 for message in check.warnings:
-    st.warning(message)
+    st.warning(widgets.plain(message))
 draft = check.model if check.ok else None
 if draft is not None:
     st.text(f"The draft reads: {quality.describe(draft)}")
@@ -146,9 +146,9 @@ else:
     else:
         bt = data.cached(backtest, draft, *bounds, scope.as_of)
         for message in bt.notes:
-            st.info(message)
+            st.info(widgets.plain(message))
         for message in bt.warnings:
-            st.warning(message)
+            st.warning(widgets.plain(message))
         if bt.leads:
             for col, (name, value, delta) in zip(st.columns(4), editor.backtest_cards(bt)):
                 widgets.measure(col, name, value, delta)
@@ -160,7 +160,7 @@ else:
 st.subheader("Propose for sign-off" if joint else "Save as a new version")
 read_only = editor.read_only_note(actor, joint)
 if read_only:
-    st.info(read_only)
+    st.info(widgets.plain(read_only))  # names the person
 else:
     mode = st.radio(
         "Takes effect for leads created", ["as_of", "date"], horizontal=True, key=F + "when",
@@ -199,4 +199,7 @@ if len(versions) >= 2:
 decided = data.cached(signoff.decided_proposals)
 if decided:
     with st.expander(f"Decided proposals (latest {len(decided)})"):
-        st.dataframe(proposals_frame(decided), hide_index=True, width="stretch")
+        decided_table = proposals_frame(decided)
+        st.dataframe(decided_table, hide_index=True, width="stretch")
+        widgets.csv_download(decided_table, "quality-decided-proposals.csv", label="Download the decided proposals (CSV)",
+                             key=f"{KEY}_decided_csv")

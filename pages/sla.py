@@ -39,7 +39,7 @@ def cards(figures: list[tuple[str, object, str | None]]) -> None:
 def needs_sales_side(what: str) -> bool:
     """Say why `what` cannot be shown when the response SLA cannot be measured; True when it can."""
     if head.sales_notes:
-        st.info(f"{what} the response SLA: " + " ".join(head.sales_notes))
+        st.info(f"{what} the response SLA: " + widgets.plain(" ".join(head.sales_notes)))
     return not head.sales_notes
 
 
@@ -54,7 +54,7 @@ sales_col, marketing_col = st.columns(2, gap="large")
 with sales_col:
     st.subheader("Sales' promise: speed to lead")
     if head.sales_notes:
-        st.warning("The response SLA cannot be measured: " + " ".join(head.sales_notes))
+        st.warning("The response SLA cannot be measured: " + widgets.plain(" ".join(head.sales_notes)))
     else:
         cards(head.sales_cards)
         st.caption(head.response.status_line)
@@ -63,7 +63,7 @@ with sales_col:
 with marketing_col:
     st.subheader("Marketing's promise: quality leads")
     if head.delivery.quality_leads is None:
-        st.warning("Marketing's side cannot be measured: " + " ".join(head.delivery.notes))
+        st.warning("Marketing's side cannot be measured: " + widgets.plain(" ".join(head.delivery.notes)))
     else:
         cards(head.marketing_cards)
 widgets.notes(head.notes)
@@ -84,8 +84,10 @@ def by_team_and_rep() -> None:
         st.markdown("**By team**")
         table(by_team, ["team", *SALES_COLUMNS], "by_team", sales=True)
     st.markdown("**By rep** (the lead's current owner; leads without one are 'unassigned')")
-    table(data.cached(sla.sla_by, period, as_of, "rep"), ["team", "rep", "rep_key", *SALES_COLUMNS], "by_rep",
-          sales=True, labels={"rep_key": "Owner id"})
+    by_rep = data.cached(sla.sla_by, period, as_of, "rep")
+    table(by_rep, ["team", "rep", "rep_key", *SALES_COLUMNS], "by_rep", sales=True, labels={"rep_key": "Owner id"})
+    widgets.csv_download(by_rep[["team", "rep", "rep_key", *SALES_COLUMNS]], f"sla-by-rep-{period.label}.csv",
+                         label="Download by rep (CSV)", key=f"{KEY}_by_rep_csv")
 
 
 def weekly_trend() -> None:
@@ -103,7 +105,7 @@ def weekly_trend() -> None:
 
 def marketing_side() -> None:
     if head.delivery.quality_leads is None:
-        st.info("Marketing's side needs leads: " + " ".join(head.delivery.notes))
+        st.info("Marketing's side needs leads: " + widgets.plain(" ".join(head.delivery.notes)))
         return
     months = data.cached(sla.delivery_by_month, period, as_of)
     left, right = st.columns([2, 3])
@@ -162,7 +164,7 @@ def policy() -> None:
     latest = data.cached(edits.latest, sla_policy.KIND, edits.POLICY_SUBJECT)
     opened = widgets.opened_version(KEY, latest)
     if note := sla_policy.read_only_note(scope.actor):
-        st.info(note)
+        st.info(widgets.plain(note))  # names the person
     st.caption(sla_policy.editing_note(opened, latest))
     start = sla_policy.form_values(latest, as_of)
     with st.form(f"{KEY}_form"):

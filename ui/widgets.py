@@ -1,6 +1,11 @@
-"""Streamlit pieces the pages share: metric cards labelled from the semantic layer, notes, formula-safe CSV
-downloads, and the editor pieces (submit through the one write path with conflict handling, the version
-history with diffs and restore). Session-state keys are prefixed with the page's key."""
+"""Streamlit pieces the pages share: text from the data shown as plain text (plain, say), metric cards labelled
+from the semantic layer, notes, formula-safe CSV downloads, and the editor pieces (submit through the one write
+path with conflict handling, the version history with diffs and restore). Session-state keys are prefixed with
+the page's key.
+
+Most Streamlit elements render Markdown (markdown, caption, info/warning/error/success, toast, title and
+subheader, expander and tab labels, widget labels and help, radio options, progress text): a value from the
+data or from a person goes into them only through `plain` or `say`, or is shown with st.text or in a table."""
 from __future__ import annotations
 
 import json
@@ -13,7 +18,7 @@ import streamlit as st
 from pydantic import BaseModel
 
 from core import edits
-from core.export import safe_csv
+from core.export import plain_markdown, safe_csv, safe_file_name
 from core.models import Actor
 from core.semantic.measures import MEASURES, show
 from ui import data
@@ -21,6 +26,23 @@ from ui import data
 
 def _k(key: str, name: str) -> str:
     return f"{key}_{name}"
+
+
+def plain(value: object) -> str:
+    """`value` (a name, a reason, a message quoting the data…) as Markdown that shows exactly its characters:
+    no link, image, HTML, emphasis, math, icon or colour (core.export.plain_markdown)."""
+    return plain_markdown(value)
+
+
+def say(where: str | Callable[..., Any], template: str, *values: object, **kwargs: Any) -> None:
+    """Our words with values from the data or a person in them: `template` is ours (Markdown allowed) and each
+    `{}` takes the next value as plain text. `where` names a Markdown element of st ("caption", "info",
+    "warning", "error", "success", "markdown", "toast") or is one of a column (`col.info`); `kwargs` go to it.
+
+        say("caption", "Their reason: {}", version.reason)
+    """
+    draw = getattr(st, where) if isinstance(where, str) else where
+    draw(template.format(*(plain(v) for v in values)), **kwargs)
 
 
 def opened_version(key: str, current: edits.Version | None) -> int:
@@ -75,14 +97,15 @@ def announce(key: str) -> None:
     save queued by after_submit, once."""
     flash = st.session_state.get(_k(key, "flash"))
     if flash:
-        st.toast(flash, icon="✅")
+        st.toast(plain(flash), icon="✅")
     refused = st.session_state.pop(_k(key, "toast"), None)
     if refused:
-        st.toast(refused, icon="⚠️")
+        st.toast(plain(refused), icon="⚠️")
 
 
 def flash(key: str, message: str) -> None:
-    """Say `message` as a success at the top of the page's next run (show_flash_and_conflict draws it)."""
+    """Say `message` as a success at the top of the page's next run (show_flash_and_conflict draws it, as plain
+    text: messages name people and quote reasons)."""
     st.session_state[_k(key, "flash")] = message
 
 
@@ -117,7 +140,7 @@ def submit_edit(
         st.session_state[_k(key, "conflict")] = (conflict.current, mine)
         return None
     except edits.EditRefused as refused:
-        st.error(str(refused))
+        st.error(plain(refused))  # refusals quote names and values
         return None
     st.session_state[_k(key, "opened_version")] = version.version
     st.session_state.pop(_k(key, "conflict"), None)
@@ -129,13 +152,13 @@ def show_flash_and_conflict(key: str, labels: dict[str, str] | None = None) -> N
     """Call near the top of an editing page: the last save's confirmation, or a refused save's conflict."""
     flash = st.session_state.pop(_k(key, "flash"), None)
     if flash:
-        st.success(flash)
+        st.success(plain(flash))
     found = st.session_state.get(_k(key, "conflict"))
     if not found:
         return
     current, mine = found
     st.error(
-        f"Not saved: {current.saved_by} saved version {current.version} at "
+        f"Not saved: {plain(current.saved_by)} saved version {current.version} at "
         f"{current.saved_at:%Y-%m-%d %H:%M} UTC after you opened the editor. Nothing was overwritten."
     )
     theirs = current.body.model_dump()
@@ -146,7 +169,7 @@ def show_flash_and_conflict(key: str, labels: dict[str, str] | None = None) -> N
         if theirs.get(f) != mine.get(f)
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(f"Their reason: {current.reason}")
+    say("caption", "Their reason: {}", current.reason)
     if st.button(f"Start again from version {current.version}", key=_k(key, "restart")):
         restart_editor(key, current)
         st.rerun()
@@ -180,7 +203,9 @@ def version_history(key: str, versions: list[edits.Version], labels: dict[str, s
                 f"{(labels or {}).get(f, f.replace('_', ' '))}: {_cell(a)} → {_cell(b)}" for f, a, b in changes
             ) if before is not None else "first version",
         })
-    st.dataframe(pd.DataFrame(rows[::-1]), hide_index=True, width="stretch")
+    table = pd.DataFrame(rows[::-1])
+    st.dataframe(table, hide_index=True, width="stretch")
+    csv_download(table, f"{key}-history.csv", label="Download the history (CSV)", key=_k(key, "history_csv"))
     numbers = [v.version for v in versions]
     if len(numbers) >= 2:
         c1, c2 = st.columns(2)
@@ -220,7 +245,11 @@ def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: st
                  key: str | None = None) -> None:
     """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv). `frame` may
     be a function returning it: it then runs only when the button is clicked, so a long list is not built
-    on every rerun."""
+    on every rerun. The file name keeps letters, digits, '.', '_' and '-' only (names carry segment values).
+
+    Every table of records has one: the dataframe toolbar's own CSV export, which would write formula cells
+    as they are, is switched off (client.disableDataExport in .streamlit/config.toml)."""
+    file_name = safe_file_name(file_name)
     if callable(frame):
         st.download_button(label, data=lambda: safe_csv(frame()), file_name=file_name, mime="text/csv", key=key)
     else:
@@ -272,8 +301,9 @@ def measure_table(frame: pd.DataFrame, columns: Sequence[str], key: str, *, meas
 
 def records_list(frame: pd.DataFrame, caption: str, file_name: str, key: str,
                  shown: pd.DataFrame | None = None) -> None:
-    """The records behind a figure: `caption` (how many; core says it), the list (or `shown`, the same rows
-    formatted) and its formula-safe CSV. Nothing but the caption when there is no record."""
+    """The records behind a figure: `caption` (how many, in our words and numbers: core's Records.caption), the
+    list (or `shown`, the same rows formatted) and its formula-safe CSV. Nothing but the caption when there is
+    no record."""
     st.caption(caption)
     if frame.empty:
         return
