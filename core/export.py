@@ -20,9 +20,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A text cell as a spreadsheet reads it as text: a leading apostrophe when it starts like a formula, and
+    carriage returns as line feeds (the CSV writer quotes a cell holding a line feed, but not one holding only
+    a carriage return, which spreadsheets read as the end of the row: the rest would start a new row, formula
+    and all)."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def safe_csv(frame: pd.DataFrame) -> bytes:
@@ -36,7 +42,7 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
             continue
         out[column] = out[column].astype(object).map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False).encode("utf-8")
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def safe_file_name(name: str, default: str = "accord.csv") -> str:
