@@ -52,7 +52,7 @@ def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str |
             ("delivery", h.delivery.delivery, None),
             ("compliance", h.sla.compliance, h.sla.breached_note),
             ("median_hours", h.sla.median_hours_to_first_touch, None)]),
-        ("Pipeline", [("open_amount", h.pipeline.open_amount, None), ("coverage", h.pipeline.coverage, None),
+        ("Pipeline", [("open_amount", h.pipeline.open_amount, h.pipeline.undated_note), ("coverage", h.pipeline.coverage, None),
                       ("stalled_deals", h.pipeline.stalled_deals, None), ("win_rate", h.pipeline.win_rate, None)]),
     ]
 

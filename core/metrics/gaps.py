@@ -278,7 +278,11 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result.quality_leads_actual = cohort.quality_leads
     result.opportunities_actual = cohort.opportunities
     result.quality_to_opportunity_actual = ratio(cohort.opportunities, cohort.quality_leads)
-    won_amount, result.won_deals = won_revenue(con, period, as_of)
+    won_amount, result.won_deals, won_notes = won_revenue(con, period, as_of)
+    result.notes.extend(won_notes)
+    if won_amount is None:
+        result.notes.append("Without won revenue, the gap to the goal cannot be split into its causes.")
+        return result
     params = scope_params(period, as_of)
     (result.lost_deals, quality_won, result.cycle_days_actual) = run(con, f"""
         WITH {lead_q(con, params)}, {DEAL_ASOF}

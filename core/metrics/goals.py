@@ -29,7 +29,7 @@ import pandas as pd
 from core import edits
 from core.db import reads
 from core.metrics.funnel import funnel, funnel_by
-from core.metrics.pipeline import trailing_year_deals, won_revenue
+from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
 from core.semantic.blocks import (
@@ -155,7 +155,8 @@ def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     if not has_deals:
         result.notes.append("No deals are loaded, so won revenue cannot be computed.")
         return result
-    result.won_revenue, _ = won_revenue(con, period, as_of)
+    result.won_revenue, _, won_notes = won_revenue(con, period, as_of)
+    result.notes.extend(won_notes)
     result.attainment = ratio(result.won_revenue, result.revenue)
     result.pacing = pacing(result.won_revenue, result.revenue, result.elapsed_share)
     if result.revenue is not None and result.pacing is None:
@@ -208,7 +209,9 @@ def effective_rates(base: CascadeRates, goal: GoalBody | None) -> CascadeRates:
     for name, value in goal.rate_overrides.items():
         values[name] = value
         overridden.append(name)
-    return CascadeRates(notes=list(base.notes), overridden=overridden, **values)
+    # an overridden win rate needs no measured one: the data's lack of lost deals no longer matters here
+    notes = [n for n in base.notes if not ("win_rate" in overridden and n == NO_LOST_DEALS)]
+    return CascadeRates(notes=notes, overridden=overridden, **values)
 
 
 def cascade(goal_revenue_amount: float | None, rates: CascadeRates) -> dict[str, float | None]:

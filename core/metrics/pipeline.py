@@ -54,7 +54,7 @@ from core.semantic.blocks import (
 )
 from core.semantic.dimensions import DEAL_JOINS, DIMENSIONS, Dimension, dimension
 from core.semantic.enums import OPEN_STAGES
-from core.semantic.measures import MEASURES
+from core.semantic.measures import MEASURES, fmt
 
 # Dimensions a pipeline figure can be broken down by (an allow-list; the page offers these).
 PIPELINE_DIMENSIONS: tuple[str, ...] = ("source", "campaign", "industry", "country", "region", "team", "rep")
@@ -79,7 +79,16 @@ SUMS: dict[str, str] = {
     "year_won_revenue": f"coalesce(sum(d.amount) FILTER ({WON_IN_TRAILING_YEAR}), 0)",
     "avg_won_deal_size": f"avg(d.amount) FILTER ({WON_IN_TRAILING_YEAR})",
     "avg_sales_cycle_days": f"avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_TRAILING_YEAR})",
+    # what the data leaves out, so a figure can say so instead of reading $0 or 100% (issue 12)
+    "won_undeclared": f"count(*) FILTER ({WON_IN_PERIOD} AND coalesce(d.amount, 0) = 0)",
+    "won_top_amount": f"max(d.amount) FILTER ({WON_IN_PERIOD})",
+    "won_median_amount": f"quantile_cont(d.amount, 0.5) FILTER ({WON_IN_PERIOD} AND d.amount > 0)",
+    "open_undated_deals": "count(*) FILTER (d.state = 'open' AND d.expected_close_on IS NULL)",
+    "open_undated_amount": "coalesce(sum(d.amount) FILTER (d.state = 'open' AND d.expected_close_on IS NULL), 0)",
 }
+WON_CAVEAT_SUMS = ("won_deals", "won_revenue", "won_undeclared", "won_top_amount", "won_median_amount")
+# A won deal this many times the period's median won deal that carries most of its won revenue is flagged.
+OUTLIER_RATIO = 50
 YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days")
 
 
@@ -140,11 +149,22 @@ class DealStats(Figures):
     avg_sales_cycle_days: float | None = None
 
 
-def _deal_stats(row: dict) -> DealStats:
+def lost_deals_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the data records any lost deal at all: without one, every win rate would read 100%."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM deals WHERE stage = 'closed_lost')").fetchone()[0])
+
+
+NO_LOST_DEALS = ("No lost deal is recorded in the data, so the win rate cannot be computed: it would read 100%. "
+                 "Import lost deals (closed_lost) to measure it.")
+
+
+def _deal_stats(row: dict, lost_recorded: bool = True) -> DealStats:
     result = DealStats(won_deals=row["year_won_deals"], lost_deals=row["year_lost_deals"],
                        avg_won_deal_size=row["avg_won_deal_size"], avg_sales_cycle_days=row["avg_sales_cycle_days"])
-    result.win_rate = win_rate(result.won_deals, result.lost_deals)
-    if result.win_rate is None:
+    result.win_rate = win_rate(result.won_deals, result.lost_deals) if lost_recorded else None
+    if not lost_recorded:
+        result.notes.append(NO_LOST_DEALS)
+    elif result.win_rate is None:
         result.notes.append("No deal closed in the trailing year, so the win rate is undefined.")
     if not result.won_deals:
         result.notes.append("No deal was won in the trailing year, so deal size and sales cycle are undefined.")
@@ -157,14 +177,35 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
         result = DealStats()
         result.notes.append(MISSING_TABLE_NOTES["deals"])
         return result
-    return _deal_stats(_sums(con, scope_params(None, as_of), YEAR_SUMS)[0])
+    return _deal_stats(_sums(con, scope_params(None, as_of), YEAR_SUMS)[0], lost_deals_recorded(con))
+
+
+def won_caveats(row: dict) -> tuple[float | None, list[str]]:
+    """Won revenue from a row of WON_CAVEAT_SUMS, and what the reader must know about it: None when every
+    won deal of the period lacks an amount (never $0); a note when some do, or when one deal carries most
+    of it (a record OUTLIER_RATIO× the median won deal: often a typo or a placeholder amount)."""
+    won, undeclared, total = row["won_deals"], row["won_undeclared"], float(row["won_revenue"])
+    notes: list[str] = []
+    if won and undeclared == won:
+        return None, [f"{won:,} of {won:,} won deals in the period have no amount, so won revenue cannot be "
+                      "computed."]
+    if undeclared:
+        notes.append(f"{undeclared:,} of {won:,} won deals in the period have no amount; won revenue counts the "
+                     "others only.")
+    top, median = row["won_top_amount"], row["won_median_amount"]
+    if won > 1 and top and median and top >= OUTLIER_RATIO * median and top > total / 2:
+        notes.append(f"One won deal is {top / total:.0%} of won revenue ({fmt(top, 'money')} of "
+                     f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount.")
+    return total, notes
 
 
 @reads('records')
-def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> tuple[float, int]:
-    """Sum of amount and count of deals closed_won with closed_at in the period (by as-of)."""
-    row = _sums(con, scope_params(period, as_of), ("won_revenue", "won_deals"))[0]
-    return float(row["won_revenue"]), int(row["won_deals"])
+def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> tuple[float | None, int, list[str]]:
+    """Won revenue of the period (None when no won deal has an amount), the count of deals won in it, and
+    the caveats the reader needs (won_caveats)."""
+    row = _sums(con, scope_params(period, as_of), WON_CAVEAT_SUMS)[0]
+    value, notes = won_caveats(row)
+    return value, int(row["won_deals"]), notes
 
 
 @dataclass
@@ -181,10 +222,19 @@ class Pipeline(Figures):
     avg_sales_cycle_days: float | None = None
     velocity_per_day: float | None = None
     coverage_needed: float | None = None
+    open_undated_deals: int | None = None  # open deals (any) with no expected close date: not in any period
+    open_undated_amount: float | None = None
+
+    @property
+    def undated_note(self) -> str | None:
+        """Context for the open-pipeline card: open deals no period can hold."""
+        if not self.open_undated_deals:
+            return None
+        return f"+{self.open_undated_deals:,} deals, {fmt(self.open_undated_amount, 'money')}, no expected close date"
 
 
-HEADLINE_SUMS = ("open_deals", "open_amount", "won_deals", "won_revenue", "open_deals_all", "stalled_deals",
-                 *YEAR_SUMS)
+HEADLINE_SUMS = ("open_deals", "open_amount", "open_deals_all", "stalled_deals", "open_undated_deals",
+                 "open_undated_amount", *WON_CAVEAT_SUMS, *YEAR_SUMS)
 
 
 @reads('records')
@@ -203,22 +253,38 @@ def pipeline(
         result.notes.append(MISSING_TABLE_NOTES["deals"])
         return result
     row = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, HEADLINE_SUMS)[0]
-    result.won_revenue, result.won_deals = float(row["won_revenue"]), row["won_deals"]
+    result.won_deals = row["won_deals"]
+    result.won_revenue, won_notes = won_caveats(row)
+    result.notes.extend(won_notes)
     result.open_amount, result.open_deals = float(row["open_amount"]), row["open_deals"]
     result.open_deals_all = row["open_deals_all"]
+    result.open_undated_deals, result.open_undated_amount = row["open_undated_deals"], float(row["open_undated_amount"])
+    if result.open_deals_all and result.open_undated_deals == result.open_deals_all:
+        result.open_amount = result.open_deals = None
+        result.notes.append(f"None of the {result.open_deals_all:,} open deals has an expected close date, so the "
+                            "open pipeline of the period cannot be computed (see 'no expected close date').")
+    elif result.open_undated_deals:
+        result.notes.append(f"{result.open_undated_deals:,} open deals ({fmt(result.open_undated_amount, 'money')}) "
+                            "have no expected close date and are not counted in the period's open pipeline.")
 
-    result.coverage = coverage(result.open_amount, goal_revenue, result.won_revenue)
-    if goal_revenue is None:
+    if period.end <= as_of:
+        result.notes.append(f"{period.label} has ended: there is no pipeline left to cover it, so coverage is "
+                            "undefined.")
+    elif result.open_amount is None or result.won_revenue is None:
+        pass  # said above: the inputs are missing
+    elif goal_revenue is None:
         result.notes.append(f"No revenue goal is set for {period.label}, so coverage is undefined.")
-    elif result.coverage is None:
-        result.notes.append("The goal is already met: nothing remains to cover, so coverage is undefined.")
+    else:
+        result.coverage = coverage(result.open_amount, goal_revenue, result.won_revenue)
+        if result.coverage is None:
+            result.notes.append("The goal is already met: nothing remains to cover, so coverage is undefined.")
 
     if "deal_stage_history" in present:
         result.stalled_deals = row["stalled_deals"]
     else:
         result.notes.append(MISSING_TABLE_NOTES["deal_stage_history"])
 
-    stats = _deal_stats(row)
+    stats = _deal_stats(row, lost_deals_recorded(con))
     result.notes.extend(stats.notes)
     result.win_rate = stats.win_rate
     result.avg_won_deal_size = stats.avg_won_deal_size

@@ -1,0 +1,88 @@
+"""Figures on partial or odd data say what they cannot compute instead of reading $0 or 100% (issue 12):
+won deals without amounts, one deal carrying the period, open deals without expected close dates, an ended
+period, and data without any lost deal. Tiny hand-made deals, exact values."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from core.db import transaction
+from core.metrics import goals, pipeline
+from core.periods import parse_period
+
+Q3 = parse_period("2026-Q3")
+AS_OF = datetime(2026, 8, 15, 12, 0)
+COLUMNS = "deal_id, lead_id, created_at, amount, stage, expected_close_on, closed_at"
+
+
+def deals(con, *rows: str) -> None:
+    with transaction(con, ("records",)) as cur:
+        cur.execute(f"INSERT INTO deals ({COLUMNS}) VALUES " + ", ".join(rows))
+
+
+LOST = "('X', NULL, '2025-12-01', 10, 'closed_lost', NULL, '2025-12-10')"  # a lost deal, so win rates exist
+
+
+def test_won_deals_without_amounts_make_won_revenue_unknown_not_zero(empty):
+    deals(empty, LOST, "('A', NULL, '2026-07-01', 0, 'closed_won', NULL, '2026-07-10')",
+          "('B', NULL, '2026-07-01', 0, 'closed_won', NULL, '2026-07-11')")
+    p = pipeline.pipeline(empty, Q3, AS_OF, goal_revenue=1000)
+    assert (p.won_deals, p.won_revenue, p.coverage) == (2, None, None)
+    assert "2 of 2 won deals in the period have no amount, so won revenue cannot be computed." in p.notes
+    g = goals.goal_status(empty, Q3, AS_OF)
+    assert (g.won_revenue, g.attainment, g.pacing) == (None, None, None)
+    assert "2 of 2 won deals in the period have no amount, so won revenue cannot be computed." in g.notes
+
+
+def test_some_won_deals_without_amounts_are_said(empty):
+    deals(empty, LOST, "('A', NULL, '2026-07-01', 0, 'closed_won', NULL, '2026-07-10')",
+          "('B', NULL, '2026-07-01', 300, 'closed_won', NULL, '2026-07-11')")
+    value, won, notes = pipeline.won_revenue(empty, Q3, AS_OF)
+    assert (value, won) == (300.0, 2)
+    assert notes == ["1 of 2 won deals in the period have no amount; won revenue counts the others only."]
+
+
+def test_one_deal_carrying_the_period_is_flagged(empty):
+    # median of 100, 100, 10,000 is 100: the big deal is 100× it and 10,000 / 10,200 = 98% of won revenue
+    deals(empty, LOST, "('A', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-10')",
+          "('B', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-11')",
+          "('C', NULL, '2026-07-01', 10000, 'closed_won', NULL, '2026-07-12')")
+    value, _, notes = pipeline.won_revenue(empty, Q3, AS_OF)
+    assert value == 10_200.0
+    assert notes == ["One won deal is 98% of won revenue ($10k of $10k, 100× the median won deal): check its amount."]
+
+
+def test_open_deals_without_expected_close_dates(empty):
+    deals(empty, LOST, "('O1', NULL, '2026-07-01', 500, 'proposal', NULL, NULL)",
+          "('O2', NULL, '2026-07-01', 700, 'proposal', NULL, NULL)")
+    p = pipeline.pipeline(empty, Q3, AS_OF, goal_revenue=1000)
+    assert (p.open_amount, p.open_deals, p.coverage) == (None, None, None)
+    assert (p.open_undated_deals, p.open_undated_amount, p.open_deals_all) == (2, 1200.0, 2)
+    assert p.undated_note == "+2 deals, $1,200, no expected close date"
+    assert ("None of the 2 open deals has an expected close date, so the open pipeline of the period cannot be "
+            "computed (see 'no expected close date').") in p.notes
+
+    deals(empty, "('O3', NULL, '2026-07-01', 900, 'proposal', '2026-09-01', NULL)")
+    p = pipeline.pipeline(empty, Q3, AS_OF, goal_revenue=1000)
+    assert (p.open_amount, p.open_deals, p.coverage) == (900.0, 1, 0.9)
+    assert "2 open deals ($1,200) have no expected close date and are not counted in the period's open pipeline." in p.notes
+
+
+def test_an_ended_period_has_no_coverage(empty):
+    deals(empty, LOST, "('O1', NULL, '2026-03-01', 500, 'proposal', '2026-03-20', NULL)")
+    p = pipeline.pipeline(empty, parse_period("2026-Q1"), AS_OF, goal_revenue=1000)
+    assert p.coverage is None
+    assert "2026-Q1 has ended: there is no pipeline left to cover it, so coverage is undefined." in p.notes
+
+
+@pytest.mark.parametrize("with_lost, rate", [(False, None), (True, 0.5)])
+def test_without_any_lost_deal_the_win_rate_is_unknown_not_100_percent(empty, with_lost, rate):
+    deals(empty, "('A', NULL, '2026-01-01', 100, 'closed_won', NULL, '2026-02-01')",
+          *([LOST] if with_lost else []))
+    p = pipeline.pipeline(empty, Q3, AS_OF, goal_revenue=1000)
+    assert p.win_rate == rate
+    assert (pipeline.NO_LOST_DEALS in p.notes) is (not with_lost)
+    if not with_lost:
+        assert (p.coverage_needed, p.velocity_per_day) == (None, None)
+        assert pipeline.trailing_year_deals(empty, AS_OF).win_rate is None
