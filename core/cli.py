@@ -1,13 +1,37 @@
 """`python -m core demo|report|import`: standard output carries only the result; progress and
-problems go to standard error, as one line, never a traceback."""
+problems go to standard error, as one line, never a traceback. A bad argument exits 2."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from core.errors import AccordError
+
+# The bytes every DuckDB database file carries at offset 8 (after its checksum).
+_DUCKDB_MAGIC = b"DUCK"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on standard error (exit 2), like every other problem."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _whole_number(least: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least:,} (got {value:,})")
+        return value
+
+    return parse
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -19,8 +43,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from core.periods import parse_as_of
 
     as_of = parse_as_of(args.as_of) if args.as_of else None
+    path = Path(args.db)
+    if path.is_dir():
+        raise AccordError(f"{path} is a folder, not a DuckDB database file.")
+    if path.is_file() and path.stat().st_size and not _looks_like_duckdb(path):
+        raise AccordError(f"{path} exists and is not a DuckDB database: refusing to overwrite it with the demo.")
     started = time.perf_counter()
-    summary = build_demo(args.db, leads=args.leads, seed=args.seed, as_of=as_of, progress=_progress)
+    summary = build_demo(path, leads=args.leads, seed=args.seed, as_of=as_of, progress=_progress)
     print(
         f"Demo database written to {args.db} in {time.perf_counter() - started:.1f}s "
         f"({summary.get('counts', summary)})",
@@ -29,43 +58,134 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _looks_like_duckdb(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(12)[8:12] == _DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from core.db import get_meta
-    from core.periods import parse_as_of, parse_period
+    from core.periods import BadAsOf, parse_as_of, parse_period
     from core.report import build_report
     from core.settings import get_settings
     from core.store import open_store
 
     period = parse_period(args.period)
-    as_of_text = args.as_of
+    as_of = parse_as_of(args.as_of) if args.as_of else None  # checked before the database is opened
     con = open_store(args.db)
     try:
-        as_of = parse_as_of(as_of_text or get_meta(con, "as_of"))
+        if as_of is None:
+            stored = get_meta(con, "as_of")
+            try:
+                as_of = parse_as_of(stored)  # None: now
+            except BadAsOf as exc:
+                raise BadAsOf(f"The as-of stored with the data is unusable ({exc}); pass --as-of.") from None
         report = build_report(con, period, as_of, stall_days=get_settings().stall_days)
     finally:
         con.close()
-    json.dump(report, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    # report_dict turns non-finite figures into null with a note: allow_nan=False keeps it that way
+    sys.stdout.write(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return 0
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from core.ingest import cli_import
+    """Summary to standard error, the summary's JSON to standard output; 0 if anything was imported.
 
-    return cli_import(args.db, args.preset, args.paths, args.actor)
+    A database holding the demo (meta is_demo = 1) is never silently mixed with real records:
+    --replace-demo swaps the demo records for the imported ones in the import's own transaction,
+    --append keeps both (and the database stays marked as demo); neither refuses."""
+    from core.db import get_meta
+    from core.ingest import PRESETS, files_from_paths, format_summary, import_files
+    from core.ingest.engine import UnknownPreset
+    from core.store import open_store
+
+    db = args.db
+    demo_line: str | None = None
+    demo_outcome: str | None = None
+    try:
+        if str(args.preset).strip().lower() not in PRESETS:
+            raise UnknownPreset(f"Unknown import preset {args.preset!r}: choose one of {', '.join(PRESETS)}.")
+        files = files_from_paths(args.paths)
+        con = open_store(db, create=True)
+        try:
+            is_demo = get_meta(con, "is_demo") == "1"
+            if args.replace_demo and not is_demo:
+                raise AccordError(f"--replace-demo: {db} holds no demo data, so nothing would be replaced; "
+                                  "import without --replace-demo to add these records.")
+            if is_demo and not (args.replace_demo or args.append):
+                raise AccordError(f"{db} holds demo data: importing would mix the demo's records with real ones. "
+                                  "Add --replace-demo to replace the demo records, or --append to keep both.")
+            demo_leads = con.execute("SELECT count(*) FROM leads").fetchone()[0] if is_demo else 0  # type: ignore[index]
+            demo_source = get_meta(con, "source") if is_demo else None
+            summary = import_files(con, args.preset, files, actor=args.actor or "command line",
+                                   replace_existing=bool(args.replace_demo))
+            if is_demo:
+                demo_outcome, demo_line = _after_demo_import(
+                    con, db, summary, replaced=bool(args.replace_demo), demo_leads=demo_leads, demo_source=demo_source)
+        finally:
+            con.close()
+    except AccordError as exc:
+        print(f"Import failed: {exc}", file=sys.stderr)
+        print(json.dumps({"ok": False, "error": str(exc)}))
+        return 2
+    except Exception as exc:  # never a traceback on the command line
+        detail = _os_problem(exc) if isinstance(exc, OSError) else _first_line(exc, named=True)
+        print(f"Import failed: {detail}", file=sys.stderr)
+        print(json.dumps({"ok": False, "error": detail}))
+        return 2
+    print(format_summary(summary), file=sys.stderr)
+    if demo_line:
+        print(demo_line, file=sys.stderr)
+    out = summary.as_dict()
+    out["ok"] = summary.imported_anything
+    out["demo_data"] = demo_outcome  # "replaced", "kept" or null (the database held no demo)
+    print(json.dumps(out, default=str))
+    return 0 if summary.imported_anything else 2
+
+
+def _after_demo_import(con, db: str, summary, *, replaced: bool, demo_leads: int,
+                       demo_source: str | None) -> tuple[str, str]:
+    """Make the is_demo flag (the app's demo banner) follow the data, and say in one line what happened."""
+    from core.db import get_meta, set_meta, transaction
+
+    removed = any("were removed first" in m for m in summary.messages)
+    if replaced and removed:
+        if get_meta(con, "is_demo") != "0":  # the engine clears it only when a file had rows
+            with transaction(con, ()) as cur:
+                set_meta(cur, "is_demo", "0")
+                if not summary.imported_anything:
+                    set_meta(cur, "source", "no data loaded yet")
+        if summary.imported_anything:
+            return "replaced", (f"Replaced the demo data in {db}: its {demo_leads:,} leads and their deals and "
+                                "activities were removed in the import's transaction; it is no longer marked as demo.")
+        return "replaced", (f"The demo data in {db} was removed but nothing was imported: the database now holds "
+                            "no records.")
+    if replaced:  # no file was recognised: the import wrote nothing, the demo is untouched
+        return "kept", f"Nothing was imported, so the demo data in {db} was left as it was."
+    if get_meta(con, "is_demo") != "1":  # the engine clears it on any import; the demo records are still here
+        with transaction(con, ()) as cur:
+            set_meta(cur, "is_demo", "1")
+            new_source = get_meta(cur, "source")
+            if demo_source and new_source and new_source != demo_source:
+                set_meta(cur, "source", f"{demo_source} + {new_source}")
+    return "kept", (f"Appended to the demo data in {db}: its {demo_leads:,} demo leads stay beside the imported "
+                    "records, and it stays marked as demo.")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from core.settings import get_settings
 
     default_db = str(get_settings().db_path)
-    parser = argparse.ArgumentParser(prog="python -m core", description="Accord command line.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m core", description="Accord command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="Build a seeded demo database.")
     demo.add_argument("--db", default=default_db)
-    demo.add_argument("--leads", type=int, default=50_000)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--leads", type=_whole_number(1), default=50_000)
+    demo.add_argument("--seed", type=_whole_number(0), default=7)
     demo.add_argument("--as-of", dest="as_of", default=None, help="ISO date/time the data ends at (default: now).")
     demo.set_defaults(run=_cmd_demo)
 
@@ -79,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--db", default=default_db)
     imp.add_argument("--preset", required=True)
     imp.add_argument("--actor", default="cli")
+    into_demo = imp.add_mutually_exclusive_group()
+    into_demo.add_argument("--replace-demo", dest="replace_demo", action="store_true",
+                           help="The database holds the demo: replace its records with these (one transaction).")
+    into_demo.add_argument("--append", action="store_true",
+                           help="The database holds the demo: keep its records beside these (it stays a demo).")
     imp.add_argument("paths", nargs="+")
     imp.set_defaults(run=_cmd_import)
     return parser
@@ -94,6 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that cannot be written or read: the person can act on it
+        print(f"error: {_os_problem(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug; still one line, and a hint where to look
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: unexpected {_first_line(exc, named=True)}", file=sys.stderr)
         return 1
+
+
+def _first_line(exc: BaseException, *, named: bool = False) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if named else text
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}."
+    return _first_line(exc, named=True)

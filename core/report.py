@@ -5,6 +5,8 @@ A figure that cannot be computed is null, with the reason in its section's notes
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,15 +73,40 @@ REPORT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Figures computed from deal amounts: when one is not finite, the cause is an amount too large to add up.
+MONEY_FIGURES: frozenset[tuple[str, str]] = frozenset({
+    ("goal", "revenue"), ("goal", "won_revenue"), ("goal", "attainment"),
+    ("pipeline", "open_amount"), ("pipeline", "coverage"), ("pipeline", "velocity_per_day"),
+})
+
+
+def _finite(section: str, name: str, value: object) -> tuple[object, str | None]:
+    """(value, None), or (None, the reason) for a number JSON cannot hold (infinite or not a number)."""
+    if isinstance(value, numbers.Number) and hasattr(value, "item"):  # a NumPy scalar: a plain Python number
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, float | int) or math.isfinite(value):
+        return value, None
+    cause = ("an amount in the data is too large" if (section, name) in MONEY_FIGURES
+             else "a value in the data is too large to compute with")
+    return None, f"{name.replace('_', ' ').capitalize()} is not a finite number: {cause}."
+
+
 def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
+    """The report document of METRICS.md: plain JSON values only (a non-finite figure becomes null, with
+    the reason in its section's notes), so `json.dumps(..., allow_nan=False)` always succeeds."""
     out: dict = {
         "period": {"label": period.label, "start": period.start.date().isoformat(), "end": period.end.date().isoformat()},
         "as_of": as_of.isoformat(),
     }
     for section, names in REPORT_FIELDS.items():
         figures = getattr(h, section)
-        out[section] = {name: getattr(figures, name) for name in names}
-        out[section]["notes"] = list(dict.fromkeys(figures.notes))  # de-duplicated, order kept
+        notes = list(figures.notes)
+        out[section] = {}
+        for name in names:
+            out[section][name], reason = _finite(section, name, getattr(figures, name))
+            if reason:
+                notes.append(reason)
+        out[section]["notes"] = list(dict.fromkeys(notes))  # de-duplicated, order kept
     return out
 
 

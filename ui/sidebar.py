@@ -8,10 +8,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.db import get_meta
 from core.access import abilities
+from core.db import get_meta
 from core.models import Actor
-from core.periods import Period, parse_as_of, parse_period, period_options, utc_now
+from core.periods import (
+    Period,
+    default_period,
+    latest_record_at,
+    parse_as_of,
+    parse_period,
+    period_options,
+    utc_now,
+)
 from core.settings import get_settings
 from ui import auth, data
 
@@ -46,7 +54,10 @@ def sidebar() -> Scope:
     actor = auth.current_actor()  # first: without a signed-in person the run stops at the sign-in page
     as_of, source, is_demo = _data_facts()
     with st.sidebar:
-        label = st.selectbox("Period", period_options(as_of), index=0, key="app_period",
+        latest = data.cached(latest_record_at, as_of)
+        options = period_options(as_of, latest_record=latest)  # from two quarters ahead down
+        label = st.selectbox("Period", options, index=options.index(default_period(as_of, latest).label),
+                             key="app_period",  # default: the latest quarter holding data
                              help="A calendar quarter or month; start inclusive, end exclusive (UTC).")
         st.caption(abilities(actor))
         st.caption(f"Figures as of **{as_of:%Y-%m-%d %H:%M} UTC**")
