@@ -1,9 +1,7 @@
-"""Unit tier: periods, settings, schema versions and the CLI's contract (JSON on stdout, one-line errors)."""
+"""Unit tier: periods (range, default period, the options offered), settings and schema versions.
+The command line's contract is in test_cli.py."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -11,8 +9,17 @@ import duckdb
 import pytest
 
 from core import db
-from core.periods import BadAsOf, BadPeriod, parse_as_of, parse_period
+from core.periods import (
+    BadAsOf,
+    BadPeriod,
+    default_period,
+    latest_record_at,
+    parse_as_of,
+    parse_period,
+    period_options,
+)
 from core.settings import Settings
+from core.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +33,24 @@ def test_periods():
     assert parse_period("2026-Q1").previous().label == "2025-Q4"
     assert q.elapsed_share(datetime(2026, 11, 16)) == pytest.approx(46 / 92)
     assert q.elapsed_share(datetime(2020, 1, 1)) == 0 and q.elapsed_share(datetime(2030, 1, 1)) == 1
+    assert q.next().label == "2027-Q1" and q.shifted(-4).label == "2025-Q4" and q.shifted(2).label == "2027-Q2"
+    assert parse_period("2026-01").previous().label == "2025-12" and parse_period("2026-12").next().label == "2027-01"
+
+
+@pytest.mark.parametrize("text", ["9999-Q4", "0000-Q1", "1899-Q4", "2201-Q1", "1899-12", "2201-01"])
+def test_period_out_of_range(text):
+    with pytest.raises(BadPeriod) as exc:
+        parse_period(text)
+    assert str(exc.value) == f"Period {text!r} is out of range: use a year from 1900 to 2200."
+
+
+def test_periods_at_the_edges_of_the_range():
+    first, last = parse_period("1900-Q1"), parse_period("2200-Q4")
+    assert (first.start, last.end) == (datetime(1900, 1, 1), datetime(2201, 1, 1))
+    # arithmetic may step just outside the range (the period before, the next one) without failing
+    assert first.previous().label == "1899-Q4" and not first.previous().in_range
+    assert last.next().label == "2201-Q1" and not last.next().in_range
+    assert parse_period("1900-01").previous().label == "1899-12"
 
 
 @pytest.mark.parametrize("text", ["2026-Q5", "2026-13", "Q3", "", "2026-q3 OR 1=1", "26-Q1"])
@@ -40,6 +65,102 @@ def test_as_of_parsing():
     assert parse_as_of("2026-09-30T12:00:00Z") == datetime(2026, 9, 30, 12)
     with pytest.raises(BadAsOf):
         parse_as_of("yesterday")
+    assert parse_as_of("1900-01-01") == datetime(1900, 1, 1)
+    assert parse_as_of("2200-12-31T23:59:59") == datetime(2200, 12, 31, 23, 59, 59)
+
+
+@pytest.mark.parametrize("text", [
+    "0001-01-01", "9999-12-31T23:59", "1899-12-31T23:59", "2201-01-01",
+    "0001-01-01T00:00+01:00",  # converting to UTC would overflow
+    "9999-12-31T23:59-05:00",
+    "1900-01-01T00:30+01:00",  # 1899-12-31 23:30 in UTC
+])
+def test_as_of_out_of_range(text):
+    with pytest.raises(BadAsOf) as exc:
+        parse_as_of(text)
+    assert str(exc.value) == f"As-of {text!r} is out of range: use a moment from 1900 to 2200."
+
+
+@pytest.mark.parametrize("as_of, latest, expected", [
+    (datetime(2018, 11, 14, 18), datetime(2018, 9, 3), "2018-Q3"),  # as-of's quarter holds no data yet
+    (datetime(2018, 11, 14, 18), datetime(2018, 10, 1), "2018-Q4"),
+    (datetime(2018, 11, 14, 18), None, "2018-Q4"),  # an empty database: as-of's quarter
+    (datetime(2018, 11, 14, 18), datetime(2019, 2, 1), "2018-Q4"),  # after as-of: never
+    (datetime(2018, 11, 14, 18), datetime(1850, 1, 1), "2018-Q4"),  # a quarter no one may pick
+    (datetime(2026, 1, 1), datetime(2025, 12, 31, 23, 59), "2025-Q4"),
+])
+def test_default_period_is_the_latest_quarter_holding_data(as_of, latest, expected):
+    assert default_period(as_of, latest).label == expected
+
+
+def months(year: int, first: int) -> list[str]:
+    return [f"{year}-{m:02d}" for m in range(first, first + 3)]
+
+
+def test_period_options_run_from_two_quarters_ahead_to_the_quarters_before_the_data():
+    options = period_options(datetime(2018, 11, 14, 18), quarters=2, latest_record=datetime(2018, 9, 3))
+    assert options == [
+        "2019-Q2", *months(2019, 4), "2019-Q1", *months(2019, 1),  # ahead of as-of (2018-Q4), for goals
+        "2018-Q4", *months(2018, 10),  # as-of's quarter, though it holds no data
+        "2018-Q3", *months(2018, 7),  # the default: the latest quarter holding data
+        "2018-Q2", *months(2018, 4),
+    ]
+    # the usual case: the data reaches as-of's quarter
+    quarters = [o for o in period_options(datetime(2026, 8, 15, 12), latest_record=datetime(2026, 8, 15)) if "Q" in o]
+    assert quarters == ["2027-Q1", "2026-Q4", "2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2025-Q3", "2025-Q2"]
+    # no data: as-of's quarter and the five before it, plus the two ahead
+    assert [o for o in period_options(datetime(2026, 8, 15)) if "Q" in o] == quarters
+    # never a period parse_period would refuse
+    assert [o for o in period_options(datetime(2200, 11, 1)) if "Q" in o][:2] == ["2200-Q4", "2200-Q3"]
+    assert [o for o in period_options(datetime(1900, 2, 1)) if "Q" in o] == ["1900-Q3", "1900-Q2", "1900-Q1"]
+    for option in period_options(datetime(2200, 11, 1)) + period_options(datetime(1900, 2, 1)):
+        parse_period(option)
+
+
+def test_latest_record_at_reads_leads_deals_and_activities_up_to_as_of(tmp_path):
+    con = open_store(tmp_path / "records.duckdb", create=True)
+    try:
+        assert latest_record_at(con, datetime(2026, 9, 30)) is None  # an empty database
+        con.execute("""INSERT INTO leads (lead_id, created_at, source, status, mql_at, assigned_at) VALUES
+            ('L1', '2026-05-02 08:00', 'web', 'open', '2026-09-20 00:00', '2026-09-21 00:00'),
+            ('L2', '2099-06-30 00:00', 'web', 'open', NULL, NULL)""")
+        con.execute("""INSERT INTO deals (deal_id, created_at, amount, stage, expected_close_on, closed_at) VALUES
+            ('D1', '2026-04-01 00:00', 100, 'closed_won', '2026-12-31', '2026-07-03 09:30'),
+            ('D2', '2026-06-10 00:00', 100, 'proposal', '2026-12-31', NULL)""")
+        con.execute("INSERT INTO activities VALUES ('A1', 'L1', NULL, 'R1', '2026-08-20 10:00', 'call')")
+        # mql_at, assigned_at and expected close dates are not records of something that happened
+        assert latest_record_at(con, datetime(2026, 9, 30)) == datetime(2026, 8, 20, 10)  # the activity
+        assert latest_record_at(con, datetime(2026, 8, 20, 9)) == datetime(2026, 7, 3, 9, 30)  # a deal closed
+        assert latest_record_at(con, datetime(2026, 7, 3, 9, 30)) == datetime(2026, 7, 3, 9, 30)  # at as-of counts
+        assert latest_record_at(con, datetime(2026, 7, 1)) == datetime(2026, 6, 10)  # a deal created
+        assert latest_record_at(con, datetime(2026, 5, 31)) == datetime(2026, 5, 2, 8)  # a lead created
+        assert latest_record_at(con, datetime(2026, 3, 1)) is None
+        assert latest_record_at(con, datetime(2100, 1, 1)) == datetime(2099, 6, 30)
+        assert latest_record_at.reads == ("records",)  # cached by ui.data until an import
+    finally:
+        con.close()
+
+
+def test_latest_record_on_the_tiny_world(tiny):
+    # L4 was created on 2026-08-15; X9 (08-16), L8 (08-20) and D6's close (09-01) are after as-of
+    latest = latest_record_at(tiny, datetime(2026, 8, 15, 12))
+    assert latest == datetime(2026, 8, 15)
+    assert default_period(datetime(2026, 8, 15, 12), latest).label == "2026-Q3"
+
+
+def test_sidebar_opens_on_the_latest_quarter_holding_data(tiny_db_copy, use_db):
+    from apptest_support import open_page
+
+    con = open_store(tiny_db_copy)
+    with db.transaction(con) as cur:
+        db.set_meta(cur, "as_of", "2026-11-20T12:00:00")  # 2026-Q4 holds no record up to as-of
+    con.close()
+    use_db(tiny_db_copy)
+    at = open_page("pages/overview.py")
+    picker = at.sidebar.selectbox(key="app_period")
+    assert picker.value == "2026-Q3"  # D6 closed on 2026-09-01, the latest record
+    assert [o for o in picker.options if "Q" in o][:4] == ["2027-Q2", "2027-Q1", "2026-Q4", "2026-Q3"]
+    assert at.session_state["app_scope"].period.label == "2026-Q3"
 
 
 def test_every_setting_is_documented_in_readme():
@@ -113,39 +234,6 @@ def test_missing_and_unreadable_files(tmp_path):
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(db.DatabaseUnreadable):
         db.connect(junk)
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
-
-
-def test_cli_report_prints_only_json(tiny_db_file):
-    out = _cli("report", "--db", str(tiny_db_file), "--period", "2026-Q3")
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    assert report["as_of"] == "2026-08-15T12:00:00"  # the data's as-of, stored with it
-    assert report["funnel"]["quality_leads"] == 5
-    assert report["pipeline"]["coverage"] == pytest.approx(42_000 / 65_000)
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["report", "--db", "{db}", "--period", "2026-Q9"], "Unknown period"),
-        (["report", "--db", "{missing}", "--period", "2026-Q3"], "not found"),
-        (["report", "--db", "{junk}", "--period", "2026-Q3"], "could not be opened"),
-        (["report", "--db", "{db}", "--period", "2026-Q3", "--as-of", "soon"], "Unreadable as-of"),
-    ],
-)
-def test_cli_errors_are_one_line(args, message, tiny_db_file, tmp_path):
-    junk = tmp_path / "junk.duckdb"
-    junk.write_text("not a database")
-    subs = {"{db}": str(tiny_db_file), "{missing}": str(tmp_path / "none.duckdb"), "{junk}": str(junk)}
-    out = _cli(*[subs.get(a, a) for a in args])
-    assert out.returncode == 2
-    assert out.stdout == ""
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr
 
 
 def test_page_url_paths_match_file_names():
