@@ -1,7 +1,8 @@
 """Importing CRM data: presets map source shapes onto the canonical tables (see docs/importing.md).
 
 Public interface: PRESETS, SourceFile, TableCounts, ImportSummary, import_files, files_from_paths,
-cli_import, import_as, quarantine_rows, quarantine_csv, import_runs.
+cli_import, import_as, quarantine_rows, quarantine_csv, import_runs, and the data-quality profile
+(profile, Flag: core/ingest/profile.py).
 """
 from core.ingest.engine import (
     ImportFailed,
@@ -19,7 +20,7 @@ from core.ingest.engine import (
 )
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Preset
-
+from core.ingest.profile import Flag, profile
 
 
 def import_as(con, actor, preset: str, files: list[SourceFile], **options) -> ImportSummary:
@@ -33,5 +34,5 @@ def import_as(con, actor, preset: str, files: list[SourceFile], **options) -> Im
 __all__ = [
     "PRESETS", "Preset", "SourceFile", "TableCounts", "ImportSummary", "ImportFailed", "UnknownPreset",
     "import_files", "files_from_paths", "cli_import", "format_summary", "quarantine_rows", "quarantine_csv",
-    "import_runs", "import_as",
+    "import_runs", "import_as", "profile", "Flag",
 ]

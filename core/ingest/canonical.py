@@ -7,11 +7,33 @@ is quarantined with a reason instead of failing the whole import.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from core.semantic.enums import ACTIVITY_KINDS, CLOSED_STAGES, SENIORITIES
 from core.semantic.enums import DEAL_STAGES as STAGES
 from core.semantic.enums import LEAD_STATUSES as STATUSES
 from core.semantic.enums import TABLES as TABLE_ORDER
+
+__all__ = [  # CLOSED_STAGES and TABLE_ORDER are re-exported for the rest of the importer
+    "CLOSED_BEFORE_CREATED_WORDS", "CLOSED_STAGES", "FUTURE_TOLERANCE", "FUTURE_WORDS", "KEYS", "MAX_EMPLOYEES",
+    "MAX_MONEY", "NON_FINITE_WORDS", "OUT_OF_RANGE_WORDS", "STAMPS", "TABLES", "TABLE_ORDER", "TOO_LARGE_WORDS",
+    "Col", "column", "ident",
+]
+
+
+# Upper bounds: a value above them is a typo, a unit error or a placeholder (1e308), never a real record,
+# and it would make figures (and the report's JSON) overflow. Quarantined with the bound in the reason.
+MAX_MONEY = 1e12  # amounts and costs: a trillion in any currency
+MAX_EMPLOYEES = 10_000_000  # the largest employers have about two million
+# A stamped event may be this far after the import's moment (clocks, zones) before it counts as future-dated.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+# Words the quarantine reasons carry, so the data-quality profile can count them (core.ingest.profile).
+FUTURE_WORDS = "after the import ("
+NON_FINITE_WORDS = "is not a finite number"
+TOO_LARGE_WORDS = "is above the upper bound"
+OUT_OF_RANGE_WORDS = "is out of range"
+CLOSED_BEFORE_CREATED_WORDS = "before it was created"
 
 
 @dataclass(frozen=True)
@@ -32,11 +54,11 @@ TABLES: dict[str, tuple[Col, ...]] = {
     "reps": (_c("rep_id", required=True), _c("name", required=True), _c("team", required=True), _c("region")),
     "campaigns": (
         _c("campaign_id", required=True), _c("name", required=True), _c("channel", required=True),
-        _c("started_on", "date", True), _c("ended_on", "date"), _c("cost", "money", minimum=0),
+        _c("started_on", "date", True), _c("ended_on", "date"), _c("cost", "money", minimum=0, maximum=MAX_MONEY),
     ),
     "leads": (
         _c("lead_id", required=True), _c("created_at", "timestamp", True), _c("source", required=True),
-        _c("campaign_id"), _c("company"), _c("industry"), _c("employees", "int", minimum=0), _c("country"),
+        _c("campaign_id"), _c("company"), _c("industry"), _c("employees", "int", minimum=0, maximum=MAX_EMPLOYEES), _c("country"),
         _c("seniority", allowed=SENIORITIES), _c("score", "int", minimum=0, maximum=100),
         _c("demo_requested", "bool"), _c("mql_at", "timestamp"), _c("owner_id"), _c("assigned_at", "timestamp"),
         _c("status", required=True, allowed=STATUSES), _c("rejected_reason"),
@@ -47,7 +69,7 @@ TABLES: dict[str, tuple[Col, ...]] = {
     ),
     "deals": (
         _c("deal_id", required=True), _c("lead_id"), _c("account"), _c("created_at", "timestamp", True),
-        _c("amount", "money", True, minimum=0), _c("stage", required=True, allowed=STAGES),
+        _c("amount", "money", True, minimum=0, maximum=MAX_MONEY), _c("stage", required=True, allowed=STAGES),
         _c("expected_close_on", "date"), _c("closed_at", "timestamp"), _c("owner_id"), _c("lost_reason"),
     ),
     "deal_stage_history": (
@@ -71,7 +93,8 @@ KEYS: dict[str, tuple[str, ...]] = {
 
 # Tables are written and reported in TABLE_ORDER (core.semantic.enums.TABLES: referenced tables first).
 
-# Timestamp columns that are "stamped" events (for the as-of meta); expected_close_on is a plan, not an event.
+# Timestamp columns that are "stamped" events (for the as-of meta, and refused when dated after the import);
+# expected_close_on is a plan, not an event, and may lie in the future.
 STAMPS: dict[str, tuple[str, ...]] = {
     "leads": ("created_at", "mql_at", "assigned_at"),
     "activities": ("occurred_at",),

@@ -5,23 +5,24 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable, Sequence
 
 import duckdb
 import pandas as pd
 
 from core.db import reads, set_meta, transaction
-from core.semantic.enums import TABLES
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
+from core.ingest.profile import Flag, clear_stamps, profile, prune_stamps, record_stamp
 from core.ingest.reader import FileProblem, parse, sha256
-from core.ingest.validate import BatchResult, unregister, apply_batch
+from core.ingest.validate import BatchResult, apply_batch, unregister
 from core.periods import utc_now
+from core.semantic.enums import TABLES
 
 Progress = Callable[[float, str], None]
 
@@ -48,7 +49,7 @@ class TableCounts:
     unchanged: int = 0
     quarantined: int = 0
 
-    def add(self, other: "TableCounts | BatchResult") -> None:
+    def add(self, other: TableCounts | BatchResult) -> None:
         self.read += other.read
         self.loaded += other.loaded
         self.updated += other.updated
@@ -74,6 +75,9 @@ class ImportSummary:
     messages: list[str] = field(default_factory=list)
     files: list[FileRun] = field(default_factory=list)
     preset: str = ""
+    # the data-quality profile of the database after the import (core.ingest.profile); each flag's
+    # sentence is also in messages, after the import's own
+    profile: list[Flag] = field(default_factory=list)
 
     @property
     def imported_anything(self) -> bool:
@@ -108,6 +112,7 @@ class ImportSummary:
             "by_table": {t: asdict(c) for t, c in self.by_table.items()},
             "files": [asdict(f) for f in self.files],
             "messages": self.messages,
+            "profile": [f.as_dict() for f in self.profile],
         }
 
 
@@ -184,6 +189,7 @@ def import_files(
 
     report(0.4, "Checking and writing rows")
     by_table: dict[str, TableCounts] = {}
+    flags: list[Flag] = []
     try:
         with transaction(con, ("records",)) as cur:
             if replace_existing and recognised:
@@ -196,7 +202,7 @@ def import_files(
             bad_parts: list[pd.DataFrame] = []
             for b_i, batch in enumerate(batches):
                 report(0.45 + 0.45 * b_i / max(len(batches), 1), f"Writing {batch.table}")
-                result = apply_batch(cur, batch, p.formats)
+                result = apply_batch(cur, batch, p.formats, now)
                 by_table.setdefault(batch.table, TableCounts()).add(result)
                 if result.missing:
                     by_table[batch.table].read -= result.missing
@@ -225,12 +231,19 @@ def import_files(
                      run.rows_loaded, run.rows_updated, run.rows_quarantined],
                 )
             used = [r for r in recognised if r.parsed.rows]
+            if replace_existing and recognised:
+                clear_stamps(cur)  # the records they described are gone
+            for table, column, at, note in ctx.stamps:
+                record_stamp(cur, table, column, at, note)
+            prune_stamps(cur)
             if used:
                 set_meta(cur, "source", f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})")
                 set_meta(cur, "is_demo", "0")
                 latest = latest_stamp(cur)
-                if latest is not None:
-                    set_meta(cur, "as_of", latest.isoformat(timespec="seconds"))
+                if latest is not None:  # never past the import's moment: the future is not data
+                    set_meta(cur, "as_of", min(latest, now).isoformat(timespec="seconds"))
+            if recognised:
+                flags = [*profile(cur, import_ids=[r.import_id for r in runs]), *ctx.flags]
     except AccordError:
         raise
     except Exception as exc:  # roll back (done by transaction) and say so in one line
@@ -240,9 +253,11 @@ def import_files(
     for run in runs:
         if run.rows_quarantined:
             messages.append(f"{run.file_name}: {run.rows_quarantined:,} row(s) quarantined; see the quarantine list for line and reason.")
+    messages.extend(f"Data quality: {f.text}" for f in flags)
     report(1.0, "Done")
     return ImportSummary(
-        import_ids=[r.import_id for r in runs], by_table=ordered, messages=messages, files=runs, preset=p.name
+        import_ids=[r.import_id for r in runs], by_table=ordered, messages=messages, files=runs, preset=p.name,
+        profile=flags,
     )
 
 

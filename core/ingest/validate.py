@@ -9,17 +9,32 @@ SQL as registered frames or bound parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.ingest.canonical import CLOSED_STAGES, KEYS, TABLES, Col, ident
+from core.ingest.canonical import (
+    CLOSED_BEFORE_CREATED_WORDS,
+    CLOSED_STAGES,
+    FUTURE_TOLERANCE,
+    FUTURE_WORDS,
+    KEYS,
+    NON_FINITE_WORDS,
+    OUT_OF_RANGE_WORDS,
+    STAMPS,
+    TABLES,
+    TOO_LARGE_WORDS,
+    Col,
+    ident,
+)
 
 # An explicit zone or offset after a time of day: converted to UTC; everything else is taken as UTC.
 TZ_RE = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|UTC|GMT|[+-]\d{2}(:?\d{2})?)$"
 DATE_EXAMPLE = "e.g. 2024-03-01, 2024-03-01 14:30:00 or 2024-03-01T14:30:00Z"
 MAX_SHOWN = 60  # characters of a bad value quoted in a reason
+INT_LIMIT = 2_147_483_648  # DuckDB INTEGER holds -2**31 .. 2**31 - 1
 
 
 @dataclass
@@ -104,14 +119,20 @@ class _Sql:
         return key
 
 
-def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tuple[str, list[str], dict]:
-    """SQL creating _acc_v (typed columns + one problem column per check) and the problem columns' names."""
+def _build_typed(
+    batch: Batch, cols: list[Col], formats: tuple[str, ...], now: datetime | None = None,
+) -> tuple[str, list[str], dict]:
+    """SQL creating _acc_v (typed columns + one problem column per check) and the problem columns' names.
+
+    With `now` (the import's moment), stamped events (canonical.STAMPS) dated more than FUTURE_TOLERANCE
+    after it are refused: a row from the future would move the dashboard's as-of past today."""
     sql = _Sql()
     needs_formats = formats and any(
         c.kind in ("timestamp", "date") and _dtype_kind(batch.frame[c.name]) == "text" for c in cols
     )
     fmt = sql.bind(list(formats)) if needs_formats else None
-    clean, typed, problems, problem_cols = [], [], [], []
+    clean, numbers, typed, problems, problem_cols = [], [], [], [], []
+    stamped = set(STAMPS.get(batch.table, ()))
     for i, col in enumerate(cols):
         q = ident(col.name)
         kind = _dtype_kind(batch.frame[col.name])
@@ -125,23 +146,22 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
         if col.kind == "text":
             t = r
         elif col.kind in ("timestamp", "date"):
-            t = f"CAST({q} AS TIMESTAMP)" if kind == "datetime" else _ts(r, fmt)
+            t = f"TRY_CAST({r} AS TIMESTAMP)" if kind == "datetime" else _ts(r, fmt)
             if col.kind == "date":
                 t = f"CAST({t} AS DATE)"
         elif col.kind in ("int", "money"):
-            d = (f"CAST({q} AS DOUBLE)" if kind == "number" else
+            d = (f"TRY_CAST({r} AS DOUBLE)" if kind == "number" else
                  f"coalesce(TRY_CAST({r} AS DOUBLE), TRY_CAST({_num(r)} AS DOUBLE))")
-            d = f"CASE WHEN {r} IS NULL THEN NULL ELSE {d} END"
+            numbers.append(f"CASE WHEN {r} IS NULL THEN NULL ELSE {d} END AS d{i}")
+            d = f"d{i}"
             if col.kind == "int":
-                t = (f"CASE WHEN {d} = round({d}) AND abs({d}) < 2147483648 THEN CAST({d} AS INTEGER) END")
+                t = (f"CASE WHEN isfinite({d}) AND {d} = round({d}) AND abs({d}) < {INT_LIMIT} "
+                     f"THEN CAST({d} AS INTEGER) END")
             else:
                 t = f"CASE WHEN isfinite({d}) THEN {d} END"
         elif col.kind == "bool":
-            if kind == "bool":
-                t = f"CAST({q} AS BOOLEAN)"
-            else:
-                t = (f"CASE WHEN lower({r}) IN ('true', 't', 'yes', 'y', '1', '1.0') THEN true "
-                     f"WHEN lower({r}) IN ('false', 'f', 'no', 'n', '0', '0.0') THEN false END")
+            t = (f"CASE WHEN lower({r}) IN ('true', 't', 'yes', 'y', '1', '1.0') THEN true "
+                 f"WHEN lower({r}) IN ('false', 'f', 'no', 'n', '0', '0.0') THEN false END")
         else:  # pragma: no cover - canonical kinds are fixed
             raise ValueError(col.kind)
         typed.append(f"{t} AS {q}")
@@ -157,18 +177,30 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
         name = col.name.replace("_", " ")
         if col.required:
             add(f"{r} IS NULL", f"'{name} is required but empty'{hint_sql}")
-        if col.kind != "text":
+        if col.kind in ("int", "money"):
+            d = f"d{i}"
+            unreadable = "' is not a whole number'" if col.kind == "int" else "' is not a number'"
+            add(f"{r} IS NOT NULL AND {d} IS NULL", f"'{name} ' || {_quote(r)} || {unreadable}{hint_sql}")
+            add(f"{d} IS NOT NULL AND NOT isfinite({d})", f"'{name} ' || {_quote(r)} || ' {NON_FINITE_WORDS}'{hint_sql}")
+            if col.kind == "int":
+                add(f"isfinite({d}) AND {d} <> round({d})", f"'{name} ' || {_quote(r)} || ' is not a whole number'")
+                add(f"isfinite({d}) AND {d} = round({d}) AND abs({d}) >= {INT_LIMIT}",
+                    f"'{name} ' || {_quote(r)} || ' {OUT_OF_RANGE_WORDS} (whole numbers up to {INT_LIMIT - 1:,})'")
+        elif col.kind != "text":
             what = {
                 "timestamp": f"' is not a date/time ({DATE_EXAMPLE})'",
                 "date": f"' is not a date ({DATE_EXAMPLE})'",
-                "int": "' is not a whole number'",
-                "money": "' is not a number'",
                 "bool": "' is not true/false (or yes/no, 1/0)'",
             }[col.kind]
             add(f"{r} IS NOT NULL AND {q} IS NULL", f"'{name} ' || {_quote(r)} || {what}{hint_sql}")
         if col.kind in ("timestamp", "date"):
             add(f"{q} IS NOT NULL AND (year({q}) < 1900 OR year({q}) > 2100)",
                 f"'{name} ' || {_quote(r)} || ' is outside the years 1900-2100'")
+        if now is not None and col.kind == "timestamp" and col.name in stamped:
+            limit = sql.bind(now + FUTURE_TOLERANCE)
+            shown_now = sql.bind(f"{now:%Y-%m-%d %H:%M:%S} UTC)")
+            add(f"{q} IS NOT NULL AND year({q}) <= 2100 AND {q} > ${limit}",
+                f"'{name} is dated ' || strftime({q}, '%Y-%m-%d %H:%M:%S') || ', {FUTURE_WORDS}' || ${shown_now}")
         if col.allowed:
             allowed = sql.bind(list(col.allowed))
             add(f"{r} IS NOT NULL AND NOT list_contains(${allowed}, {r})",
@@ -177,7 +209,8 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
             word = "negative" if col.minimum == 0 else f"below {col.minimum:g}"
             add(f"{q} < {col.minimum!r}", f"'{name} ' || {_quote(r)} || ' is {word}'")
         if col.maximum is not None:
-            add(f"{q} > {col.maximum!r}", f"'{name} ' || {_quote(r)} || ' is above {col.maximum:g}'")
+            bound = f"{TOO_LARGE_WORDS} of {col.maximum:,.0f}" if col.maximum >= 1000 else f"is above {col.maximum:g}"
+            add(f"{q} > {col.maximum!r}", f"'{name} ' || {_quote(r)} || ' {bound}'")
     names = {c.name for c in cols}
     if batch.table == "deals" and "stage" in names:
         closed = sql.bind(list(CLOSED_STAGES))
@@ -194,6 +227,14 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
                 f"CASE WHEN list_contains(${closed}, \"stage\") THEN 'a closed deal needs a close date (closed_at)' END"
             )
             problem_cols.append("closed_at")
+    if batch.table == "deals" and {"created_at", "closed_at"} <= names:
+        # compared by date: a CRM's close date is a day (midnight) while creation is a moment of that day
+        problems.append(
+            "CASE WHEN CAST(\"closed_at\" AS DATE) < CAST(\"created_at\" AS DATE) THEN 'closed on ' || "
+            "strftime(\"closed_at\", '%Y-%m-%d') || ', " + CLOSED_BEFORE_CREATED_WORDS + " (' || "
+            "strftime(\"created_at\", '%Y-%m-%d') || ')' END"
+        )
+        problem_cols.append("closed_at")
     if batch.table == "campaigns" and {"started_on", "ended_on"} <= names:
         problems.append("CASE WHEN \"ended_on\" < \"started_on\" THEN 'the campaign ends before it starts' END")
         problem_cols.append("ended_on")
@@ -206,7 +247,11 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
         closed_raw = f", r{idx} AS r_closed_raw"
     extra_in = ", _pcol, _preason" if "_preason" in batch.frame.columns else ""
     inner = f"SELECT _src, _line{extra_in}, {', '.join(clean)} FROM _acc_in"
-    middle = f"SELECT _src, _line{extra_in}{closed_raw}, {', '.join([f'r{i}' for i in range(len(cols))] + typed)} FROM ({inner})"
+    if numbers:  # numbers read once, then typed and checked
+        inner = f"SELECT *, {', '.join(numbers)} FROM ({inner})"
+    dcols = "".join(f", d{i}" for i, c in enumerate(cols) if c.kind in ("int", "money"))
+    middle = (f"SELECT _src, _line{extra_in}{closed_raw}{dcols}, "
+              f"{', '.join([f'r{i}' for i in range(len(cols))] + typed)} FROM ({inner})")
     plist = ", ".join(f"{p} AS _p{j}" for j, p in enumerate(problems))
     outer = (
         f"CREATE OR REPLACE TEMP TABLE _acc_v AS SELECT _src, _line{extra_in}, "
@@ -215,7 +260,9 @@ def _build_typed(batch: Batch, cols: list[Col], formats: tuple[str, ...]) -> tup
     return outer, problem_cols, sql.params
 
 
-def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str, ...] = ()) -> BatchResult:
+def apply_batch(
+    cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str, ...] = (), now: datetime | None = None,
+) -> BatchResult:
     table = batch.table
     if table == "deals" and "stage" in batch.frame.columns and "closed_at" not in batch.frame.columns:
         # a stage without a close date: an open deal has none (even if it had one before); a closed one is refused
@@ -236,7 +283,7 @@ def apply_batch(cur: duckdb.DuckDBPyConnection, batch: Batch, formats: tuple[str
         return result
     cur.register("_acc_in", pa.Table.from_pandas(batch.frame, preserve_index=False))
     try:
-        create, problem_cols, params = _build_typed(batch, cols, formats)
+        create, problem_cols, params = _build_typed(batch, cols, formats, now)
         cur.execute(create, params)
     finally:
         unregister(cur, "_acc_in")

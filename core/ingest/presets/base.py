@@ -3,21 +3,24 @@ onto batches of canonical rows. Helpers here are vectorised pandas operations ov
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from core.ingest.canonical import ident
+from core.ingest.canonical import FUTURE_TOLERANCE, ident
+from core.ingest.profile import Flag
 from core.ingest.reader import ParsedFile
 from core.ingest.validate import Batch, unregister
 
 
 def norm(text: str) -> str:
-    """Header or value key: lower case, letters and digits only ("Create Date" == "createdate")."""
+    """Header or value key: lower case, letters and digits only, so case, spaces, underscores and other
+    punctuation never matter ("Create Date" == "createdate" == "CREATE_DATE"). Every preset matches
+    headers through this one function (FileKind.alias_map and _match)."""
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
@@ -52,7 +55,7 @@ class Preset:
     name: str
     label: str
     kinds: tuple[FileKind, ...]
-    build: Callable[["Ctx"], list[Batch]]
+    build: Callable[[Ctx], list[Batch]]
     formats: tuple[str, ...] = ()  # strptime formats accepted besides ISO 8601 and epoch milliseconds
     strip_prefixes: tuple[str, ...] = ()  # normalised header prefixes dropped (ETL tools' property_ ...)
     summary: str = ""
@@ -129,7 +132,7 @@ def recognise(preset: Preset, name: str, parsed: ParsedFile) -> tuple[FileKind, 
         raise Unrecognised(
             f"{name}: looks like a {best.label} file but lacks "
             + (", ".join(best.shown(c) for c in lacking) if lacking else "the columns that identify it")
-            + f"; it was not imported."
+            + "; it was not imported."
         )
     m = matches[chosen.key]
     lacking = [c for c in chosen.required if c not in m]
@@ -164,6 +167,13 @@ class Ctx:
     now: datetime
     messages: list[str] = field(default_factory=list)
     refused: list[pd.DataFrame] = field(default_factory=list)  # _src, _line, column_name, reason, target
+    flags: list[Flag] = field(default_factory=list)  # findings about values no canonical column keeps
+    stamps: list[tuple[str, str, datetime, str]] = field(default_factory=list)  # see stamped()
+
+    def stamped(self, table: str, column: str, at: datetime, note: str) -> None:
+        """Records whose source had no `column` were given `at` instead (the schema needs a value): the
+        data-quality profile then says how many carry it, with `note` saying what it means."""
+        self.stamps.append((table, column, at, note))
 
     def frame(self, kind: str) -> pd.DataFrame | None:
         parts = [f.frame for f in self.files if f.kind.key == kind]
@@ -277,3 +287,62 @@ def owner_reps(frames: list[tuple[pd.DataFrame | None, str]], name_prefix: str, 
     reps["name"] = name_prefix + " " + reps["rep_id"]
     reps["team"] = "unknown"
     return Batch("reps", reps[["rep_id", "name", "team", "_src", "_line"]].reset_index(drop=True), mode="ensure", primary=False)
+
+
+def parse_times(series: pd.Series) -> pd.Series:
+    """Best-effort UTC-naive timestamps for a preset's own decisions (e.g. skipping meetings still to come);
+    validation reads the values again strictly. Unreadable values are NaT."""
+    text = series.fillna("").astype("str").str.strip()
+    out = pd.to_datetime(text.where(text != "", None), errors="coerce", utc=True, format="mixed")
+    return out.dt.tz_localize(None)
+
+
+def after(ctx: Ctx, series: pd.Series) -> pd.Series:
+    """True where the time is later than the import's moment (beyond the tolerance)."""
+    return (parse_times(series) > pd.Timestamp(ctx.now + FUTURE_TOLERANCE)).fillna(False).astype(bool)
+
+
+def flag_probability(ctx: Ctx, frame: pd.DataFrame, column: str, label: str, scale: float = 100.0) -> None:
+    """A probability outside 0-100% (e.g. 1000) says the record was typed carelessly; Accord's figures do not
+    use probability, so the rows load and the profile flags them (with a few record ids)."""
+    if not has(frame, column):
+        return
+    text = col(frame, column).str.rstrip("%").str.strip()
+    value = pd.to_numeric(text.where(text != "", None), errors="coerce")
+    bad = (value > scale) | (value < 0)
+    n = int(bad.sum())
+    if not n:
+        return
+    ids = col(frame, "id") if has(frame, "id") else col(frame, "deal_id")
+    shown = ", ".join(f"{v:g}" for v in value[bad].drop_duplicates().head(3))
+    ctx.flags.append(Flag(
+        "probability_out_of_range", (),
+        f"{n:,} {label} have a probability outside 0-{scale:g} (e.g. {shown}); Accord's figures do not use "
+        "probability, so they load as they are, but the source needs correcting.",
+        n, len(frame), tuple(ids[bad].head(5)),
+    ))
+
+
+def first_id(series: pd.Series) -> pd.Series:
+    """The first id of an association list ("101;102", "101, 102" or "101 102"); blank stays blank."""
+    return col(pd.DataFrame({"v": series}), "v").str.split(r"[;,|\s]+", n=1, regex=True).str[0].fillna("").astype("str")
+
+
+class Skips:
+    """Rows a preset leaves out on purpose (deleted, not done yet, not a touch ...), counted per reason and
+    said in one message per file kind: "Salesforce Task: skipped 3 open task(s), not done yet, and 1 ..."."""
+
+    def __init__(self, ctx: Ctx, what: str) -> None:
+        self.ctx, self.what, self.parts = ctx, what, []
+
+    def drop(self, frame: pd.DataFrame, mask: pd.Series, words: str) -> pd.DataFrame:
+        n = int(mask.sum())
+        if n:
+            self.parts.append(f"{n:,} {words}")
+            return frame[~mask.to_numpy()].reset_index(drop=True)
+        return frame
+
+    def say(self) -> None:
+        if self.parts:
+            listed = "; ".join(self.parts)
+            self.ctx.messages.append(f"{self.what}: skipped {listed}.")

@@ -37,7 +37,21 @@ import numpy as np
 import pandas as pd
 
 from core.ingest.presets.base import (
-    Ctx, FileKind, Preset, blank_to, col, has, keys_of, map_values, owner_reps, seniority_from_title, truthy,
+    Ctx,
+    FileKind,
+    Preset,
+    Skips,
+    after,
+    blank_to,
+    col,
+    first_id,
+    flag_probability,
+    has,
+    keys_of,
+    map_values,
+    owner_reps,
+    seniority_from_title,
+    truthy,
 )
 from core.ingest.validate import Batch
 
@@ -88,10 +102,12 @@ CONTACTS = FileKind(
         "jobtitle": ("jobtitle", "Job Title"),
         "lifecyclestage": ("lifecyclestage", "Lifecycle Stage"),
         "lead_status": ("hs_lead_status", "Lead Status"),
-        "mql_at": (
-            "hs_lifecyclestage_marketingqualifiedlead_date", "Became a Marketing Qualified Lead Date",
-            "hs_v2_date_entered_marketingqualifiedlead",
+        # the legacy lifecycle-stage date, and the newer "date entered" of the lifecycle pipeline
+        "mql_at": ("hs_lifecyclestage_marketingqualifiedlead_date", "Became a Marketing Qualified Lead Date"),
+        "mql_entered": (
+            "hs_v2_date_entered_marketingqualifiedlead", "hs_date_entered_marketingqualifiedlead",
             'Date entered "Marketing Qualified Lead (Lifecycle Stage Pipeline)"',
+            "Date entered Marketing Qualified Lead",
         ),
         "owner_id": ("hubspot_owner_id", "Contact owner", "HubSpot Owner", "Contact owner ID"),
         "assigned_at": ("hubspot_owner_assigneddate", "Owner Assigned Date"),
@@ -102,7 +118,8 @@ CONTACTS = FileKind(
     },
     required=("lead_id", "created_at"),
     all_of=("lead_id",),
-    any_of=("lifecyclestage", "lead_status", "email", "firstname", "lastname", "jobtitle", "source", "mql_at"),
+    any_of=("lifecyclestage", "lead_status", "email", "firstname", "lastname", "jobtitle", "source", "mql_at",
+            "mql_entered"),
     none_of=("dealstage",),
     name_hints=("contacts", "contact"),
 )
@@ -127,6 +144,8 @@ DEALS = FileKind(
         "account": ("Associated Company", "associated_company", "company_name", "Associated Company Name"),
         "dealname": ("dealname", "Deal Name"),
         "pipeline": ("pipeline", "Pipeline"),
+        "probability": ("hs_deal_stage_probability", "Deal probability", "hs_forecast_probability",
+                        "Forecast probability"),
     },
     required=("deal_id", "dealstage", "created_at"),
     all_of=("deal_id", "dealstage"),
@@ -152,6 +171,114 @@ CAMPAIGNS = FileKind(
     none_of=("dealstage", "lifecyclestage"),
     name_hints=("campaigns", "campaign"),
 )
+
+
+# Calls, e-mails and meetings (CRM v3 engagement objects, the UI's activity exports, ETL engagement tables).
+_ENGAGEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("hs_object_id", "Record ID", "id", "engagement_id", "Activity ID", "Call ID", "Email ID", "Meeting ID"),
+    "timestamp": ("hs_timestamp", "Activity date", "Timestamp", "occurred_at"),
+    "created_at": ("hs_createdate", "createdate", "Create Date", "Created Date", "createdAt"),
+    "owner_id": ("hubspot_owner_id", "Activity assigned to", "Owner ID", "Activity owner", "HubSpot Owner",
+                 "owner_id", "Call owner", "Meeting owner", "Email owner"),
+    "contact_ids": ("associated_contact_ids", "associated_contact_id", "Associated Contact IDs",
+                    "Associated Contact ID", "contact_ids", "contact_id", "associations_contacts", "Contact ID",
+                    "Contact IDs"),
+    "deal_ids": ("associated_deal_ids", "associated_deal_id", "Associated Deal IDs", "Associated Deal ID",
+                 "deal_ids", "deal_id", "associations_deals"),
+    "assigned_at": ("hubspot_owner_assigneddate", "Owner Assigned Date", "Contact owner assigned date"),
+    "type": ("engagement_type", "type", "Activity type", "hs_engagement_type", "Engagement type"),
+    "call_status": ("hs_call_status", "Call status"),
+    "call_title": ("hs_call_title", "Call title"),
+    "call_direction": ("hs_call_direction", "Call direction"),
+    "call_disposition": ("hs_call_disposition", "Call outcome"),
+    "call_duration": ("hs_call_duration", "Call duration"),
+    "call_body": ("hs_call_body", "Call notes"),
+    "email_direction": ("hs_email_direction", "Email direction"),
+    "email_subject": ("hs_email_subject", "Email subject"),
+    "email_status": ("hs_email_status", "Email send status"),
+    "email_text": ("hs_email_text", "Email body"),
+    "meeting_title": ("hs_meeting_title", "Meeting name", "Meeting title"),
+    "meeting_start": ("hs_meeting_start_time", "Meeting start time", "Start time"),
+    "meeting_end": ("hs_meeting_end_time", "Meeting end time", "End time"),
+    "meeting_outcome": ("hs_meeting_outcome", "Meeting outcome", "Outcome"),
+    # columns of other objects: a file with them is not an activity export
+    "dealstage": ("dealstage", "Deal Stage"),
+    "lifecyclestage": ("lifecyclestage", "Lifecycle Stage"),
+    "campaign_name": ("hs_name", "Campaign name"),
+}
+_CALL_MARKS = ("call_status", "call_title", "call_direction", "call_disposition", "call_duration", "call_body")
+_EMAIL_MARKS = ("email_direction", "email_subject", "email_status", "email_text")
+_MEETING_MARKS = ("meeting_title", "meeting_start", "meeting_end", "meeting_outcome")
+ENGAGEMENT_TYPES = {"CALL": "call", "EMAIL": "email", "FORWARDED_EMAIL": "email", "MEETING": "meeting"}
+
+
+def _engagement_kind(key: str, label: str, marks: tuple[str, ...], hints: tuple[str, ...],
+                     all_of: tuple[str, ...] = ("id",)) -> FileKind:
+    return FileKind(
+        key=key, label=label, target="activities", columns=_ENGAGEMENT_COLUMNS,
+        required=("id", "owner_id"), all_of=all_of, any_of=marks, none_of=("dealstage", "lifecyclestage", "campaign_name"),
+        name_hints=hints,
+    )
+
+
+CALLS = _engagement_kind("calls", "HubSpot calls", _CALL_MARKS, ("calls", "call"))
+EMAILS = _engagement_kind("emails", "HubSpot emails", _EMAIL_MARKS, ("emails",))
+MEETINGS = _engagement_kind("meetings", "HubSpot meetings", _MEETING_MARKS, ("meetings", "meeting"))
+ENGAGEMENTS = _engagement_kind("engagements", "HubSpot engagements (mixed activity types)", (),
+                               ("engagements", "engagement", "activities"), all_of=("id", "type"))
+ENGAGEMENT_KINDS = {"calls": "call", "emails": "email", "meetings": "meeting", "engagements": ""}
+
+
+def _activities(ctx: Ctx, key: str) -> list[Batch]:
+    """Calls, e-mails, meetings or a mixed engagements export → activities, and the contacts' owner
+    assignment time (leads.assigned_at) where the export carries it. Rules in the module docstring."""
+    frame = ctx.frame(key)
+    if frame is None:
+        return []
+    label = {"calls": "HubSpot calls", "emails": "HubSpot emails", "meetings": "HubSpot meetings"}.get(key, "HubSpot engagements")
+    skips = Skips(ctx, f"{', '.join(ctx.file_names(key))} ({label})")
+    fixed = ENGAGEMENT_KINDS[key]
+    typed = map_values(col(frame, "type"), ENGAGEMENT_TYPES, default="")
+    kind = typed.where(typed != "", fixed) if fixed else typed
+    when = col(frame, "timestamp")
+    for fallback in ("meeting_start", "created_at"):
+        when = when.where(when != "", col(frame, fallback))
+    rows = frame.assign(_kind=kind, _when=when, _lead=first_id(col(frame, "contact_ids")),
+                        _deal=first_id(col(frame, "deal_ids")))
+    type_key = keys_of(col(rows, "type"))
+    rows = skips.drop(rows, (keys_of(col(rows, "email_direction")) == "incomingemail") | (type_key == "incomingemail"),
+                      "incoming e-mail(s), written by the contact, not a rep's touch")
+    rows = skips.drop(rows, keys_of(col(rows, "call_status")).isin(["canceled", "cancelled", "queued"]),
+                      "call(s) canceled or still queued (never dialled)")
+    rows = skips.drop(rows, keys_of(col(rows, "meeting_outcome")).isin(["canceled", "cancelled"]), "canceled meeting(s)")
+    rows = skips.drop(rows, (rows["_kind"] == "meeting") & after(ctx, rows["_when"]),
+                      "meeting(s) still to come (after the import)")
+    rows = skips.drop(rows, rows["_kind"] == "", "engagement(s) that are not a call, e-mail or meeting (notes, tasks)")
+    rows = skips.drop(rows, (rows["_lead"] == "") & (rows["_deal"] == ""),
+                      "activit(ies) with no associated contact or deal id" + (
+                          "" if has(frame, "contact_ids") else
+                          " (the export has no associated-contact id column: include associations when exporting)"))
+    skips.say()
+    if rows.empty:
+        return []
+    batches = [Batch("activities", pd.DataFrame({
+        "activity_id": col(rows, "id"),
+        "lead_id": rows["_lead"].to_numpy(),
+        "deal_id": rows["_deal"].to_numpy(),
+        "rep_id": col(rows, "owner_id"),
+        "occurred_at": rows["_when"].to_numpy(),
+        "kind": rows["_kind"].to_numpy(),
+        "_src": rows["_src"].to_numpy(),
+        "_line": rows["_line"].to_numpy(),
+    }))]
+    if has(rows, "assigned_at"):  # the contact's owner-assignment time: when the SLA clock starts
+        assigned = pd.DataFrame({"lead_id": rows["_lead"], "assigned_at": col(rows, "assigned_at"),
+                                 "_src": rows["_src"], "_line": rows["_line"]})
+        assigned = assigned[(assigned["lead_id"] != "") & (assigned["assigned_at"] != "")].drop_duplicates("lead_id")
+        if len(assigned):
+            batches.append(Batch("leads", assigned.reset_index(drop=True), mode="patch", primary=False,
+                                 target="leads (owner assigned date)"))
+    return batches
 
 
 def _snake(series: pd.Series) -> pd.Series:
@@ -183,7 +310,10 @@ def _leads(ctx: Ctx, frame: pd.DataFrame) -> Batch:
     })
     if has(frame, "jobtitle"):
         leads["seniority"] = seniority_from_title(col(frame, "jobtitle"))
-    for name in ("mql_at", "owner_id", "assigned_at"):
+    if has(frame, "mql_at") or has(frame, "mql_entered"):
+        legacy = col(frame, "mql_at")
+        leads["mql_at"] = legacy.where(legacy != "", col(frame, "mql_entered"))
+    for name in ("owner_id", "assigned_at"):
         if has(frame, name):
             leads[name] = col(frame, name)
     if has(frame, "score"):
@@ -222,7 +352,7 @@ def _deals(ctx: Ctx, frame: pd.DataFrame) -> list[Batch]:
         if has(frame, name):
             deals[name] = col(frame, name)
     if has(frame, "contact_ids"):
-        deals["lead_id"] = col(frame, "contact_ids").str.split(r"[;,|\s]+", n=1, regex=True).str[0].fillna("").astype("str")
+        deals["lead_id"] = first_id(col(frame, "contact_ids"))
     batches = [Batch("deals", deals, hints={"stage": "HubSpot default-pipeline stages: " + ", ".join(DEAL_STAGES)})]
     entered = [c for c in frame.columns if str(c).startswith("entered_")]
     if entered:
@@ -260,7 +390,8 @@ def _campaigns(ctx: Ctx, frame: pd.DataFrame) -> Batch:
 def build(ctx: Ctx) -> list[Batch]:
     batches: list[Batch] = []
     contacts, deals = ctx.frame("contacts"), ctx.frame("deals")
-    reps = owner_reps([(contacts, "owner_id"), (deals, "owner_id")], "HubSpot owner")
+    owners = [(contacts, "owner_id"), (deals, "owner_id"), *((ctx.frame(k), "owner_id") for k in ENGAGEMENT_KINDS)]
+    reps = owner_reps(owners, "HubSpot owner")
     if reps is not None:
         batches.append(reps)
     campaigns = ctx.frame("campaigns")
@@ -270,15 +401,18 @@ def build(ctx: Ctx) -> list[Batch]:
         batches.append(_leads(ctx, contacts))
     if deals is not None:
         batches.extend(_deals(ctx, deals))
+        flag_probability(ctx, deals, "probability", "deals")
+    for key in ENGAGEMENT_KINDS:
+        batches.extend(_activities(ctx, key))
     return batches
 
 
 PRESET = Preset(
     name="hubspot",
     label="HubSpot",
-    kinds=(CONTACTS, DEALS, CAMPAIGNS),
+    kinds=(CONTACTS, DEALS, CAMPAIGNS, CALLS, EMAILS, MEETINGS, ENGAGEMENTS),
     build=build,
     formats=US_FORMATS,
     strip_prefixes=("properties", "property"),
-    summary="HubSpot contacts, deals and campaigns (API names or export labels).",
+    summary="HubSpot contacts, deals, campaigns, calls, emails and meetings (API names or export labels).",
 )

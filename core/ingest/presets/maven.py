@@ -4,7 +4,7 @@
   (the data has no leads: every deal counts as sales-sourced).
 - Stages: Won → closed_won, Lost → closed_lost, Engaging → qualification, Prospecting → discovery.
 - created_at = engage_date. Prospecting deals have no engage date: they get the latest date in the
-  file (the data's "today"), which a message states.
+  file (the data's "today"), which the data-quality profile states.
 - closed_at = close_date for Won and Lost deals.
 - amount = close_value for Won deals; Lost and open deals carry the product's list price (products.csv
   sales_price, product names compared ignoring case and spaces, so "GTXPro" finds "GTX Pro"), so
@@ -148,9 +148,10 @@ def build(ctx: Ctx) -> list[Batch]:
     if no_engage.any() and pd.notna(latest):
         fill = latest.strftime("%Y-%m-%d")
         created = engage.where(~no_engage, fill)
-        ctx.messages.append(
-            f"{int(no_engage.sum()):,} deals without an engage date (Prospecting) were given created_at = {fill}, "
-            "the latest date in the pipeline file."
+        ctx.stamped(
+            "deals", "created_at", latest.normalize().to_pydatetime(),
+            f"Prospecting deals have no engage date, so they carry {fill}, the latest date in the pipeline file "
+            "(the data's \"today\"); deals created in a period and time in stage leave their real start out.",
         )
     closed = stage.isin(["closed_won", "closed_lost"])
     won = stage == "closed_won"

@@ -133,6 +133,12 @@ def build(ctx: Ctx) -> list[Batch]:
                 first_contact = first_contact.where(~missing, ids.map(db_fc))
         fc_t, won_t = _dates(first_contact.fillna("").astype("str")), _dates(won)
         created = first_contact.fillna("").astype("str").where((fc_t.notna() & won_t.notna() & (fc_t <= won_t)), won)
+        early = fc_t.notna() & won_t.notna() & (fc_t > won_t)
+        if early.any():
+            ctx.messages.append(
+                f"{int(early.sum()):,} closed deal(s) were won before their lead's first contact (e.g. {ids[early].iloc[0]}); "
+                "they are taken as created when won."
+            )
         revenue_text = col(closed, "declared_monthly_revenue")
         revenue = pd.to_numeric(revenue_text.where(revenue_text != "", "0"), errors="coerce")
         amount = (revenue * 12).astype("str").where(revenue.notna(), revenue_text)  # unreadable text is reported as such
@@ -168,12 +174,9 @@ def build(ctx: Ctx) -> list[Batch]:
             if unknown:
                 ctx.messages.append(
                     f"{unknown:,} closed deal(s) refer to MQLs that are neither in this import nor in the database; "
-                    "the deals load; import the MQL file with the closed-deals file so those leads get their SDR as owner."
+                    "the deals load, taken as created when won; import the MQL file with the closed-deals file so those "
+                    "leads get their SDR as owner and the deals their first contact."
                 )
-    if mqls is not None or closed is not None:
-        ctx.messages.append(
-            "Olist has no activity records: response-time SLA figures cannot be computed from this data."
-        )
     return batches
 
 

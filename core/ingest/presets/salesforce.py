@@ -48,7 +48,20 @@ import numpy as np
 import pandas as pd
 
 from core.ingest.presets.base import (
-    Ctx, FileKind, Preset, blank_to, col, has, keys_of, map_values, owner_reps, seniority_from_title, truthy,
+    Ctx,
+    FileKind,
+    Preset,
+    Skips,
+    after,
+    blank_to,
+    col,
+    flag_probability,
+    has,
+    keys_of,
+    map_values,
+    owner_reps,
+    seniority_from_title,
+    truthy,
 )
 from core.ingest.presets.hubspot import US_FORMATS
 from core.ingest.validate import Batch
@@ -96,6 +109,7 @@ LEAD = FileKind(
         "status": ("Status", "Lead Status"),
         "is_converted": ("IsConverted", "Converted"),
         "converted_opp": ("ConvertedOpportunityId", "Converted Opportunity ID", "Converted Opportunity"),
+        "converted_contact": ("ConvertedContactId", "Converted Contact ID"),
         "owner_id": ("OwnerId", "Lead Owner ID", "Owner ID"),
         "mql_at": ("MQL_Date__c", "MQL_Date", "MQL Date", "Marketing_Qualified_Date__c"),
         "score": ("Lead_Score__c", "Score__c", "Lead Score"),
@@ -127,6 +141,7 @@ OPPORTUNITY = FileKind(
         "owner_id": ("OwnerId", "Opportunity Owner ID", "Owner ID"),
         "lost_reason": ("Loss_Reason__c", "Lost_Reason__c", "Loss Reason"),
         "is_deleted": ("IsDeleted", "Deleted"),
+        "probability": ("Probability", "Probability (%)"),
         "opportunity_id": ("OpportunityId",),
     },
     required=("id", "stage", "created_at"),
@@ -189,6 +204,60 @@ MEMBER = FileKind(
     any_of=("lead_id", "contact_id"),
     name_hints=("campaignmember", "campaign_member", "members"),
 )
+
+
+# Task and Event (activities). WhoId is a lead (00Q…) or a contact (003…); WhatId an opportunity (006…) or
+# another record. Columns only one of the two objects has tell them apart.
+_ACTIVITY_COLUMNS = {
+    "id": ("Id", "Activity ID", "Task ID", "Event ID"),
+    "who_id": ("WhoId", "Who ID", "Name ID"),
+    "what_id": ("WhatId", "What ID", "Related To ID"),
+    "owner_id": ("OwnerId", "Assigned To ID", "Owner ID", "Assigned ID"),
+    "created_at": ("CreatedDate", "Created Date", "Date Created"),
+    "activity_date": ("ActivityDate", "Due Date", "Date"),
+    "type": ("Type", "Task Type", "Event Type"),
+    "subject": ("Subject",),
+    "is_deleted": ("IsDeleted", "Deleted"),
+    # Task only
+    "subtype": ("TaskSubtype", "Task Subtype"),
+    "completed_at": ("CompletedDateTime", "Completed Date/Time"),
+    "status": ("Status",),
+    "is_closed": ("IsClosed", "Closed"),
+    # Event only
+    "activity_datetime": ("ActivityDateTime", "Activity Date/Time"),
+    "start": ("StartDateTime", "Start Date Time", "Start"),
+    "event_subtype": ("EventSubtype", "Event Subtype"),
+    "duration": ("DurationInMinutes", "Duration"),
+    "all_day": ("IsAllDayEvent", "All-Day Event"),
+    # other objects
+    "stage": ("StageName",),
+    "is_converted": ("IsConverted",),
+}
+_EVENT_ONLY = ("activity_datetime", "start", "event_subtype", "duration", "all_day")
+TASK = FileKind(
+    key="task",
+    label="Salesforce Task",
+    target="activities",
+    columns=_ACTIVITY_COLUMNS,
+    required=("id", "owner_id"),
+    all_of=("id", "who_id"),
+    any_of=("subtype", "subject", "activity_date", "type", "what_id", "status", "completed_at"),
+    none_of=(*_EVENT_ONLY, "stage", "is_converted"),
+    name_hints=("task", "tasks"),
+)
+EVENT = FileKind(
+    key="event",
+    label="Salesforce Event",
+    target="activities",
+    columns=_ACTIVITY_COLUMNS,
+    required=("id", "owner_id"),
+    all_of=("id", "who_id"),
+    any_of=_EVENT_ONLY,
+    none_of=("stage", "is_converted", "subtype"),
+    name_hints=("event", "events"),
+)
+TASK_KINDS = {"Call": "call", "Email": "email", "Meeting": "meeting"}
+OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred", "Open")
 
 
 def _live(ctx: Ctx, frame: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -337,13 +406,79 @@ def _touches(ctx: Ctx, frame: pd.DataFrame) -> Batch:
     return Batch("campaign_touches", touches)
 
 
+def _activities(ctx: Ctx, frame: pd.DataFrame, event: bool, leads: pd.DataFrame | None) -> Batch | None:
+    """Task or Event rows → activities (see the module docstring for every rule)."""
+    label = "Salesforce Event" if event else "Salesforce Task"
+    skips = Skips(ctx, f"{', '.join(ctx.file_names('event' if event else 'task'))} ({label})")
+    # when: a meeting's start; a task's completion, else when it was logged, else its (due) date
+    order = ("activity_datetime", "start", "activity_date", "created_at") if event else (
+        "completed_at", "created_at", "activity_date")
+    when = col(frame, order[0])
+    for fallback in order[1:]:
+        when = when.where(when != "", col(frame, fallback))
+    # what: a task's subtype, else its type, else its subject's first word; an event is a meeting unless typed
+    type_kind = map_values(col(frame, "type"), TASK_KINDS, default="")
+    subtype = keys_of(col(frame, "subtype"))
+    if event:
+        kind = type_kind.where(type_kind != "", "meeting")
+    else:
+        subject = col(frame, "subject").str.lower()
+        by_subject = np.select([subject.str.match(r"^(?:call|phone)\b"), subject.str.match(r"^e-?mail\b"),
+                                subject.str.match(r"^meeting\b")], ["call", "email", "meeting"], "")
+        kind = pd.Series(np.select([subtype == "call", subtype == "email"], ["call", "email"], ""), index=frame.index)
+        kind = kind.where(kind != "", type_kind)
+        kind = kind.where(kind != "", pd.Series(by_subject, index=frame.index))
+    # who: a lead (00Q…), or the contact a lead of this import was converted into; the opportunity (006…)
+    who, what = col(frame, "who_id"), col(frame, "what_id")
+    lead_id = who.where(who.str.startswith("00Q"), "")
+    if leads is not None and has(leads, "converted_contact"):  # a converted lead's activities move to its contact
+        conv = pd.DataFrame({"contact": col(leads, "converted_contact"), "lead": col(leads, "id")})
+        conv = conv[conv["contact"] != ""].drop_duplicates("contact").set_index("contact")["lead"]
+        lead_id = lead_id.where(lead_id != "", who.map(conv).fillna("").astype("str"))
+    rows = frame.assign(_when=when, _kind=kind, _lead=lead_id, _deal=what.where(what.str.startswith("006"), ""),
+                        _subtype=subtype)
+
+    rows = skips.drop(rows, truthy(col(rows, "is_deleted")), "row(s) marked IsDeleted")
+    if not event:
+        if has(rows, "is_closed"):
+            still_open = ~truthy(col(rows, "is_closed")) & (col(rows, "is_closed") != "")
+        else:
+            still_open = keys_of(col(rows, "status")).isin(keys_of(pd.Series(OPEN_TASK_STATUSES)).tolist())
+        rows = skips.drop(rows, still_open, "open task(s), not done yet (a planned call is not a touch)")
+        rows = skips.drop(rows, rows["_subtype"] == "listemail", "list e-mail(s), mass e-mails rather than a rep's touch")
+        rows = skips.drop(rows, rows["_kind"] == "",
+                          "task(s) that are not a call, e-mail or meeting (by TaskSubtype, Type and Subject)")
+    else:
+        rows = skips.drop(rows, after(ctx, rows["_when"]), "meeting(s) still to come (after the import)")
+    unlinked = (rows["_lead"] == "") & (rows["_deal"] == "")
+    contacts = int((unlinked & col(rows, "who_id").str.startswith("003")).sum())
+    rows = skips.drop(rows, unlinked, "activit(ies) on neither a lead nor an opportunity" + (
+        f" ({contacts:,} on contacts: import them with the Lead export, whose ConvertedContactId links a converted "
+        "lead's activities back to it)" if contacts else ""))
+    skips.say()
+    if rows.empty:
+        return None
+    return Batch("activities", pd.DataFrame({
+        "activity_id": col(rows, "id"),
+        "lead_id": rows["_lead"].to_numpy(),
+        "deal_id": rows["_deal"].to_numpy(),
+        "rep_id": col(rows, "owner_id"),
+        "occurred_at": rows["_when"].to_numpy(),
+        "kind": rows["_kind"].to_numpy(),
+        "_src": rows["_src"].to_numpy(),
+        "_line": rows["_line"].to_numpy(),
+    }))
+
+
 def build(ctx: Ctx) -> list[Batch]:
     batches: list[Batch] = []
     lead = ctx.frame("lead")
     opp = ctx.frame("opportunity")
     lead = _live(ctx, lead, "Lead") if lead is not None else None
     opp = _live(ctx, opp, "Opportunity") if opp is not None else None
-    reps = owner_reps([(lead, "owner_id"), (opp, "owner_id")], "Salesforce user", skip_prefix="00G")
+    tasks, events = ctx.frame("task"), ctx.frame("event")
+    reps = owner_reps([(lead, "owner_id"), (opp, "owner_id"), (tasks, "owner_id"), (events, "owner_id")],
+                      "Salesforce user", skip_prefix="00G")
     if reps is not None:
         batches.append(reps)
     campaign = ctx.frame("campaign")
@@ -353,6 +488,7 @@ def build(ctx: Ctx) -> list[Batch]:
         batches.append(_leads(ctx, lead))
     if opp is not None:
         batches.append(_deals(ctx, opp, lead))
+        flag_probability(ctx, opp, "probability", "opportunities")
     elif lead is not None and has(lead, "converted_opp"):
         # opportunities already loaded: link them to the leads converted into them
         conv = pd.DataFrame({"deal_id": col(lead, "converted_opp"), "lead_id": col(lead, "id"),
@@ -366,14 +502,19 @@ def build(ctx: Ctx) -> list[Batch]:
     members = ctx.frame("campaign_member")
     if members is not None:
         batches.append(_touches(ctx, _live(ctx, members, "CampaignMember")))
+    for frame, event in ((tasks, False), (events, True)):
+        if frame is not None:
+            acts = _activities(ctx, frame, event, lead)
+            if acts is not None:
+                batches.append(acts)
     return batches
 
 
 PRESET = Preset(
     name="salesforce",
     label="Salesforce",
-    kinds=(LEAD, OPPORTUNITY, HISTORY, CAMPAIGN, MEMBER),
+    kinds=(LEAD, OPPORTUNITY, HISTORY, CAMPAIGN, MEMBER, TASK, EVENT),
     build=build,
     formats=US_FORMATS,
-    summary="Salesforce Lead, Opportunity, OpportunityHistory, Campaign and CampaignMember exports.",
+    summary="Salesforce Lead, Opportunity, OpportunityHistory, Campaign, CampaignMember, Task and Event exports.",
 )

@@ -1,8 +1,8 @@
 """`xeducation`: the "X Education" lead-scoring file (Leads.csv).
 
 The file has no dates at all. A lead's created_at is the moment of the import that first loaded it
-(re-imports keep it), and the summary says so: time-based figures for these leads describe the import,
-not real events. Everything else:
+(re-imports keep it; the schema needs a value), and the data-quality profile says how many leads carry
+it: time-based figures for these leads describe the import, not real events. Everything else:
 - lead_id = Prospect ID; source = Lead Source (blank: "unknown"; spellings differing only in case are
   folded into the most common one, so "google" counts as "Google").
 - score from Lead Quality (the sales team's rating): High in Relevance 90, Might be 65, Not Sure 45,
@@ -105,11 +105,11 @@ def build(ctx: Ctx) -> list[Batch]:
     if bad_converted.any():
         leads["_pcol"] = np.where(bad_converted, "Converted", None)  # type: ignore[call-overload]  # stubs: no None fill
         leads["_preason"] = ("Converted '" + converted_raw.str.slice(0, 60) + "' is not 0 or 1").where(bad_converted, None)
-    new = len(leads) - len(ctx.existing("leads", "lead_id", [], leads["lead_id"]))
-    ctx.messages.append(
-        f"{', '.join(ctx.file_names('leads'))} has no dates: {max(new, 0):,} new lead(s) were stamped with this import's "
-        f"time ({ctx.now:%Y-%m-%d %H:%M} UTC) as created_at; leads imported before keep theirs. Cohort and SLA "
-        "figures for these leads describe the import, not when the leads arrived."
+    ctx.stamped(
+        "leads", "created_at", ctx.now,
+        f"{', '.join(ctx.file_names('leads'))} has no dates, so they carry the moment of the import that first "
+        f"loaded them ({ctx.now:%Y-%m-%d %H:%M} UTC). Lead counts, quality leads, the funnel and the SLA place them "
+        "in that import's period, not when the leads arrived.",
     )
     return [Batch("leads", leads, insert_only=("created_at",),
                   hints={"score": "Lead Quality: High in Relevance, Might be, Not Sure, Low in Relevance, Worst"})]
