@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import AccordError
 
@@ -17,7 +18,7 @@ _DUCKDB_MAGIC = b"DUCK"
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on standard error (exit 2), like every other problem."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
 
 
@@ -96,7 +97,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     A database holding the demo (meta is_demo = 1) is never silently mixed with real records:
     --replace-demo swaps the demo records for the imported ones in the import's own transaction,
-    --append keeps both (and the database stays marked as demo); neither refuses."""
+    --append keeps both (and the database stays marked as demo); without either the import is refused."""
     from core.db import get_meta
     from core.ingest import PRESETS, files_from_paths, format_summary, import_files
     from core.ingest.engine import UnknownPreset
@@ -151,7 +152,7 @@ def _after_demo_import(con, db: str, summary, *, replaced: bool, demo_leads: int
     """Make the is_demo flag (the app's demo banner) follow the data, and say in one line what happened."""
     from core.db import get_meta, set_meta, transaction
 
-    removed = any("were removed first" in m for m in summary.messages)
+    removed = any("were removed first" in m for m in summary.messages)  # the engine's note when it emptied the tables
     if replaced and removed:
         if get_meta(con, "is_demo") != "0":  # the engine clears it only when a file had rows
             with transaction(con, ()) as cur:
@@ -159,8 +160,8 @@ def _after_demo_import(con, db: str, summary, *, replaced: bool, demo_leads: int
                 if not summary.imported_anything:
                     set_meta(cur, "source", "no data loaded yet")
         if summary.imported_anything:
-            return "replaced", (f"Replaced the demo data in {db}: its {demo_leads:,} leads and their deals and "
-                                "activities were removed in the import's transaction; it is no longer marked as demo.")
+            return "replaced", (f"Replaced the demo data in {db}: its {demo_leads:,} leads and every other demo record "
+                                "were removed in the import's transaction; it is no longer marked as demo.")
         return "replaced", (f"The demo data in {db} was removed but nothing was imported: the database now holds "
                             "no records.")
     if replaced:  # no file was recognised: the import wrote nothing, the demo is untouched

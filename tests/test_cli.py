@@ -258,7 +258,7 @@ def test_import_with_replace_demo_swaps_the_records_and_drops_the_demo_flag(demo
     out = _cli("import", "--db", str(demo_copy), "--preset", "accord", "--replace-demo", str(real_files))
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
-        f"Replaced the demo data in {demo_copy}: its 300 leads and their deals and activities were removed in "
+        f"Replaced the demo data in {demo_copy}: its 300 leads and every other demo record were removed in "
         "the import's transaction; it is no longer marked as demo.")
     summary = _strict_json(out.stdout)
     assert summary["ok"] is True and summary["demo_data"] == "replaced"
