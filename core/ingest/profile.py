@@ -173,7 +173,7 @@ def _amounts(con, where: str, params: dict, what: str, figures: tuple[str, ...],
         flags.append(Flag(
             code, figures,
             f"Deal {top_id} is {share:.0%} of {what} ({_n(top)} of {_n(total)}): more than {OUTLIER_FACTOR}× the "
-            f"median deal ({_n(median)}). Check the amount before reading {what} as a trend.",
+            f"median amount ({_n(median)}). Check the amount before reading {what} as a trend.",
             1, n, (top_id,), share,
         ))
     tiny = con.execute(
@@ -184,8 +184,9 @@ def _amounts(con, where: str, params: dict, what: str, figures: tuple[str, ...],
         k = int(tiny[0])
         flags.append(Flag(
             f"{code}_tiny", figures,
-            f"{_deals(k)} in {what} {'has' if k == 1 else 'have'} an amount under 1/{OUTLIER_FACTOR} of the median "
-            f"deal ({_n(median)}), e.g. {_n(float(tiny[1]))} on deal {tiny[2]}: placeholders or amounts in the wrong unit?",
+            f"{_deals(k)} counted in {what} {'has' if k == 1 else 'have'} an amount under 1/{OUTLIER_FACTOR} of the "
+            f"median amount ({_n(median)}), e.g. {_n(float(tiny[1]))} on deal {tiny[2]}: a placeholder or an amount "
+            "in the wrong unit?",
             k, n, (str(tiny[2]),),
         ))
     return flags
@@ -274,7 +275,7 @@ def profile(
             flags.append(Flag(
                 "won_without_amount", WON_AMOUNT_FIGURES,
                 f"{no_amount:,} of {won:,} won deals{scope_words} have no amount (0), so won revenue and the "
-                "average deal size leave them out.",
+                "average deal size count them as 0.",
                 int(no_amount), int(won),
             ))
         # open deals as of, and those without an expected close date
@@ -314,7 +315,7 @@ def profile(
                 "by default: the data does not say how many deals were lost.",
                 0, int(n_won),
             ))
-        what = f"won revenue{scope_words}"
+        what = f"won revenue in {period.label}" if period is not None else "won revenue"
         flags.extend(_amounts(con, won_where, params, what, WON_AMOUNT_FIGURES, "won_revenue_outlier"))
         flags.extend(_amounts(con, open_where, open_params, "the open pipeline", OPEN_AMOUNT_FIGURES,
                               "open_amount_outlier"))
