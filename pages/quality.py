@@ -73,8 +73,17 @@ for p in pending:
     with st.container(border=True):
         st.text(pv.summary)
         st.text(pv.why)
-        st.dataframe(diff_frame(pv.base, p.body, quality.LABELS, f"version {p.base_version}", "proposed"),
-                     hide_index=True, width="stretch")
+        left, right = st.columns([1, 1], gap="medium")
+        left.dataframe(diff_frame(pv.base, p.body, quality.LABELS, f"version {p.base_version}", "proposed"),
+                       hide_index=True, width="stretch")
+        if choices.leads:  # what the proposal would have qualified, converted and missed, before anyone decides
+            pbt = data.cached(backtest, p.body, *editor.backtest_bounds(editor.backtest_days(
+                choices.first_created, scope.as_of).default), scope.as_of)
+            for col, (name, value, delta) in zip(right.columns(2), editor.backtest_cards(pbt)[:2]):
+                widgets.measure(col, name, value, delta)
+            for col, (name, value, delta) in zip(right.columns(2), editor.backtest_cards(pbt)[2:]):
+                widgets.measure(col, name, value, delta)
+            right.caption("Back-test of the proposal over the trailing year, beside the version in force.")
         if pv.overtaken:
             st.warning(widgets.plain(pv.overtaken))
         if pv.note:

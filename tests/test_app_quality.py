@@ -87,6 +87,11 @@ def test_draft_preview_propose_and_approve_by_the_other_team(tiny_db_copy, use_d
 
     at = open_quality("sales")
     assert heading(at, "Waiting for sign-off") == "Waiting for sign-off (1)"
+    # the approver sees the proposal's back-test (drawn first, beside its diff) before deciding: the same
+    # figures marketing saw for its draft
+    assert (card(at, "backtest_draft_quality_leads"), card_delta(at, "backtest_draft_quality_leads")) == (
+        "2", "version 1: 6")
+    assert card(at, "backtest_missed_won_deals") == "1"
     at.button(key=f"quality_approve_{p.proposal_id}").click().run()
     assert not at.exception and not at.error
     assert at.success[0].value.startswith("Approved: version 2 is saved and applies to leads created from 2026-07-03 00:00 UTC")
