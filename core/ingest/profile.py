@@ -259,8 +259,7 @@ def profile(
                           "cannot be measured.", 0))
     if leads == 0 and deals:
         flags.append(Flag("no_leads", LEAD_FIGURES,
-                          "No leads are loaded, so lead, quality-lead and funnel figures cannot be computed; every "
-                          "deal counts as sales-sourced.", 0))
+                          "No leads are loaded, so lead, quality-lead and funnel figures cannot be computed.", 0))
     if deals == 0 and leads:
         flags.append(Flag("no_deals", DEAL_FIGURES,
                           "No deals are loaded, so revenue, pipeline and win-rate figures cannot be computed.", 0))

@@ -302,7 +302,7 @@ def after(ctx: Ctx, series: pd.Series) -> pd.Series:
     return (parse_times(series) > pd.Timestamp(ctx.now + FUTURE_TOLERANCE)).fillna(False).astype(bool)
 
 
-def flag_probability(ctx: Ctx, frame: pd.DataFrame, column: str, label: str, scale: float = 100.0) -> None:
+def flag_probability(ctx: Ctx, frame: pd.DataFrame, column: str, noun: tuple[str, str], scale: float = 100.0) -> None:
     """A probability outside 0-100% (e.g. 1000) says the record was typed carelessly; Accord's figures do not
     use probability, so the rows load and the profile flags them (with a few record ids)."""
     if not has(frame, column):
@@ -317,8 +317,9 @@ def flag_probability(ctx: Ctx, frame: pd.DataFrame, column: str, label: str, sca
     shown = ", ".join(f"{v:g}" for v in value[bad].drop_duplicates().head(3))
     ctx.flags.append(Flag(
         "probability_out_of_range", (),
-        f"{n:,} {label} have a probability outside 0-{scale:g} (e.g. {shown}); Accord's figures do not use "
-        "probability, so they load as they are, but the source needs correcting.",
+        f"{n:,} {noun[0] if n == 1 else noun[1]} {'has' if n == 1 else 'have'} a probability outside 0-{scale:g} "
+        f"(e.g. {shown}); Accord's figures do not use probability, so {'it loads as it is' if n == 1 else 'they load as they are'}, "
+        "but the source needs correcting.",
         n, len(frame), tuple(ids[bad].head(5)),
     ))
 

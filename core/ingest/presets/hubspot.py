@@ -401,7 +401,7 @@ def build(ctx: Ctx) -> list[Batch]:
         batches.append(_leads(ctx, contacts))
     if deals is not None:
         batches.extend(_deals(ctx, deals))
-        flag_probability(ctx, deals, "probability", "deals")
+        flag_probability(ctx, deals, "probability", ("deal", "deals"))
     for key in ENGAGEMENT_KINDS:
         batches.extend(_activities(ctx, key))
     return batches

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.ingest.canonical import NON_FINITE_WORDS
 from core.ingest.presets.base import Ctx, FileKind, Preset, blank_to, col
 from core.ingest.validate import Batch
 
@@ -154,6 +155,12 @@ def build(ctx: Ctx) -> list[Batch]:
             "_src": closed["_src"].to_numpy(),
             "_line": closed["_line"].to_numpy(),
         })
+        overflow = revenue.notna() & ~np.isfinite(revenue * 12)  # inf, nan, or 1e308 that × 12 overflows
+        if overflow.any():  # say what the file holds, not the overflowed product
+            deals["_pcol"] = np.where(overflow, "amount", None)  # type: ignore[call-overload]  # stubs: no None fill
+            deals["_preason"] = ("declared monthly revenue '" + revenue_text.str.slice(0, 60) + "' × 12 "
+                                 + NON_FINITE_WORDS).where(overflow, None)
+            deals["amount"] = deals["amount"].where(~overflow.to_numpy(), "0")  # the reason above is what is reported
         batches.append(Batch("deals", deals, hints={"amount": "declared_monthly_revenue × 12"}))
         zero = int((revenue == 0).sum())
         if zero:

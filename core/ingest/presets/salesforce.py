@@ -488,7 +488,7 @@ def build(ctx: Ctx) -> list[Batch]:
         batches.append(_leads(ctx, lead))
     if opp is not None:
         batches.append(_deals(ctx, opp, lead))
-        flag_probability(ctx, opp, "probability", "opportunities")
+        flag_probability(ctx, opp, "probability", ("opportunity", "opportunities"))
     elif lead is not None and has(lead, "converted_opp"):
         # opportunities already loaded: link them to the leads converted into them
         conv = pd.DataFrame({"deal_id": col(lead, "converted_opp"), "lead_id": col(lead, "id"),
