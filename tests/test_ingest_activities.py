@@ -206,3 +206,13 @@ def test_reimporting_activities_changes_nothing(con):
     again = import_files(con, "hubspot", files_from_paths([HS]), actor="test", now=NOW)
     assert activities(con) == before
     assert again.by_table["activities"].unchanged == 5 and again.by_table["activities"].loaded == 0
+
+
+def test_hubspot_meeting_in_epoch_milliseconds_still_to_come(con):
+    """The legacy API's epoch milliseconds are read too when deciding a meeting has not happened yet."""
+    meetings = ("hs_object_id,hs_timestamp,hubspot_owner_id,hs_meeting_title,associated_contact_ids\n"
+                "1,1709737200000,71,Demo,101\n"  # 2024-03-06 15:00 UTC
+                "2,1893456000000,71,Renewal,101\n")  # 2030-01-01
+    summary = import_files(con, "hubspot", [SourceFile("meetings.csv", meetings.encode())], actor="test", now=NOW)
+    assert [(r[0], r[4]) for r in activities(con)] == [("1", "2024-03-06 15:00:00")]
+    assert any("1 meeting(s) still to come" in m for m in summary.messages)

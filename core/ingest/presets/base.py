@@ -294,6 +294,10 @@ def parse_times(series: pd.Series) -> pd.Series:
     validation reads the values again strictly. Unreadable values are NaT."""
     text = series.fillna("").astype("str").str.strip()
     out = pd.to_datetime(text.where(text != "", None), errors="coerce", utc=True, format="mixed")
+    epoch = text.str.fullmatch(r"\d{12,13}")  # HubSpot's legacy epoch milliseconds
+    if epoch.any():
+        ms = pd.to_datetime(pd.to_numeric(text.where(epoch, None), errors="coerce"), unit="ms", utc=True)
+        out = out.where(~epoch, ms)
     return out.dt.tz_localize(None)
 
 
