@@ -145,9 +145,17 @@ def _one(con, sql: str, params: Sequence | dict | None = None) -> Any:
     return row[0] if row else None
 
 
+def _row(con, sql: str, params: Sequence | dict) -> tuple:
+    """The one row of an aggregate query."""
+    row = con.execute(sql, params).fetchone()
+    assert row is not None  # an aggregate always returns a row
+    return row
+
+
 def _scope(period, as_of: datetime | None) -> tuple[str, dict, str]:
     """SQL condition on deals d for "won in scope", its parameters, and words naming the scope."""
-    cond, params, words = ["d.stage = 'closed_won'"], {}, ""
+    cond, words = ["d.stage = 'closed_won'"], ""
+    params: dict[str, Any] = {}
     if period is not None:
         cond.append("d.closed_at >= $start AND d.closed_at < $end")
         params.update(start=period.start, end=period.end)
@@ -266,10 +274,10 @@ def profile(
 
     if deals:
         won_where, params, scope_words = _scope(period, as_of)
-        won, no_amount = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE d.amount IS NULL OR d.amount = 0) FROM deals d WHERE {won_where}",
+        won, no_amount = _row(
+            con, f"SELECT count(*), count(*) FILTER (WHERE d.amount IS NULL OR d.amount = 0) FROM deals d WHERE {won_where}",
             params,
-        ).fetchone()
+        )
         if no_amount:
             flags.append(Flag(
                 "won_without_amount", WON_AMOUNT_FIGURES,
@@ -278,14 +286,15 @@ def profile(
                 int(no_amount), int(won),
             ))
         # open deals as of, and those without an expected close date
-        open_where, open_params = "list_contains($open_stages, d.stage)", {"open_stages": list(OPEN_STAGES)}
+        open_where = "list_contains($open_stages, d.stage)"
+        open_params: dict[str, Any] = {"open_stages": list(OPEN_STAGES)}
         if as_of is not None:  # a deal closed later was open then
             open_where = "d.created_at <= $as_of AND (d.closed_at IS NULL OR d.closed_at > $as_of)"
             open_params = {"as_of": as_of}
-        n_open, no_close = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE d.expected_close_on IS NULL AND d.closed_at IS NULL) "
+        n_open, no_close = _row(
+            con, f"SELECT count(*), count(*) FILTER (WHERE d.expected_close_on IS NULL AND d.closed_at IS NULL) "
             f"FROM deals d WHERE {open_where}", open_params,
-        ).fetchone()
+        )
         if no_close:
             flags.append(Flag(
                 "open_without_expected_close", OPEN_AMOUNT_FIGURES,
@@ -294,7 +303,8 @@ def profile(
                 int(no_close), int(n_open),
             ))
         # won and lost: the win rate's basis (trailing year to as-of; else the period; else everything)
-        closed_where, closed_params, closed_words = "d.closed_at IS NOT NULL", {}, ""
+        closed_where, closed_words = "d.closed_at IS NOT NULL", ""
+        closed_params: dict[str, Any] = {}
         if as_of is not None:
             closed_where += " AND d.closed_at > $from AND d.closed_at <= $to"
             closed_params = {"from": as_of - TRAILING_YEAR, "to": as_of}
@@ -303,10 +313,10 @@ def profile(
             closed_where += " AND d.closed_at >= $from AND d.closed_at < $to"
             closed_params = {"from": period.start, "to": period.end}
             closed_words = f" in {period.label}"
-        n_won, n_lost = con.execute(
-            f"SELECT count(*) FILTER (WHERE d.stage = 'closed_won'), count(*) FILTER (WHERE d.stage = 'closed_lost') "
+        n_won, n_lost = _row(
+            con, f"SELECT count(*) FILTER (WHERE d.stage = 'closed_won'), count(*) FILTER (WHERE d.stage = 'closed_lost') "
             f"FROM deals d WHERE {closed_where}", closed_params,
-        ).fetchone()
+        )
         if n_won and not n_lost:
             flags.append(Flag(
                 "no_lost_deals", WIN_RATE_FIGURES,

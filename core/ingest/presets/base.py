@@ -338,7 +338,8 @@ class Skips:
     said in one message per file kind: "Salesforce Task: skipped 3 open task(s), not done yet, and 1 ..."."""
 
     def __init__(self, ctx: Ctx, what: str) -> None:
-        self.ctx, self.what, self.parts = ctx, what, []
+        self.ctx, self.what = ctx, what
+        self.parts: list[str] = []
 
     def drop(self, frame: pd.DataFrame, mask: pd.Series, words: str) -> pd.DataFrame:
         n = int(mask.sum())
