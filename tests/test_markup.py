@@ -192,7 +192,7 @@ def corpus_world(path: Path, port: int = 9) -> dict:
         "goal": Actor(name=f"{c['bold']} {c['html']}", team="leadership"),
         "sla": Actor(name=c["script"], team="marketing"),
         "quality": Actor(name=c["icon"], team="marketing"),
-        "proposer": Actor(name=c["link"], team="marketing"),
+        "proposer": Actor(name=f"{c['image']} {c['link']}", team="marketing"),
         "sales": Actor(name=c["colour"], team="sales"),
         "rejecter": Actor(name=c["math"], team="marketing"),
         "importer": Actor(name=c["code"], team="leadership"),
