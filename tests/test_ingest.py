@@ -371,3 +371,18 @@ def test_an_import_summary_reads_as_one_sentence_and_one_row_per_table():
     assert summary.frame().to_dict("records") == [
         {"table": "leads", "read": 3, "loaded": 2, "updated": 0, "unchanged": 0, "quarantined": 1}]
     assert ImportSummary([], {}).headline == "Nothing was imported from these files."
+
+
+def test_cli_import_prints_the_profile(tmp_path, capsys):
+    (tmp_path / "deals.csv").write_bytes(csv_bytes(
+        "deal_id,created_at,amount,stage,closed_at", "D1,2024-01-10,0,closed_won,2024-02-01",
+        "D2,2024-01-10,100,closed_won,2024-02-02", "D3,2099-01-10,100,proposal,"))
+    code = cli_import(str(tmp_path / "x.duckdb"), "accord", [str(tmp_path / "deals.csv")], "cli")
+    out, err = capsys.readouterr()
+    assert code == 0
+    payload = json.loads(out)
+    codes = [f["code"] for f in payload["profile"]]
+    assert codes == ["no_activities", "no_leads", "won_without_amount", "no_lost_deals", "quarantined_future"]
+    assert payload["profile"][2]["text"] == (
+        "1 of 2 won deals have no amount (0), so won revenue and the average deal size count them as 0.")
+    assert "- Data quality: 1 of 2 won deals have no amount" in err
