@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,6 +22,8 @@ import pytest
 
 from browser_support import (
     MAIN,
+    SERVER_START_SECONDS,
+    Server,
     assert_clean,
     download_text,
     expect,
@@ -27,10 +33,10 @@ from browser_support import (
     reruns,
     wait_idle,
 )
-from core.export import plain_markdown
+from core.export import WORD_JOINER, plain_markdown
 from core.models import DEMO_PERSONAS
 from core.navigation import pages_for
-from test_markup import FORMULAS, corpus_world
+from test_markup import EVERYTHING, FORMULAS, corpus_world, markup_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +64,7 @@ FOREIGN_MARKUP = """([main]) => {
     const href = a.getAttribute('href');
     if (!href.startsWith('#')) found.push('a ' + href);  // Streamlit's heading anchors only
   }
-  const md = '[data-testid="stMarkdownContainer"] ';
+  const md = ':is([data-testid="stMarkdownContainer"], [data-testid="stCaptionContainer"]) ';
   for (const el of root.querySelectorAll(md + ':is(.katex, del, blockquote, pre, [role="img"], '
                                          + '.stMarkdownColoredText, .stMarkdownColoredBackground, .stMarkdownBadge)'))
     found.push(el.tagName + ' ' + el.className + ' ' + el.textContent);
@@ -227,3 +233,96 @@ def test_no_table_exports_by_itself_and_the_app_download_is_neutral(browser, cor
     for cell in cells:  # nothing else starts like a formula, but numbers (a negative figure is data)
         if cell.startswith(("=", "+", "-", "@", "\t", "\r")):
             assert re.fullmatch(r"-\d+(\.\d+)?", cell), cell
+
+
+# --- the escaping function against Streamlit's own renderer ----------------------------------------------------
+
+RENDER_EVERY_KIND = """
+import sys
+sys.path.insert(0, {root!r})
+import json
+import streamlit as st
+from ui.widgets import plain
+
+values = json.loads({values!r})
+for i, value in enumerate(values):
+    text = plain(value)
+    with st.container(key=f"v{{i}}"):
+        st.markdown(text)
+        st.caption(text)
+        st.info(text)
+        with st.expander(text):
+            st.write("inside")
+        st.tabs([text, "other"])
+        st.metric(text, 1, delta=text, help=text)
+        st.selectbox(text, ["a"], key=f"s{{i}}", help=text)
+        st.radio("Radio", [text, "b"], key=f"r{{i}}")
+        st.button(text, key=f"b{{i}}")
+        st.progress(0.5, text=text)
+        st.subheader(text)
+    if i < 3:
+        st.toast(text, duration="infinite")
+st.container(key="done").write("done")
+"""
+
+
+class ScriptServer(Server):
+    """`streamlit run` of one script of the test's own (not app.py) on a free loopback port."""
+
+    def __init__(self, script: Path):  # not super().__init__: that starts app.py
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log_path = script.with_suffix(".log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=script.parent, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_healthy(time.monotonic() + SERVER_START_SECONDS)
+        except BaseException:
+            self.stop()
+            raise
+
+
+def test_plain_text_reads_as_typed_in_every_kind_of_element(browser, tmp_path, trap_port):
+    """Each corpus value through ui.widgets.plain into every Markdown element Streamlit has (markdown, caption,
+    alert, expander and tab labels, metric label, delta and help, widget label and help, radio option, button,
+    progress text, subheader, toast): nothing but its text, character for character."""
+    values = [*markup_corpus(trap_port).values(), *EVERYTHING]
+    script = tmp_path / "render_every_kind.py"
+    script.write_text(RENDER_EVERY_KIND.format(root=str(ROOT), values=json.dumps(values)))
+    server = ScriptServer(script)
+    requests: list[str] = []
+
+    def record(request) -> None:
+        requests.append(request.url)
+
+    browser.on("request", record)
+    try:
+        page = browser.new_page()
+        page.goto(server.url)
+        expect(page.locator(".st-key-done")).to_be_visible()
+        wait_idle(page)
+        assert page.evaluate(FOREIGN_MARKUP, [MAIN]) == []
+        expect(page.get_by_test_id("stToast")).to_have_count(3)
+        assert page.evaluate(FOREIGN_MARKUP, ["[data-testid='stToastContainer']"]) == []
+        for i, value in enumerate(values):
+            # every Markdown container in the value's box: its text, less the script's own words (and hidden ones' "")
+            shown = page.locator(f".st-key-v{i} :is([data-testid='stMarkdownContainer'], "
+                                 "[data-testid='stCaptionContainer'])").evaluate_all(
+                "els => els.map(e => e.innerText.trim())")
+            texts = [t.replace(WORD_JOINER, "") for t in shown if t not in ("", "1", "inside", "other", "Radio", "a", "b")]
+            # markdown, caption, alert, expander, tab, metric label and delta, selectbox label, radio option,
+            # button, progress text, subheader (tooltips are drawn on hover only)
+            assert len(texts) == 12, (value, texts)
+            assert set(texts) == {re.sub(r"\s+", " ", value).strip()}, (value, texts)
+    finally:
+        browser.remove_listener("request", record)
+        server.stop()
+    assert not [u for u in requests if urlparse(u).port == trap_port]
+    assert not [u for u in requests if urlparse(u).netloc != f"127.0.0.1:{server.port}"
+                and urlparse(u).scheme not in ("data", "blob")]
