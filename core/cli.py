@@ -149,29 +149,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _after_demo_import(con, db: str, summary, *, replaced: bool, demo_leads: int,
                        demo_source: str | None) -> tuple[str, str]:
-    """Make the is_demo flag (the app's demo banner) follow the data, and say in one line what happened."""
-    from core.db import get_meta, set_meta, transaction
-
+    """Say in one line what an import into a demo database did (the engine keeps the is_demo flag, the app's
+    demo banner, following the data in the import's own transaction)."""
     removed = any("were removed first" in m for m in summary.messages)  # the engine's note when it emptied the tables
     if replaced and removed:
-        if get_meta(con, "is_demo") != "0":  # the engine clears it only when a file had rows
-            with transaction(con, ()) as cur:
-                set_meta(cur, "is_demo", "0")
-                if not summary.imported_anything:
-                    set_meta(cur, "source", "no data loaded yet")
-        if summary.imported_anything:
-            return "replaced", (f"Replaced the demo data in {db}: its {demo_leads:,} leads and every other demo record "
-                                "were removed in the import's transaction; it is no longer marked as demo.")
-        return "replaced", (f"The demo data in {db} was removed but nothing was imported: the database now holds "
-                            "no records.")
-    if replaced:  # no file was recognised: the import wrote nothing, the demo is untouched
+        return "replaced", (f"Replaced the demo data in {db}: its {demo_leads:,} leads and every other demo record "
+                            "were removed in the import's transaction; it is no longer marked as demo.")
+    if replaced:  # nothing had rows: the import wrote no record and the demo is untouched
         return "kept", f"Nothing was imported, so the demo data in {db} was left as it was."
-    if get_meta(con, "is_demo") != "1":  # the engine clears it on any import; the demo records are still here
-        with transaction(con, ()) as cur:
-            set_meta(cur, "is_demo", "1")
-            new_source = get_meta(cur, "source")
-            if demo_source and new_source and new_source != demo_source:
-                set_meta(cur, "source", f"{demo_source} + {new_source}")
     return "kept", (f"Appended to the demo data in {db}: its {demo_leads:,} demo leads stay beside the imported "
                     "records, and it stays marked as demo.")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.db import reads, set_meta, transaction
+from core.db import get_meta, reads, set_meta, transaction
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
@@ -192,7 +192,8 @@ def import_files(
     flags: list[Flag] = []
     try:
         with transaction(con, ("records",)) as cur:
-            if replace_existing and recognised:
+            replacing = replace_existing and any(r.parsed.rows for r in recognised)  # never for nothing
+            if replacing:
                 for table in TABLES:  # allow-listed names
                     cur.execute(f"DELETE FROM {table}")
                 messages.append("The records that were in the database before this import were removed first.")
@@ -231,14 +232,19 @@ def import_files(
                      run.rows_loaded, run.rows_updated, run.rows_quarantined],
                 )
             used = [r for r in recognised if r.parsed.rows]
-            if replace_existing and recognised:
+            if replacing:
                 clear_stamps(cur)  # the records they described are gone
             for table, column, at, note in ctx.stamps:
                 record_stamp(cur, table, column, at, note)
             prune_stamps(cur)
             if used:
-                set_meta(cur, "source", f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})")
-                set_meta(cur, "is_demo", "0")
+                source = f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})"
+                if get_meta(cur, "is_demo") == "1" and not replacing:
+                    # appended beside demo records: the demo banner stays, and the source says both
+                    set_meta(cur, "source", f"{get_meta(cur, 'source')} + {source}")
+                else:
+                    set_meta(cur, "source", source)
+                    set_meta(cur, "is_demo", "0")
                 latest = latest_stamp(cur)
                 if latest is not None:  # never past the import's moment: the future is not data
                     set_meta(cur, "as_of", min(latest, now).isoformat(timespec="seconds"))
