@@ -9,9 +9,9 @@ import logging
 
 import streamlit as st
 
-from ui import data, sidebar
 from core.errors import AccordError
 from core.navigation import pages_for
+from ui import data, sidebar
 
 st.set_page_config(page_title="Accord · revenue alignment", page_icon=":material/handshake:", layout="wide")
 log = logging.getLogger("accord")

@@ -19,7 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.demo import build_demo  # noqa: E402
-from core.metrics import funnel as fn, goals, pipeline as pl, sla  # noqa: E402
+from core.metrics import funnel as fn  # noqa: E402
+from core.metrics import goals, sla
+from core.metrics import pipeline as pl
 from core.periods import parse_as_of, period_containing  # noqa: E402
 from core.report import headline  # noqa: E402
 from core.store import open_store  # noqa: E402

@@ -84,7 +84,8 @@ def gap_chart(frame: pd.DataFrame, segmented: bool, top: int = 12) -> alt.Chart 
     if data.empty:
         return None
     data = data.assign(
-        what=[f"{s} · {l}" if segmented else l for s, l in zip(data.get("segment", data["label"]), data["label"])],
+        what=[f"{seg} · {label}" if segmented else label
+              for seg, label in zip(data.get("segment", data["label"]), data["label"])],
         text=[show("revenue_at_stake", v) for v in data["revenue_at_stake"]],
     )
     top_value = float(data["revenue_at_stake"].max()) * 1.25

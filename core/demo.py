@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -614,7 +614,7 @@ class _Gen:
 
     # --- cut at as-of, build tables -------------------------------------------------------------
     def tables_leads(self) -> None:
-        L, D, A = self.L, self.D, self.A
+        L, D = self.L, self.D
         as_of = self.as_of_s
         past = L["past"]
         n = self.n_leads
@@ -654,7 +654,7 @@ class _Gen:
         })
 
     def tables_deals(self) -> None:
-        rng, D, L = self.rng, self.D, self.L
+        rng, D = self.rng, self.D
         as_of = self.as_of_s
         keep = np.flatnonzero(D["created"] <= as_of)
         keep = keep[np.argsort(D["created"][keep], kind="stable")]
@@ -917,7 +917,7 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     if as_of is None:
         as_of = utc_now().replace(minute=0, second=0, microsecond=0)
     if as_of.tzinfo is not None:
-        as_of = as_of.astimezone(timezone.utc).replace(tzinfo=None)
+        as_of = as_of.astimezone(UTC).replace(tzinfo=None)
     report = progress or (lambda fraction, message: None)
     path = Path(path)
 
@@ -932,16 +932,12 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
 
     report(0.0, f"generating {leads:,} leads (seed {seed})")
     gen = _Gen(leads, seed, as_of, report)
-    gen.calendar(); step("calendar")
-    gen.reps(); step("reps")
-    gen.campaigns(); step("campaigns")
-    gen.leads(); step("leads")
-    gen.deals(); step("deals")
-    gen.tables_leads(); step("lead table")
-    gen.tables_deals(); step("deal tables")
-    gen.tables_activities(); step("activities")
-    gen.tables_touches(); step("campaign touches")
-    gen.tables_campaigns(); step("campaign table")
+    for build, name in ((gen.calendar, "calendar"), (gen.reps, "reps"), (gen.campaigns, "campaigns"),
+                        (gen.leads, "leads"), (gen.deals, "deals"), (gen.tables_leads, "lead table"),
+                        (gen.tables_deals, "deal tables"), (gen.tables_activities, "activities"),
+                        (gen.tables_touches, "campaign touches"), (gen.tables_campaigns, "campaign table")):
+        build()
+        step(name)
     commitment = gen.commitment()
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,9 +38,9 @@ from core import quality, signoff
 from core.db import reads, transaction
 from core.errors import AccordError
 from core.models import (
-    AccessMap,
     DEFAULT_QUALITY_DEFINITION,
     DEFAULT_SLA_POLICY,
+    AccessMap,
     Actor,
     GoalBody,
     QualityDefinition,

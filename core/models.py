@@ -2,9 +2,9 @@
 do what) and of who is acting."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.semantic.enums import (  # noqa: F401 (re-exported)
     RATE_NAMES,
@@ -34,7 +34,7 @@ class Actor(_Strict):
     role: Role | None = None
 
     @model_validator(mode="after")
-    def _role_and_team_agree(self) -> "Actor":
+    def _role_and_team_agree(self) -> Actor:
         if self.role is None:
             object.__setattr__(self, "role", TEAM_ROLES[self.team])
         elif ROLE_TEAMS[self.role] != self.team:
@@ -47,7 +47,7 @@ class Actor(_Strict):
         return f"{self.name} <{self.email}>" if self.email else self.name
 
     @classmethod
-    def signed_in(cls, name: str | None, email: str, role: str) -> "Actor":
+    def signed_in(cls, name: str | None, email: str, role: str) -> Actor:
         return cls(name=(name or email).strip() or email, team=ROLE_TEAMS[role], email=email.lower(), role=role)
 
 
@@ -62,7 +62,7 @@ class GoalBody(_Strict):
     correction: bool = Field(False, description="Set to change the goal of a period that has ended.")
 
     @model_validator(mode="after")
-    def _rates_in_unit_interval(self) -> "GoalBody":
+    def _rates_in_unit_interval(self) -> GoalBody:
         for name, value in self.rate_overrides.items():
             if not 0 < value <= 1:
                 raise ValueError(f"{name.replace('_', ' ')} must be above 0 and at most 1 (got {value}).")
@@ -167,7 +167,7 @@ class AccessMap(_Strict):
     rules: list[AccessRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_rule_per_match(self) -> "AccessMap":
+    def _one_rule_per_match(self) -> AccessMap:
         seen: set[str] = set()
         for rule in self.rules:
             if rule.match in seen:

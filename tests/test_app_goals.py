@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest_support import PERSONAS, card, cards, click, open_page, table
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import PERSONAS, card, cards, click, open_page, table
 from core import edits
 from core.db import data_version
 from core.metrics.goals import STAGE_LABELS

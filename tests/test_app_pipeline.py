@@ -4,8 +4,8 @@ segment pickers and drill-downs, and an empty database."""
 from __future__ import annotations
 
 import pytest
-from apptest_support import card, card_delta, cards, open_page, table, texts
 
+from apptest_support import card, card_delta, cards, open_page, table, texts
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
 from core.store import open_store

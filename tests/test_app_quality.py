@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from apptest_support import PERSONAS, card, card_delta, open_page, table
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import PERSONAS, card, card_delta, open_page, table
 from core import edits, signoff
 from core.models import Actor, QualityDefinition
 from core.semantic.measures import MEASURES

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
-from apptest_support import PERSONAS, card, card_delta, cards, click, open_page
-from conftest import LEADERSHIP
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import PERSONAS, card, card_delta, cards, click, open_page
+from conftest import LEADERSHIP
 from core import edits
 from core.metrics import sla
 from core.models import SlaPolicy

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import AS_OF
 
+from conftest import AS_OF
 from core import pipeline_view as view
 from core.metrics import attribution as at
 from core.metrics.pipeline import won_revenue

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import AS_OF
 
+from conftest import AS_OF
 from core import edits
 from core.db import data_version
 from core.models import Actor, GoalBody, QualityDefinition

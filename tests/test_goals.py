@@ -11,8 +11,8 @@ import math
 from datetime import datetime
 
 import pytest
-from conftest import AS_OF, LEADERSHIP
 
+from conftest import AS_OF, LEADERSHIP
 from core import edits, goals_editor
 from core.charts_goals import progress_chart, stage_table, whatif_table, whole_up
 from core.db import data_version

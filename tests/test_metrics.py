@@ -10,7 +10,8 @@ import pytest
 
 from conftest import AS_OF, LEADERSHIP
 from core import edits
-from core.metrics import goals, pipeline as pl, sla
+from core.metrics import goals, sla
+from core.metrics import pipeline as pl
 from core.metrics.funnel import funnel, funnel_by
 from core.models import GoalBody, QualityDefinition, SlaPolicy
 from core.periods import parse_period

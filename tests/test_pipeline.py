@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from conftest import AS_OF, LEADERSHIP
 
+from conftest import AS_OF, LEADERSHIP
 from core import edits
 from core import pipeline_view as view
 from core.metrics import gaps

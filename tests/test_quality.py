@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import LEADERSHIP
 
+from conftest import LEADERSHIP
 from core import edits, quality
 from core import quality_editor as editor
 from core.db import transaction

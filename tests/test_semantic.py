@@ -67,7 +67,6 @@ def test_schema_constraints_list_the_declared_enumerations():
 @pytest.mark.parametrize("name", sorted(DIMENSIONS))
 def test_every_dimension_is_computable_at_both_grains_and_never_null(name, tiny):
     from conftest import AS_OF
-
     from core.periods import parse_period
 
     dim = dimension(name)
@@ -81,7 +80,6 @@ def test_every_dimension_is_computable_at_both_grains_and_never_null(name, tiny)
 
 def test_dimension_values_for_missing_and_sourced_records(tiny):
     from conftest import AS_OF
-
     from core.periods import parse_period
 
     params = scope_params(parse_period("2026-Q3"), AS_OF)

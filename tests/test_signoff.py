@@ -11,8 +11,8 @@ import threading
 from datetime import datetime
 
 import pytest
-from conftest import AS_OF
 
+from conftest import AS_OF
 from core import edits, signoff
 from core.db import data_version, domain_versions
 from core.metrics.funnel import funnel

@@ -28,8 +28,8 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
-from conftest import LEADERSHIP
 
+from conftest import LEADERSHIP
 from core import edits, sla_policy
 from core.db import transaction
 from core.export import safe_csv
