@@ -156,7 +156,8 @@ def reruns(page: Page, count: int = 1) -> Iterator[None]:
     wait_idle(page)
     before = runs_ended(page)
     yield
-    page.wait_for_function("n => window.__accordRunsEnded >= n", arg=before + count, timeout=TIMEOUT)
+    # polled on a timer, not on animation frames, which stop in a page the browser deems hidden
+    page.wait_for_function("n => window.__accordRunsEnded >= n", arg=before + count, polling=100, timeout=TIMEOUT)
     wait_idle(page)
 
 
