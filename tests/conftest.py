@@ -138,8 +138,10 @@ def tiny_server(tiny_db_file, tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The browser tier runs as one group on one xdist worker (pyproject: -n 2 --dist loadgroup): one
-    Chromium and one shared server for it, while the other worker runs the unit and app tiers beside it."""
+    """The browser tier runs as two groups, each on one xdist worker (pyproject: --dist loadgroup): the tests
+    reading the shared tiny_server, and the tests that start servers of their own. A worker mostly waits on
+    Streamlit and Chromium there, so the unit and app tiers run beside them on the other workers."""
     for item in items:
         if "chromium" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            shared = "tiny_server" in item.fixturenames
+            item.add_marker(pytest.mark.xdist_group("browser-shared-server" if shared else "browser-own-servers"))
