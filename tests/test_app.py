@@ -59,7 +59,7 @@ def test_first_run_builds_the_demo_database_and_says_so(tmp_path, use_db, monkey
     assert not at.exception
     assert path.exists()
     assert any("Demo data" in i.value for i in at.sidebar.info)
-    assert any("demo data (seed 7, 1,000 leads)" in c.value for c in at.sidebar.text)
+    assert any("demo data (seed 7, 1,000 leads)" in c.value for c in at.sidebar.caption)
     assert card(at, "quality_leads") not in ("—", "0")
 
 

@@ -16,6 +16,7 @@ from core.access import access_map, resolve
 from core.models import DEMO_PERSONAS, Actor
 from core.settings import get_settings
 from ui import data
+from ui.widgets import say
 
 
 def auth_configured() -> bool:
@@ -70,7 +71,7 @@ def current_actor() -> Actor:
     if auth_configured():
         actor = _signed_in_actor()
         with st.sidebar:
-            st.text(f"Signed in as {actor.name} ({actor.email})")  # names come from outside: never markup
+            say("caption", "Signed in as {} ({})", actor.name, actor.email)  # names come from outside: plain text
             st.button("Sign out", on_click=st.logout, key="auth_logout")
         return actor
     return _demo_actor()

@@ -22,6 +22,7 @@ from core.periods import (
 )
 from core.settings import get_settings
 from ui import auth, data
+from ui.widgets import say
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +62,7 @@ def sidebar() -> Scope:
                              help="A calendar quarter or month; start inclusive, end exclusive (UTC).")
         st.caption(abilities(actor))
         st.caption(f"Figures as of **{as_of:%Y-%m-%d %H:%M} UTC**")
-        st.text(f"Source: {source}")  # a file or preset name: never markup
+        say("caption", "Source: {}", source)  # a file or preset name: shown as plain text
     scope = Scope(
         period=parse_period(label),
         as_of=as_of,
