@@ -47,7 +47,7 @@ def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, st
 def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str | None]]]]:
     """The Overview's card rows: (section title, [(measure name, value, context delta)]), in reading order."""
     return [
-        ("Shared goal", [("goal", h.goal.revenue, None), ("won_revenue", h.goal.won_revenue, None),
+        ("Shared goal", [("goal", h.goal.revenue, None), ("won_revenue", h.goal.won_revenue, h.goal.won_caveat),
                          ("attainment", h.goal.attainment, None), ("pacing", h.goal.pacing, None)]),
         ("Both teams' promises", [
             ("quality_leads", h.delivery.quality_leads, h.delivery.committed_note),

@@ -38,8 +38,8 @@ def test_won_deals_without_amounts_make_won_revenue_unknown_not_zero(empty):
 def test_some_won_deals_without_amounts_are_said(empty):
     deals(empty, LOST, "('A', NULL, '2026-07-01', 0, 'closed_won', NULL, '2026-07-10')",
           "('B', NULL, '2026-07-01', 300, 'closed_won', NULL, '2026-07-11')")
-    value, won, notes = pipeline.won_revenue(empty, Q3, AS_OF)
-    assert (value, won) == (300.0, 2)
+    value, won, notes, short = pipeline.won_revenue(empty, Q3, AS_OF)
+    assert (value, won, short) == (300.0, 2, "caution: 1 of 2 won deals have no amount")
     assert notes == ["1 of 2 won deals in the period have no amount; won revenue counts the others only."]
 
 
@@ -48,8 +48,9 @@ def test_one_deal_carrying_the_period_is_flagged(empty):
     deals(empty, LOST, "('A', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-10')",
           "('B', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-11')",
           "('C', NULL, '2026-07-01', 10000, 'closed_won', NULL, '2026-07-12')")
-    value, _, notes = pipeline.won_revenue(empty, Q3, AS_OF)
-    assert value == 10_200.0
+    value, _, notes, short = pipeline.won_revenue(empty, Q3, AS_OF)
+    assert (value, short) == (10_200.0, "caution: one deal is 98% of it")
+    assert goals.goal_status(empty, Q3, AS_OF).won_caveat == "caution: one deal is 98% of it"
     assert notes == ["One won deal is 98% of won revenue ($10k of $10k, 100× the median won deal): check its amount."]
 
 

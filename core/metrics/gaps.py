@@ -64,6 +64,7 @@ from core.semantic.blocks import (
     WON_IN_PERIOD,
     Figures,
     lead_q,
+    one_row,
     ratio,
     run,
     scope_params,
@@ -278,18 +279,18 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result.quality_leads_actual = cohort.quality_leads
     result.opportunities_actual = cohort.opportunities
     result.quality_to_opportunity_actual = ratio(cohort.opportunities, cohort.quality_leads)
-    won_amount, result.won_deals, won_notes = won_revenue(con, period, as_of)
+    won_amount, result.won_deals, won_notes, _ = won_revenue(con, period, as_of)
     result.notes.extend(won_notes)
     if won_amount is None:
         result.notes.append("Without won revenue, the gap to the goal cannot be split into its causes.")
         return result
     params = scope_params(period, as_of)
-    (result.lost_deals, quality_won, result.cycle_days_actual) = run(con, f"""
+    (result.lost_deals, quality_won, result.cycle_days_actual) = one_row(run(con, f"""
         WITH {lead_q(con, params)}, {DEAL_ASOF}
         SELECT count(*) FILTER ({LOST_IN_PERIOD}),
                coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD} AND q.is_quality), 0),
                avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_PERIOD})
-        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params).fetchone()
+        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params))
     result.won_revenue, result.quality_won_revenue = won_amount, float(quality_won)
     result.other_won_revenue = result.won_revenue - result.quality_won_revenue
     result.gap = result.goal_to_date - result.won_revenue
@@ -331,16 +332,18 @@ def waterfall_frame(d: Decomposition) -> pd.DataFrame:
     revenue. `start`/`end` are the bar's ends in revenue; `kind` is total, widened or narrowed."""
     if not d.components:
         return pd.DataFrame(columns=["order", "label", "start", "end", "amount", "kind"])
-    rows = [{"order": 0, "label": MEASURES["goal_to_date"].label, "start": 0.0, "end": d.goal_to_date,
-             "amount": d.goal_to_date, "kind": "total"}]
-    level = d.goal_to_date
+    goal_to_date, won_revenue = d.goal_to_date, d.won_revenue
+    assert goal_to_date is not None and won_revenue is not None  # both known before any component is computed
+    rows = [{"order": 0, "label": MEASURES["goal_to_date"].label, "start": 0.0, "end": goal_to_date,
+             "amount": goal_to_date, "kind": "total"}]
+    level = goal_to_date
     for i, (key, measure) in enumerate(COMPONENTS.items(), start=1):
         amount = d.components[key]
         rows.append({"order": i, "label": MEASURES[measure].label, "start": level, "end": level - amount,
                      "amount": amount, "kind": "widened the gap" if amount > 0 else "narrowed the gap"})
         level -= amount
-    rows.append({"order": len(COMPONENTS) + 1, "label": "Won to date", "start": 0.0, "end": d.won_revenue,
-                 "amount": d.won_revenue, "kind": "total"})
+    rows.append({"order": len(COMPONENTS) + 1, "label": "Won to date", "start": 0.0, "end": won_revenue,
+                 "amount": won_revenue, "kind": "total"})
     return pd.DataFrame(rows)
 
 
@@ -384,7 +387,7 @@ def lead_records(
         FROM cohort c
         LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c")}
         WHERE {where}"""
-    total = run(con, f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
     frame = run(con, base + " ORDER BY c.created_at, c.lead_id LIMIT $limit", params).df()
     return Records(frame=frame, total=int(total), limit=int(limit))
 

@@ -142,6 +142,7 @@ class Goal(Figures):
     attainment: float | None = None
     elapsed_share: float | None = None
     pacing: float | None = None
+    won_caveat: str | None = None  # the won-revenue caveat in a few words, for its card (the notes say it all)
 
 
 @reads('records', 'goal')
@@ -149,16 +150,17 @@ def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
                 present: frozenset[str] | None = None) -> Goal:
     """The period's goal, won revenue, attainment and pacing. `present`: tables_with_rows(con), if known."""
     has_deals = "deals" in (tables_with_rows(con) if present is None else present)
-    result = Goal(revenue=goal_revenue(con, period), elapsed_share=period.elapsed_share(as_of))
+    elapsed_share = period.elapsed_share(as_of)
+    result = Goal(revenue=goal_revenue(con, period), elapsed_share=elapsed_share)
     if result.revenue is None:
         result.notes.append(f"No revenue goal is set for {period.quarter().label}.")
     if not has_deals:
         result.notes.append("No deals are loaded, so won revenue cannot be computed.")
         return result
-    result.won_revenue, _, won_notes = won_revenue(con, period, as_of)
+    result.won_revenue, _, won_notes, result.won_caveat = won_revenue(con, period, as_of)
     result.notes.extend(won_notes)
     result.attainment = ratio(result.won_revenue, result.revenue)
-    result.pacing = pacing(result.won_revenue, result.revenue, result.elapsed_share)
+    result.pacing = pacing(result.won_revenue, result.revenue, elapsed_share)
     if result.revenue is not None and result.pacing is None:
         result.notes.append(f"{period.label} has not started by as-of, so pacing is undefined.")
     return result
@@ -339,15 +341,19 @@ def stage_progress(target: float | None, actual: float | None, elapsed_share: fl
     """One stage's figures to date: target to date = target × elapsed share; progress = actual ÷ target;
     pacing = actual ÷ target to date; gap to date = target to date − actual (positive: behind);
     still needed = what remains of the full period's target (never below 0)."""
-    known = target is not None and actual is not None
+    progress = gap_to_date = still_needed = None
+    if target is not None and actual is not None:
+        progress = ratio(actual, target)
+        gap_to_date = target * elapsed_share - actual
+        still_needed = max(target - actual, 0.0)
     return {
         "target": target,
         "target_to_date": target * elapsed_share if target is not None else None,
         "actual": actual,
-        "progress": ratio(actual, target) if known else None,
+        "progress": progress,
         "pacing": pacing(actual, target, elapsed_share),
-        "gap_to_date": target * elapsed_share - actual if known else None,
-        "still_needed": max(target - actual, 0.0) if known else None,
+        "gap_to_date": gap_to_date,
+        "still_needed": still_needed,
     }
 
 

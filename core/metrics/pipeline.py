@@ -47,6 +47,7 @@ from core.semantic.blocks import (
     STALLED,
     WON_IN_PERIOD,
     Figures,
+    one_row,
     ratio,
     run,
     scope_params,
@@ -133,7 +134,7 @@ def coverage_needed(rate: float | None) -> float | None:
 
 def velocity(open_deals: int, rate: float | None, deal_size: float | None, cycle_days: float | None) -> float | None:
     """Deals open × win rate × average won deal size ÷ average sales cycle days, in revenue per day."""
-    if None in (rate, deal_size, cycle_days) or cycle_days <= 0:
+    if rate is None or deal_size is None or cycle_days is None or cycle_days <= 0:
         return None
     return open_deals * rate * deal_size / cycle_days
 
@@ -151,7 +152,7 @@ class DealStats(Figures):
 
 def lost_deals_recorded(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the data records any lost deal at all: without one, every win rate would read 100%."""
-    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM deals WHERE stage = 'closed_lost')").fetchone()[0])
+    return bool(one_row(con.execute("SELECT EXISTS (SELECT 1 FROM deals WHERE stage = 'closed_lost')"))[0])
 
 
 NO_LOST_DEALS = ("No lost deal is recorded in the data, so the win rate cannot be computed: it would read 100%. "
@@ -159,9 +160,10 @@ NO_LOST_DEALS = ("No lost deal is recorded in the data, so the win rate cannot b
 
 
 def _deal_stats(row: dict, lost_recorded: bool = True) -> DealStats:
-    result = DealStats(won_deals=row["year_won_deals"], lost_deals=row["year_lost_deals"],
+    won_deals, lost_deals = row["year_won_deals"], row["year_lost_deals"]
+    result = DealStats(won_deals=won_deals, lost_deals=lost_deals,
                        avg_won_deal_size=row["avg_won_deal_size"], avg_sales_cycle_days=row["avg_sales_cycle_days"])
-    result.win_rate = win_rate(result.won_deals, result.lost_deals) if lost_recorded else None
+    result.win_rate = win_rate(won_deals, lost_deals) if lost_recorded else None
     if not lost_recorded:
         result.notes.append(NO_LOST_DEALS)
     elif result.win_rate is None:
@@ -180,32 +182,37 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
     return _deal_stats(_sums(con, scope_params(None, as_of), YEAR_SUMS)[0], lost_deals_recorded(con))
 
 
-def won_caveats(row: dict) -> tuple[float | None, list[str]]:
+def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     """Won revenue from a row of WON_CAVEAT_SUMS, and what the reader must know about it: None when every
     won deal of the period lacks an amount (never $0); a note when some do, or when one deal carries most
-    of it (a record OUTLIER_RATIO× the median won deal: often a typo or a placeholder amount)."""
+    of it (a record OUTLIER_RATIO× the median won deal: often a typo or a placeholder amount). The third
+    item is the first caveat in a few words, for the won-revenue card."""
     won, undeclared, total = row["won_deals"], row["won_undeclared"], float(row["won_revenue"])
     notes: list[str] = []
+    short: str | None = None
     if won and undeclared == won:
         return None, [f"{won:,} of {won:,} won deals in the period have no amount, so won revenue cannot be "
-                      "computed."]
+                      "computed."], None
     if undeclared:
         notes.append(f"{undeclared:,} of {won:,} won deals in the period have no amount; won revenue counts the "
                      "others only.")
+        short = f"caution: {undeclared:,} of {won:,} won deals have no amount"
     top, median = row["won_top_amount"], row["won_median_amount"]
     if won > 1 and top and median and top >= OUTLIER_RATIO * median and top > total / 2:
         notes.append(f"One won deal is {top / total:.0%} of won revenue ({fmt(top, 'money')} of "
                      f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount.")
-    return total, notes
+        short = f"caution: one deal is {top / total:.0%} of it"
+    return total, notes, short
 
 
 @reads('records')
-def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> tuple[float | None, int, list[str]]:
+def won_revenue(con: duckdb.DuckDBPyConnection, period: Period,
+                as_of: datetime) -> tuple[float | None, int, list[str], str | None]:
     """Won revenue of the period (None when no won deal has an amount), the count of deals won in it, and
-    the caveats the reader needs (won_caveats)."""
+    the caveats the reader needs, in full and in a few words (won_caveats)."""
     row = _sums(con, scope_params(period, as_of), WON_CAVEAT_SUMS)[0]
-    value, notes = won_caveats(row)
-    return value, int(row["won_deals"]), notes
+    value, notes, short = won_caveats(row)
+    return value, int(row["won_deals"]), notes, short
 
 
 @dataclass
@@ -254,7 +261,7 @@ def pipeline(
         return result
     row = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, HEADLINE_SUMS)[0]
     result.won_deals = row["won_deals"]
-    result.won_revenue, won_notes = won_caveats(row)
+    result.won_revenue, won_notes, _ = won_caveats(row)
     result.notes.extend(won_notes)
     result.open_amount, result.open_deals = float(row["open_amount"]), row["open_deals"]
     result.open_deals_all = row["open_deals_all"]
@@ -318,8 +325,8 @@ def _segment_row(row: dict, goal: float | None, year_revenue: float) -> dict:
     share = ratio(row["year_won_revenue"], year_revenue)
     seg_goal = goal * share if goal is not None and share is not None else None
     remaining = seg_goal - row["won_revenue"] if seg_goal is not None else None
-    left = remaining is not None and remaining > 0  # a share already won needs no pipeline at all
-    pipeline_needed = remaining * needed if left and needed is not None else None
+    # a share already won (nothing remaining) needs no pipeline at all
+    pipeline_needed = remaining * needed if remaining is not None and remaining > 0 and needed is not None else None
     shortfall = pipeline_needed - row["open_amount"] if pipeline_needed is not None else None
     if stats.win_rate is None:
         status = "need undefined: nothing closed in the trailing year"
@@ -433,9 +440,9 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
         return result
     select = ", ".join(f"count(*) FILTER ({DEAL_KINDS[k][1]}), coalesce(sum(d.amount) FILTER ({DEAL_KINDS[k][1]}), 0)"
                        for k in MOVEMENTS)
-    row = run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}
+    row = one_row(run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}
         SELECT {select}
-        FROM deal_asof d LEFT JOIN advanced a ON a.deal_id = d.deal_id""", scope_params(period, as_of)).fetchone()
+        FROM deal_asof d LEFT JOIN advanced a ON a.deal_id = d.deal_id""", scope_params(period, as_of)))
     for i, kind in enumerate(MOVEMENTS):
         setattr(result, f"{kind}_deals", int(row[2 * i]))
         setattr(result, f"{kind}_amount", float(row[2 * i + 1]))
@@ -501,7 +508,7 @@ def deal_records(
     dim = dimension(segment, PIPELINE_DIMENSIONS) if segment is not None else None
     params = scope_params(period, as_of) | {"stall_days": stall_days, "limit": int(limit), "value": value}
     base = _deal_list_sql(kind, dim)
-    total = run(con, f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
     frame = run(con, f"{base} ORDER BY {_ORDER.get(kind, 'd.amount DESC, d.deal_id')} LIMIT $limit", params).df()
     return Records(frame=frame, total=int(total), limit=int(limit))
 
