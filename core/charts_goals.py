@@ -86,8 +86,8 @@ def whatif_table(rows: pd.DataFrame) -> pd.DataFrame:
     """What-if volumes beside the saved plan's targets."""
     out = []
     for row in rows.to_dict("records"):
-        change = None if _missing(row["required"]) or _missing(row["saved_target"]) else (
-            whole_up(row["required"]) - whole_up(row["saved_target"]))
+        required, saved = whole_up(row["required"]), whole_up(row["saved_target"])  # None when missing
+        change = None if required is None or saved is None else required - saved
         out.append({
             "Stage": row["label"],
             "Owner": row["owner"],
@@ -121,7 +121,7 @@ def progress_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def progress_chart(rows: pd.DataFrame, elapsed_share: float) -> alt.LayerChart | None:
+def progress_chart(rows: pd.DataFrame, elapsed_share: float) -> alt.LayerChart | alt.FacetChart | None:
     """Bullet chart on one scale: grey bar = the whole period's target (100%), coloured bar = actual to
     date as a share of it, dashed line = where the stage should be today (the elapsed share)."""
     data = progress_frame(rows)

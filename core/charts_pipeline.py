@@ -144,7 +144,7 @@ def _step_text(amount: float, kind: str) -> str:
     return ("−" if amount > 0 else "+") + fmt(abs(amount), "money")
 
 
-def waterfall_chart(frame: pd.DataFrame) -> alt.LayerChart | None:
+def waterfall_chart(frame: pd.DataFrame) -> alt.LayerChart | alt.FacetChart | None:
     """Goal to date, each component as a step (red: widened the gap, green: narrowed it), won to date."""
     if frame.empty:
         return None

@@ -65,7 +65,7 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
     return (bars + text).properties(height=alt.Step(30))
 
 
-def delivery_chart(months: pd.DataFrame) -> alt.LayerChart:
+def delivery_chart(months: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Quality leads delivered per month (bars) against the month's commitment (tick)."""
     x = alt.X("month:N", sort=None, title=None, axis=alt.Axis(labelAngle=0))
     tooltip = [alt.Tooltip("month:N", title="Month"),

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 from pydantic import BaseModel, ValidationError
@@ -387,9 +387,11 @@ def _check_effective(cur: duckdb.DuckDBPyConnection, kind: str, subject: str, ef
 
 
 def _max_effective(cur: duckdb.DuckDBPyConnection, kind: str, subject: str) -> datetime | None:
-    return cur.execute(
+    row = cur.execute(
         "SELECT max(effective_from) FROM edit_versions WHERE kind = ? AND subject = ?", [kind, subject]
-    ).fetchone()[0]
+    ).fetchone()
+    assert row is not None  # an aggregate: always one row (core.semantic.blocks.one_row would import this module)
+    return row[0]
 
 
 def _append(cur: duckdb.DuckDBPyConnection, kind: str, subject: str, model: BaseModel, *, author: str,
@@ -424,7 +426,8 @@ def propose(
     reason, rights, effective date) or Conflict (someone saved since `base_version`); nothing is stored then."""
     if kind not in PROPOSABLE:
         raise EditRefused(f"Changes to {kind.replace('_', ' ')} are saved, not proposed.")
-    model = _validated(con, kind, subject, body)
+    # the one proposable kind is the quality definition (PROPOSABLE), so its model is a QualityDefinition
+    model = cast(QualityDefinition, _validated(con, kind, subject, body))
     reason = _required(reason, "Say why you propose this change (the other team reads it before approving).")
     check_right(con, actor, "propose")
     proposal = Proposal(

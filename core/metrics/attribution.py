@@ -51,6 +51,7 @@ from core.semantic.blocks import (
     WON_IN_PERIOD,
     Figures,
     lead_q,
+    one_row,
     run,
     scope_params,
     tables_with_rows,
@@ -136,9 +137,9 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
 
 def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
     """Every deal's shares sum to 1 under every model: otherwise revenue would appear or vanish."""
-    worst = run(con, f"""WITH {ctes}
+    worst = one_row(run(con, f"""WITH {ctes}
         SELECT coalesce(max(abs(total - 1)), 0) FROM (
-            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params).fetchone()[0]
+            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params))[0]
     assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
 
 
@@ -334,7 +335,7 @@ def attribution_records(
         WHERE c.model = $model AND {match}
         GROUP BY di.deal_id, di.account, di.lead_id, c.campaign_id, cp.name, di.amount, di.created_at,
                  di.closed_at, di.state, di.is_created, di.is_won"""
-    total = run(con, f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
     frame = run(con, base + " ORDER BY credited_won_revenue DESC, di.amount DESC, di.deal_id LIMIT $limit", params).df()
     return Records(frame=frame, total=int(total), limit=int(limit))
 

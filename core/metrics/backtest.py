@@ -29,7 +29,16 @@ from core import edits
 from core.db import reads
 from core.models import QualityDefinition
 from core.quality import definition_sql, schedule_sql
-from core.semantic.blocks import DEAL_ASOF, LEAD_DEALS, MISSING_TABLE_NOTES, Figures, ratio, run, tables_with_rows
+from core.semantic.blocks import (
+    DEAL_ASOF,
+    LEAD_DEALS,
+    MISSING_TABLE_NOTES,
+    Figures,
+    one_row,
+    ratio,
+    run,
+    tables_with_rows,
+)
 
 # The four groups of leads compared: (name, SQL condition over the two verdicts). Fixed, never input.
 GROUPS: tuple[tuple[str, str], ...] = (
@@ -174,8 +183,10 @@ def backtest(
         return Side(n, ratio(n, result.leads), opps, ratio(opps, n), won_leads, ratio(won_leads, n),
                     int(row[f"{name}_won_deals"]), float(row[f"{name}_won_revenue"]))
 
-    for name, _ in GROUPS:
-        setattr(result, name, side(name))
+    sides = {name: side(name) for name, _ in GROUPS}
+    for name, value in sides.items():
+        setattr(result, name, value)
+    draft_side = sides["draft"]
     if row is not None:
         result.newly_excluded, result.newly_qualified = int(row["missed_leads"]), int(row["caught_leads"])
         if has_deals:
@@ -189,11 +200,11 @@ def backtest(
     result.monthly = _monthly(frame[~frame["is_total"]], start, min(end - timedelta(microseconds=1), as_of))
     if result.leads == 0:
         result.notes.append("No lead was created in this range, so the back-test has nothing to count.")
-    elif result.draft.leads == 0:
+    elif draft_side.leads == 0:
         result.warnings.append(
             "The draft qualifies none of the leads created in this range: every quality figure would be zero."
         )
-    elif result.draft.leads == result.leads:
+    elif draft_side.leads == result.leads:
         result.warnings.append(
             "The draft qualifies every lead created in this range: it would not tell good leads from the rest."
         )
@@ -232,7 +243,7 @@ def rejudged(
     params: dict = {"from": effective_from, "as_of": as_of}
     now_sql = schedule_sql([(v.effective_from, v.body) for v in schedule], params, prefix="cur")
     draft_sql = definition_sql(draft, "draft", params)
-    leads, gained, lost = run(
+    leads, gained, lost = one_row(run(
         con,
         f"""SELECT count(*),
                    count(*) FILTER (q_draft AND NOT q_now),
@@ -240,5 +251,5 @@ def rejudged(
             FROM (SELECT coalesce({now_sql}, false) AS q_now, coalesce({draft_sql}, false) AS q_draft
                   FROM leads l WHERE l.created_at >= $from AND l.created_at <= $as_of)""",
         params,
-    ).fetchone()
+    ))
     return Rejudged(leads, gained, lost)

@@ -30,6 +30,7 @@ from core.semantic.blocks import (
     MISSING_TABLE_NOTES,
     Figures,
     lead_q,
+    one_row,
     ratio,
     run,
     scope_params,
@@ -119,13 +120,13 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
             result.opportunities = result.won = None
             result.unqualified_opportunities = result.unqualified_won = None
     if "deals" in present:
-        (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = run(con, f"""
+        (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = one_row(run(con, f"""
             WITH {DEAL_ASOF}
             SELECT count(*) FILTER ({SALES_SOURCED_CREATED}),
                    count(*) FILTER ({SALES_SOURCED_CREATED} AND d.state = 'won'),
                    count(*) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
             FROM deal_asof d LEFT JOIN leads l ON l.lead_id = d.lead_id
-            WHERE {CREATED_IN_PERIOD}""", params).fetchone()
+            WHERE {CREATED_IN_PERIOD}""", params))
     return result
 
 

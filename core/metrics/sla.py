@@ -41,6 +41,7 @@ from core.semantic.blocks import (
     MISSING_TABLE_NOTES,
     Figures,
     lead_q,
+    one_row,
     ratio,
     run,
     schedule_value_sql,
@@ -151,7 +152,7 @@ class ResponseSla(Figures):
     @property
     def judged(self) -> int | None:
         """met + breached: the leads compliance is computed over (pending ones are not judged yet)."""
-        return None if self.met is None else self.met + self.breached
+        return None if self.met is None or self.breached is None else self.met + self.breached
 
     @property
     def met_note(self) -> str | None:
@@ -318,7 +319,7 @@ def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime
     if notes:
         return ResponseSla(notes=notes)
     params = scope_params(period, as_of)
-    row = run(con, _sales_sql(con, params, {}), params).fetchone()
+    row = one_row(run(con, _sales_sql(con, params, {}), params))
     result = ResponseSla(**dict(zip(SALES_AGGREGATES, row)))
     if result.compliance is None:
         result.notes.append("No quality lead's response window has closed in this period yet.")
@@ -544,8 +545,8 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
     if "leads" not in tables_with_rows(con):
         return None
     params = scope_params(period, as_of)
-    return run(con, f"SELECT coalesce(sum(rejected), 0) FROM ({_rejections_sql(con, params, 'source')})",
-               params).fetchone()[0]
+    return one_row(run(con, f"SELECT coalesce(sum(rejected), 0) FROM ({_rejections_sql(con, params, 'source')})",
+                       params))[0]
 
 
 @reads('records', 'sla_policy', 'quality_definition')

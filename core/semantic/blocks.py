@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -170,6 +171,15 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDB
     """Execute with only the named parameters the SQL uses (DuckDB refuses unused ones)."""
     used = set(_PARAM.findall(sql))
     return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def one_row(cur: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The one row of an aggregate query without GROUP BY (e.g. `SELECT count(*) …`), which always
+    returns exactly one row, even over no rows: `one_row(run(con, sql, params))[0]`."""
+    row = cur.fetchone()
+    if row is None:  # cannot happen for such a query: a caller passed one that can return no row
+        raise RuntimeError("an aggregate query returned no row")
+    return row
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

@@ -48,8 +48,8 @@ ROLE_LABELS: dict[str, str] = {"viewer": "Viewer", "marketing_editor": "Marketin
 
 # Conversion rates of the reverse waterfall, in cascade order (revenue down to leads); a goal may
 # override any of them. The deal size comes first in the cascade but is not a rate.
-RATE_NAMES: tuple[str, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
 RateName = Literal["win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality"]
+RATE_NAMES: tuple[RateName, ...] = ("win_rate", "accepted_to_opportunity", "quality_to_accepted", "lead_to_quality")
 
 # The cohort funnel's stages, top first (METRICS.md "Funnel").
 FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportunities", "won")
