@@ -260,7 +260,7 @@ def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: st
 def measure(col, name: str, value, delta: str | None = None) -> None:
     """A figure as a bordered metric card: label (with its basis when that is not the selected period),
     format and tooltip from core.semantic.measures; the delta is context (e.g. 'committed 2,919'), never
-    coloured as good or bad."""
+    coloured as good or bad. Label and delta render as Markdown: both are our words and numbers."""
     m = MEASURES[name]
     col.metric(m.card_label, show(name, value), delta=delta, delta_color="off", delta_arrow="off",
                help=m.tooltip, border=True)
