@@ -6,14 +6,18 @@ as written; anything else is logged and shown as a one-line apology.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
 from core.errors import AccordError
 from core.navigation import pages_for
 from ui import data, sidebar
+from ui.widgets import plain
 
-st.set_page_config(page_title="Accord · revenue alignment", page_icon=":material/handshake:", layout="wide")
+# a local icon: a Material icon as favicon is fetched from Google's font CDN by every browser
+st.set_page_config(page_title="Accord · revenue alignment", page_icon=str(Path(__file__).with_name("ui") / "favicon.png"),
+                   layout="wide")
 log = logging.getLogger("accord")
 
 
@@ -45,7 +49,7 @@ try:
         st.switch_page(intended)  # a deep link that arrived before navigation existed (see ui.sidebar.scope)
     page.run()
 except AccordError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))  # messages may quote what someone typed or imported
 except Exception:  # a bug: log it for us, one calm line for the reader
     log.exception("page failed")
     st.error("Something went wrong while computing this page. The error was logged; try another period or reload.")

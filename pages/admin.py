@@ -18,7 +18,8 @@ st.caption("Signed-in people get the role of the rule matching their e-mail addr
            "new version with its reason.")
 widgets.show_flash_and_conflict(KEY)
 if not edits.may(actor, "access"):
-    st.info(f"{actor.name} ({actor.team}) can read this page; only {edits.who_may('access')} change it.")
+    widgets.say("info", "{} ({}) can read this page; only {} change it.", actor.name, actor.team,
+                edits.who_may("access"))
 
 versions = data.cached(edits.history, "access", access.SUBJECT)
 current = versions[0] if versions else None
@@ -44,4 +45,7 @@ widgets.version_history(KEY, versions)
 
 st.subheader("Refused writes")
 st.caption("Every write the write path refused, newest first: who tried what, and why it was refused.")
-st.dataframe(data.uncached(access.refused_writes), hide_index=True, width="stretch")
+refused = data.uncached(access.refused_writes)
+st.dataframe(refused, hide_index=True, width="stretch")
+widgets.csv_download(refused, "accord-refused-writes.csv", label="Download the refused writes (CSV)",
+                     key=f"{KEY}_refused_csv")

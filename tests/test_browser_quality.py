@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from browser_support import assert_clean, expect, expect_charts, expect_text, open_page, reruns
+from core.semantic.measures import MEASURES
 
 
 def pick_period(page, label: str) -> None:
@@ -58,7 +59,7 @@ def test_edit_preview_save_and_overview_follows_from_the_effective_date(browser,
 
     # the back-test over 2026-06-15 … 2026-08-15 (9 leads): the draft keeps L3 only; version 1 had 6
     expect_text(page, "The draft reads: Score ≥ 90.")
-    draft_card = page.locator("[data-testid='stMetric']").filter(has_text="Quality leads (draft)")
+    draft_card = page.locator("[data-testid='stMetric']").filter(has_text=MEASURES["backtest_draft_quality_leads"].card_label)
     expect(draft_card.locator("[data-testid='stMetricValue']")).to_have_text("1")
     expect(draft_card).to_contain_text("version 1: 6")
     expect_charts(page, at_least=1)
