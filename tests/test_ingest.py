@@ -11,7 +11,7 @@ import pytest
 import core.ingest.engine as engine
 from core.db import data_version, get_meta
 from core.errors import AccordError
-from core.ingest import PRESETS, SourceFile, cli_import, files_from_paths, import_files, quarantine_rows
+from core.ingest import PRESETS, SourceFile, files_from_paths, import_files, quarantine_rows
 from core.ingest.canonical import KEYS, TABLES
 from core.store import open_store
 
@@ -198,6 +198,13 @@ def test_files_from_paths(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(AccordError, match="no .csv files"):
         files_from_paths([tmp_path / "empty"])
+
+
+def cli_import(db: str, preset: str, paths: list[str], actor: str) -> int:
+    """`python -m core import` in this process (core.cli.main), so its output can be captured."""
+    from core.cli import main
+
+    return main(["import", "--db", db, "--preset", preset, "--actor", actor, *paths])
 
 
 def test_cli_import(tmp_path, capsys):

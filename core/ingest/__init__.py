@@ -1,7 +1,7 @@
 """Importing CRM data: presets map source shapes onto the canonical tables (see docs/importing.md).
 
 Public interface: PRESETS, SourceFile, TableCounts, ImportSummary, import_files, files_from_paths,
-cli_import, import_as, quarantine_rows, quarantine_csv, import_runs, and the data-quality profile
+import_as, quarantine_rows, quarantine_csv, import_runs, and the data-quality profile
 (profile, Flag: core/ingest/profile.py).
 """
 from core.ingest.engine import (
@@ -10,7 +10,6 @@ from core.ingest.engine import (
     SourceFile,
     TableCounts,
     UnknownPreset,
-    cli_import,
     files_from_paths,
     format_summary,
     import_files,
@@ -33,6 +32,6 @@ def import_as(con, actor, preset: str, files: list[SourceFile], **options) -> Im
 
 __all__ = [
     "PRESETS", "Preset", "SourceFile", "TableCounts", "ImportSummary", "ImportFailed", "UnknownPreset",
-    "import_files", "files_from_paths", "cli_import", "format_summary", "quarantine_rows", "quarantine_csv",
+    "import_files", "files_from_paths", "format_summary", "quarantine_rows", "quarantine_csv",
     "import_runs", "import_as", "profile", "Flag",
 ]

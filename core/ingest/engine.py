@@ -386,30 +386,3 @@ def format_summary(summary: ImportSummary) -> str:
     for m in summary.messages:
         lines.append(f"  - {m}")
     return "\n".join(lines)
-
-
-def cli_import(db_path: str, preset: str, paths: list[str], actor: str) -> int:
-    """`python -m core import`: summary to stderr, JSON to stdout; 0 if anything imported, 2 if not."""
-    from core.store import open_store
-
-    try:
-        _preset(preset)
-        files = files_from_paths(paths)
-        con = open_store(db_path, create=True)
-        try:
-            summary = import_files(con, preset, files, actor=actor or "command line")
-        finally:
-            con.close()
-    except AccordError as exc:
-        print(f"Import failed: {exc}", file=sys.stderr)
-        print(json.dumps({"ok": False, "error": str(exc)}))
-        return 2
-    except Exception as exc:  # never a traceback on the command line
-        print(f"Import failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
-        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        return 2
-    print(format_summary(summary), file=sys.stderr)
-    out = summary.as_dict()
-    out["ok"] = summary.imported_anything
-    print(json.dumps(out, default=str))
-    return 0 if summary.imported_anything else 2
