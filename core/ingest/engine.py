@@ -2,8 +2,6 @@
 everything in one transaction, with a record per file and the refused rows in quarantine."""
 from __future__ import annotations
 
-import json
-import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
