@@ -4,9 +4,9 @@ conditions, never for a fixed time.
 Every wait has a generous deadline (TIMEOUT) because a busy 2-core machine can be slow; a wait returns as
 soon as its condition holds, so the deadline costs nothing on a quiet machine. Three kinds of condition:
 
-- a script run ended: the app root's `data-test-script-state` is `notRunning` (IDLE). Right after a click the
-  run it starts may not have begun yet, so IDLE alone can be stale; `reruns(page)` counts finished runs in
-  the page (RUN_COUNTER) and waits for one that started after the action;
+- a script run ended and is drawn (`wait_idle`): the app root's `data-test-script-state` is `notRunning`, the
+  server has ended every run it started, and React has drawn since (RUN_WATCH). Right after a click the run it
+  starts may not have begun yet, so `reruns(page)` waits for a run ending after the action;
 - the expected content is there: `expect_text`, `expect_charts` (a chart counts once Vega drew it) and
   Playwright's `expect(...)`, which retry until the deadline;
 - an event: a download (`page.expect_download()`), the server's health endpoint answering "ok".
@@ -42,19 +42,61 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 TIMEOUT = 60_000  # ms: the deadline of every wait (busy machines are slow; a met condition returns at once)
 SERVER_START_SECONDS = 120
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MAIN = "[data-testid='stMain']"
 # a chart counts once Vega has drawn it: Streamlit puts the chart's element in place before Vega draws into it
 CHART = "[data-testid='stVegaLiteChart'] > :is(svg, canvas)"
-# Counts the script runs that ended in this page (the state attribute leaving 'running'); installed in every
-# page before Streamlit's own scripts, so no run is missed.
-RUN_COUNTER = """
-window.__accordRunsEnded = 0;
-new MutationObserver((records) => {
-  for (const r of records) if (r.oldValue === 'running') window.__accordRunsEnded += 1;
-}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
+# Installed in every page before Streamlit's own scripts: what the server says about script runs, read from
+# its messages (each a protobuf ForwardMsg: field 4, new_session, opens a run; field 6, script_finished, ends it,
+# value 2 meaning "ended early for a rerun"), and React's commits, so a wait can tell that the page shows a
+# run's end. The page's state attribute alone can miss a short run when React draws two updates in one go.
+RUN_WATCH = """
+(() => {
+  const runs = window.__accordRuns = {started: 0, ended: 0, completed: 0, commits: 0, commitsAtMessage: 0};
+  const scan = (buffer) => {
+    const b = new Uint8Array(buffer);
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = b[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while ((byte & 0x80) && i < b.length);
+      return value;
+    };
+    while (i < b.length) {
+      const key = varint(), field = Math.floor(key / 8), wire = key % 8;
+      if (wire === 0) {
+        const value = varint();
+        if (field === 6) {
+          runs.ended += 1;
+          if (value !== 2) runs.completed += 1;
+          runs.commitsAtMessage = runs.commits;
+        }
+      } else if (wire === 2) {
+        const length = varint();
+        if (field === 4) { runs.started += 1; runs.commitsAtMessage = runs.commits; }
+        i += length;
+      } else if (wire === 1) { i += 8; } else if (wire === 5) { i += 4; } else { return; }
+    }
+  };
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);  // this listener comes before Streamlit's own, so a message is counted before it is drawn
+      this.addEventListener('message', (event) => { if (event.data instanceof ArrayBuffer) scan(event.data); });
+    }
+  };
+  window.__REACT_DEVTOOLS_GLOBAL_HOOK__ = {
+    isDisabled: false, supportsFiber: true, renderers: new Map(),
+    inject(renderer) { const id = this.renderers.size + 1; this.renderers.set(id, renderer); return id; },
+    onCommitFiberRoot() { runs.commits += 1; },
+    onScheduleFiberRoot() {}, onCommitFiberUnmount() {}, onPostCommitFiberRoot() {}, checkDCE() {}, setStrictMode() {},
+  };
+})();
 """
+# No run in progress, and React has drawn since the last run started or ended.
+SETTLED = """() => {
+  const runs = window.__accordRuns, app = document.querySelector("[data-testid='stApp']");
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+      && runs.started === runs.ended && runs.commits > runs.commitsAtMessage;
+}"""
 
 
 def unavailable() -> str | None:
@@ -132,32 +174,38 @@ def new_context(browser: Browser) -> BrowserContext:
     """A browser context whose pages count their script runs and wait up to TIMEOUT by default."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(TIMEOUT)
-    context.add_init_script(RUN_COUNTER)
+    context.add_init_script(RUN_WATCH)
     return context
 
 
 def wait_idle(page: Page) -> None:
-    """Wait until no script run is in progress. After an action that starts a run, use `reruns` instead:
-    the run may not have begun yet, and then this returns at once."""
-    page.locator(IDLE).wait_for(state="attached", timeout=TIMEOUT)
+    """Wait until no script run is in progress and the page shows the last one's end. After an action that
+    starts a run, use `reruns` instead: the run may not have begun yet, and then this returns at once."""
+    _wait(page, SETTLED, None, "the app to finish its script run")
 
 
-def runs_ended(page: Page) -> int:
-    return page.evaluate("window.__accordRunsEnded")
+def _wait(page: Page, condition: str, arg: object, what: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:  # polled on a timer, not on animation frames, which stop in a page the browser deems hidden
+        page.wait_for_function(condition, arg=arg, polling=100, timeout=TIMEOUT)
+    except PlaywrightTimeout:
+        runs = page.evaluate("window.__accordRuns")
+        raise AssertionError(f"waited {TIMEOUT // 1000} s for {what}; script runs seen: {runs}") from None
 
 
 @contextmanager
 def reruns(page: Page, count: int = 1) -> Iterator[None]:
-    """`with reruns(page): <a widget change>` waits until `count` script runs started after the change ended.
+    """`with reruns(page): <a widget change>` waits until `count` script runs started after the change ended
+    and the page shows it.
 
     For an action Streamlit answers with a rerun (a selectbox or radio change, a button outside a form, a
     committed input). An action that starts no run (a tab without on_change, typing before Enter) must not
     be wrapped: wait for what it shows instead (expect_text)."""
     wait_idle(page)
-    before = runs_ended(page)
+    before = page.evaluate("window.__accordRuns.completed")
     yield
-    # polled on a timer, not on animation frames, which stop in a page the browser deems hidden
-    page.wait_for_function("n => window.__accordRunsEnded >= n", arg=before + count, polling=100, timeout=TIMEOUT)
+    _wait(page, "n => window.__accordRuns.completed >= n", before + count, f"{count} script run(s) after the action")
     wait_idle(page)
 
 
