@@ -138,10 +138,11 @@ def tiny_server(tiny_db_file, tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The browser tier runs as two groups, each on one xdist worker (pyproject: --dist loadgroup): the tests
-    reading the shared tiny_server, and the tests that start servers of their own. A worker mostly waits on
-    Streamlit and Chromium there, so the unit and app tiers run beside them on the other workers."""
-    for item in items:
-        if "chromium" in item.fixturenames:
-            shared = "tiny_server" in item.fixturenames
-            item.add_marker(pytest.mark.xdist_group("browser-shared-server" if shared else "browser-own-servers"))
+    """Browser tests first, each module's as one xdist group (pyproject: -n 3 --dist loadgroup
+    --no-loadscope-reorder): the long browser modules start at once, spread over the workers, and keep their
+    module's servers to themselves; the short unit and app tests fill the CPU beside them and end the run."""
+    browser = [item for item in items if "chromium" in item.fixturenames]
+    for item in browser:
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
+    chosen = set(browser)
+    items[:] = browser + [item for item in items if item not in chosen]
