@@ -38,10 +38,8 @@ from core.ingest.canonical import (
     TOO_LARGE_WORDS,
     ident,
 )
-from core.semantic.enums import OPEN_STAGES
+from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
 
-OUTLIER_FACTOR = 50  # a record this many times the median (or smaller by as much) is an outlier ...
-OUTLIER_SHARE = 0.5  # ... and a large one is flagged when it carries more than this share of the total
 MIN_AMOUNTS = 3  # the median means something only over a few amounts
 TRAILING_YEAR = timedelta(days=365)
 STAMPS_KEY = "import_stamps"  # meta key: creation dates an importer had to supply (JSON list)

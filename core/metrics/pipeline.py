@@ -54,7 +54,7 @@ from core.semantic.blocks import (
     tables_with_rows,
 )
 from core.semantic.dimensions import DEAL_JOINS, DIMENSIONS, Dimension, dimension
-from core.semantic.enums import OPEN_STAGES
+from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
 from core.semantic.measures import MEASURES, fmt
 
 # Dimensions a pipeline figure can be broken down by (an allow-list; the page offers these).
@@ -88,8 +88,7 @@ SUMS: dict[str, str] = {
     "open_undated_amount": "coalesce(sum(d.amount) FILTER (d.state = 'open' AND d.expected_close_on IS NULL), 0)",
 }
 WON_CAVEAT_SUMS = ("won_deals", "won_revenue", "won_undeclared", "won_top_amount", "won_median_amount")
-# A won deal this many times the period's median won deal that carries most of its won revenue is flagged.
-OUTLIER_RATIO = 50
+
 YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days")
 
 
@@ -185,7 +184,7 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
 def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     """Won revenue from a row of WON_CAVEAT_SUMS, and what the reader must know about it: None when every
     won deal of the period lacks an amount (never $0); a note when some do, or when one deal carries most
-    of it (a record OUTLIER_RATIO× the median won deal: often a typo or a placeholder amount). The third
+    of it (a record OUTLIER_FACTOR× the median won deal: often a typo or a placeholder amount). The third
     item is the first caveat in a few words, for the won-revenue card."""
     won, undeclared, total = row["won_deals"], row["won_undeclared"], float(row["won_revenue"])
     notes: list[str] = []
@@ -198,7 +197,7 @@ def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
                      "others only.")
         short = f"caution: {undeclared:,} of {won:,} won deals have no amount"
     top, median = row["won_top_amount"], row["won_median_amount"]
-    if won > 1 and top and median and top >= OUTLIER_RATIO * median and top > total / 2:
+    if won > 1 and top and median and top > OUTLIER_FACTOR * median and top > total * OUTLIER_SHARE:
         notes.append(f"One won deal is {top / total:.0%} of won revenue ({fmt(top, 'money')} of "
                      f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount.")
         short = f"caution: one deal is {top / total:.0%} of it"

@@ -70,3 +70,9 @@ UNASSIGNED = "unassigned"
 REP_NOT_LOADED = "rep not loaded"
 OTHER_VALUES = "(all other values)"
 NO_REASON = "(no reason given)"  # a rejection that did not say why
+
+# The outlier rule, shared by the import's data-quality profile and the figures' caveats: a record this
+# many times the median amount (or smaller by as much) is an outlier, and a large one is flagged when it
+# carries more than OUTLIER_SHARE of its total.
+OUTLIER_FACTOR = 50
+OUTLIER_SHARE = 0.5
