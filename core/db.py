@@ -11,16 +11,20 @@ import duckdb
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# (version, before, after) applied in order to a database whose schema_version is lower: `before` runs
-# ahead of schema.sql (which always creates the full current shape of anything missing), `after` once it
-# has run. DuckDB cannot alter a CHECK constraint, so a table whose CHECK changes is renamed before,
-# recreated by schema.sql, and copied back after.
+# (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
+# `before`, then schema.sql (which always creates the full current shape of anything missing), then
+# `after`. DuckDB cannot alter a CHECK constraint, so a table whose CHECK changes is renamed before,
+# recreated by schema.sql, and copied back after; running them one at a time lets two migrations
+# rebuild the same table.
 MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     # 2: edit_versions may hold the access map (kind 'access'), for sign-in roles.
     (2, ["ALTER TABLE edit_versions RENAME TO edit_versions_v1"],
         ["INSERT INTO edit_versions SELECT * FROM edit_versions_v1", "DROP TABLE edit_versions_v1"]),
+    # 3: edit_versions may hold exclusions (kind 'exclusion'): records an editor took out of the figures.
+    (3, ["ALTER TABLE edit_versions RENAME TO edit_versions_v2"],
+        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v2", "DROP TABLE edit_versions_v2"]),
 ]
 
 
@@ -57,15 +61,12 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
                 f"This database was written by a newer Accord (schema {found}; this release reads up to "
                 f"{SCHEMA_VERSION}). Upgrade Accord, or point ACCORD_DB_PATH at another file."
             )
-        pending = [m for m in MIGRATIONS if found is not None and m[0] > found]
-        for _, before, _ in pending:
-            for statement in before:
+        schema = _statements(SCHEMA_PATH.read_text())
+        for _, before, after in [m for m in MIGRATIONS if found is not None and m[0] > found]:
+            for statement in (*before, *schema, *after):
                 con.execute(statement)
-        for statement in _statements(SCHEMA_PATH.read_text()):
+        for statement in schema:
             con.execute(statement)
-        for _, _, after in pending:
-            for statement in after:
-                con.execute(statement)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )

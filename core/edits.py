@@ -42,6 +42,7 @@ from core.models import (
     DEFAULT_SLA_POLICY,
     AccessMap,
     Actor,
+    Exclusion,
     GoalBody,
     QualityDefinition,
     SlaPolicy,
@@ -55,7 +56,11 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "sla_policy": SlaPolicy,
     "quality_definition": QualityDefinition,
     "access": AccessMap,
+    "exclusion": Exclusion,
 }
+# The data domains a save of each kind changes (default: its own). An exclusion changes what every
+# record-reading figure counts, so it is a change to the records.
+CHANGES: dict[str, tuple[str, ...]] = {"exclusion": ("records",)}
 PROPOSABLE = frozenset({signoff.KIND})  # kinds that may change by proposal and approval
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
 # Kinds whose versions apply from an effective date to the records stamped after it.
@@ -98,6 +103,7 @@ RIGHTS: dict[str, Right] = {
     "decide": Right(EDITORS, "approve or reject changes to the quality-lead definition"),
     "withdraw": Right(EDITORS, "withdraw a proposal"),
     "access": Right(ADMINS, "change who may do what (the access map)"),
+    "exclusion": Right(EDITORS, "exclude records from the figures or restore them"),
 }
 # Who decides a team's proposals: never that team itself.
 APPROVERS: dict[str, tuple[str, ...]] = {
@@ -281,6 +287,8 @@ def check(
         result.errors = _goal_period_problems(subject, model, as_of or utc_now())
     elif isinstance(model, QualityDefinition):
         result.errors, result.warnings = quality.check_values(con, model)
+    elif isinstance(model, Exclusion):
+        result.errors = _exclusion_problems(con, subject, model)
     if result.errors:
         result.model = None
     return result
@@ -293,6 +301,18 @@ def _goal_period_problems(subject: str, goal: GoalBody, as_of: datetime) -> list
     if period.end <= as_of and not goal.correction:
         return [(f"{subject} ended on {period.end:%Y-%m-%d}. Changing its goal rewrites history: tick "
                  "'correction' if that is what you mean.")]
+    return []
+
+
+def _exclusion_problems(con: duckdb.DuckDBPyConnection, subject: str, exclusion: Exclusion) -> list[str]:
+    if subject != Exclusion.subject(exclusion.table, exclusion.record_id):
+        return [f"An exclusion of {exclusion.table} {exclusion.record_id} is saved under "
+                f"{Exclusion.subject(exclusion.table, exclusion.record_id)!r}, not {subject!r}."]
+    key = "lead_id" if exclusion.table == "leads" else "deal_id"  # from the model's two-value Literal
+    row = con.execute(f"SELECT count(*) FROM {exclusion.table} WHERE {key} = ?", [exclusion.record_id]).fetchone()
+    if exclusion.excluded and not (row and row[0]):
+        noun = exclusion.table.rstrip("s")
+        return [f"There is no {noun} {exclusion.record_id} in the data: check the id."]
     return []
 
 
@@ -349,9 +369,19 @@ def save(
     reason = _required(reason, "Say why you are making this change (the reason is kept in the history).")
     check_right(con, actor, kind)
     saved_at = now or utc_now()
-    with _unit(con, kind, subject, expected_version, (kind,)) as cur:
-        return _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
-                       expected_version=expected_version, effective_from=effective_from or saved_at)
+    with _unit(con, kind, subject, expected_version, CHANGES.get(kind, (kind,))) as cur:
+        version = _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
+                          expected_version=expected_version, effective_from=effective_from or saved_at)
+        if isinstance(model, Exclusion):
+            _apply_exclusion(cur, model)
+        return version
+
+
+def _apply_exclusion(cur: duckdb.DuckDBPyConnection, exclusion: Exclusion) -> None:
+    """Inside the save's transaction: the exclusions table follows the version just written."""
+    cur.execute("DELETE FROM exclusions WHERE table_name = ? AND record_id = ?", [exclusion.table, exclusion.record_id])
+    if exclusion.excluded:
+        cur.execute("INSERT INTO exclusions VALUES (?, ?)", [exclusion.table, exclusion.record_id])
 
 
 @contextmanager

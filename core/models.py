@@ -3,6 +3,7 @@ do what) and of who is acting."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -179,6 +180,19 @@ class AccessMap(_Strict):
         email = email.strip().lower()
         by_match = {r.match: r.role for r in self.rules}
         return by_match.get(email) or by_match.get("@" + email.rpartition("@")[2]) or "viewer"
+
+
+class Exclusion(_Strict):
+    """An editor's decision about one record: left out of the figures (excluded) or counted again (restored).
+    Saved as kind 'exclusion', subject `subject(table, record_id)`; the record stays in its table."""
+
+    table: Literal["leads", "deals"]
+    record_id: str = Field(min_length=1, max_length=200)
+    excluded: bool
+
+    @staticmethod
+    def subject(table: str, record_id: str) -> str:
+        return f"{table}:{record_id}"
 
 
 DEFAULT_QUALITY_DEFINITION = QualityDefinition(min_score=60, demo_fast_track=True, crm_qualified=True)

@@ -157,9 +157,9 @@ def latest_record_at(con: duckdb.DuckDBPyConnection, as_of: datetime) -> datetim
     activity; None when there is none. A record dated after as_of does not count."""
     row = con.execute(
         """SELECT max(m) FROM (
-               SELECT max(created_at) AS m FROM leads WHERE created_at <= $as_of
-               UNION ALL SELECT max(created_at) FROM deals WHERE created_at <= $as_of
-               UNION ALL SELECT max(closed_at) FROM deals WHERE closed_at <= $as_of
+               SELECT max(created_at) AS m FROM counted_leads WHERE created_at <= $as_of
+               UNION ALL SELECT max(created_at) FROM counted_deals WHERE created_at <= $as_of
+               UNION ALL SELECT max(closed_at) FROM counted_deals WHERE closed_at <= $as_of
                UNION ALL SELECT max(occurred_at) FROM activities WHERE occurred_at <= $as_of)""",
         {"as_of": as_of},
     ).fetchone()

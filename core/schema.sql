@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS campaign_touches (
 -- effective_from: from when the version applies (SLA policy and quality definition are effective-dated).
 -- body: the validated pydantic model as JSON. History (before/after) is consecutive versions.
 CREATE TABLE IF NOT EXISTS edit_versions (
-    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access')),
+    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access', 'exclusion')),
     subject        VARCHAR NOT NULL,
     version        INTEGER NOT NULL CHECK (version >= 1),
     effective_from TIMESTAMP NOT NULL,
@@ -155,3 +155,22 @@ CREATE TABLE IF NOT EXISTS refused_writes (
     action     VARCHAR NOT NULL,
     reason     VARCHAR NOT NULL
 );
+
+-- Records an editor excluded from the figures (an outlier, a test deal), one row per record while it is
+-- excluded. The decision's history (who, when, why, and restores) is edit_versions kind 'exclusion',
+-- subject '<table>:<record id>'; the write path keeps this table in step in the same transaction.
+CREATE TABLE IF NOT EXISTS exclusions (
+    table_name VARCHAR NOT NULL CHECK (table_name IN ('leads', 'deals')),
+    record_id  VARCHAR NOT NULL,
+    PRIMARY KEY (table_name, record_id)
+);
+
+-- What the figures count: the records, less those excluded. Figures read these views; the raw tables
+-- stay as imported, so an exclusion is undone by a restore, never by a re-import.
+CREATE OR REPLACE VIEW counted_leads AS
+    SELECT l.* FROM leads l
+    WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'leads' AND x.record_id = l.lead_id);
+
+CREATE OR REPLACE VIEW counted_deals AS
+    SELECT d.* FROM deals d
+    WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'deals' AND x.record_id = d.deal_id);

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import edits, exclusions
 from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
 from core.settings import get_settings
 from ui import data, sidebar
-from ui.widgets import csv_download, plain
+from ui.widgets import csv_download, measure_table, plain, say
 
 scope = sidebar.scope()
 limit_mb = get_settings().max_upload_mb
@@ -77,3 +78,66 @@ else:
     st.caption(f"{len(bad):,} quarantined rows; fix them in the source and import the file again.")
     st.dataframe(bad.head(1000), hide_index=True, width="stretch")
     csv_download(bad, "accord-quarantine.csv", label="Download the quarantine (CSV)", key="import_quarantine_csv")
+
+st.subheader("Flagged records")
+st.caption(
+    f"Deals whose amount is more than {exclusions.OUTLIER_FACTOR}× the median of deals in the same state, or "
+    f"under 1/{exclusions.OUTLIER_FACTOR} of it, and every record an editor excluded. Flagging changes no "
+    "figure; excluding a record takes it out of every figure (it stays in the data) until someone restores it."
+)
+flagged = data.cached(exclusions.flagged_records)
+if flagged.empty:
+    st.caption("No record is flagged or excluded.")
+else:
+    measure_table(flagged, list(flagged.columns), key="import_flagged", max_height=420,
+                  labels={"record_id": "id", "created_at": "created", "why": "why flagged", "counted": "counted"},
+                  formats={"amount": "localized"})
+    csv_download(flagged, "accord-flagged-records.csv", label="Download the flagged records (CSV)",
+                 key="import_flagged_csv")
+
+may_decide = edits.may(scope.actor, exclusions.KIND)
+if not may_decide:
+    say("caption", "{} ({}) can read this list; {} exclude or restore records.", scope.actor.name,
+        scope.actor.team, edits.who_may(exclusions.KIND))
+left, right = st.columns([1, 3])
+table = left.selectbox("Record", list(exclusions.TABLE_NOUNS), format_func=exclusions.TABLE_NOUNS.get,
+                       key="import_exclude_table")
+choices = flagged.loc[flagged["record"] == exclusions.TABLE_NOUNS[table], "record_id"].tolist()
+record_id = right.selectbox(
+    "Id (a flagged one, or type any id)", choices, index=0 if choices else None, accept_new_options=True,
+    key="import_exclude_id", placeholder="Type a deal or lead id",
+)
+if record_id:
+    state = data.cached(exclusions.record_state, table, str(record_id).strip())
+    if not state.exists and not state.excluded:
+        say("warning", "There is no {} {} in the data.", exclusions.TABLE_NOUNS[table], state.record_id)
+    else:
+        say("caption", "{} {} is " + ("**excluded** from the figures." if state.excluded else "counted in the figures."),
+            exclusions.TABLE_NOUNS[table].capitalize(), state.record_id)
+        with st.form("import_exclude_form", clear_on_submit=True):
+            reason = st.text_input("Why (kept in the history)", key="import_exclude_reason",
+                                   placeholder="e.g. 600M is a typo for 600k; confirmed with the account owner")
+            verb = "Restore it" if state.excluded else "Exclude it from the figures"
+            if st.form_submit_button(verb, type="primary", disabled=not may_decide):
+                try:
+                    exclusions.decide(data.connection(), state, actor=scope.actor, reason=reason)
+                except edits.Conflict:
+                    st.error("Not saved: someone decided about this record a moment ago. Its state above is "
+                             "now current; decide again if you still mean to.")
+                except edits.EditRefused as refused:
+                    st.error(plain(refused))  # quotes ids
+                else:
+                    st.session_state["import_exclude_flash"] = (
+                        f"{'Restored' if state.excluded else 'Excluded'} {exclusions.TABLE_NOUNS[table]} "
+                        f"{state.record_id}.")
+                    st.rerun()
+flash = st.session_state.pop("import_exclude_flash", None)
+if flash:
+    st.success(plain(flash))
+
+history = data.cached(exclusions.decisions)
+if not history.empty:
+    with st.expander(f"Decisions ({len(history):,})"):
+        st.dataframe(history, hide_index=True, width="stretch")
+        csv_download(history, "accord-exclusions.csv", label="Download the decisions (CSV)",
+                     key="import_exclusions_csv")

@@ -189,26 +189,31 @@ def test_newer_schema_is_refused(tmp_path):
 def test_older_schema_is_migrated(tmp_path, monkeypatch):
     path = tmp_path / "old.duckdb"
     db.connect(path).close() if path.exists() else db.connect(path, create=True).close()
-    # pretend this release is schema 3, whose migration adds a column
-    monkeypatch.setattr(db, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(db, "MIGRATIONS", [(3, ["ALTER TABLE reps ADD COLUMN email VARCHAR"], [])])
+    # pretend this release is one schema newer, whose migration adds a column
+    newer = db.SCHEMA_VERSION + 1
+    monkeypatch.setattr(db, "SCHEMA_VERSION", newer)
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (newer, ["ALTER TABLE reps ADD COLUMN email VARCHAR"], [])])
     con = db.connect(path)
-    assert db.get_meta(con, "schema_version") == "3"
+    assert db.get_meta(con, "schema_version") == str(newer)
     assert "email" in [r[0] for r in con.execute("DESCRIBE reps").fetchall()]
     con.close()
     con = db.connect(path)  # opening again does not re-run the migration
     con.close()
 
 
-def test_a_schema_1_file_keeps_its_history_and_accepts_the_access_map(tmp_path):
+@pytest.mark.parametrize("version, kinds", [
+    (1, "'goal', 'sla_policy', 'quality_definition'"),
+    (2, "'goal', 'sla_policy', 'quality_definition', 'access'"),
+])
+def test_an_older_file_keeps_its_history_and_accepts_the_new_kinds(tmp_path, version, kinds):
     import duckdb
 
-    path = tmp_path / "v1.duckdb"
+    path = tmp_path / f"v{version}.duckdb"
     old = duckdb.connect(str(path))
     old.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-    old.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '4')")
-    old.execute("""CREATE TABLE edit_versions (
-        kind VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition')), subject VARCHAR NOT NULL,
+    old.execute("INSERT INTO meta VALUES ('schema_version', ?), ('data_version', '4')", [str(version)])
+    old.execute(f"""CREATE TABLE edit_versions (
+        kind VARCHAR NOT NULL CHECK (kind IN ({kinds})), subject VARCHAR NOT NULL,
         version INTEGER NOT NULL CHECK (version >= 1), effective_from TIMESTAMP NOT NULL, body JSON NOT NULL,
         saved_by VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL, reason VARCHAR NOT NULL,
         PRIMARY KEY (kind, subject, version))""")
@@ -220,7 +225,8 @@ def test_a_schema_1_file_keeps_its_history_and_accepts_the_access_map(tmp_path):
     assert con.execute("SELECT kind, subject, version, saved_by FROM edit_versions").fetchall() == [
         ("goal", "2026-Q3", 1, "Lee")]
     con.execute("""INSERT INTO edit_versions VALUES ('access', 'default', 1, '2026-07-01', '{"rules": []}', 'Lee',
-                   '2026-07-01', 'roles')""")
+                   '2026-07-01', 'roles'), ('exclusion', 'deals:D1', 1, '2026-07-01', '{}', 'Lee', '2026-07-01', 'x')""")
+    assert con.execute("SELECT count(*) FROM counted_deals").fetchone() == (0,)
     with pytest.raises(duckdb.ConstraintException):  # the primary key came back with the new table
         con.execute("""INSERT INTO edit_versions VALUES ('goal', '2026-Q3', 1, '2026-07-01', '{}', 'x',
                        '2026-07-01', 'dup')""")

@@ -51,7 +51,8 @@ def test_one_deal_carrying_the_period_is_flagged(empty):
     value, _, notes, short = pipeline.won_revenue(empty, Q3, AS_OF)
     assert (value, short) == (10_200.0, "caution: one deal is 98% of it")
     assert goals.goal_status(empty, Q3, AS_OF).won_caveat == "caution: one deal is 98% of it"
-    assert notes == ["One won deal is 98% of won revenue ($10k of $10k, 100× the median won deal): check its amount."]
+    assert notes == ["One won deal is 98% of won revenue ($10k of $10k, 100× the median won deal): check its amount; "
+                     "Import data › Flagged records can exclude it."]
 
 
 def test_open_deals_without_expected_close_dates(empty):

@@ -75,3 +75,42 @@ def test_upload_of_a_binary_file_gives_a_message(browser, server_for, tiny_db_co
     _upload_and_import(page, junk)
     expect_text(page, "Nothing was imported")
     assert_clean(page, "import-binary")
+
+
+def _add_outlier(path) -> None:
+    from core.db import transaction
+
+    con = open_store(path)
+    with transaction(con, ("records",)) as cur:
+        cur.execute("INSERT INTO deals (deal_id, created_at, amount, stage, closed_at) "
+                    "VALUES ('BIG', '2026-07-01', 900000000, 'closed_won', '2026-07-20')")
+    con.close()
+
+
+def test_an_editor_excludes_a_flagged_deal_and_a_viewer_cannot(tiny_db_copy, use_db):
+    from apptest_support import PERSONAS, card, click, texts
+
+    _add_outlier(tiny_db_copy)
+    use_db(tiny_db_copy)
+    overview = open_app_page("pages/overview.py", period="2026-Q3")
+    with_big = card(overview, "won_revenue")
+
+    viewer = open_app_page("pages/import_data.py", persona=PERSONAS["viewer"])
+    flagged = table(viewer, "why")
+    assert flagged.loc[0, "record_id"] == "BIG" and flagged.loc[0, "counted"] == "yes"
+    assert next(b for b in viewer.button if b.label == "Exclude it from the figures").disabled
+
+    at = open_app_page("pages/import_data.py", persona=PERSONAS["sales"])
+    assert at.selectbox(key="import_exclude_id").value == "BIG"
+    at.text_input(key="import_exclude_reason").set_value("900M is a typo")
+    click(at, "Exclude it from the figures")
+    assert not at.exception
+    assert "Excluded deal BIG." in texts(at)
+    assert table(at, "why").loc[0, "counted"] == "no: excluded"
+    assert table(at, "decision")[["record_id", "decision", "reason"]].values.tolist() == [
+        ["BIG", "excluded", "900M is a typo"]]
+    assert card(open_app_page("pages/overview.py", period="2026-Q3"), "won_revenue") != with_big
+    at.text_input(key="import_exclude_reason").set_value("it was real after all")
+    click(at, "Restore it")
+    assert "Restored deal BIG." in texts(at)
+    assert card(open_app_page("pages/overview.py", period="2026-Q3"), "won_revenue") == with_big

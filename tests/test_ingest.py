@@ -391,5 +391,5 @@ def test_cli_import_prints_the_profile(tmp_path, capsys):
     codes = [f["code"] for f in payload["profile"]]
     assert codes == ["no_activities", "no_leads", "won_without_amount", "no_lost_deals", "quarantined_future"]
     assert payload["profile"][2]["text"] == (
-        "1 of 2 won deals have no amount (0), so won revenue and the average deal size count them as 0.")
+        "1 of 2 won deals have no amount (0): won revenue and the average deal size count only the deals with one, and cannot be computed when none has.")
     assert "- Data quality: 1 of 2 won deals have no amount" in err

@@ -82,7 +82,7 @@ def test_whole_database(world):
     assert list(flags) == ["no_activities", "won_without_amount", "open_without_expected_close", "no_lost_deals",
                            "won_revenue_outlier", "won_revenue_outlier_tiny"]
     assert flags["won_without_amount"].text == (
-        "1 of 7 won deals have no amount (0), so won revenue and the average deal size count them as 0.")
+        "1 of 7 won deals have no amount (0): won revenue and the average deal size count only the deals with one, and cannot be computed when none has.")
     assert (flags["won_without_amount"].count, flags["won_without_amount"].total) == (1, 7)
     assert flags["open_without_expected_close"].text == (
         "2 of 3 open deals have no expected close date, so the open pipeline of a period (deals expected to close "

@@ -168,7 +168,7 @@ def _amounts(con, where: str, params: dict, what: str, figures: tuple[str, ...],
     """Outlier rules over the positive amounts of the deals matching `where`."""
     row = con.execute(
         f"SELECT count(*), sum(d.amount), quantile_cont(d.amount, 0.5), max(d.amount), arg_max(d.deal_id, d.amount) "
-        f"FROM deals d WHERE {where} AND d.amount > 0", params,
+        f"FROM counted_deals d WHERE {where} AND d.amount > 0", params,
     ).fetchone()
     if not row or not row[0] or row[0] < MIN_AMOUNTS:
         return []
@@ -183,7 +183,7 @@ def _amounts(con, where: str, params: dict, what: str, figures: tuple[str, ...],
             1, n, (top_id,), share,
         ))
     tiny = con.execute(
-        f"SELECT count(*), min(d.amount), arg_min(d.deal_id, d.amount) FROM deals d "
+        f"SELECT count(*), min(d.amount), arg_min(d.deal_id, d.amount) FROM counted_deals d "
         f"WHERE {where} AND d.amount > 0 AND d.amount < $tiny", {**params, "tiny": median / OUTLIER_FACTOR},
     ).fetchone()
     if tiny and tiny[0]:
@@ -243,7 +243,7 @@ def profile(
     """
     flags: list[Flag] = []
     counts = dict(con.execute(
-        "SELECT 'leads', count(*) FROM leads UNION ALL SELECT 'deals', count(*) FROM deals "
+        "SELECT 'leads', count(*) FROM counted_leads UNION ALL SELECT 'deals', count(*) FROM counted_deals "
         "UNION ALL SELECT 'activities', count(*) FROM activities").fetchall())
     leads, deals, activities = int(counts["leads"]), int(counts["deals"]), int(counts["activities"])
 
@@ -273,14 +273,14 @@ def profile(
     if deals:
         won_where, params, scope_words = _scope(period, as_of)
         won, no_amount = _row(
-            con, f"SELECT count(*), count(*) FILTER (WHERE d.amount IS NULL OR d.amount = 0) FROM deals d WHERE {won_where}",
+            con, f"SELECT count(*), count(*) FILTER (WHERE d.amount IS NULL OR d.amount = 0) FROM counted_deals d WHERE {won_where}",
             params,
         )
         if no_amount:
             flags.append(Flag(
                 "won_without_amount", WON_AMOUNT_FIGURES,
-                f"{no_amount:,} of {won:,} won deals{scope_words} have no amount (0), so won revenue and the "
-                "average deal size count them as 0.",
+                f"{no_amount:,} of {won:,} won deals{scope_words} have no amount (0): won revenue and the "
+                "average deal size count only the deals with one, and cannot be computed when none has.",
                 int(no_amount), int(won),
             ))
         # open deals as of, and those without an expected close date
@@ -291,7 +291,7 @@ def profile(
             open_params = {"as_of": as_of}
         n_open, no_close = _row(
             con, f"SELECT count(*), count(*) FILTER (WHERE d.expected_close_on IS NULL AND d.closed_at IS NULL) "
-            f"FROM deals d WHERE {open_where}", open_params,
+            f"FROM counted_deals d WHERE {open_where}", open_params,
         )
         if no_close:
             flags.append(Flag(
@@ -313,7 +313,7 @@ def profile(
             closed_words = f" in {period.label}"
         n_won, n_lost = _row(
             con, f"SELECT count(*) FILTER (WHERE d.stage = 'closed_won'), count(*) FILTER (WHERE d.stage = 'closed_lost') "
-            f"FROM deals d WHERE {closed_where}", closed_params,
+            f"FROM counted_deals d WHERE {closed_where}", closed_params,
         )
         if n_won and not n_lost:
             flags.append(Flag(
@@ -327,5 +327,22 @@ def profile(
         flags.extend(_amounts(con, open_where, open_params, "the open pipeline", OPEN_AMOUNT_FIGURES,
                               "open_amount_outlier"))
 
+    flags.extend(_excluded(con))
     flags.extend(_quarantined(con, import_ids))
+    return flags
+
+
+def _excluded(con) -> list[Flag]:
+    """Records editors took out of the figures (core.edits, kind 'exclusion'): said wherever they count."""
+    rows = con.execute("SELECT table_name, count(*), list(record_id ORDER BY record_id)[:5] FROM exclusions "
+                       "GROUP BY table_name ORDER BY table_name").fetchall()
+    flags = []
+    for table, n, ids in rows:
+        noun = table if n != 1 else table.rstrip("s")
+        flags.append(Flag(
+            f"excluded_{table}", DEAL_FIGURES if table == "deals" else LEAD_FIGURES,
+            f"{n:,} {noun} {'is' if n == 1 else 'are'} excluded from the figures by an editor "
+            f"({', '.join(ids)}{', …' if n > len(ids) else ''}); Import data › Flagged records has who and why.",
+            int(n), records=tuple(ids),
+        ))
     return flags

@@ -119,7 +119,7 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     scored AS (
         SELECT l.lead_id, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
-        FROM leads l
+        FROM counted_leads l
         WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of
     ),
     judged AS (
@@ -249,7 +249,7 @@ def rejudged(
                    count(*) FILTER (q_draft AND NOT q_now),
                    count(*) FILTER (q_now AND NOT q_draft)
             FROM (SELECT coalesce({now_sql}, false) AS q_now, coalesce({draft_sql}, false) AS q_draft
-                  FROM leads l WHERE l.created_at >= $from AND l.created_at <= $as_of)""",
+                  FROM counted_leads l WHERE l.created_at >= $from AND l.created_at <= $as_of)""",
         params,
     ))
     return Rejudged(leads, gained, lost)

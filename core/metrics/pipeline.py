@@ -78,7 +78,9 @@ SUMS: dict[str, str] = {
     "year_won_deals": f"count(*) FILTER ({WON_IN_TRAILING_YEAR})",
     "year_lost_deals": f"count(*) FILTER ({LOST_IN_TRAILING_YEAR})",
     "year_won_revenue": f"coalesce(sum(d.amount) FILTER ({WON_IN_TRAILING_YEAR}), 0)",
-    "avg_won_deal_size": f"avg(d.amount) FILTER ({WON_IN_TRAILING_YEAR})",
+    # a won deal without an amount (0: undeclared) is left out of the average, as out of won revenue
+    "avg_won_deal_size": f"avg(d.amount) FILTER ({WON_IN_TRAILING_YEAR} AND d.amount > 0)",
+    "year_won_undeclared": f"count(*) FILTER ({WON_IN_TRAILING_YEAR} AND coalesce(d.amount, 0) = 0)",
     "avg_sales_cycle_days": f"avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_TRAILING_YEAR})",
     # what the data leaves out, so a figure can say so instead of reading $0 or 100% (issue 12)
     "won_undeclared": f"count(*) FILTER ({WON_IN_PERIOD} AND coalesce(d.amount, 0) = 0)",
@@ -89,7 +91,8 @@ SUMS: dict[str, str] = {
 }
 WON_CAVEAT_SUMS = ("won_deals", "won_revenue", "won_undeclared", "won_top_amount", "won_median_amount")
 
-YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days")
+YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days",
+             "year_won_undeclared")
 
 
 def _sums(
@@ -151,7 +154,7 @@ class DealStats(Figures):
 
 def lost_deals_recorded(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the data records any lost deal at all: without one, every win rate would read 100%."""
-    return bool(one_row(con.execute("SELECT EXISTS (SELECT 1 FROM deals WHERE stage = 'closed_lost')"))[0])
+    return bool(one_row(con.execute("SELECT EXISTS (SELECT 1 FROM counted_deals WHERE stage = 'closed_lost')"))[0])
 
 
 NO_LOST_DEALS = ("No lost deal is recorded in the data, so the win rate cannot be computed: it would read 100%. "
@@ -167,8 +170,15 @@ def _deal_stats(row: dict, lost_recorded: bool = True) -> DealStats:
         result.notes.append(NO_LOST_DEALS)
     elif result.win_rate is None:
         result.notes.append("No deal closed in the trailing year, so the win rate is undefined.")
+    undeclared = row["year_won_undeclared"]
     if not result.won_deals:
         result.notes.append("No deal was won in the trailing year, so deal size and sales cycle are undefined.")
+    elif undeclared == won_deals:
+        result.notes.append(f"{won_deals:,} of {won_deals:,} deals won in the trailing year have no amount, so the "
+                            "average won deal size cannot be computed.")
+    elif undeclared:
+        result.notes.append(f"{undeclared:,} of {won_deals:,} deals won in the trailing year have no amount; the "
+                            "average won deal size counts the others only.")
     return result
 
 
@@ -199,7 +209,8 @@ def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     top, median = row["won_top_amount"], row["won_median_amount"]
     if won > 1 and top and median and top > OUTLIER_FACTOR * median and top > total * OUTLIER_SHARE:
         notes.append(f"One won deal is {top / total:.0%} of won revenue ({fmt(top, 'money')} of "
-                     f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount.")
+                     f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount; "
+                     "Import data › Flagged records can exclude it.")
         short = f"caution: one deal is {top / total:.0%} of it"
     return total, notes, short
 

@@ -90,7 +90,7 @@ def lead_q(
     quality = schedule_sql(quality_schedule(con) if schedule is None else schedule, params, alias="l")
     return f"""lead_q AS (
         SELECT l.*, {quality} AS is_quality, {SLA_CLOCK} AS clock_start
-        FROM leads l
+        FROM counted_leads l
         WHERE l.created_at <= $as_of
     )"""
 
@@ -107,7 +107,7 @@ DEAL_ASOF = """deal_asof AS (
                     WHEN d.stage = 'closed_lost' AND d.closed_at <= $as_of THEN 'lost'
                     ELSE 'open' END AS state,
                CASE WHEN d.closed_at <= $as_of THEN d.closed_at END AS closed_at
-        FROM deals d
+        FROM counted_deals d
         WHERE d.created_at <= $as_of
     )"""
 

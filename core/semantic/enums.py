@@ -58,7 +58,7 @@ FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportu
 SLA_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
 
 # Kinds of edited state, each versioned through core.edits.
-EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access")
+EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access", "exclusion")
 PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
 
 # Words shown for values that are missing or stand for a group rather than a record.
