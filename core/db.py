@@ -22,9 +22,18 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     # 2: edit_versions may hold the access map (kind 'access'), for sign-in roles.
     (2, ["ALTER TABLE edit_versions RENAME TO edit_versions_v1"],
         ["INSERT INTO edit_versions SELECT * FROM edit_versions_v1", "DROP TABLE edit_versions_v1"]),
-    # 3: edit_versions may hold exclusions (kind 'exclusion'): records an editor took out of the figures.
+    # 3: edit_versions may hold exclusions (kind 'exclusion'): records an editor took out of the figures;
+    # importers' stamps move from a JSON meta value to the table import_stamps, so SQL can read them.
     (3, ["ALTER TABLE edit_versions RENAME TO edit_versions_v2"],
-        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v2", "DROP TABLE edit_versions_v2"]),
+        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v2", "DROP TABLE edit_versions_v2",
+         """INSERT OR IGNORE INTO import_stamps
+            SELECT e['table'], e['column'], TRY_CAST(e['at'] AS TIMESTAMP), e['note']
+            FROM (SELECT unnest(from_json(value, '[{"table": "VARCHAR", "column": "VARCHAR", "at": "VARCHAR",
+                                                  "note": "VARCHAR"}]')) AS e
+                  FROM meta WHERE key = 'import_stamps' AND json_valid(value))
+            WHERE e['table'] IN ('leads', 'deals') AND e['column'] IS NOT NULL AND e['note'] IS NOT NULL
+              AND TRY_CAST(e['at'] AS TIMESTAMP) IS NOT NULL""",
+         "DELETE FROM meta WHERE key = 'import_stamps'"]),
 ]
 
 

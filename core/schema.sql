@@ -165,12 +165,30 @@ CREATE TABLE IF NOT EXISTS exclusions (
     PRIMARY KEY (table_name, record_id)
 );
 
--- What the figures count: the records, less those excluded. Figures read these views; the raw tables
--- stay as imported, so an exclusion is undone by a restore, never by a re-import.
+-- Values an importer had to supply because the source had none (X Education has no dates at all): every
+-- record of `table_name` whose `column_name` equals `stamped_at` carries the stamp, not a fact. Written in
+-- the import's transaction; `note` says which file and why, for the data-quality profile.
+CREATE TABLE IF NOT EXISTS import_stamps (
+    table_name  VARCHAR NOT NULL CHECK (table_name IN ('leads', 'deals')),
+    column_name VARCHAR NOT NULL,
+    stamped_at  TIMESTAMP NOT NULL,
+    note        VARCHAR NOT NULL,
+    PRIMARY KEY (table_name, column_name, stamped_at)
+);
+
+-- What the figures count: the records, less those excluded, with `created_known` false where the creation
+-- date is an importer's stamp (such a record cannot be placed in a period). Figures read these views; the
+-- raw tables stay as imported, so an exclusion is undone by a restore, never by a re-import.
 CREATE OR REPLACE VIEW counted_leads AS
-    SELECT l.* FROM leads l
+    SELECT l.*,
+           NOT EXISTS (SELECT 1 FROM import_stamps s WHERE s.table_name = 'leads' AND s.column_name = 'created_at'
+                       AND s.stamped_at = l.created_at) AS created_known
+    FROM leads l
     WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'leads' AND x.record_id = l.lead_id);
 
 CREATE OR REPLACE VIEW counted_deals AS
-    SELECT d.* FROM deals d
+    SELECT d.*,
+           NOT EXISTS (SELECT 1 FROM import_stamps s WHERE s.table_name = 'deals' AND s.column_name = 'created_at'
+                       AND s.stamped_at = d.created_at) AS created_known
+    FROM deals d
     WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'deals' AND x.record_id = d.deal_id);

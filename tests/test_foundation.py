@@ -212,6 +212,8 @@ def test_an_older_file_keeps_its_history_and_accepts_the_new_kinds(tmp_path, ver
     old = duckdb.connect(str(path))
     old.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
     old.execute("INSERT INTO meta VALUES ('schema_version', ?), ('data_version', '4')", [str(version)])
+    old.execute("""INSERT INTO meta VALUES ('import_stamps', '[{"table": "leads", "column": "created_at",
+                   "at": "2026-03-01T10:00:00", "note": "Leads.csv has no dates"}, {"table": "bogus"}]')""")
     old.execute(f"""CREATE TABLE edit_versions (
         kind VARCHAR NOT NULL CHECK (kind IN ({kinds})), subject VARCHAR NOT NULL,
         version INTEGER NOT NULL CHECK (version >= 1), effective_from TIMESTAMP NOT NULL, body JSON NOT NULL,
@@ -227,6 +229,10 @@ def test_an_older_file_keeps_its_history_and_accepts_the_new_kinds(tmp_path, ver
     con.execute("""INSERT INTO edit_versions VALUES ('access', 'default', 1, '2026-07-01', '{"rules": []}', 'Lee',
                    '2026-07-01', 'roles'), ('exclusion', 'deals:D1', 1, '2026-07-01', '{}', 'Lee', '2026-07-01', 'x')""")
     assert con.execute("SELECT count(*) FROM counted_deals").fetchone() == (0,)
+    # the importers' stamps moved from meta to their table (a malformed entry is dropped)
+    assert con.execute("SELECT * FROM import_stamps").fetchall() == [
+        ("leads", "created_at", datetime(2026, 3, 1, 10, 0), "Leads.csv has no dates")]
+    assert db.get_meta(con, "import_stamps") is None
     with pytest.raises(duckdb.ConstraintException):  # the primary key came back with the new table
         con.execute("""INSERT INTO edit_versions VALUES ('goal', '2026-Q3', 1, '2026-07-01', '{}', 'x',
                        '2026-07-01', 'dup')""")

@@ -88,3 +88,58 @@ def test_without_any_lost_deal_the_win_rate_is_unknown_not_100_percent(empty, wi
     if not with_lost:
         assert (p.coverage_needed, p.velocity_per_day) == (None, None)
         assert pipeline.trailing_year_deals(empty, AS_OF).win_rate is None
+
+
+# --- records whose creation date the source did not have (an importer's stamp) -------------------------
+
+STAMP = datetime(2026, 8, 1, 9, 30)
+
+
+def _stamped_world(con, dated_leads: int) -> None:
+    from core.ingest.profile import record_stamp
+
+    with transaction(con, ("records",)) as cur:
+        for i in range(dated_leads):
+            cur.execute("INSERT INTO leads (lead_id, created_at, source, status) VALUES (?, '2026-07-05', 'web', 'open')",
+                        [f"D{i}"])
+        for i in range(3):
+            cur.execute("INSERT INTO leads (lead_id, created_at, source, status) VALUES (?, ?, 'web', 'open')",
+                        [f"U{i}", STAMP])
+        record_stamp(cur, "leads", "created_at", STAMP, "Leads.csv has no dates.")
+
+
+def test_leads_without_creation_dates_are_in_no_period(empty):
+    from core.metrics import funnel
+
+    _stamped_world(empty, dated_leads=2)
+    f = funnel.funnel(empty, Q3, AS_OF)
+    assert f.leads == 2  # not 5: the stamped three did not arrive in Q3
+    assert "3 of 5 leads have no creation date in the source, so no period's lead figures count them." in f.notes
+
+
+def test_when_no_lead_has_a_creation_date_lead_figures_cannot_be_computed(empty):
+    from core.metrics import funnel, sla
+
+    _stamped_world(empty, dated_leads=0)
+    note = ("The 3 leads loaded have no creation date in the source, so no lead can be placed in a period: lead "
+            "counts, quality leads, the funnel, the SLA and lead attribution cannot be computed. Import a file "
+            "that has the leads' creation dates.")
+    f = funnel.funnel(empty, Q3, AS_OF)
+    assert (f.leads, f.quality_leads, f.notes[0]) == (None, None, note)
+    assert note in sla.response_sla(empty, Q3, AS_OF).notes
+
+
+def test_a_deal_without_a_creation_date_is_not_created_in_a_period_nor_stalled(empty):
+    from core.ingest.profile import record_stamp
+
+    deals(empty, LOST, "('O1', NULL, '2026-07-01', 500, 'proposal', '2026-09-01', NULL)",
+          "('O2', NULL, '2026-08-01 09:30', 700, 'discovery', '2026-09-01', NULL)")
+    with transaction(empty, ("records",)) as cur:
+        cur.execute("INSERT INTO deal_stage_history VALUES ('X', 'closed_lost', '2025-12-10')")
+        record_stamp(cur, "deals", "created_at", STAMP, "no engage date")
+    p = pipeline.pipeline(empty, Q3, AS_OF, None, stall_days=30)
+    # O1 entered its stage on creation, 45 days before as-of: stalled; O2's start is unknown: not stalled
+    assert (p.open_deals, p.open_amount, p.stalled_deals) == (2, 1200.0, 1)
+    assert ("1 of 3 deals have no creation date in the source, so deals created in a period, time in stage and "
+            "sales cycles leave them out.") in p.notes
+    assert goals.stage_actuals(empty, Q3, AS_OF).opportunities == 1  # O1 only

@@ -168,7 +168,7 @@ def test_creation_dates_an_importer_supplied(con):
                "p3,2025-05-03,Google,open")
     fixed = import_files(con, "accord", [SourceFile("leads.csv", real)], actor="test", now=datetime(2026, 3, 2))
     assert "leads_no_creation_date" not in {f.code for f in fixed.profile}
-    assert con.execute("SELECT count(*) FROM meta WHERE key = 'import_stamps'").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM import_stamps").fetchone()[0] == 0
 
 
 def test_replacing_the_records_forgets_their_stamps(con):

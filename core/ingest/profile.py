@@ -21,7 +21,6 @@ Every value is a bound parameter; identifiers come from core.ingest.canonical's 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from core.db import get_meta, reads
+from core.db import reads
 from core.ingest.canonical import (
     CLOSED_BEFORE_CREATED_WORDS,
     FUTURE_WORDS,
@@ -42,7 +41,6 @@ from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
 
 MIN_AMOUNTS = 3  # the median means something only over a few amounts
 TRAILING_YEAR = timedelta(days=365)
-STAMPS_KEY = "import_stamps"  # meta key: creation dates an importer had to supply (JSON list)
 
 # Which figures each flag affects (names of core.semantic.measures.MEASURES; a test checks they exist).
 WON_AMOUNT_FIGURES = (
@@ -98,36 +96,26 @@ def _deals(n: int) -> str:
 
 def record_stamp(con: duckdb.DuckDBPyConnection, table: str, column: str, at: datetime, note: str) -> None:
     """Remember that an importer stamped `table.column` with `at` for records whose source had no value
-    (kept in the meta key `import_stamps`; prune_stamps drops entries no record carries any more)."""
+    (the table import_stamps; prune_stamps drops stamps no record carries any more)."""
     ident(table), ident(column)  # allow-listed, or ValueError
-    entries = _stamps(con)
-    entry = {"table": table, "column": column, "at": at.isoformat(timespec="seconds"), "note": note}
-    entries = [e for e in entries if (e["table"], e["column"], e["at"]) != (table, column, entry["at"])] + [entry]
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMPS_KEY, json.dumps(entries)])
+    con.execute("INSERT OR REPLACE INTO import_stamps VALUES (?, ?, ?, ?)", [table, column, at, note])
 
 
 def clear_stamps(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM meta WHERE key = ?", [STAMPS_KEY])
+    con.execute("DELETE FROM import_stamps")
 
 
 def prune_stamps(con: duckdb.DuckDBPyConnection) -> None:
-    entries = _stamps(con)
-    kept = [e for e in entries if _stamped_count(con, e)]
-    if not kept and entries:
-        clear_stamps(con)
-    elif kept != entries:
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [STAMPS_KEY, json.dumps(kept)])
+    for entry in _stamps(con):
+        if not _stamped_count(con, entry):
+            con.execute("DELETE FROM import_stamps WHERE table_name = ? AND column_name = ? AND stamped_at = ?",
+                        [entry["table"], entry["column"], entry["at"]])
 
 
 def _stamps(con) -> list[dict]:
-    raw = get_meta(con, STAMPS_KEY)
-    if not raw:
-        return []
-    try:
-        entries = json.loads(raw)
-    except ValueError:
-        return []
-    return [e for e in entries if isinstance(e, dict) and {"table", "column", "at", "note"} <= set(e)]
+    rows = con.execute("SELECT table_name, column_name, stamped_at, note FROM import_stamps "
+                       "ORDER BY stamped_at, table_name, column_name").fetchall()
+    return [{"table": t, "column": c, "at": at, "note": note} for t, c, at, note in rows]
 
 
 def _stamped_count(con, entry: dict) -> int:
@@ -135,7 +123,7 @@ def _stamped_count(con, entry: dict) -> int:
         table, column = ident(entry["table"]), ident(entry["column"])
     except ValueError:
         return 0
-    return _one(con, f"SELECT count(*) FROM {table} WHERE {column} = CAST(? AS TIMESTAMP)", [entry["at"]])
+    return _one(con, f"SELECT count(*) FROM {table} WHERE {column} = ?", [entry["at"]])
 
 
 def _one(con, sql: str, params: Sequence | dict | None = None) -> Any:

@@ -47,7 +47,6 @@ from core.semantic.blocks import (
     COHORT,
     CREATED_IN_PERIOD,
     DEAL_ASOF,
-    MISSING_TABLE_NOTES,
     WON_IN_PERIOD,
     Figures,
     lead_q,
@@ -212,15 +211,16 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     present = tables_with_rows(con)
     result = Attribution(view=view)
     if "leads" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["leads"] + " Without them no deal can be traced to a campaign.")
+        result.notes.append(present.missing("leads") + " Without them no deal can be traced to a campaign.")
         return result
     if "deals" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["deals"] + " Opportunities, won revenue and return are unknown.")
+        result.notes.append(present.missing("deals") + " Opportunities, won revenue and return are unknown.")
     if "campaign_touches" not in present:
         result.multi_touch = False
-        result.notes.append(MISSING_TABLE_NOTES["campaign_touches"] + " Linear and W-shaped credit are unknown.")
+        result.notes.append(present.missing("campaign_touches") + " Linear and W-shaped credit are unknown.")
     if "campaigns" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["campaigns"])
+        result.notes.append(present.missing("campaigns"))
+    result.notes.extend(present.undated_notes("leads", "deals"))
     params = scope_params(period, as_of)
     ctes = _credit_ctes(con, params)
     _check_shares(con, ctes, params)

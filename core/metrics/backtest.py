@@ -32,7 +32,6 @@ from core.quality import definition_sql, schedule_sql
 from core.semantic.blocks import (
     DEAL_ASOF,
     LEAD_DEALS,
-    MISSING_TABLE_NOTES,
     Figures,
     one_row,
     ratio,
@@ -120,7 +119,7 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
         SELECT l.lead_id, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
         FROM counted_leads l
-        WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of
+        WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of AND l.created_known
     ),
     judged AS (
         SELECT s.month, s.q_cur, s.q_draft, d.lead_id IS NOT NULL AS has_opp,
@@ -156,8 +155,9 @@ def backtest(
         in_force, result.in_force_version = version.body, version.version
     present = tables_with_rows(con)
     if "leads" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["leads"])
+        result.notes.append(present.missing("leads"))
         return result
+    result.notes.extend(present.undated_notes("leads"))
     has_deals = "deals" in present
     if not has_deals:
         result.notes.append(
@@ -249,7 +249,7 @@ def rejudged(
                    count(*) FILTER (q_draft AND NOT q_now),
                    count(*) FILTER (q_now AND NOT q_draft)
             FROM (SELECT coalesce({now_sql}, false) AS q_now, coalesce({draft_sql}, false) AS q_draft
-                  FROM counted_leads l WHERE l.created_at >= $from AND l.created_at <= $as_of)""",
+                  FROM counted_leads l WHERE l.created_at >= $from AND l.created_at <= $as_of AND l.created_known)""",
         params,
     ))
     return Rejudged(leads, gained, lost)

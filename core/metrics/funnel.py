@@ -27,8 +27,8 @@ from core.semantic.blocks import (
     CREATED_IN_PERIOD,
     DEAL_ASOF,
     LEAD_DEALS,
-    MISSING_TABLE_NOTES,
     Figures,
+    Present,
     lead_q,
     one_row,
     ratio,
@@ -101,22 +101,23 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
 
 @reads('records', 'quality_definition')
 def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None,
-           present: frozenset[str] | None = None) -> Funnel:
+           present: Present | None = None) -> Funnel:
     """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced).
     `present`: tables_with_rows(con) when the caller already has it."""
     present = tables_with_rows(con) if present is None else present
     result = Funnel()
     params = scope_params(period, as_of)
     if "leads" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["leads"])
+        result.notes.append(present.missing("leads"))
     else:
+        result.notes.extend(present.undated_notes("leads"))
         row = run(con, _funnel_sql(con, params, None, schedule), params).fetchone()
         if row is None:  # no lead in the period: a real zero, not a missing table
             row = ("all", 0, 0, 0, 0, 0, 0, 0)
         (_, result.leads, result.quality_leads, result.accepted, result.opportunities, result.won,
          result.unqualified_opportunities, result.unqualified_won) = row
         if "deals" not in present:
-            result.notes.append(MISSING_TABLE_NOTES["deals"])
+            result.notes.append(present.missing("deals"))
             result.opportunities = result.won = None
             result.unqualified_opportunities = result.unqualified_won = None
     if "deals" in present:

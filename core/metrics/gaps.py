@@ -59,7 +59,6 @@ from core.semantic.blocks import (
     DEAL_ASOF,
     LEAD_DEALS,
     LOST_IN_PERIOD,
-    MISSING_TABLE_NOTES,
     SALES_CYCLE_DAYS,
     WON_IN_PERIOD,
     Figures,
@@ -257,7 +256,7 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result = Decomposition(goal_revenue=plan.goal_revenue, elapsed_share=plan.elapsed_share)
     for table in ("leads", "deals"):
         if table not in present:
-            result.notes.append(MISSING_TABLE_NOTES[table] + " The revenue gap cannot be decomposed.")
+            result.notes.append(present.missing(table) + " The revenue gap cannot be decomposed.")
     if plan.goal_revenue is None:
         result.notes.append(f"No revenue goal is set for {plan.quarter_label}, so there is no gap to decompose.")
     if result.notes:

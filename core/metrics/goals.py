@@ -39,6 +39,7 @@ from core.semantic.blocks import (
     TRAILING_YEAR,
     WON_IN_PERIOD,
     Figures,
+    Present,
     ratio,
     run,
     scope_params,
@@ -147,7 +148,7 @@ class Goal(Figures):
 
 @reads('records', 'goal')
 def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
-                present: frozenset[str] | None = None) -> Goal:
+                present: Present | None = None) -> Goal:
     """The period's goal, won revenue, attainment and pacing. `present`: tables_with_rows(con), if known."""
     has_deals = "deals" in (tables_with_rows(con) if present is None else present)
     elapsed_share = period.elapsed_share(as_of)
@@ -271,17 +272,18 @@ def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     cohort = funnel(con, period, as_of)
     result.leads, result.quality_leads, result.accepted = cohort.leads, cohort.quality_leads, cohort.accepted
     if "leads" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["leads"])
+        result.notes.append(present.missing("leads"))
     if "deals" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["deals"])
+        result.notes.append(present.missing("deals"))
         return result
+    result.notes.extend(present.undated_notes("deals"))
     row = run(con, _deal_counts_sql(None), scope_params(period, as_of)).fetchone()
     result.opportunities, result.won = (int(row[1]), int(row[2])) if row else (0, 0)
     return result
 
 
 def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str,
-               present: frozenset[str]) -> pd.DataFrame:
+               present: Present) -> pd.DataFrame:
     """segment value → count of every stage in `period` (lead stages: its cohort funnel; deal stages:
     deals created / won in it). A stage whose table is missing counts 0 here; callers say it is unknown."""
     frames = []  # the dimensions never read NULL, so every value is kept and the split adds up
@@ -414,7 +416,7 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
     present = tables_with_rows(con)
     for table in ("leads", "deals"):
         if table not in present:
-            plan.notes.append(MISSING_TABLE_NOTES[table])
+            plan.notes.append(present.missing(table))
     now = _counts_by(con, period, as_of, segment, present)
     year = _counts_by(con, trailing_year(as_of), as_of, segment, present)
     totals = {s: int(year[s].sum()) if s in year else 0 for s in STAGE_KEYS}

@@ -39,7 +39,6 @@ from core.semantic.blocks import (
     DEAL_ASOF,
     EXPECTED_IN_PERIOD,
     LOST_IN_PERIOD,
-    MISSING_TABLE_NOTES,
     OPEN_IN_PERIOD,
     SALES_CYCLE_DAYS,
     STAGE_NOW,
@@ -47,6 +46,7 @@ from core.semantic.blocks import (
     STALLED,
     WON_IN_PERIOD,
     Figures,
+    Present,
     one_row,
     ratio,
     run,
@@ -184,9 +184,10 @@ def _deal_stats(row: dict, lost_recorded: bool = True) -> DealStats:
 
 @reads('records')
 def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> DealStats:
-    if "deals" not in tables_with_rows(con):
+    present = tables_with_rows(con)
+    if "deals" not in present:
         result = DealStats()
-        result.notes.append(MISSING_TABLE_NOTES["deals"])
+        result.notes.append(present.missing("deals"))
         return result
     return _deal_stats(_sums(con, scope_params(None, as_of), YEAR_SUMS)[0], lost_deals_recorded(con))
 
@@ -261,13 +262,13 @@ def pipeline(
     as_of: datetime,
     goal_revenue: float | None,
     stall_days: int = 30,
-    present: frozenset[str] | None = None,
+    present: Present | None = None,
 ) -> Pipeline:
     """The whole pipeline: the segment query without a segment."""
     result = Pipeline()
     present = tables_with_rows(con) if present is None else present
     if "deals" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["deals"])
+        result.notes.append(present.missing("deals"))
         return result
     row = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, HEADLINE_SUMS)[0]
     result.won_deals = row["won_deals"]
@@ -299,7 +300,8 @@ def pipeline(
     if "deal_stage_history" in present:
         result.stalled_deals = row["stalled_deals"]
     else:
-        result.notes.append(MISSING_TABLE_NOTES["deal_stage_history"])
+        result.notes.append(present.missing("deal_stage_history"))
+    result.notes.extend(present.undated_notes("deals"))
 
     stats = _deal_stats(row, lost_deals_recorded(con))
     result.notes.extend(stats.notes)
@@ -446,7 +448,7 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result = Movement()
     present = tables_with_rows(con)
     if "deals" not in present:
-        result.notes.append(MISSING_TABLE_NOTES["deals"])
+        result.notes.append(present.missing("deals"))
         return result
     select = ", ".join(f"count(*) FILTER ({DEAL_KINDS[k][1]}), coalesce(sum(d.amount) FILTER ({DEAL_KINDS[k][1]}), 0)"
                        for k in MOVEMENTS)

@@ -38,8 +38,8 @@ from core.db import reads
 from core.metrics.funnel import Funnel, funnel, funnel_by
 from core.periods import Period
 from core.semantic.blocks import (
-    MISSING_TABLE_NOTES,
     Figures,
+    Present,
     lead_q,
     one_row,
     ratio,
@@ -306,21 +306,26 @@ def _sales_sql(con: duckdb.DuckDBPyConnection, params: dict, keys: dict[str, str
 
 
 @reads('records')
-def sales_side_notes(con: duckdb.DuckDBPyConnection, present: frozenset[str] | None = None) -> list[str]:
+def sales_side_notes(con: duckdb.DuckDBPyConnection, present: Present | None = None) -> list[str]:
     """Why the response SLA cannot be measured here (missing tables), or [] when it can."""
     present = tables_with_rows(con) if present is None else present
-    return [MISSING_TABLE_NOTES[t] for t in ("leads", "activities") if t not in present]
+    return [present.missing(t) for t in ("leads", "activities") if t not in present]
+
+
+def _undated_notes(con: duckdb.DuckDBPyConnection, present: Present | None) -> list[str]:
+    return (tables_with_rows(con) if present is None else present).undated_notes("leads")
 
 
 @reads('records', 'sla_policy', 'quality_definition')
 def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
-                 present: frozenset[str] | None = None) -> ResponseSla:
+                 present: Present | None = None) -> ResponseSla:
     notes = sales_side_notes(con, present)
     if notes:
         return ResponseSla(notes=notes)
     params = scope_params(period, as_of)
     row = one_row(run(con, _sales_sql(con, params, {}), params))
     result = ResponseSla(**dict(zip(SALES_AGGREGATES, row)))
+    result.notes.extend(_undated_notes(con, present))
     if result.compliance is None:
         result.notes.append("No quality lead's response window has closed in this period yet.")
     if result.median_hours_to_first_touch is None:
@@ -467,7 +472,7 @@ def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, co
     result = Delivery(quality_leads=f.quality_leads, accepted=f.accepted,
                       acceptance_rate=ratio(f.accepted, f.quality_leads))
     if f.quality_leads is None:  # delivery needs leads only; the funnel's note on deals is not ours
-        result.notes.append(MISSING_TABLE_NOTES["leads"])
+        result.notes.append(tables_with_rows(con).missing("leads"))
     result.committed = committed_quality_leads(con, period)
     if result.committed is None:
         result.notes.append("No quality-lead commitment is set in the SLA policy for this period.")

@@ -41,12 +41,66 @@ class Figures:
         return dict(self.__dict__)
 
 
-def tables_with_rows(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Canonical tables that hold at least one row (an import may lack whole tables)."""
+class Present(frozenset):
+    """The canonical tables that hold rows figures can use (a frozenset of names), and, for leads and
+    deals, how many records have a creation date an importer stamped (`undated`, see import_stamps):
+    such a record cannot be placed in a period. Leads count as present only when one has a real date,
+    since every lead figure is placed in time by it; deals stay present (open pipeline needs no date)."""
+
+    undated: dict[str, int]
+    totals: dict[str, int]
+
+    def __new__(cls, tables, undated: dict[str, int] | None = None, totals: dict[str, int] | None = None):
+        made = super().__new__(cls, tables)
+        made.undated, made.totals = dict(undated or {}), dict(totals or {})
+        return made
+
+    def __reduce__(self):  # keep the counts through pickling (st.cache_data copies results that way)
+        return (Present, (frozenset(self), self.undated, self.totals))
+
+    def missing(self, table: str) -> str:
+        """Why figures reading `table` cannot be computed, when it is not present."""
+        n = self.undated.get(table, 0)
+        if table == "leads" and n and n == self.totals.get(table):
+            return (f"The {n:,} leads loaded have no creation date in the source, so no lead can be placed in a "
+                    "period: lead counts, quality leads, the funnel, the SLA and lead attribution cannot be "
+                    "computed. Import a file that has the leads' creation dates.")
+        return MISSING_TABLE_NOTES[table]
+
+    def undated_notes(self, *tables: str) -> list[str]:
+        """What the figures of `tables` leave out because the source had no creation date for it."""
+        notes = []
+        for table in tables:
+            n, total = self.undated.get(table, 0), self.totals.get(table, 0)
+            if not n or (table == "leads" and n == total):  # all undated: `missing` says it
+                continue
+            notes.append(f"{n:,} of {total:,} {table} have no creation date in the source, so "
+                         + ("no period's lead figures count them." if table == "leads" else
+                            "deals created in a period, time in stage and sales cycles leave them out."))
+        return notes
+
+
+def tables_with_rows(con: duckdb.DuckDBPyConnection) -> Present:
+    """Canonical tables that hold at least one row figures can use (an import may lack whole tables),
+    with the stamped creation dates of leads and deals (Present)."""
     parts = " UNION ALL ".join(
-        f"SELECT '{t}' AS t WHERE EXISTS (SELECT 1 FROM {t})" for t in TABLES  # allow-listed
-    )
-    return frozenset(r[0] for r in con.execute(parts).fetchall())
+        f"SELECT '{t}' AS t WHERE EXISTS (SELECT 1 FROM {t})" for t in TABLES if t not in ("leads", "deals")
+    )  # allow-listed names
+    found = {r[0] for r in con.execute(parts).fetchall()}
+    undated, totals = {}, {}
+    for table in ("leads", "deals"):
+        # EXISTS stops at the first row; the counts are of the raw table (fast), the stamps a tiny join
+        dated = "WHERE created_known" if table == "leads" else ""
+        row = con.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM counted_{table} {dated}), (SELECT count(*) FROM {table}),
+                       (SELECT count(*) FROM {table} t JOIN import_stamps s ON s.table_name = $t
+                          AND s.column_name = 'created_at' AND s.stamped_at = t.created_at)""", {"t": table},
+        ).fetchone()
+        assert row is not None  # scalar subqueries: one row
+        totals[table], undated[table] = int(row[1]), int(row[2])
+        if row[0]:
+            found.add(table)
+    return Present(found, undated, totals)
 
 
 MISSING_TABLE_NOTES = {
@@ -86,12 +140,13 @@ def lead_q(
     schedule: Sequence[tuple[datetime, QualityDefinition]] | None = None,
 ) -> str:
     """CTE `lead_q`: leads created by $as_of with every lead column, `is_quality` (the definition in
-    force at created_at, or `schedule` when given) and `clock_start` (SLA_CLOCK)."""
+    force at created_at, or `schedule` when given) and `clock_start` (SLA_CLOCK). Leads whose creation date
+    is an importer's stamp are left out: every lead figure is placed in time by it (see Present)."""
     quality = schedule_sql(quality_schedule(con) if schedule is None else schedule, params, alias="l")
     return f"""lead_q AS (
         SELECT l.*, {quality} AS is_quality, {SLA_CLOCK} AS clock_start
         FROM counted_leads l
-        WHERE l.created_at <= $as_of
+        WHERE l.created_at <= $as_of AND l.created_known
     )"""
 
 
@@ -101,8 +156,8 @@ COHORT = "cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created
 # --- deals ---------------------------------------------------------------------------------------------
 
 DEAL_ASOF = """deal_asof AS (
-        SELECT d.deal_id, d.lead_id, d.account, d.created_at, d.amount, d.expected_close_on, d.owner_id,
-               d.stage AS recorded_stage,
+        SELECT d.deal_id, d.lead_id, d.account, d.created_at, d.created_known, d.amount, d.expected_close_on,
+               d.owner_id, d.stage AS recorded_stage,
                CASE WHEN d.stage = 'closed_won' AND d.closed_at <= $as_of THEN 'won'
                     WHEN d.stage = 'closed_lost' AND d.closed_at <= $as_of THEN 'lost'
                     ELSE 'open' END AS state,
@@ -127,7 +182,8 @@ CURRENT_STAGE = """current_stage AS (
 
 # Over deal_asof d LEFT JOIN current_stage s: when the deal entered its current stage (creation when the
 # deal has no history row), and the stage itself (the recorded one when there is no history).
-STAGE_ENTERED = "coalesce(s.entered_at, d.created_at)"
+# (a deal whose creation date is an importer's stamp and that has no history: unknown, so never stalled)
+STAGE_ENTERED = "coalesce(s.entered_at, CASE WHEN d.created_known THEN d.created_at END)"
 STAGE_NOW = ("CASE d.state WHEN 'won' THEN 'closed_won' WHEN 'lost' THEN 'closed_lost' "
              "ELSE coalesce(s.stage, d.recorded_stage) END")
 DAYS_IN_STAGE = f"epoch($as_of - {STAGE_ENTERED}) / 86400.0"
@@ -138,12 +194,12 @@ STAGE_RANK = "list_position([" + ", ".join(f"'{s}'" for s in (*OPEN_STAGES, "clo
 EXPECTED_IN_PERIOD = "d.expected_close_on >= CAST($start AS DATE) AND d.expected_close_on < CAST($end AS DATE)"
 OPEN_IN_PERIOD = f"d.state = 'open' AND {EXPECTED_IN_PERIOD}"
 STALLED = f"d.state = 'open' AND {STAGE_ENTERED} < $as_of - to_days(CAST($stall_days AS INTEGER))"
-CREATED_IN_PERIOD = "d.created_at >= $start AND d.created_at < $end"
+CREATED_IN_PERIOD = "d.created_known AND d.created_at >= $start AND d.created_at < $end"
 WON_IN_PERIOD = "d.state = 'won' AND d.closed_at >= $start AND d.closed_at < $end"
 LOST_IN_PERIOD = "d.state = 'lost' AND d.closed_at >= $start AND d.closed_at < $end"
 CLOSED_IN_TRAILING_YEAR = "d.closed_at > $year_start AND d.closed_at <= $as_of"
 # A closed deal's sales cycle in fractional days (created_at → closed_at), over deal_asof d.
-SALES_CYCLE_DAYS = "epoch(d.closed_at - d.created_at) / 86400.0"
+SALES_CYCLE_DAYS = "CASE WHEN d.created_known THEN epoch(d.closed_at - d.created_at) / 86400.0 END"
 
 
 # --- effective-dated policy values ---------------------------------------------------------------------

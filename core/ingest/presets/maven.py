@@ -151,7 +151,8 @@ def build(ctx: Ctx) -> list[Batch]:
         ctx.stamped(
             "deals", "created_at", latest.normalize().to_pydatetime(),
             f"Prospecting deals have no engage date, so they carry {fill}, the latest date in the pipeline file "
-            "(the data's \"today\"); deals created in a period and time in stage leave their real start out.",
+            "(the data's \"today\"), which is not when they started: deals created in a period, time in stage and "
+            "sales cycles leave them out.",
         )
     closed = stage.isin(["closed_won", "closed_lost"])
     won = stage == "closed_won"

@@ -108,8 +108,8 @@ def build(ctx: Ctx) -> list[Batch]:
     ctx.stamped(
         "leads", "created_at", ctx.now,
         f"{', '.join(ctx.file_names('leads'))} has no dates, so they carry the moment of the import that first "
-        f"loaded them ({ctx.now:%Y-%m-%d %H:%M} UTC). Lead counts, quality leads, the funnel and the SLA place them "
-        "in that import's period, not when the leads arrived.",
+        f"loaded them ({ctx.now:%Y-%m-%d %H:%M} UTC), which is not when they arrived: no period's lead counts, "
+        "quality leads, funnel or SLA count them.",
     )
     return [Batch("leads", leads, insert_only=("created_at",),
                   hints={"score": "Lead Quality: High in Relevance, Might be, Not Sure, Low in Relevance, Worst"})]
