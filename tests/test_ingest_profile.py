@@ -155,8 +155,8 @@ def test_creation_dates_an_importer_supplied(con):
     assert (flag.count, flag.total) == (2, 2)
     assert flag.text == (
         "2 leads have no creation date in the source: Leads.csv has no dates, so they carry the moment of the import "
-        "that first loaded them (2026-01-15 12:00 UTC). Lead counts, quality leads, the funnel and the SLA place them "
-        "in that import's period, not when the leads arrived.")
+        "that first loaded them (2026-01-15 12:00 UTC), which is not when they arrived: no period's lead counts, "
+        "quality leads, funnel or SLA count them.")
     assert {"leads", "quality_leads", "compliance"} <= set(flag.figures)
     # a later import keeps the leads' first stamp, and the profile still says so (one new lead, one more)
     more = csv("Prospect ID,Lead Source,Converted,Tags,Lead Quality", "p1,Google,1,,High in Relevance", "p3,Google,0,,")
