@@ -25,11 +25,16 @@ WHOLE_PERIOD = "Whole period"
 
 @dataclass(frozen=True)
 class NumberField:
-    """One number input: `name` is the cascade input (or 'revenue') it edits; `options` go to the widget."""
+    """One number input: `name` is the cascade input (or 'revenue') it edits; `options` go to the widget.
+    Its value comes from session state (seeded by the page) and starts empty, never at 0: Streamlit gives a
+    cleared field its default back, so the default must be "empty" for a cleared override to mean "none"."""
 
     name: str
     label: str
     options: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.options.setdefault("value", None)
 
 
 def scope_note(period: Period) -> str:

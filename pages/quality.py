@@ -109,8 +109,9 @@ st.caption(f"Starts from version {opened}. A lead qualifies when it is not exclu
 def draw(box, inp: quality.Input) -> None:
     key = F + inp.key
     if inp.kind == "number":
-        box.number_input(inp.label, min_value=inp.min_value, max_value=inp.max_value, step=inp.step, key=key,
-                         placeholder=inp.placeholder, help=inp.help)
+        # value=None: an empty field is "no limit"; without it Streamlit would start an unset field at 0
+        box.number_input(inp.label, value=None, min_value=inp.min_value, max_value=inp.max_value, step=inp.step,
+                         key=key, placeholder=inp.placeholder, help=inp.help)
     elif inp.kind == "choices":
         box.multiselect(inp.label, editor.options(inp, choices, st.session_state.get(key, [])), key=key,
                         format_func=inp.show, accept_new_options=inp.open_ended, placeholder=inp.placeholder,

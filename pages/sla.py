@@ -166,16 +166,20 @@ def policy() -> None:
     if note := sla_policy.read_only_note(scope.actor):
         st.info(widgets.plain(note))  # names the person
     st.caption(sla_policy.editing_note(opened, latest))
-    start = sla_policy.form_values(latest, as_of)
+    # values start from session state: a cleared number is then None ("not set"); given as `value=`, Streamlit
+    # would hand a cleared field its starting value back
+    # reseeded only when the version the editor opened changes (a save, or starting again): a version someone
+    # else saved meanwhile never replaces what was typed; the save then shows the conflict
+    widgets.seed_widgets(FORM, sla_policy.form_values(latest, as_of), basis=(opened, as_of))
     with st.form(f"{KEY}_form"):
-        values = {f.name: col.number_input(f.label, value=start[f.name], key=FORM + f.name, step=f.step,
+        values = {f.name: col.number_input(f.label, value=None, key=FORM + f.name, step=f.step,
                                            format=f.number_format, help=f.help, placeholder="not set")
                   for col, f in zip(st.columns(len(sla_policy.FORM_FIELDS)), sla_policy.FORM_FIELDS)}
         c = st.columns([1, 3])
         values["effective"] = c[0].date_input(
-            "Effective from (00:00 UTC)", value=start["effective"], key=FORM + "effective",
+            "Effective from (00:00 UTC)", key=FORM + "effective",
             help="Not before the latest saved version's effective date (that would change how past leads were counted).")
-        values["reason"] = c[1].text_input("Why (kept in the history)", value=start["reason"], key=FORM + "reason",
+        values["reason"] = c[1].text_input("Why (kept in the history)", key=FORM + "reason",
                                            placeholder="e.g. agreed in the pipeline review of 3 Aug")
         submitted = st.form_submit_button("Save new version", type="primary")
     if submitted:

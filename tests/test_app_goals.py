@@ -248,3 +248,21 @@ def test_an_empty_database_says_plainly_what_cannot_be_computed(tmp_path, use_db
     assert set(cards(at).values()) == {"—"}  # unknown, never 0
     assert set(table(at, "Basis", "Stage")["Basis"]) == {"no trailing-year data"}
     assert not at.error
+
+
+def test_a_cleared_override_means_none_and_the_what_if_survives_navigation(db):
+    at = open_page(PAGE, persona=PERSONAS["sales"])
+    at.number_input(key="goals_whatif_revenue").set_value(150_000.0).run()
+    at.switch_page("pages/overview.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.number_input(key="goals_whatif_revenue").value == 150_000.0
+    # an override typed and then cleared before saving is no override (a form's values apply on submit)
+    fill_form(at, revenue=150_000.0, reason="plan without a deal-size override", avg_deal_size=None)
+    press(at, "Save goal")
+    con = open_store(db)
+    try:
+        saved = edits.latest(con, "goal", "2026-Q3")
+    finally:
+        con.close()
+    assert saved is not None and (saved.body.revenue, saved.body.avg_deal_size) == (150_000.0, None)

@@ -181,3 +181,29 @@ def test_viewer_reads_but_cannot_change(tiny_db_copy, use_db):
     at = open_quality("viewer")
     assert "Vic Board (viewer) can read and back-test the definition" in at.info[0].value
     assert not [b for b in at.button if b.key == "quality_submit"]
+
+
+def test_a_cleared_number_means_no_limit_and_the_draft_survives_navigation(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_quality("leadership")
+    at.number_input(key="quality_form_employees_max").set_value(500)
+    at.number_input(key="quality_form_min_score").set_value(85)
+    at.run()
+
+    def draft() -> str:
+        return next(t.value for t in at.text if t.value.startswith("The draft reads"))
+
+    assert draft() == ("The draft reads: Score ≥ 85 and at most 500 employees; or a demo request (fast track); or "
+                       "marked qualified by the source CRM.")
+    # leave for the Overview and come back: the draft is as it was left
+    at.switch_page("pages/overview.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.number_input(key="quality_form_employees_max").value == 500
+    assert at.number_input(key="quality_form_min_score").value == 85
+    # clearing a field means "no limit", never 0
+    at.number_input(key="quality_form_employees_max").set_value(None).run()
+    assert draft() == ("The draft reads: Score ≥ 85; or a demo request (fast track); or marked qualified by the "
+                       "source CRM.")
+    at.number_input(key="quality_form_min_score").set_value(None).run()
+    assert draft() == "The draft reads: A demo request (fast track); or marked qualified by the source CRM."

@@ -249,3 +249,21 @@ def test_a_long_breach_list_is_built_for_download_only_when_asked(tmp_path, use_
     # the button is there, but the whole list is only built when it is clicked (in the browser)
     assert [d.label for d in at.get("download_button")] == ["Download all 50,001 as CSV"]
     assert built == []
+
+
+def test_a_cleared_commitment_saves_no_commitment_and_a_cleared_window_is_refused(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    at.number_input(key="sla_form_monthly_quality_commitment").set_value(None)
+    save_policy(at, effective=date(2026, 8, 10), reason="no commitment this quarter")
+    con = open_store(tiny_db_copy)
+    try:
+        saved = edits.latest(con, "sla_policy", edits.POLICY_SUBJECT)
+    finally:
+        con.close()
+    assert saved is not None and saved.version == 3
+    assert saved.body.monthly_quality_commitment is None  # "not set", never 0
+    at.number_input(key="sla_form_response_hours").set_value(None)
+    save_policy(at, effective=date(2026, 8, 11), reason="cleared by mistake")
+    assert [e.value for e in at.error] == ["response hours: Input should be a valid number"]
+    assert versions(tiny_db_copy) == [1, 2, 3]

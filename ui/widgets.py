@@ -70,11 +70,23 @@ def set_widgets(prefix: str, values: dict[str, Any]) -> None:
 
 def seed_widgets(prefix: str, values: dict[str, Any], basis: Any = None) -> None:
     """Start the widgets keyed `prefix + name` from `values`: when first shown, after restart_editor cleared
-    the prefix, and whenever `basis` (e.g. the period and the saved version they start from) changes."""
-    marker = prefix + "seeded_for"
+    the prefix, and whenever `basis` (e.g. the period and the saved version they start from) changes.
+
+    Call it before drawing them. What the person typed outlives a visit to another page: Streamlit forgets
+    the state of every widget a run does not draw, so each run keeps the values under `prefix + "kept"`
+    (not a widget key) and puts them back when the person returns — a draft is never silently replaced."""
+    marker, kept = prefix + "seeded_for", prefix + "kept"
     if marker in st.session_state and st.session_state[marker] == basis:
+        saved = dict(st.session_state.get(kept, {}))
+        for name in values:
+            if prefix + name in st.session_state:
+                saved[name] = st.session_state[prefix + name]
+            elif name in saved:
+                st.session_state[prefix + name] = saved[name]
+        st.session_state[kept] = saved
         return
     st.session_state[marker] = basis
+    st.session_state[kept] = dict(values)
     set_widgets(prefix, values)
 
 
