@@ -92,7 +92,7 @@ def gap_records(
 def health_cards(p: Pipeline) -> list[Card]:
     """Two rows of three: the pipeline against the goal, then win rate, velocity and stalls."""
     return [
-        Card("open_amount", p.open_amount),
+        Card("open_amount", p.open_amount, p.undated_note),
         Card("coverage", p.coverage, f"needs {show('coverage_needed', p.coverage_needed)}"),
         Card("coverage_needed", p.coverage_needed),
         Card("win_rate", p.win_rate),

@@ -123,7 +123,7 @@ with health_tab:
     goal = data.cached(goal_revenue, period)
     health = data.cached(pipeline, period, as_of, goal, scope.stall_days)
     movement = data.cached(pipeline_movement, period, as_of)
-    if health.open_amount is None:
+    if health.open_deals_all is None:  # no deal at all; a figure that cannot be computed shows on its card
         st.info(plain(" ".join(health.notes)))
     else:
         cards = view.health_cards(health)

@@ -143,3 +143,31 @@ def test_a_deal_without_a_creation_date_is_not_created_in_a_period_nor_stalled(e
     assert ("1 of 3 deals have no creation date in the source, so deals created in a period, time in stage and "
             "sales cycles leave them out.") in p.notes
     assert goals.stage_actuals(empty, Q3, AS_OF).opportunities == 1  # O1 only
+
+
+def test_an_export_of_closed_deals_only_has_no_open_pipeline_not_zero(empty):
+    deals(empty, LOST, "('A', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-10')")
+    p = pipeline.pipeline(empty, Q3, AS_OF, 1000)
+    assert (p.open_amount, p.open_deals, p.open_deals_all, p.coverage) == (None, None, 0, None)
+    assert ("No deal is open as of 2026-08-15: every deal in the data had closed by then, so the export seems to "
+            "hold closed deals only, and the open pipeline cannot be computed.") in p.notes
+
+
+def test_slipped_and_advanced_need_the_data_that_shows_them(empty):
+    # two open deals without expected close dates; history with one open stage per deal (as Maven's)
+    deals(empty, LOST, "('O1', NULL, '2026-07-01', 500, 'proposal', NULL, NULL)",
+          "('O2', NULL, '2026-07-02', 700, 'discovery', NULL, NULL)")
+    with transaction(empty, ("records",)) as cur:
+        cur.execute("INSERT INTO deal_stage_history VALUES ('O1', 'proposal', '2026-07-01'), "
+                    "('O2', 'discovery', '2026-07-02'), ('X', 'closed_lost', '2025-12-10')")
+    m = pipeline.pipeline_movement(empty, Q3, AS_OF)
+    assert (m.created_deals, m.created_amount) == (2, 1200.0)
+    assert (m.slipped_deals, m.advanced_deals) == (None, None)
+    assert m.notes == [
+        "The stage history records no move from one open stage to another (each deal has one open stage at most), "
+        "so deals that advanced cannot be counted.",
+        "No deal has an expected close date, so slipped deals cannot be counted."]
+    # one recorded move between open stages: advanced is measurable again (O2 moved up in the period)
+    with transaction(empty, ("records",)) as cur:
+        cur.execute("INSERT INTO deal_stage_history VALUES ('O2', 'qualification', '2026-07-20')")
+    assert pipeline.pipeline_movement(empty, Q3, AS_OF).advanced_deals == 1

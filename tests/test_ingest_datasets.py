@@ -152,9 +152,11 @@ def test_maven(con):
     assert dict(con.execute("SELECT rep_id, team FROM reps").fetchall()) == offices
     agents = Counter(r["sales_agent"] for r in pipeline)
     assert dict(con.execute("SELECT owner_id, count(*) FROM deals GROUP BY owner_id").fetchall()) == dict(agents)
-    # stage history: one open-stage entry per deal and one closing entry per closed deal
+    # stage history: one open-stage entry per engaged deal (Prospecting has no date) and one closing entry
+    # per closed deal
     closed_n = stages["Won"] + stages["Lost"]
-    assert con.execute("SELECT count(*) FROM deal_stage_history").fetchone()[0] == 8800 + closed_n
+    assert stages["Prospecting"] == 500
+    assert con.execute("SELECT count(*) FROM deal_stage_history").fetchone()[0] == 8800 - 500 + closed_n
     assert con.execute("SELECT count(*) FROM deals WHERE account IS NULL").fetchone()[0] == sum(1 for r in pipeline if not r["account"]) == 1425
     assert get_meta(con, "as_of") == "2017-12-31T00:00:00"
     assert any("data dictionary" in m for m in summary.messages)

@@ -165,6 +165,7 @@ class Attribution(Figures):
 
     view: str = "campaign"
     multi_touch: bool = True
+    campaigns_loaded: bool = True  # without the campaigns table, cost is unknown, never $0
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, model: str) -> pd.DataFrame:
@@ -187,7 +188,7 @@ class Attribution(Figures):
             return {k: None for k in ("leads", "quality_leads", "opportunities", "won_revenue", "cost",
                                       "campaign_won_revenue", "cost_per_quality_lead", "return")}
         campaigns = self.frame["bucket"] == "campaign"
-        known = bool(t.loc[campaigns, "cost"].notna().all())
+        known = self.campaigns_loaded and bool(t.loc[campaigns, "cost"].notna().all())
         cost = float(t.loc[campaigns, "cost"].sum()) if known else None
         won = None if t["won_revenue"].isna().any() else float(t["won_revenue"].sum())
         campaign_won = None if won is None else float(t.loc[campaigns, "won_revenue"].sum())
@@ -219,6 +220,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
         result.multi_touch = False
         result.notes.append(present.missing("campaign_touches") + " Linear and W-shaped credit are unknown.")
     if "campaigns" not in present:
+        result.campaigns_loaded = False
         result.notes.append(present.missing("campaigns"))
     result.notes.extend(present.undated_notes("leads", "deals"))
     params = scope_params(period, as_of)

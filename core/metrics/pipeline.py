@@ -277,7 +277,11 @@ def pipeline(
     result.open_amount, result.open_deals = float(row["open_amount"]), row["open_deals"]
     result.open_deals_all = row["open_deals_all"]
     result.open_undated_deals, result.open_undated_amount = row["open_undated_deals"], float(row["open_undated_amount"])
-    if result.open_deals_all and result.open_undated_deals == result.open_deals_all:
+    if not result.open_deals_all:  # deals, none open: an export of closed deals only (Olist), not an empty pipeline
+        result.open_amount = result.open_deals = None
+        result.notes.append(f"No deal is open as of {as_of:%Y-%m-%d}: every deal in the data had closed by then, so "
+                            "the export seems to hold closed deals only, and the open pipeline cannot be computed.")
+    elif result.open_undated_deals == result.open_deals_all:
         result.open_amount = result.open_deals = None
         result.notes.append(f"None of the {result.open_deals_all:,} open deals has an expected close date, so the "
                             "open pipeline of the period cannot be computed (see 'no expected close date').")
@@ -442,6 +446,13 @@ class Movement(Figures):
     slipped_amount: float | None = None
 
 
+def _open_moves_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any deal's history holds two different open stages: without one, "advanced" is unknowable."""
+    return bool(one_row(con.execute(
+        "SELECT EXISTS (SELECT 1 FROM deal_stage_history WHERE list_contains($open, stage) "
+        "GROUP BY deal_id HAVING count(DISTINCT stage) > 1)", {"open": list(OPEN_STAGES)}))[0])
+
+
 @reads('records')
 def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Movement:
     """Created, advanced, won, lost and slipped deals of the period (see the module docstring)."""
@@ -453,11 +464,18 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     select = ", ".join(f"count(*) FILTER ({DEAL_KINDS[k][1]}), coalesce(sum(d.amount) FILTER ({DEAL_KINDS[k][1]}), 0)"
                        for k in MOVEMENTS)
     row = one_row(run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}
-        SELECT {select}
+        SELECT {select}, bool_or(d.expected_close_on IS NOT NULL)
         FROM deal_asof d LEFT JOIN advanced a ON a.deal_id = d.deal_id""", scope_params(period, as_of)))
     for i, kind in enumerate(MOVEMENTS):
         setattr(result, f"{kind}_deals", int(row[2 * i]))
         setattr(result, f"{kind}_amount", float(row[2 * i + 1]))
+    if "deal_stage_history" in present and not result.advanced_deals and not _open_moves_recorded(con):
+        result.notes.append("The stage history records no move from one open stage to another (each deal has one "
+                            "open stage at most), so deals that advanced cannot be counted.")
+        result.advanced_deals = result.advanced_amount = None
+    if not row[-1]:  # slipping is judged against expected close dates
+        result.notes.append("No deal has an expected close date, so slipped deals cannot be counted.")
+        result.slipped_deals = result.slipped_amount = None
     if "deal_stage_history" not in present:
         result.notes.append("No deal stage history is loaded, so deals that advanced a stage cannot be counted.")
         result.advanced_deals = result.advanced_amount = None

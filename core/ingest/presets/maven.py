@@ -10,8 +10,9 @@
   sales_price, product names compared ignoring case and spaces, so "GTXPro" finds "GTX Pro"), so
   pipeline and lost value are not zero. Without products.csv in the same import those rows are
   quarantined with a reason saying so.
-- Stage history from the two dates the data has: the open stage at engage_date (discovery at created_at
-  for Prospecting), and the closed stage at close_date.
+- Stage history from the two dates the data has: the open stage at engage_date, and the closed stage at
+  close_date. A Prospecting deal has no engage date, so no history row: when it entered its stage is
+  unknown (it is never counted as stalled), not the stamped creation date.
 - Reps from sales_teams: rep_id = name = sales_agent, team "ae-<regional office>", region = office.
   Agents in the pipeline but not in sales_teams get team "ae" (never overwriting a fuller row).
 - accounts.csv is checked (unique names) and pipeline accounts missing from it are reported; the
@@ -188,7 +189,8 @@ def build(ctx: Ctx) -> list[Batch]:
     src, line = pipeline["_src"].to_numpy(), pipeline["_line"].to_numpy()
     open_stage = np.where(stage == "discovery", "discovery", "qualification")
     known = stage.isin(list(STAGE_MAP.values()))
-    first = pd.DataFrame({"deal_id": ids, "stage": open_stage, "entered_at": created, "_src": src, "_line": line})[known.to_numpy()]
+    first = pd.DataFrame({"deal_id": ids, "stage": open_stage, "entered_at": created, "_src": src,
+                          "_line": line})[(known & ~no_engage).to_numpy()]
     last = pd.DataFrame({"deal_id": ids, "stage": stage, "entered_at": close, "_src": src, "_line": line})[(known & closed).to_numpy()]
     history = pd.concat([first, last], ignore_index=True)
     batches.append(Batch("deal_stage_history", history, primary=False, parent=("deals", "deal_id")))
