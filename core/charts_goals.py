@@ -11,7 +11,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from core.semantic.measures import MEASURES, fmt, show
+from core.semantic.measures import MEASURES, fmt, missing, show
 
 OWNER_COLOURS = {"sales": "#2f5bea", "marketing": "#d9730d"}
 
@@ -35,13 +35,9 @@ def _rate(name: str, value) -> str:
 def _basis(row) -> str:
     if row["overridden"]:
         return f"override (trailing year: {_rate(row['rate_name'], row['rate_trailing'])})"
-    if _missing(row["rate_trailing"]):
+    if missing(row["rate_trailing"]):
         return "no trailing-year data"
     return "trailing year"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def rates_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +100,7 @@ def progress_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """Chart rows: progress = actual ÷ full-period target, with labels; stages without a target dropped."""
     data = []
     for order, row in enumerate(rows.to_dict("records")):
-        if _missing(row["target"]) or not row["target"] or _missing(row["actual"]):
+        if missing(row["target"]) or not row["target"] or missing(row["actual"]):
             continue
         data.append({
             "order": order,
@@ -114,9 +110,9 @@ def progress_frame(rows: pd.DataFrame) -> pd.DataFrame:
             "target": whole_up(row["target"]),
             "target_to_date": whole_up(row["target_to_date"]),
             "actual": int(row["actual"]),
-            "pacing": None if _missing(row["pacing"]) else row["pacing"],
+            "pacing": None if missing(row["pacing"]) else row["pacing"],
             "label": f"{int(row['actual']):,} of {whole_up(row['target']):,}"
-                     + ("" if _missing(row["pacing"]) else f" · pacing {row['pacing']:.0%}"),
+                     + ("" if missing(row["pacing"]) else f" · pacing {row['pacing']:.0%}"),
         })
     return pd.DataFrame(data)
 
@@ -162,10 +158,10 @@ def pacing_heatmap(stages: pd.DataFrame) -> alt.Chart | None:
         return None
     order = list(dict.fromkeys(stages["label"]))
     data = stages.assign(
-        pacing_value=[None if _missing(p) else float(p) for p in stages["pacing"]],
-        text=[("—" if _missing(p) else f"{p:.0%}") for p in stages["pacing"]],
+        pacing_value=[None if missing(p) else float(p) for p in stages["pacing"]],
+        text=[("—" if missing(p) else f"{p:.0%}") for p in stages["pacing"]],
         target_whole=[whole_up(t) for t in stages["target"]],
-        actual_whole=[None if _missing(a) else int(a) for a in stages["actual"]],
+        actual_whole=[None if missing(a) else int(a) for a in stages["actual"]],
     )[["segment", "label", "pacing_value", "text", "target_whole", "actual_whole"]]
     segments = list(dict.fromkeys(data["segment"]))
     base = alt.Chart(data).encode(

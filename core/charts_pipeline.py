@@ -5,8 +5,6 @@ gap table is the Goals page's stage table, so both pages read the same.
 """
 from __future__ import annotations
 
-import math
-
 import altair as alt
 import pandas as pd
 
@@ -15,14 +13,10 @@ from core.metrics.attribution import MEASURE_COLUMNS, MODELS
 from core.metrics.funnel import CONVERSION_MEASURES
 from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import DEAL_STAGE_LABELS
-from core.semantic.measures import MEASURES, fmt, show
+from core.semantic.measures import MEASURES, fmt, missing, show
 
 INK = "#1b2333"
 WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _cells(row: dict, columns: dict[str, str]) -> dict[str, str]:
@@ -46,9 +40,9 @@ def comparison_table(frame: pd.DataFrame, period_label: str, previous_label: str
 
 
 def _with_delta(value, other) -> str:
-    if _missing(value):
+    if missing(value):
         return "—"
-    if _missing(other):
+    if missing(other):
         return f"{value:.0%}"
     return f"{value:.0%} ({(value - other) * 100:+.0f})"
 
@@ -115,7 +109,8 @@ def health_table(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
     for row in frame.to_dict("records"):
         out.append({
             DIMENSIONS[segment].label: row["segment"],
-            MEASURES["open_amount"].label: f"{show('open_amount', row['open_amount'])} ({fmt(row['open_deals'], 'count')})",
+            MEASURES["open_amount"].label: ("—" if missing(row["open_amount"]) else
+                                            f"{show('open_amount', row['open_amount'])} ({fmt(row['open_deals'], 'count')})"),
             **_cells(row, {m: m for m in HEALTH_MEASURES}),
             "Status": row["status"],
         })
@@ -126,12 +121,12 @@ def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
     """core.metrics.pipeline.deal_records' stalled deals, formatted."""
     return pd.DataFrame([{
         "Deal": row["deal_id"],
-        "Account": row["account"] or "—",
+        "Account": "—" if missing(row["account"]) else row["account"],
         "Stage": DEAL_STAGE_LABELS[row["stage"]],
         MEASURES["days_in_stage"].label: show("days_in_stage", row["days_in_stage"]),
         DIMENSIONS["rep"].label: row["owner"],
         "Amount": fmt(row["amount"], "money"),
-        "Expected close": "—" if _missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10],
+        "Expected close": "—" if missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10],
     } for row in frame.to_dict("records")])
 
 
@@ -174,9 +169,9 @@ def waterfall_chart(frame: pd.DataFrame) -> alt.LayerChart | alt.FacetChart | No
 
 
 def _factor(value, kind: str) -> str:
-    if kind == "money" and not _missing(value):
+    if kind == "money" and not missing(value):
         return f"${value:,.0f}"  # to the dollar: deal sizes a few percent apart must not read the same
-    if kind == "count" and not _missing(value):
+    if kind == "count" and not missing(value):
         return f"{value:,.1f}" if value != int(value) else f"{value:,.0f}"
     return fmt(value, kind)
 

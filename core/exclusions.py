@@ -28,6 +28,7 @@ KIND = "exclusion"
 MIN_AMOUNTS = 3  # as the data-quality profile: a median means something only over a few amounts
 MAX_LISTED = 500  # flagged records shown at once (largest deviation first)
 TABLE_NOUNS = {"deals": "deal", "leads": "lead"}
+FLAGGED_COLUMNS = ("record", "record_id", "amount", "stage", "counted", "why", "created_at")
 
 FLAGGED_SQL = f"""
 WITH states AS (
@@ -71,15 +72,16 @@ def _why(row: pd.Series) -> str:
 
 @reads("records")
 def flagged_records(con: duckdb.DuckDBPyConnection, limit: int = MAX_LISTED) -> pd.DataFrame:
-    """Records worth a decision: columns record (deal/lead), record_id, amount, stage, created_at, why
-    (the flag in words), counted ('yes'/'no: excluded'). Excluded first, then by how far from the median."""
+    """Records worth a decision (FLAGGED_COLUMNS): record (deal/lead), record_id, amount, stage, counted
+    ('yes'/'no: excluded'), why (the flag in words), created_at. Excluded first, then by how far from the
+    median."""
     frame = con.execute(FLAGGED_SQL, {"min_amounts": MIN_AMOUNTS, "limit": limit}).df()
     if frame.empty:
-        return pd.DataFrame(columns=["record", "record_id", "amount", "stage", "created_at", "why", "counted"])
+        return pd.DataFrame(columns=list(FLAGGED_COLUMNS))
     frame["why"] = frame.apply(_why, axis=1)
     frame["record"] = frame["table_name"].map(TABLE_NOUNS)
     frame["counted"] = frame["excluded"].map({True: "no: excluded", False: "yes"})
-    return frame[["record", "record_id", "amount", "stage", "created_at", "why", "counted"]]
+    return frame[list(FLAGGED_COLUMNS)]
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,25 @@ def test_slipped_and_advanced_need_the_data_that_shows_them(empty):
     with transaction(empty, ("records",)) as cur:
         cur.execute("INSERT INTO deal_stage_history VALUES ('O2', 'qualification', '2026-07-20')")
     assert pipeline.pipeline_movement(empty, Q3, AS_OF).advanced_deals == 1
+
+
+def test_segment_rows_follow_the_headline_rules(empty):
+    # no lost deal anywhere: every segment's win rate is unknown, not 100%; open deals without expected close
+    # dates: the segment's open pipeline is unknown, not $0
+    deals(empty, "('A', NULL, '2026-07-01', 100, 'closed_won', NULL, '2026-07-10')",
+          "('O1', NULL, '2026-07-01', 500, 'proposal', NULL, NULL)")
+    rows = pipeline.pipeline_by(empty, Q3, AS_OF, "source", 1000)
+    row = rows.set_index("segment").loc["sales-sourced"]
+    assert (row["year_won_deals"], row["open_amount"], row["win_rate"], row["status"]) == (
+        1, pytest.approx(float("nan"), nan_ok=True), pytest.approx(float("nan"), nan_ok=True),
+        "need undefined: no lost deal recorded")
+
+
+def test_stalled_table_shows_missing_values_as_dashes():
+    import pandas as pd
+
+    from core.charts_pipeline import stalled_table
+
+    frame = pd.DataFrame([{"deal_id": "D1", "account": float("nan"), "stage": "proposal", "days_in_stage": 40.0,
+                           "owner": "Kim", "amount": 10.0, "expected_close_on": pd.NaT}])
+    assert stalled_table(frame).iloc[0][["Account", "Expected close"]].tolist() == ["—", "—"]

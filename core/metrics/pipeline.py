@@ -120,9 +120,10 @@ def win_rate(won_deals: int, lost_deals: int) -> float | None:
     return ratio(won_deals, won_deals + lost_deals)
 
 
-def coverage(open_amount: float, goal: float | None, won: float) -> float | None:
-    """Open pipeline ÷ (goal − won revenue); undefined without a goal or when nothing remains."""
-    if goal is None or goal - won <= 0:
+def coverage(open_amount: float | None, goal: float | None, won: float) -> float | None:
+    """Open pipeline ÷ (goal − won revenue); undefined without a goal, without a known open pipeline, or
+    when nothing remains."""
+    if open_amount is None or goal is None or goal - won <= 0:
         return None
     return open_amount / (goal - won)
 
@@ -329,22 +330,30 @@ PIPELINE_BY_COLUMNS = (
     "coverage_needed", "goal_share", "segment_goal", "remaining_goal", "coverage", "pipeline_needed",
     "pipeline_shortfall", "stalled_deals", "status",
 )
-SEGMENT_SUMS = ("open_deals", "open_amount", "won_revenue", "stalled_deals", *YEAR_SUMS)
+SEGMENT_SUMS = ("open_deals", "open_amount", "won_revenue", "stalled_deals", "open_deals_all", "open_undated_deals",
+                *YEAR_SUMS)
 _UNDEFINED_AS_NAN = ("win_rate", "coverage_needed", "goal_share", "segment_goal", "remaining_goal", "coverage",
-                     "pipeline_needed", "pipeline_shortfall", "stalled_deals")
+                     "pipeline_needed", "pipeline_shortfall", "stalled_deals", "open_amount", "open_deals")
 
 
-def _segment_row(row: dict, goal: float | None, year_revenue: float) -> dict:
-    """One segment's coverage against what it needs (module docstring); undefined figures are None."""
-    stats = _deal_stats(row)
+def _segment_row(row: dict, goal: float | None, year_revenue: float, lost_recorded: bool, any_open: bool) -> dict:
+    """One segment's coverage against what it needs (module docstring); undefined figures are None, by the
+    headline's rules: no open deal in the whole data, or none of the segment's with an expected close date,
+    leaves its open pipeline unknown; no lost deal in the data leaves win rates unknown."""
+    if not any_open or (row["open_deals_all"] and row["open_undated_deals"] == row["open_deals_all"]):
+        row = {**row, "open_amount": None, "open_deals": None}
+    stats = _deal_stats(row, lost_recorded)
     needed = coverage_needed(stats.win_rate)
     share = ratio(row["year_won_revenue"], year_revenue)
     seg_goal = goal * share if goal is not None and share is not None else None
     remaining = seg_goal - row["won_revenue"] if seg_goal is not None else None
     # a share already won (nothing remaining) needs no pipeline at all
     pipeline_needed = remaining * needed if remaining is not None and remaining > 0 and needed is not None else None
-    shortfall = pipeline_needed - row["open_amount"] if pipeline_needed is not None else None
-    if stats.win_rate is None:
+    shortfall = (pipeline_needed - row["open_amount"]
+                 if pipeline_needed is not None and row["open_amount"] is not None else None)
+    if not lost_recorded:
+        status = "need undefined: no lost deal recorded"
+    elif stats.win_rate is None:
         status = "need undefined: nothing closed in the trailing year"
     elif not stats.won_deals:
         status = "need undefined: no deal won in the trailing year"
@@ -352,6 +361,8 @@ def _segment_row(row: dict, goal: float | None, year_revenue: float) -> dict:
         status = "no goal set"
     elif remaining is not None and remaining <= 0:
         status = "goal share met"
+    elif row["open_amount"] is None:
+        status = "open pipeline unknown"
     elif shortfall is not None and shortfall > 0:
         status = "short"
     else:
@@ -381,12 +392,13 @@ def pipeline_by(
         return pd.DataFrame(columns=PIPELINE_BY_COLUMNS)
     sums = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, SEGMENT_SUMS, dim)
     year_revenue = sum(r["year_won_revenue"] for r in sums)
-    rows = [_segment_row(r, goal_revenue, year_revenue) for r in sums]
+    lost, any_open = lost_deals_recorded(con), any(r["open_deals_all"] for r in sums)
+    rows = [_segment_row(r, goal_revenue, year_revenue, lost, any_open) for r in sums]
     if "deal_stage_history" not in present:  # as on the headline: stalls cannot be told without history
         for r in rows:
             r["stalled_deals"] = None
     rows.sort(key=lambda r: r["segment"])
-    rows.sort(key=lambda r: (r["pipeline_shortfall"] is None, -(r["pipeline_shortfall"] or 0), -r["open_amount"]))
+    rows.sort(key=lambda r: (r["pipeline_shortfall"] is None, -(r["pipeline_shortfall"] or 0), -(r["open_amount"] or 0)))
     out = pd.DataFrame(rows, columns=PIPELINE_BY_COLUMNS)
     # undefined figures are NaN whatever the mix of rows (None would survive only in all-None columns)
     return out.astype({c: "float64" for c in _UNDEFINED_AS_NAN})

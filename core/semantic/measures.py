@@ -8,7 +8,6 @@ Definitions paraphrase ../shared/METRICS.md; docs/metrics-notes.md records choic
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 
@@ -256,9 +255,15 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
 )}
 
 
+def missing(value) -> bool:
+    """None, NaN or NaT: a value the data does not have (NaN and NaT are the only values unequal to
+    themselves, so this needs neither math nor pandas)."""
+    return value is None or value != value
+
+
 def fmt(value, kind: str) -> str:
     """Human formatting; None (cannot be computed) reads as an em dash, never as 0."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "—"
     return _FORMATTERS.get(kind, str)(value)
 
