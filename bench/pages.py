@@ -1,0 +1,97 @@
+"""Every page's server time under AppTest on one database: cold (caches cleared), warm (a rerun), and after an
+edit (a goal save). Measured, never asserted; read ratios from one run.
+
+    python bench/pages.py DB [--period 2026-Q3] [--repeats 3] [--pages overview,pipeline]
+
+Cold: the page's first run in a fresh session with every st.cache_data entry cleared (the DuckDB file is
+already open and its pages in the OS cache: "cold" is Accord's cold, not the disk's). Warm: the median of
+`repeats` reruns of the same session. After an edit: a goal saved through the write path, then the page run
+in a fresh session (the caches of figures that do not read goals stay warm).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+PAGES = ("overview", "goals", "sla", "pipeline", "attribution", "quality")
+
+
+def _run(at) -> float:
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise RuntimeError([e.value for e in at.exception])
+    return elapsed
+
+
+def _session(page: str, period: str | None, clear: bool):
+    """A fresh session about to run `page` (under AppTest only the first run goes through app.py, which
+    shows the Overview: other pages are reached after it, with the caches cleared again when `clear`)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    if period:
+        at.session_state["app_period"] = period
+    if page != "overview":
+        at.run()
+        at.switch_page(f"pages/{page}.py")
+        if clear:
+            st.cache_data.clear()
+    return at
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("--period", default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pages", default=",".join(PAGES))
+    args = parser.parse_args()
+    os.environ["ACCORD_DB_PATH"] = str(Path(args.db).resolve())
+
+    import streamlit as st
+
+    from core import edits
+    from core.models import Actor, GoalBody
+    from core.periods import parse_period
+    from ui import data
+
+    rows = []
+    for page in args.pages.split(","):
+        st.cache_data.clear()
+        at = _session(page, args.period, clear=True)
+        cold = _run(at)
+        warm = statistics.median(_run(at) for _ in range(args.repeats))
+        rows.append((page, cold, warm))
+    # after a goal save: each page in a fresh session, only the goal's caches stale
+    con = data.connection()
+    label = parse_period(args.period or "2026-Q3").label  # the demo's default period at --as-of 2026-09-30
+    for i, (page, cold, warm) in enumerate(rows):
+        current = edits.latest(con, "goal", label)
+        edits.save(con, "goal", label, GoalBody(revenue=1_000_000 + i), actor=Actor(name="Bench", team="leadership"),
+                   reason="bench", expected_version=current.version if current else 0,
+                   as_of=datetime(2000, 1, 1))
+        at = _session(page, args.period, clear=False)
+        after = _run(at)
+        rows[i] = (page, cold, warm, after)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"| page | cold s | warm ms | after a goal save s |  (db {args.db}, peak RSS {peak:,.0f} MiB)")
+    print("|---|---:|---:|---:|")
+    for page, cold, warm, after in rows:
+        print(f"| {page} | {cold:.2f} | {warm * 1000:.0f} | {after:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
