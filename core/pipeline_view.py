@@ -125,7 +125,8 @@ ATTRIBUTION_CARDS = ("attr_leads", "attr_quality_leads", "attr_opportunities", "
 def attribution_cards(result: Attribution, model: str) -> list[Card]:
     """The period's totals under one model (Attribution.totals)."""
     totals = result.totals(model)
-    return [Card(name, totals[MEASURE_COLUMNS[name]]) for name in ATTRIBUTION_CARDS]
+    caveats = {"attr_won_revenue": result.won_caveat}
+    return [Card(name, totals[MEASURE_COLUMNS[name]], caveats.get(name)) for name in ATTRIBUTION_CARDS]
 
 
 def attribution_choices(table: pd.DataFrame) -> dict[str, str]:

@@ -59,6 +59,11 @@ def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str |
     ]
 
 
+def goal_cards(h: Headline) -> list[tuple[str, object, str | None]]:
+    """Shared goals' header: the Overview's goal row (with its caveats) and coverage."""
+    return [*headline_cards(h)[0][1], ("coverage", h.pipeline.coverage, None)]
+
+
 def headline_notes(h: Headline) -> list[str]:
     """Every reason a headline figure cannot be computed, once each, in section order."""
     return list(dict.fromkeys(n for part in (h.goal, h.funnel, h.sla, h.delivery, h.pipeline) for n in part.notes))

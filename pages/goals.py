@@ -7,7 +7,7 @@ from core import edits
 from core import goals_editor as editor
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
 from core.metrics.goals import GOAL_SEGMENTS, goal_plan, goal_version, segment_values, stage_rows, what_if
-from core.report import headline
+from core.report import goal_cards, headline
 from ui import data, sidebar, widgets
 
 KEY = "goals"
@@ -23,9 +23,8 @@ h = data.cached(headline, period, scope.as_of, scope.stall_days)
 st.title(f"Shared goals · {period.label}")
 widgets.period_caption(scope, editor.scope_note(period))
 widgets.announce(KEY)
-for col, name, value in zip(st.columns(5), ("goal", "won_revenue", "attainment", "pacing", "coverage"),
-                            (h.goal.revenue, h.goal.won_revenue, h.goal.attainment, h.goal.pacing, h.pipeline.coverage)):
-    widgets.measure(col, name, value)
+for col, (name, value, delta) in zip(st.columns(5), goal_cards(h)):
+    widgets.measure(col, name, value, delta)
 if current is not None:
     st.text(editor.version_line(current))  # the reason is typed by people: plain text, never markdown
 
@@ -68,7 +67,7 @@ if values:
         st.caption(view.listing_note)
 if view.table_notes:  # whole tables absent: said in plain sight, not only in the notes
     st.info(widgets.plain(" ".join(view.table_notes)))
-widgets.notes(view.other_notes)
+widgets.notes([*h.goal.notes, *view.other_notes])  # the goal's own caveats (won revenue) first
 
 st.subheader("Try, set and review the goal")
 whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"])

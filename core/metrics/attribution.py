@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.pipeline import RECORDS_LIMIT, Records
+from core.metrics.pipeline import RECORDS_LIMIT, Records, won_revenue
 from core.periods import Period
 from core.semantic.blocks import (
     COHORT,
@@ -166,6 +166,7 @@ class Attribution(Figures):
     view: str = "campaign"
     multi_touch: bool = True
     campaigns_loaded: bool = True  # without the campaigns table, cost is unknown, never $0
+    won_caveat: str | None = None  # won revenue's caveat in a few words (core.metrics.pipeline.won_caveats)
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, model: str) -> pd.DataFrame:
@@ -289,6 +290,12 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     if "deals" not in present:
         for m in MODELS:
             frame[f"opportunities_{m}"] = frame[f"won_revenue_{m}"] = frame[f"return_{m}"] = None
+    else:  # the credited revenue is the period's won revenue, with its caveats (no amount, one deal carrying it)
+        won, _, won_notes, result.won_caveat = won_revenue(con, period, as_of)
+        result.notes.extend(won_notes)
+        if won is None:
+            for m in MODELS:
+                frame[f"won_revenue_{m}"] = frame[f"return_{m}"] = None
     frame = frame.astype({c: "float64" for c in frame.columns if c.startswith(("return_", "won_revenue_", "opportunities_"))}
                          | {"cost_per_quality_lead": "float64"})
     frame["_special"] = frame["bucket"] != "campaign"  # the named buckets after the campaigns

@@ -55,7 +55,7 @@ from core.semantic.blocks import (
 )
 from core.semantic.dimensions import DEAL_JOINS, DIMENSIONS, Dimension, dimension
 from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
-from core.semantic.measures import MEASURES, fmt
+from core.semantic.measures import MEASURES, fmt, label
 
 # Dimensions a pipeline figure can be broken down by (an allow-list; the page offers these).
 PIPELINE_DIMENSIONS: tuple[str, ...] = ("source", "campaign", "industry", "country", "region", "team", "rep")
@@ -473,14 +473,24 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     if "deals" not in present:
         result.notes.append(present.missing("deals"))
         return result
-    select = ", ".join(f"count(*) FILTER ({DEAL_KINDS[k][1]}), coalesce(sum(d.amount) FILTER ({DEAL_KINDS[k][1]}), 0)"
-                       for k in MOVEMENTS)
+    select = ", ".join(f"count(*) FILTER ({DEAL_KINDS[k][1]}), coalesce(sum(d.amount) FILTER ({DEAL_KINDS[k][1]}), 0), "
+                       f"count(*) FILTER ({DEAL_KINDS[k][1]} AND coalesce(d.amount, 0) = 0)" for k in MOVEMENTS)
     row = one_row(run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}
         SELECT {select}, bool_or(d.expected_close_on IS NOT NULL)
         FROM deal_asof d LEFT JOIN advanced a ON a.deal_id = d.deal_id""", scope_params(period, as_of)))
     for i, kind in enumerate(MOVEMENTS):
-        setattr(result, f"{kind}_deals", int(row[2 * i]))
-        setattr(result, f"{kind}_amount", float(row[2 * i + 1]))
+        deals, amount, undeclared = int(row[3 * i]), float(row[3 * i + 1]), int(row[3 * i + 2])
+        setattr(result, f"{kind}_deals", deals)
+        # as won revenue: no declared amount at all is an unknown amount, some missing a note
+        setattr(result, f"{kind}_amount", None if deals and undeclared == deals else amount)
+        if undeclared:
+            words = label(DEAL_KINDS[kind][0]).lower()
+            result.notes.append(f"{words.capitalize()}: {undeclared:,} of {deals:,} have no amount"
+                                + (", so their amount is unknown." if undeclared == deals else
+                                   "; the amount counts the others only."))
+    if not lost_deals_recorded(con):
+        result.notes.append("No lost deal is recorded in the data, so lost deals cannot be counted.")
+        result.lost_deals = result.lost_amount = None
     if "deal_stage_history" in present and not result.advanced_deals and not _open_moves_recorded(con):
         result.notes.append("The stage history records no move from one open stage to another (each deal has one "
                             "open stage at most), so deals that advanced cannot be counted.")

@@ -193,8 +193,11 @@ class Delivery(Figures):
     acceptance_rate: float | None = None
 
     @property
-    def committed_note(self) -> str:
-        """Context for the quality-leads card: the commitment it is measured against."""
+    def committed_note(self) -> str | None:
+        """Context for the quality-leads card: the commitment it is measured against (none when the count
+        itself cannot be computed: the card's reason is then elsewhere)."""
+        if self.quality_leads is None:
+            return None
         return "no commitment set" if self.committed is None else f"committed {self.committed:,}"
 
     @property
@@ -211,6 +214,7 @@ class SlaHeadline:
     rejected: int | None
     elapsed_share: float
     sales_notes: list[str] = field(default_factory=list)  # why the response SLA cannot be measured
+    rejected_note: str | None = None  # why rejections cannot be counted, when leads exist
 
     @property
     def sales_cards(self) -> list[tuple[str, object, str | None]]:
@@ -228,12 +232,14 @@ class SlaHeadline:
         return [("quality_leads", d.quality_leads, d.committed_note),
                 ("delivery", d.delivery, f"{self.elapsed_share:.0%} of the period elapsed"),
                 ("acceptance_rate", d.acceptance_rate, d.accepted_note),
-                ("rejected", self.rejected, None if d.quality_leads is None else f"of {d.quality_leads:,} quality leads")]
+                ("rejected", self.rejected,
+                 None if self.rejected is None or d.quality_leads is None else f"of {d.quality_leads:,} quality leads")]
 
     @property
     def notes(self) -> list[str]:
         """Why figures cannot be computed, beyond the sales side's missing tables (said on their own)."""
-        return [n for n in dict.fromkeys([*self.response.notes, *self.delivery.notes]) if n not in self.sales_notes]
+        notes = [*self.response.notes, *self.delivery.notes, *([self.rejected_note] if self.rejected_note else [])]
+        return [n for n in dict.fromkeys(notes) if n not in self.sales_notes]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -473,6 +479,8 @@ def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, co
                       acceptance_rate=ratio(f.accepted, f.quality_leads))
     if f.quality_leads is None:  # delivery needs leads only; the funnel's note on deals is not ours
         result.notes.append(tables_with_rows(con).missing("leads"))
+    elif f.quality_leads == 0:
+        result.notes.append("No quality lead was created in this period, so the acceptance rate is undefined.")
     result.committed = committed_quality_leads(con, period)
     if result.committed is None:
         result.notes.append("No quality-lead commitment is set in the SLA policy for this period.")
@@ -544,10 +552,20 @@ def acceptance_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     return out.sort_values(["quality_leads", "segment"], ascending=[False, True])[columns].reset_index(drop=True)
 
 
+NO_REJECTIONS = ("No lead in the data is marked rejected, so rejected quality leads cannot be counted: the source "
+                 "does not seem to record rejections.")
+
+
+def rejections_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any lead is marked rejected: without one, a count of 0 would only mean "not recorded"."""
+    return bool(one_row(con.execute("SELECT EXISTS (SELECT 1 FROM counted_leads WHERE status = 'rejected')"))[0])
+
+
 @reads('records', 'sla_policy', 'quality_definition')
 def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> int | None:
-    """Rejected quality leads of the period (the total of rejection_reasons); None without leads."""
-    if "leads" not in tables_with_rows(con):
+    """Rejected quality leads of the period (the total of rejection_reasons); None without leads, or when
+    no lead of the data is marked rejected (NO_REJECTIONS)."""
+    if "leads" not in tables_with_rows(con) or not rejections_recorded(con):
         return None
     params = scope_params(period, as_of)
     return one_row(run(con, f"SELECT coalesce(sum(rejected), 0) FROM ({_rejections_sql(con, params, 'source')})",
@@ -557,12 +575,14 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
 @reads('records', 'sla_policy', 'quality_definition')
 def sla_headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> SlaHeadline:
     """Both sides' cards for the SLA page, from the same functions the Overview and the report use."""
+    rejected = rejected_quality_leads(con, period, as_of)
     return SlaHeadline(
         response=response_sla(con, period, as_of),
         delivery=delivery(con, period, as_of),
-        rejected=rejected_quality_leads(con, period, as_of),
+        rejected=rejected,
         elapsed_share=period.elapsed_share(as_of),
         sales_notes=sales_side_notes(con),
+        rejected_note=NO_REJECTIONS if rejected is None and "leads" in tables_with_rows(con) else None,
     )
 
 
