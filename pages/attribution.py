@@ -29,8 +29,10 @@ result = data.cached(attribution, period, as_of, per)
 if result.frame.empty:
     st.info(plain(" ".join(result.notes)) or "Nothing to attribute in this period.")  # notes may quote the data
 else:
-    for col, card in zip(st.columns(6), view.attribution_cards(result, model)):
-        measure(col, *card)
+    cards = view.attribution_cards(result, model)
+    for row in (cards[:3], cards[3:]):  # two rows of three: six across truncate money and labels
+        for col, card in zip(st.columns(3), row):
+            measure(col, *card)
     st.caption("Totals cover every deal of the period: the rows '(no campaign)', 'sales-sourced' and 'unknown lead' "
                "hold the credit no campaign earned. Return = revenue credited to campaigns ÷ their cost.")
 
