@@ -166,7 +166,7 @@ def build(ctx: Ctx) -> list[Batch]:
         if zero:
             ctx.messages.append(
                 f"{', '.join(ctx.file_names('closed_deals'))}: {zero:,} of {len(closed):,} closed deals declare no "
-                "monthly revenue (0.0), so their amount is 0 and won revenue understates the deals' value."
+                "monthly revenue (0.0), so their amount is not declared (stored as 0): won revenue counts the declared ones only."
             )
         # leads of closed deals whose MQL is not in this import: mark them converted and owned by the SDR
         outside = ~ids.isin(in_import_mqls) & (ids != "")
