@@ -51,11 +51,9 @@ period, as_of = scope.period, scope.as_of
 st.title(f"Pipeline gaps · {period.label}")
 period_caption(scope, f"stall threshold {scope.stall_days} days")
 
-funnel_tab, gap_tab, health_tab, decomposition_tab = st.tabs(
-    ["Funnel", "Gap to goal", "Pipeline health", "Gap decomposition"])
 
 # --- 1. Cohort funnel against the previous period and the trailing year --------------------------------
-with funnel_tab:
+def funnel_section() -> None:
     cohort = data.cached(funnel, period, as_of)
     comparison = data.cached(funnel_comparison, period, as_of)
     if cohort.leads is None:  # notes may quote the data: plain text
@@ -93,7 +91,7 @@ with funnel_tab:
     notes(comparison.notes)
 
 # --- 2. Gap to goal per stage, biggest first ------------------------------------------------------------
-with gap_tab:
+def gap_section() -> None:
     splits = labels(tuple(GOAL_SEGMENTS))
     split = st.selectbox("Split by", [None, *splits], format_func=lambda s: "Whole funnel" if s is None else splits[s],
                          key=f"{KEY}_gap_segment",
@@ -119,7 +117,7 @@ with gap_tab:
     notes(gaps.notes)
 
 # --- 3. Pipeline health -------------------------------------------------------------------------------
-with health_tab:
+def health_section() -> None:
     goal = data.cached(goal_revenue, period)
     health = data.cached(pipeline, period, as_of, goal, scope.stall_days)
     movement = data.cached(pipeline_movement, period, as_of)
@@ -163,7 +161,7 @@ with health_tab:
     notes(health.notes + movement.notes)
 
 # --- 4. The revenue gap, decomposed -------------------------------------------------------------------
-with decomposition_tab:
+def decomposition_section() -> None:
     d = data.cached(gap_decomposition, period, as_of)
     if not d.components:
         st.info(plain(" ".join(d.notes)) or "The gap cannot be decomposed.")
@@ -191,3 +189,12 @@ with decomposition_tab:
                 "steps; the order is fixed so the figures are comparable from period to period."
             )
     notes(d.notes)
+
+
+# Only the open tab runs (a tab switch reruns the page): a cold load computes one tab's figures, not four.
+SECTIONS = {"Funnel": funnel_section, "Gap to goal": gap_section, "Pipeline health": health_section,
+            "Gap decomposition": decomposition_section}
+for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun"), SECTIONS.values()):
+    if tab.open:
+        with tab:
+            draw()

@@ -46,14 +46,21 @@ def use_db(monkeypatch):
     get_settings.cache_clear()
 
 
+# Pages whose tabs compute only when open (a tab switch reruns the page), by the tabs' widget key.
+TAB_KEYS = {"pages/pipeline.py": "pipeline_tab", "pages/sla.py": "sla_tab"}
+
+
 def open_page(page: str, *, persona: str | None = None, period: str | None = None,
-              state: dict | None = None, clean: bool = True) -> AppTest:
-    """A new session showing `page` ('pages/sla.py'); persona is an 'Acting as' option (PERSONAS[team])."""
+              state: dict | None = None, clean: bool = True, tab: str | None = None) -> AppTest:
+    """A new session showing `page` ('pages/sla.py'); persona is an 'Acting as' option (PERSONAS[team]);
+    `tab` opens one of the page's lazy tabs (TAB_KEYS)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     if persona:
         at.session_state["app_persona"] = persona
     if period:
         at.session_state["app_period"] = period
+    if tab:
+        at.session_state[TAB_KEYS[page]] = tab
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.run()
@@ -63,6 +70,20 @@ def open_page(page: str, *, persona: str | None = None, period: str | None = Non
     if clean:
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def each_tab(at: AppTest, page: str):
+    """Yield the open session once per tab of `page` with that tab open (its figures computed); once, as
+    it is, for a page without lazy tabs."""
+    key = TAB_KEYS.get(page)
+    if key is None:
+        yield at
+        return
+    for tab_label in [t.label for t in at.tabs]:
+        at.session_state[key] = tab_label
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        yield at
 
 
 def act_as(at: AppTest, actor: Actor) -> AppTest:

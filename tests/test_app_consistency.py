@@ -6,16 +6,16 @@ from collections import defaultdict
 
 import pytest
 
-from apptest_support import PAGES, cards, open_page
+from apptest_support import PAGES, cards, each_tab, open_page
 from core.semantic.measures import MEASURES
 
 
 def _cards_by_label(period: str | None) -> dict[str, dict[str, str]]:
     seen: dict[str, dict[str, str]] = defaultdict(dict)
     for page in PAGES:
-        at = open_page(page, period=period)
-        for label, value in cards(at).items():
-            seen[label][page] = value
+        for at in each_tab(open_page(page, period=period), page):
+            for label, value in cards(at).items():
+                seen[label][page] = value
     return seen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import card, card_delta, cards, open_page, table, texts
+from apptest_support import card, card_delta, cards, each_tab, open_page, table, texts
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
 from core.store import open_store
@@ -16,14 +16,22 @@ def db(tiny_db_copy, use_db):
     return use_db(tiny_db_copy)
 
 
-def open_clean(page: str):
-    at = open_page(page)
+def open_clean(page: str, tab: str | None = None):
+    at = open_page(page, tab=tab)
     assert not at.error, [e.value for e in at.error]
     return at
 
 
+def show_tab(at, tab: str):
+    """Open another of Pipeline's tabs in the same session (only the open tab computes)."""
+    at.session_state["pipeline_tab"] = tab
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    return at
+
+
 def test_pipeline_page_figures(db):
-    at = open_clean("pages/pipeline.py")
+    at = open_clean("pages/pipeline.py", "Pipeline health")
     # health: open pipeline D2 + D4 + D6 = 42,000; coverage 42,000 / 65,000; needs 1 / 0.6
     assert (card(at, "open_amount"), card(at, "coverage"), card(at, "coverage_needed")) == ("$42k", "0.65×", "1.67×")
     assert card_delta(at, "coverage") == "needs 1.67×"
@@ -34,12 +42,14 @@ def test_pipeline_page_figures(db):
     assert (card(at, "created_deals"), card_delta(at, "created_deals")) == ("7", "$89k")
     assert (card(at, "advanced_deals"), card_delta(at, "advanced_deals")) == ("2", "$30k")
     assert (card(at, "period_won_deals"), card(at, "lost_deals"), card(at, "slipped_deals")) == ("2", "1", "0")
+    show_tab(at, "Funnel")
     # beside the funnel, with Q2 for comparison: sales-sourced D5, D10 (Q2: D6)
     assert (card(at, "sales_sourced_deals"), card_delta(at, "sales_sourced_deals")) == ("2", "2026-Q2: 1")
     assert card(at, "unqualified_won") == "1"
+    assert "The cohort of leads created in 2026-Q3" in texts(at)
+    show_tab(at, "Gap decomposition")
     # decomposition: goal to date 100,000 × 45.5 / 92 = 49,457; won 35,000; gap 14,457
     assert (card(at, "goal_to_date"), card(at, "won_revenue"), card(at, "revenue_gap")) == ("$49k", "$35k", "$14k")
-    assert "The cohort of leads created in 2026-Q3" in texts(at)
 
 
 def test_pipeline_page_tables(db):
@@ -47,15 +57,18 @@ def test_pipeline_page_tables(db):
     comparison = table(at, "Trailing year", "Figure")
     assert comparison.loc[label("leads"), ["2026-Q3", "2026-Q2", "Trailing year"]].tolist() == ["8", "1", "9"]
     assert comparison.loc[label("won"), "2026-Q3 step %"] == "50.0%"
+    show_tab(at, "Gap to goal")
     # gap to goal, biggest revenue at stake first: accepted (target to date 5.99 → 6, actual 3)
     gaps = table(at, label("revenue_at_stake"), "Stage")
     assert list(gaps.index) == [STAGE_LABELS[s] for s in ("accepted", "quality_leads", "leads", "won", "opportunities")]
     columns = [label("stage_target_to_date"), label("stage_actual"), label("stage_gap")]
     assert gaps.loc[STAGE_LABELS["accepted"], columns].tolist() == ["6", "3", "3"]
+    show_tab(at, "Pipeline health")
     # stalled list: D6 106.5 days in discovery, D4 34.5 in negotiation
     stalled = table(at, label("days_in_stage"), "Deal")
     assert stalled[label("days_in_stage")].to_dict() == {"D6": "106.5 d", "D4": "34.5 d"}
     assert "2 deal(s) open in one stage for more than 30 days, longest first." in texts(at)
+    show_tab(at, "Gap decomposition")
     # decomposition: the components and the assumptions (deal size to the dollar)
     # tiny: D3 (5,000) was won on L7, which never qualified
     assert f"**{label('gap_other_sources')}** narrowed the gap by **$5,000**." in texts(at)
@@ -64,7 +77,7 @@ def test_pipeline_page_tables(db):
 
 
 def test_pipeline_segments_and_drill_down(db):
-    at = open_clean("pages/pipeline.py")
+    at = open_clean("pages/pipeline.py", "Pipeline health")
     at.selectbox(key="pipeline_health_segment").select("team")
     at.run()
     health = table(at, label("coverage_needed"), "Team")
@@ -77,6 +90,7 @@ def test_pipeline_segments_and_drill_down(db):
     at.run()
     records = table(at, "deal_id")
     assert sorted(records["deal_id"]) == ["D4", "D6"]
+    show_tab(at, "Funnel")
     # funnel drill-down: the quality leads of paid_search are L2 and L3
     at.selectbox(key="pipeline_funnel_value").select("paid_search")
     at.selectbox(key="pipeline_funnel_kind").select("quality_leads")
@@ -87,7 +101,7 @@ def test_pipeline_segments_and_drill_down(db):
 
 
 def test_records_behind_a_gap(db):
-    at = open_clean("pages/pipeline.py")
+    at = open_clean("pages/pipeline.py", "Gap to goal")
     # the first gap is accepted leads (whole funnel): the cohort's accepted leads L1, L2, L6
     assert at.selectbox(key="pipeline_gap_pick").value.stage == "accepted"
     assert "3 record(s)." in texts(at)
@@ -100,7 +114,7 @@ def test_records_behind_a_gap(db):
 
 
 def test_source_with_no_wins_shows_need_undefined(db):
-    at = open_clean("pages/pipeline.py")
+    at = open_clean("pages/pipeline.py", "Pipeline health")
     # default segment is source: paid_search (D2 open) closed nothing in the trailing year
     health = table(at, label("coverage_needed"), "Source")
     assert health.loc["paid_search", label("coverage_needed")] == "—"
@@ -108,7 +122,7 @@ def test_source_with_no_wins_shows_need_undefined(db):
 
 
 def test_gap_split_by_source(db):
-    at = open_clean("pages/pipeline.py")
+    at = open_clean("pages/pipeline.py", "Gap to goal")
     at.selectbox(key="pipeline_gap_segment").select("source")
     at.run()
     gaps = table(at, label("revenue_at_stake"), "Source")
@@ -157,7 +171,8 @@ def test_empty_database_says_what_cannot_be_computed(page, tmp_path, use_db):
     open_store(path, create=True).close()
     at = open_clean(page)
     assert "No leads are loaded" in texts(at)
-    assert all(v == "—" for v in cards(at).values())  # never a zero where nothing can be computed
+    for shown in each_tab(at, page):  # every tab's cards
+        assert all(v == "—" for v in cards(shown).values())  # never a zero where nothing can be computed
 
 
 def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, use_db):
@@ -165,9 +180,10 @@ def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, use_db):
     con.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
     con.close()
     use_db(tiny_db_copy)
-    at = open_clean("pages/pipeline.py")
-    infos = [i.value for i in at.info]
-    assert "No revenue goal is set for 2026-Q3, so no stage has a target." in infos
-    assert "No revenue goal is set for 2026-Q3, so there is no gap to decompose." in infos
+    at = open_clean("pages/pipeline.py", "Gap to goal")
+    assert "No revenue goal is set for 2026-Q3, so no stage has a target." in [i.value for i in at.info]
     assert not at.success  # never "on pace" without a target
+    show_tab(at, "Gap decomposition")
+    assert "No revenue goal is set for 2026-Q3, so there is no gap to decompose." in [i.value for i in at.info]
+    show_tab(at, "Pipeline health")
     assert card(at, "coverage") == "—"  # no goal: coverage undefined, not 0

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from apptest_support import PERSONAS, open_page, texts
+from apptest_support import PERSONAS, each_tab, open_page, texts
 from core.ingest import files_from_paths, import_files
 from core.semantic.measures import MEASURES, show
 from core.store import open_store
@@ -471,13 +471,14 @@ def shown(databases, use_db, dataset: str, period: str | None, page: str) -> Sho
     """The page as the leadership persona sees it (opened once per dataset, period and page)."""
     if (dataset, period, page) not in SHOWN:
         use_db(databases(dataset), ACCORD_STALL_DAYS=STALL_DAYS)
-        at = open_page(page, persona=PERSONAS["leadership"], period=period)
-        notes = [t.value for e in at.expander for t in e.text]
+        cards: dict[str, tuple[str, str, str | None]] = {}
+        text = []
+        for at in each_tab(open_page(page, persona=PERSONAS["leadership"], period=period), page):
+            # cards above the tabs show in every tab's run: one entry per label
+            cards.update({m.label: (m.label, m.value, m.delta) for m in at.metric if m.label not in cards})
+            text += [texts(at), *(t.value for e in at.expander for t in e.text)]
         SHOWN[(dataset, period, page)] = Shown(
-            period=at.session_state["app_scope"].period.label,
-            cards=[(m.label, m.value, m.delta) for m in at.metric],
-            text="\n".join([texts(at), *notes]),
-        )
+            period=at.session_state["app_scope"].period.label, cards=list(cards.values()), text="\n".join(text))
     return SHOWN[(dataset, period, page)]
 
 
