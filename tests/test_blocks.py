@@ -134,3 +134,27 @@ def test_tables_with_rows_names_only_loaded_tables(con):
     assert blocks.tables_with_rows(con) == frozenset()
     given(con, LEADS)
     assert blocks.tables_with_rows(con) == frozenset({"leads"})
+
+
+def test_windows_only_skip_leads_their_period_filter_drops(con):
+    # around Q3's edges: created before Q3 and assigned in it, created in Q3 and assigned after it, assigned
+    # before created (bad data, clock in Q3), both before, both after; a window must keep every lead whose
+    # cohort or clock falls in Q3 and may drop only the others
+    given(con, """INSERT INTO leads (lead_id, created_at, source, score, assigned_at, status) VALUES
+      ('P', '2026-06-30 23:00', 'web', 80, '2026-07-01 01:00', 'open'),
+      ('Q', '2026-07-10 09:00', 'web', 80, '2026-10-02 00:00', 'open'),
+      ('R', '2026-07-10 09:00', 'web', 80, '2026-06-20 00:00', 'open'),
+      ('S', '2026-07-20 09:00', 'web', 80, '2026-06-25 00:00', 'open'),
+      ('T', '2026-06-01 09:00', 'web', 80, '2026-06-02 00:00', 'open'),
+      ('U', '2026-05-01 09:00', 'web', 80, NULL, 'open')""")
+    params = blocks.scope_params(Q3, AS_OF)
+    clock = "SELECT lead_id FROM lead_q WHERE clock_start >= $start AND clock_start < $end ORDER BY 1"
+    cohort = f"SELECT lead_id FROM ({blocks.COHORT.removeprefix('cohort AS ')}) ORDER BY 1"
+    for select, window in ((clock, blocks.CLOCK_WINDOW), (cohort, blocks.CREATED_WINDOW)):
+        everything = rows(con, blocks.lead_q(con, params), select, params)
+        assert rows(con, blocks.lead_q(con, params, window=window), select, params) == everything
+    # by hand: clocks in Q3 are P (assigned 07-01), Q (assigned after as-of: created 07-10); R and S were
+    # assigned before Q3 (their clocks are in June); the cohort is Q, R, S
+    assert rows(con, blocks.lead_q(con, params, window=blocks.CLOCK_WINDOW), clock, params) == [("P",), ("Q",)]
+    assert rows(con, blocks.lead_q(con, params, window=blocks.CREATED_WINDOW), cohort, params) == [
+        ("Q",), ("R",), ("S",)]

@@ -46,6 +46,7 @@ from core.periods import Period
 from core.semantic.blocks import (
     COHORT,
     CREATED_IN_PERIOD,
+    CREATED_WINDOW,
     DEAL_ASOF,
     WON_IN_PERIOD,
     Figures,
@@ -78,7 +79,7 @@ _BUCKET = f"""CASE WHEN di.lead_id IS NULL THEN '{SALES_SOURCED}'
 def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
     created or won in the period (flags is_created, is_won)."""
-    return f"""{lead_q(con, params)}, {DEAL_ASOF},
+    return f"""{lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF},
     deals_in AS (
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
                ({CREATED_IN_PERIOD}) AS is_created, ({WON_IN_PERIOD}) AS is_won

@@ -25,6 +25,7 @@ from core.periods import Period
 from core.semantic.blocks import (
     COHORT,
     CREATED_IN_PERIOD,
+    CREATED_WINDOW,
     DEAL_ASOF,
     LEAD_DEALS,
     Figures,
@@ -89,7 +90,7 @@ _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, con
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, schedule=None) -> str:
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
     return f"""
-    WITH {lead_q(con, params, schedule)}, {DEAL_ASOF}, {LEAD_DEALS}, {COHORT}
+    WITH {lead_q(con, params, schedule, CREATED_WINDOW)}, {DEAL_ASOF}, {LEAD_DEALS}, {COHORT}
     SELECT {dim.lead_sql("c") if dim else "'all'"} AS segment,
         {_COUNTS}
     FROM cohort c

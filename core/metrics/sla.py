@@ -38,6 +38,8 @@ from core.db import reads
 from core.metrics.funnel import Funnel, funnel, funnel_by
 from core.periods import Period
 from core.semantic.blocks import (
+    CLOCK_WINDOW,
+    CREATED_WINDOW,
     Figures,
     Present,
     lead_q,
@@ -258,7 +260,7 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         for name in ("response_hours", "min_attempts", "attempt_days")
     )
     return f"""
-    WITH {lead_q(con, params)},
+    WITH {lead_q(con, params, window=CLOCK_WINDOW)},
     sla_leads AS (
         SELECT q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.clock_start,
                {policy}
@@ -509,7 +511,7 @@ def delivery_by_month(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
 def _rejections_sql(con: duckdb.DuckDBPyConnection, params: dict, by: str) -> str:
     """Rejected quality leads of the period per segment of dimension `by` and reason."""
     return f"""
-        WITH {lead_q(con, params)}
+        WITH {lead_q(con, params, window=CREATED_WINDOW)}
         SELECT {dimension(by, MARKETING_BY).lead_sql()} AS segment,
                coalesce(nullif(trim(l.rejected_reason), ''), '{NO_REASON}') AS reason,
                count(*) AS rejected

@@ -97,12 +97,11 @@ def tables_with_rows(con: duckdb.DuckDBPyConnection) -> Present:
     for table in ("leads", "deals"):
         # EXISTS stops at the first row; the counts are of the raw table (fast), the stamps a tiny join
         dated = "WHERE created_known" if table == "leads" else ""
-        row = con.execute(
+        row = one_row(con.execute(
             f"""SELECT EXISTS (SELECT 1 FROM counted_{table} {dated}), (SELECT count(*) FROM {table}),
                        (SELECT count(*) FROM {table} t JOIN import_stamps s ON s.table_name = $t
                           AND s.column_name = 'created_at' AND s.stamped_at = t.created_at)""", {"t": table},
-        ).fetchone()
-        assert row is not None  # scalar subqueries: one row
+        ))
         totals[table], undated[table] = int(row[1]), int(row[2])
         if row[0]:
             found.add(table)
@@ -140,19 +139,31 @@ def scope_params(period: Period | None, as_of: datetime) -> dict:
 SLA_CLOCK = "CASE WHEN l.assigned_at IS NOT NULL AND l.assigned_at <= $as_of THEN l.assigned_at ELSE l.created_at END"
 
 
+# Raw-column bounds a caller may give lead_q (`window`), so the scan skips what the query would drop anyway
+# before the quality verdict and the clock are computed for every lead (issue 13: filter before computing).
+CREATED_WINDOW = "l.created_at >= $start AND l.created_at < $end"  # the cohort's leads
+# A lead whose SLA clock starts in the period: the clock is created_at or assigned_at, so it lies between the
+# two whatever their order; SLA code still tests the clock itself.
+CLOCK_WINDOW = ("least(l.created_at, coalesce(l.assigned_at, l.created_at)) < $end "
+                "AND greatest(l.created_at, coalesce(l.assigned_at, l.created_at)) >= $start")
+
+
 def lead_q(
     con: duckdb.DuckDBPyConnection,
     params: dict,
     schedule: Sequence[tuple[datetime, QualityDefinition]] | None = None,
+    window: str | None = None,
 ) -> str:
     """CTE `lead_q`: leads created by $as_of with every lead column, `is_quality` (the definition in
     force at created_at, or `schedule` when given) and `clock_start` (SLA_CLOCK). Leads whose creation date
-    is an importer's stamp are left out: every lead figure is placed in time by it (see Present)."""
+    is an importer's stamp are left out: every lead figure is placed in time by it (see Present). `window`
+    (CREATED_WINDOW, CLOCK_WINDOW) narrows the leads on raw columns first; it never changes a result that
+    then filters on the same period."""
     quality = schedule_sql(quality_schedule(con) if schedule is None else schedule, params, alias="l")
     return f"""lead_q AS (
         SELECT l.*, {quality} AS is_quality, {SLA_CLOCK} AS clock_start
         FROM counted_leads l
-        WHERE l.created_at <= $as_of AND l.created_known
+        WHERE l.created_at <= $as_of AND l.created_known{f" AND {window}" if window else ""}
     )"""
 
 
