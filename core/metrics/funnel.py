@@ -11,7 +11,7 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -20,18 +20,14 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.pipeline import SALES_SOURCED_CREATED
 from core.periods import Period
 from core.semantic.blocks import (
-    COHORT,
     CREATED_IN_PERIOD,
-    CREATED_WINDOW,
     DEAL_ASOF,
     LEAD_DEALS,
     Figures,
     Present,
     lead_q,
-    one_row,
     ratio,
     run,
     scope_params,
@@ -87,17 +83,79 @@ STAGE_CONDITIONS: dict[str, str] = {
 _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, cond in STAGE_CONDITIONS.items())
 
 
-def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, schedule=None) -> str:
+def _windows(params: dict, periods: Sequence[Period]) -> str:
+    """CTE `wins(w, ws, we)`: window number and bounds, bound as parameters (w0_start, …); sets $lo and $hi,
+    the bounds of them all, for lead_q's scan."""
+    rows = []
+    for i, p in enumerate(periods):
+        params[f"w{i}_start"], params[f"w{i}_end"] = p.start, p.end
+        rows.append(f"({i}, CAST($w{i}_start AS TIMESTAMP), CAST($w{i}_end AS TIMESTAMP))")
+    params["lo"], params["hi"] = min(p.start for p in periods), max(p.end for p in periods)
+    return f"wins(w, ws, we) AS (VALUES {', '.join(rows)})"
+
+
+def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, periods: Sequence[Period],
+                schedule=None) -> str:
+    """The cohort funnel of each of `periods` (column `w`, its position) in one scan of their leads: a
+    comparison of a period, the one before and the trailing year reads the leads and their deals once."""
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
+    wins = _windows(params, periods)
     return f"""
-    WITH {lead_q(con, params, schedule, CREATED_WINDOW)}, {DEAL_ASOF}, {LEAD_DEALS}, {COHORT}
-    SELECT {dim.lead_sql("c") if dim else "'all'"} AS segment,
+    WITH {lead_q(con, params, schedule, "l.created_at >= $lo AND l.created_at < $hi")}, {DEAL_ASOF}, {LEAD_DEALS},
+    {wins},
+    cohort AS (SELECT wins.w, q.* FROM lead_q q JOIN wins ON q.created_at >= wins.ws AND q.created_at < wins.we)
+    SELECT c.w, {dim.lead_sql("c") if dim else "'all'"} AS segment,
         {_COUNTS}
     FROM cohort c
     LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c") if dim else ""}
     GROUP BY ALL
-    ORDER BY leads DESC, segment
+    ORDER BY c.w, leads DESC, segment
     """
+
+
+# Deals beside the funnel, per window: sales-sourced deals created in it (and won by as-of), and deals whose
+# lead is not loaded. CREATED_IN_PERIOD with the window's bounds in place of the period's.
+_WINDOW_CREATED = CREATED_IN_PERIOD.replace("$start", "wins.ws").replace("$end", "wins.we")
+
+
+def _beside_sql(params: dict, periods: Sequence[Period]) -> str:
+    return f"""
+    WITH {DEAL_ASOF}, {_windows(params, periods)}
+    SELECT wins.w,
+           count(d.deal_id) FILTER (d.lead_id IS NULL),
+           count(d.deal_id) FILTER (d.lead_id IS NULL AND d.state = 'won'),
+           count(d.deal_id) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
+    FROM wins
+    LEFT JOIN deal_asof d ON {_WINDOW_CREATED}
+    LEFT JOIN leads l ON l.lead_id = d.lead_id
+    GROUP BY wins.w ORDER BY wins.w"""
+
+
+def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: datetime, schedule=None,
+            present: Present | None = None) -> list[Funnel]:
+    """The funnel of each of `periods` (as `funnel`), from one query for the cohorts and one for the deals
+    beside them."""
+    present = tables_with_rows(con) if present is None else present
+    results = [Funnel() for _ in periods]
+    params = scope_params(None, as_of)
+    if "leads" not in present:
+        for result in results:
+            result.notes.append(present.missing("leads"))
+    else:
+        found = {row[0]: row[2:] for row in run(con, _funnel_sql(con, params, None, periods, schedule), params).fetchall()}
+        for i, result in enumerate(results):
+            result.notes.extend(present.undated_notes("leads"))
+            # no lead in the window: a real zero, not a missing table
+            (result.leads, result.quality_leads, result.accepted, result.opportunities, result.won,
+             result.unqualified_opportunities, result.unqualified_won) = found.get(i, (0,) * 7)
+            if "deals" not in present:
+                result.notes.append(present.missing("deals"))
+                result.opportunities = result.won = None
+                result.unqualified_opportunities = result.unqualified_won = None
+    if "deals" in present:
+        for (_, *beside), result in zip(run(con, _beside_sql(params, periods), params).fetchall(), results):
+            result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead = beside
+    return results
 
 
 @reads('records', 'quality_definition')
@@ -105,37 +163,20 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
            present: Present | None = None) -> Funnel:
     """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced).
     `present`: tables_with_rows(con) when the caller already has it."""
-    present = tables_with_rows(con) if present is None else present
-    result = Funnel()
-    params = scope_params(period, as_of)
-    if "leads" not in present:
-        result.notes.append(present.missing("leads"))
-    else:
-        result.notes.extend(present.undated_notes("leads"))
-        row = run(con, _funnel_sql(con, params, None, schedule), params).fetchone()
-        if row is None:  # no lead in the period: a real zero, not a missing table
-            row = ("all", 0, 0, 0, 0, 0, 0, 0)
-        (_, result.leads, result.quality_leads, result.accepted, result.opportunities, result.won,
-         result.unqualified_opportunities, result.unqualified_won) = row
-        if "deals" not in present:
-            result.notes.append(present.missing("deals"))
-            result.opportunities = result.won = None
-            result.unqualified_opportunities = result.unqualified_won = None
-    if "deals" in present:
-        (result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead) = one_row(run(con, f"""
-            WITH {DEAL_ASOF}
-            SELECT count(*) FILTER ({SALES_SOURCED_CREATED}),
-                   count(*) FILTER ({SALES_SOURCED_CREATED} AND d.state = 'won'),
-                   count(*) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
-            FROM deal_asof d LEFT JOIN leads l ON l.lead_id = d.lead_id
-            WHERE {CREATED_IN_PERIOD}""", params))
-    return result
+    return funnels(con, [period], as_of, schedule, present)[0]
 
 
 @reads('records', 'quality_definition')
 def funnel_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str) -> pd.DataFrame:
     """One funnel row per value of a dimension (core.semantic.dimensions, at the lead grain), most leads
     first. A missing value reads as the dimension says ('(not set)', '(no campaign)', 'unassigned')."""
+    return funnels_by(con, [period], as_of, segment)[0]
+
+
+def funnels_by(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: datetime,
+               segment: str) -> list[pd.DataFrame]:
+    """funnel_by for each of `periods`, from one query."""
     dim = dimension(segment)
-    params = scope_params(period, as_of)
-    return run(con, _funnel_sql(con, params, dim), params).df()
+    params = scope_params(None, as_of)
+    frame = run(con, _funnel_sql(con, params, dim, periods), params).df()
+    return [frame[frame["w"] == i].drop(columns="w").reset_index(drop=True) for i in range(len(periods))]

@@ -44,7 +44,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.funnel import STAGE_CONDITIONS, conversions, funnel, funnel_by
+from core.metrics.funnel import STAGE_CONDITIONS, conversions, funnel, funnels, funnels_by
 from core.metrics.goals import CASCADE, goal_plan, trailing_year
 from core.metrics.pipeline import (
     RECORDS_LIMIT,
@@ -97,8 +97,7 @@ SIDE_FIGURES = ("unqualified_opportunities", "unqualified_won", "sales_sourced_d
 @reads('records', 'quality_definition')
 def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> FunnelComparison:
     previous = period.previous()
-    windows = {"this": funnel(con, period, as_of), "previous": funnel(con, previous, as_of),
-               "year": funnel(con, trailing_year(as_of), as_of)}
+    windows = dict(zip(("this", "previous", "year"), funnels(con, [period, previous, trailing_year(as_of)], as_of)))
     result = FunnelComparison(period_label=period.label, previous_label=previous.label)
     result.notes.extend(windows["this"].notes)
     conversions = {k: f.conversions() for k, f in windows.items()}
@@ -132,8 +131,8 @@ def funnel_segments(con: duckdb.DuckDBPyConnection, period: Period, as_of: datet
     if "leads" not in tables_with_rows(con):
         return pd.DataFrame(columns=["segment", *FUNNEL_SEGMENT_COUNTS])
     frames = {}
-    for prefix, window in (("", period), ("prev_", period.previous()), ("year_", trailing_year(as_of))):
-        f = funnel_by(con, window, as_of, segment)
+    by_window = funnels_by(con, [period, period.previous(), trailing_year(as_of)], as_of, segment)
+    for prefix, f in zip(("", "prev_", "year_"), by_window):
         steps = [conversions(row) for row in f.to_dict("records")]
         for later in FUNNEL_STAGES[1:]:
             f[f"conv_{later}"] = [step[later] for step in steps]
