@@ -3,9 +3,9 @@
 `build_demo(path)` writes a complete Accord database (canonical tables, the edited state and meta) into
 a temporary file beside `path` and renames it into place, so a half-built database never appears.
 
-Everything is generated with vectorised numpy from one `np.random.default_rng(seed)` and stamped
-relative to `as_of`: the same seed and as-of give byte-identical tables (edit versions are saved "at"
-as-of too), and nothing is stamped after as-of except open deals' expected close dates.
+Everything is generated with vectorised numpy from random streams keyed on the seed and stamped relative
+to `as_of`: the same seed and as-of give byte-identical tables (edit versions are saved "at" as-of too),
+and nothing is stamped after as-of except open deals' expected close dates.
 
 How the data is made realistic rather than uniform noise:
 - Lead volume follows weekdays (weekends quiet), a dip in August and late December, a mild growth trend,
@@ -19,18 +19,51 @@ How the data is made realistic rather than uniform noise:
 - The simulation runs on past as-of to the end of the next quarter, and is then cut at as-of: revenue
   goals are set from what each quarter's full won revenue is or would be (so attainment is realistic),
   and open deals' expected close dates come from when they would really close.
+
+How it stays fast and small at ten million leads (memory does not grow with the leads, only with deals):
+- The world comes first, from the stream (seed, 0): calendar, reps, campaigns (and their output numbers),
+  a pool of companies, and the lead plan. The plan cuts the day grid's hours into consecutive time slices
+  of about CHUNK_LEADS expected leads each (a fixed constant, so the data never depends on the machine),
+  before as-of and, separately, after it; one multinomial draw then fixes how many leads of each channel
+  fall in each slice before as-of (exactly `leads` in all), and Poisson draws those after it. Drawing the
+  counts first and the hours within each slice second is the same distribution as drawing every lead's
+  hour at once, so slice edges leave no gap or spike in lead volume.
+- Each slice is then a chunk with its own stream (seed, 1, chunk): its leads are created, sorted by time
+  and given their whole fate (routing, attempts, decision, whether they become a deal). A chunk before
+  as-of is written at once, one INSERT per table: its leads (numbered on from the previous chunk, so lead
+  ids follow creation time), their activities and their campaign touches (a lead's attempts may run past
+  its slice's end: they are the lead's, and are written with it). A chunk after as-of is never written:
+  it exists for the deals and goals. Activities are numbered in write order (by time within a chunk, the
+  deals' AE activities after all the leads'), so activity ids are unique but only roughly follow time.
+- What outlives a chunk is small: per campaign lead counts (campaign cost), the trailing year's quality
+  leads (the delivery commitment), and one compact row per lead that becomes a deal (about 9 % of the
+  leads: when, company, region, channel, quality). Deals are drawn only once all chunks are done, because
+  their numbers follow creation time across all chunks and goals need each quarter's full won revenue.
+- Deals' fates are drawn DEAL_CHUNK at a time (streams (seed, 2, 1 + block)); kept between blocks are the
+  won deals' close and amount (goals) and the deals that exist at as-of, which are then numbered by
+  creation, given their expected close and written DEAL_CHUNK at a time with their stage history and AE
+  activities (streams (seed, 3, block)). Sales-sourced deals and expected closes come from (seed, 2, 0),
+  campaign costs and goals from (seed, 4, ...).
+- A worker thread prepares the next chunk (its leads' fates and its rows) while this one is written; the
+  writes stay in order in the calling thread, so this changes the timing only, never the data.
+- Rows travel to DuckDB as arrow tables of numpy columns, which it scans in place: ids are formatted by
+  the INSERT itself from integer numbers, small vocabularies are integer codes looked up there, company
+  names are dictionary arrays. No Python string is made per row. DuckDB's own memory is capped
+  (DUCKDB_MEMORY) while it builds; it spills to disk beyond that.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from core import edits
 from core.db import connect, set_meta
@@ -46,6 +79,12 @@ DAY = 86_400
 HISTORY_DAYS = 548  # about 18 months of leads up to as-of
 LEAD_IN_DAYS = 60  # campaign touches reach back this far before a lead was created
 EPOCH = datetime(1970, 1, 1)
+
+# Leads generated and written per chunk (expected; the plan's slices hold about this many). A constant,
+# never derived from the machine: the data depends on it, and a build must not depend on the machine.
+CHUNK_LEADS = 250_000
+DEAL_CHUNK = 100_000  # deals written at a time with their stage history and activities
+DUCKDB_MEMORY = "1GB"  # DuckDB's buffer pool while building (it spills to disk beyond that)
 
 # ---------------------------------------------------------------------------------------------------
 # Static vocabularies
@@ -160,15 +199,6 @@ def _dates(days: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _pick(values: list, codes: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """Codes → object array of strings (None where not valid)."""
-    table = np.array(list(values) + [None], dtype=object)
-    codes = np.asarray(codes)
-    if valid is not None:
-        codes = np.where(valid, codes, len(values))
-    return table[codes]
-
-
 def _categorical(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     """One draw per row of a probability matrix (rows need not be normalised)."""
     cum = np.cumsum(p, axis=1)
@@ -222,17 +252,97 @@ def _next_period(period: Period) -> Period:
     return period_containing(period.end)
 
 
+
+def _sql_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _lookup(column: str, values: list[str] | tuple[str, ...]) -> str:
+    """SQL: the value an integer code (0, 1, ...) stands for; NULL for the code -1."""
+    return f"list_extract({_sql_list(values)}, {column} + 1)"
+
+
+def _id(column: str, prefix: str, width: int, *, nullable: bool = False) -> str:
+    """SQL: the number in `column` as an id, prefix + zero-padded to `width` digits (never cut: a number
+    that outgrows the width keeps all its digits); with nullable, NULL for numbers below 1."""
+    sql = (f"CASE WHEN {column} < {10 ** width} THEN '{prefix}' || lpad(CAST({column} AS VARCHAR), {width}, '0') "
+           f"ELSE '{prefix}' || CAST({column} AS VARCHAR) END")
+    return f"CASE WHEN {column} > 0 THEN {sql} END" if nullable else sql
+
+
+def _arrow(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values
+    values = np.asarray(values)
+    if values.dtype.kind == "M":  # NaT is NULL
+        return pa.array(values, from_pandas=True)
+    return pa.array(values)
+
+
+def _table(columns: dict[str, Any]) -> pa.Table:
+    """Numpy (or arrow) columns as one arrow table, which DuckDB scans in place."""
+    return pa.table({name: _arrow(values) for name, values in columns.items()})
+
+
+def _activity_table(lead_no: np.ndarray, deal_no: np.ndarray, rep: np.ndarray, when: np.ndarray,
+                    kind: np.ndarray) -> pa.Table:
+    """Activities to write (lead and deal numbers 1-based, 0 for none); numbered when written."""
+    return _table({"lead_no": lead_no, "deal_no": deal_no, "rep": rep, "occurred_at": _ts(when), "kind": kind})
+
+
+def _insert(con: Any, table: str, rows: pa.Table | dict[str, Any], select: str) -> None:
+    """One INSERT of `rows`, the select list turning their codes and numbers into values."""
+    if isinstance(rows, dict):
+        rows = _table(rows)
+    if rows.num_rows == 0:
+        return
+    con.register("_demo_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {select} FROM _demo_rows")
+    finally:
+        con.unregister("_demo_rows")
+
+
+def _pipelined(items: Iterable[Any], prepare: Callable[[Any], Any], write: Callable[[Any], None]) -> None:
+    """write(prepare(item)) for each item in order, preparing the next item in a worker thread while
+    this one is written (numpy and DuckDB both let go of the GIL for their heavy work). At most two items
+    are in memory at a time (the one being written, the next being prepared); prepare must only read
+    shared state; write runs in this thread, in order, so the result does not depend on the timing."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-prepare") as pool:
+        pending: Future | None = None
+        for item in items:
+            ahead = pool.submit(prepare, item)
+            if pending is not None:
+                write(pending.result())
+            pending = ahead
+        if pending is not None:
+            write(pending.result())
+
+
 # ---------------------------------------------------------------------------------------------------
 # The generator
 # ---------------------------------------------------------------------------------------------------
 
+class _Slice(NamedTuple):
+    """One chunk of the lead plan: the hour bins [first_hour, end_hour) of the day grid."""
+    number: int  # the chunk's random stream is (seed, 1, number)
+    first_hour: int
+    end_hour: int
+    counts: np.ndarray  # leads of each channel created in it
+    past: bool  # before as-of (written) or after it (simulated for the deals and goals only)
+    first_lead: int  # number (0-based) of its first lead, when before as-of
+
+
 class _Gen:
-    def __init__(self, leads: int, seed: int, as_of: datetime, progress: Callable[[float, str], None]):
+    """The world (`setup`), then the leads chunk by chunk (`prepare_chunk`, `write_chunk`), then the deals
+    (`deals`, `prepare_deals`, `write_deals`). Between chunks it holds only the world, running totals and
+    one small row per future deal (see the module docstring)."""
+
+    def __init__(self, leads: int, seed: int, as_of: datetime):
         self.n_leads = int(leads)
-        self.seed = seed
+        self.seed = int(seed)
         self.as_of = as_of
-        self.progress = progress
-        self.rng = np.random.default_rng(seed)
+        self.rng = self.stream(0)  # the world: calendar, reps, campaigns, companies, plan
         self.as_of_s = _secs(as_of)
         self.as_of_day = _day_of(as_of)
         self.first_day = self.as_of_day - HISTORY_DAYS  # first lead day (midnight)
@@ -241,9 +351,28 @@ class _Gen:
         self.next_q = _next_period(self.current_q)
         self.end_day = _day_of(self.next_q.end)  # simulation runs to the end of the next quarter
         self.n_days = self.end_day - self.grid_day0
-        self.tables: dict[str, pd.DataFrame] = {}
+        # ids: widths fixed before the first row is written (activities: at most 10 per lead, plus the
+        # deals' own; a number that outgrows its width keeps all its digits, see _id)
+        self.lead_width = max(7, len(str(self.n_leads)))
+        self.act_width = max(8, len(str(10 * self.n_leads)))
+        # running state between chunks
+        self.leads_done = 0  # leads before as-of written so far (the next lead number)
+        self.acts_done = 0  # activities written so far (the next activity number)
+        self.deal_width = 6  # set by deals(), once the number of deals at as-of is known
+        self.recent_quality = 0  # quality leads in the trailing year (the delivery commitment)
+        self.seeds: list[dict[str, np.ndarray]] = []  # one row per lead that becomes a deal, by chunk
 
-    # --- calendar -------------------------------------------------------------------------------
+    def stream(self, *key: int) -> np.random.Generator:
+        """An independent random stream for one part of the build, the same whatever ran before it."""
+        return np.random.default_rng([self.seed, *key])
+
+    def setup(self) -> None:
+        self.calendar()
+        self.reps()
+        self.campaigns()
+        self.companies()
+        self.plan()
+
     def calendar(self) -> None:
         rng = self.rng
         days = self.grid_day0 + np.arange(self.n_days)
@@ -293,8 +422,8 @@ class _Gen:
         # Diligence: mean extra attempts after the first (some reps under-work their leads).
         self.rep_diligence = np.zeros(n)
         self.rep_diligence[sdr] = rng.permutation(np.linspace(0.8, 3.8, len(sdr)))
-        self.tables["reps"] = pd.DataFrame({"rep_id": self.rep_ids, "name": names, "team": teams,
-                                            "region": region})
+        self.reps_rows = {"rep_id": np.array(self.rep_ids, dtype=object), "name": np.array(names, dtype=object),
+                          "team": np.array(teams, dtype=object), "region": np.array(region, dtype=object)}
 
     # --- campaigns ------------------------------------------------------------------------------
     def campaigns(self) -> None:
@@ -358,14 +487,55 @@ class _Gen:
         self.camp_first = np.array([r[2] for r in rows])
         self.camp_last = np.array([r[3] for r in rows])
         intensity = np.array([r[4] for r in rows])
-        # events concentrate their channel's leads on three days
-        self.camp_intensity = intensity
         # activity matrix over the day grid: day × campaign
         days = self.days[:, None]
         self.active = ((days >= self.camp_first[None, :]) & (days <= self.camp_last[None, :])) * intensity[None, :]
+        self.active_any = self.active.sum(axis=1) > 0
+        # output numbers of the campaigns shown (running at some point up to as-of), fixed before any lead
+        # is written: by start day, channel and name
+        shown = np.flatnonzero((self.camp_first <= self.as_of_day) & (self.camp_last >= self.grid_day0))
+        names = np.array(self.camp_name, dtype=object)
+        self.camp_order = shown[np.lexsort((names[shown].astype(str), self.camp_channel[shown],
+                                            self.camp_first[shown]))]
+        self.camp_no = np.full(len(self.camp_name), -1)
+        self.camp_no[self.camp_order] = np.arange(len(self.camp_order))
+        self.camp_width = max(3, len(str(len(self.camp_order))))
+        self.camp_leads = np.zeros(len(self.camp_name), dtype=np.int64)  # leads before as-of, first touch
 
-    # --- leads ----------------------------------------------------------------------------------
-    def leads(self) -> None:
+
+    # --- companies ------------------------------------------------------------------------------
+    def companies(self) -> None:
+        """A pool of companies (larger ones produce more leads), shared by every chunk."""
+        rng = self.rng
+        n_comp = int(np.clip(self.n_leads // 3, 300, 60_000))
+        self.comp_country = rng.choice(len(COUNTRIES), n_comp, p=COUNTRY_P)
+        self.comp_industry = rng.choice(len(INDUSTRIES), n_comp, p=INDUSTRY_P)
+        self.comp_emp = np.clip(np.exp(rng.normal(np.log(180), 1.6, n_comp)), 2, 250_000).astype(np.int64)
+        self.comp_emp_known = rng.random(n_comp) > 0.04
+        self.comp_industry_known = rng.random(n_comp) > 0.03
+        a = rng.integers(0, len(NAME_A), n_comp)
+        b = rng.integers(0, len(NAME_B), n_comp)
+        w = rng.integers(0, 5, n_comp)
+        legal_pick = rng.integers(0, 3, n_comp)
+        names = np.array([
+            f"{NAME_A[a[i]]}{NAME_B[b[i]]} {INDUSTRY_WORDS[INDUSTRIES[self.comp_industry[i]]][w[i]]} "
+            f"{LEGAL[COUNTRIES[self.comp_country[i]]][legal_pick[i] % len(LEGAL[COUNTRIES[self.comp_country[i]]])]}"
+            for i in range(n_comp)
+        ], dtype=object)
+        # names travel to DuckDB as a dictionary: distinct names, and each company's code among them
+        distinct, self.comp_code = np.unique(names, return_inverse=True)
+        self.comp_names = pa.array(distinct, type=pa.string())
+        self.comp_w = self.comp_emp ** 0.3 * np.exp(rng.normal(0, 0.5, n_comp))
+        self.comp_p = self.comp_w / self.comp_w.sum()
+
+    def _names(self, company: np.ndarray, known: np.ndarray) -> pa.DictionaryArray:
+        codes = pa.array(self.comp_code[company].astype(np.int32), mask=~known)
+        return pa.DictionaryArray.from_arrays(codes, self.comp_names)
+
+    # --- the lead plan --------------------------------------------------------------------------
+    def plan(self) -> None:
+        """Hourly lead weights per channel, cut into time slices of about CHUNK_LEADS leads, and how many
+        leads of each channel each slice gets: exactly n_leads before as-of, Poisson after it."""
         rng = self.rng
         n_ch = len(CHANNELS)
         shares = np.array([c[1] for c in CHANNELS])
@@ -377,38 +547,69 @@ class _Gen:
             cols = self.camp_channel == c
             inten = self.active[:, cols].sum(axis=1)
             if c == CH["content"]:  # overlapping assets share the organic search and social reach
-                inten = np.where(inten > 0, self.active[:, cols].sum(axis=1) / np.maximum((self.active[:, cols] > 0).sum(axis=1), 1), 0.0)
+                inten = np.where(inten > 0, inten / np.maximum((self.active[:, cols] > 0).sum(axis=1), 1), 0.0)
             inten = inten + organic[c]
             mean = inten[past_days & (self.day_w > 0)].mean()
             ch_day[c] = shares[c] * inten / (mean if mean > 0 else 1.0) * self.day_w
         # hourly weights: the last hours of as-of's day and the future are split off exactly
-        cut_h = (self.as_of_s - self.grid_day0 * DAY) // HOUR  # first hour bin not wholly before as-of
-        hourly = (ch_day[:, :, None] * self.hour_w[None, None, :]).reshape(n_ch, -1)
-        past_mass = hourly[:, :cut_h].sum(axis=1)
-        future_mass = hourly[:, cut_h:].sum(axis=1)
-        n_past = rng.multinomial(self.n_leads, past_mass / past_mass.sum())
-        n_future = rng.poisson(self.n_leads * future_mass / past_mass.sum())
-        created: Any = []  # the per-channel parts, then one array
-        channel: Any = []
-        for c in range(n_ch):
-            for lo, hi, k in ((0, cut_h, n_past[c]), (cut_h, hourly.shape[1], n_future[c])):
-                if k == 0:
-                    continue
-                w = hourly[c, lo:hi]
-                h = lo + rng.choice(hi - lo, k, p=w / w.sum())
-                stamp = self.grid_day0 * DAY + h * HOUR + rng.integers(0, HOUR, k)
-                if lo > 0:  # the hour as-of falls in: the simulated future starts at as-of itself
-                    stamp = np.maximum(stamp, self.as_of_s)
-                created.append(stamp)
-                channel.append(np.full(k, c))
-        created = np.concatenate(created)
-        channel = np.concatenate(channel)
+        self.hourly = (ch_day[:, :, None] * self.hour_w[None, None, :]).reshape(n_ch, -1)
+        n_hours = self.hourly.shape[1]
+        cut_h = int((self.as_of_s - self.grid_day0 * DAY) // HOUR)  # first hour bin not wholly before as-of
+        per_hour = self.hourly.sum(axis=0)
+        past_mass = float(per_hour[:cut_h].sum())
+        future_leads = self.n_leads * float(per_hour[cut_h:].sum()) / past_mass
+        self.slices: list[_Slice] = []
+        for lo, hi, expected, past in ((0, cut_h, self.n_leads, True), (cut_h, n_hours, future_leads, False)):
+            k = max(1, math.ceil(expected / CHUNK_LEADS))
+            cum = np.cumsum(per_hour[lo:hi])
+            inner = lo + np.searchsorted(cum, cum[-1] * np.arange(1, k) / k, side="right")
+            edges = np.unique(np.concatenate([[lo], inner, [hi]]))
+            mass = np.stack([self.hourly[:, a:b].sum(axis=1) for a, b in zip(edges[:-1], edges[1:])])
+            if past:  # exactly n_leads before as-of, spread over slices and channels by their weight
+                counts = rng.multinomial(self.n_leads, (mass / mass.sum()).ravel()).reshape(mass.shape)
+            else:
+                counts = rng.poisson(self.n_leads * mass / past_mass)
+            first_lead = 0
+            for (a, b), row in zip(zip(edges[:-1], edges[1:]), counts):
+                self.slices.append(_Slice(len(self.slices), int(a), int(b), row, past, first_lead if past else -1))
+                first_lead += int(row.sum())
+        self.n_future = int(sum(s.counts.sum() for s in self.slices if not s.past))
+
+    # --- one chunk of leads ---------------------------------------------------------------------
+    def prepare_chunk(self, s: _Slice) -> dict[str, Any]:
+        """The slice's leads, sorted by creation, with their whole fate, and (before as-of) the rows to write.
+        Reads only the world, so the next chunk can be prepared while this one is written."""
+        rng = self.stream(1, s.number)
+        created_parts, channel_parts = [], []
+        for c, k in enumerate(s.counts):
+            if k == 0:
+                continue
+            w = self.hourly[c, s.first_hour:s.end_hour]
+            h = s.first_hour + rng.choice(s.end_hour - s.first_hour, k, p=w / w.sum())
+            stamp = self.grid_day0 * DAY + h * HOUR + rng.integers(0, HOUR, k)
+            if not s.past:  # the hour as-of falls in: the simulated future starts at as-of itself
+                stamp = np.maximum(stamp, self.as_of_s)
+            created_parts.append(stamp)
+            channel_parts.append(np.full(k, c))
+        created = np.concatenate(created_parts) if created_parts else np.zeros(0, dtype=np.int64)
+        channel = np.concatenate(channel_parts) if channel_parts else np.zeros(0, dtype=np.int64)
         order = np.argsort(created, kind="stable")
-        created, channel = created[order], channel[order]
+        L, A = self._fates(rng, created[order], channel[order], s.past)
+        rows = np.flatnonzero(L["wants_deal"])
+        out: dict[str, Any] = {"slice": s, "leads": len(L["created"]), "seeds": dict(
+            lead=(s.first_lead + rows) if s.past else np.full(len(rows), -1),
+            created=L["deal_created"][rows], company=L["company"][rows].astype(np.int32),
+            has_company=L["has_company"][rows], region=L["region"][rows].astype(np.int8),
+            channel=L["channel"][rows].astype(np.int8), quality=L["quality"][rows])}
+        if s.past:
+            out.update(self._lead_rows(rng, s.first_lead, L, A))
+        return out
+
+    def _fates(self, rng: np.random.Generator, created: np.ndarray, channel: np.ndarray,
+               past: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         n = len(created)
-        past = created < self.as_of_s
-        # exactly n_leads are before as-of: those are the ones kept (the cut hour bin is all before)
-        assert int(past.sum()) == self.n_leads, (int(past.sum()), self.n_leads)
+        n_ch = len(CHANNELS)
+        organic = np.array([c[6] for c in CHANNELS])
         day_idx = (created // DAY - self.grid_day0).astype(np.int64)
 
         # campaign of the lead: one of its channel's campaigns active that day (or organic)
@@ -422,30 +623,14 @@ class _Gen:
             pick = _categorical(rng, p)
             campaign[rows] = np.where(pick == 0, -1, cols[np.maximum(pick - 1, 0)])
 
-        # companies: a pool, larger companies produce more leads
-        n_comp = int(np.clip(self.n_leads // 3, 300, 60_000))
-        comp_country = rng.choice(len(COUNTRIES), n_comp, p=COUNTRY_P)
-        comp_industry = rng.choice(len(INDUSTRIES), n_comp, p=INDUSTRY_P)
-        comp_emp = np.clip(np.exp(rng.normal(np.log(180), 1.6, n_comp)), 2, 250_000).astype(np.int64)
-        comp_emp_known = rng.random(n_comp) > 0.04
-        comp_industry_known = rng.random(n_comp) > 0.03
-        a = rng.integers(0, len(NAME_A), n_comp)
-        b = rng.integers(0, len(NAME_B), n_comp)
-        w = rng.integers(0, 5, n_comp)
-        legal_pick = rng.integers(0, 3, n_comp)
-        comp_name = np.array([
-            f"{NAME_A[a[i]]}{NAME_B[b[i]]} {INDUSTRY_WORDS[INDUSTRIES[comp_industry[i]]][w[i]]} "
-            f"{LEGAL[COUNTRIES[comp_country[i]]][legal_pick[i] % len(LEGAL[COUNTRIES[comp_country[i]]])]}"
-            for i in range(n_comp)
-        ], dtype=object)
-        comp_w = comp_emp ** 0.3 * np.exp(rng.normal(0, 0.5, n_comp))
-        company = rng.choice(n_comp, n, p=comp_w / comp_w.sum())
+        # company from the pool
+        company = rng.choice(len(self.comp_p), n, p=self.comp_p)
         has_company = rng.random(n) > 0.01
-        country = comp_country[company]
-        industry = comp_industry[company]
-        emp = comp_emp[company]
-        emp_known = comp_emp_known[company] & has_company
-        industry_known = comp_industry_known[company] & has_company
+        country = self.comp_country[company]
+        industry = self.comp_industry[company]
+        emp = self.comp_emp[company]
+        emp_known = self.comp_emp_known[company] & has_company
+        industry_known = self.comp_industry_known[company] & has_company
         country_known = has_company
         seniority = rng.choice(5, n, p=SENIORITY_P)
         seniority_known = rng.random(n) > 0.03
@@ -460,8 +645,9 @@ class _Gen:
         demo_p = np.array([c[3] for c in CHANNELS])[channel] * np.where(score >= 60, 1.5, 0.75)
         demo = rng.random(n) < demo_p
         mql = rng.random(n) < np.array([c[4] for c in CHANNELS])[channel]
-        mql_at = np.minimum(created + np.clip(np.exp(rng.normal(np.log(20 * MIN), 1.0, n)), 2 * MIN, 3 * HOUR).astype(np.int64),
-                            np.where(past, self.as_of_s, np.iinfo(np.int64).max))
+        mql_at = created + np.clip(np.exp(rng.normal(np.log(20 * MIN), 1.0, n)), 2 * MIN, 3 * HOUR).astype(np.int64)
+        if past:
+            mql_at = np.minimum(mql_at, self.as_of_s)
         quality = (score >= 60) | demo | mql
         conv = np.array([c[5] for c in CHANNELS])[channel]
 
@@ -477,10 +663,11 @@ class _Gen:
         routing = np.clip(np.exp(rng.normal(np.log(25 * MIN), 1.3, n)), MIN, 8 * HOUR).astype(np.int64)
         assigned = created + routing
         has_assigned = owned & (rng.random(n) > 0.03)
-        not_yet = past & has_assigned & (assigned > self.as_of_s)  # routed only after as-of: not yet owned
-        owner[not_yet] = -1
-        owned &= ~not_yet
-        has_assigned &= ~not_yet
+        if past:
+            not_yet = has_assigned & (assigned > self.as_of_s)  # routed only after as-of: not yet owned
+            owner[not_yet] = -1
+            owned &= ~not_yet
+            has_assigned &= ~not_yet
         clock = np.where(has_assigned, assigned, created)
 
         # response: rep speed × lead heat, then office hours
@@ -518,7 +705,7 @@ class _Gen:
         auto = ~owned & (rng.random(n) < 0.4) & (created + 2 * DAY <= self.as_of_s)
         status[auto] = 2
         # rejection reasons (paid social brings more students and wrong personas)
-        rp = np.where(quality[:, None], REJECT_P_QUALITY[None, :], REJECT_P_OTHER[None, :]).copy()
+        rp = np.where(quality[:, None], REJECT_P_QUALITY[None, :], REJECT_P_OTHER[None, :])
         social = channel == CH["paid_social"]
         rp[social, 1] *= 1.6
         rp[social, 2] *= 2.5
@@ -534,22 +721,138 @@ class _Gen:
         wants_deal = (outcome == 1) & touched & (rng.random(n) < p_deal)
         deal_created = decision + _lognormal_days(rng, 5.0, 0.8, n) + HOUR
 
-        self.L = dict(created=created, channel=channel, campaign=campaign, past=past, company=company,
-                      has_company=has_company, country=country, country_known=country_known, industry=industry,
-                      industry_known=industry_known, emp=emp, emp_known=emp_known, seniority=seniority,
-                      seniority_known=seniority_known, score=score, demo=demo, mql=mql, mql_at=mql_at,
-                      quality=quality, conv=conv, region=region, owner=owner, owned=owned,
-                      has_assigned=has_assigned, assigned=assigned, clock=clock, touched=touched, first=first,
-                      status=status, reason=reason, wants_deal=wants_deal, deal_created=deal_created,
-                      decision=decision)
-        self.A = dict(lead=att_lead, time=att_time, kind=att_kind, pre=pre, pre_time=pre_time)
-        self.comp = dict(name=comp_name, emp=comp_emp, emp_known=comp_emp_known, country=comp_country, w=comp_w)
+        L = dict(created=created, channel=channel, campaign=campaign, company=company, has_company=has_company,
+                 country=country, country_known=country_known, industry=industry, industry_known=industry_known,
+                 emp=emp, emp_known=emp_known, seniority=seniority, seniority_known=seniority_known, score=score,
+                 demo=demo, mql=mql, mql_at=mql_at, quality=quality, conv=conv, region=region, owner=owner,
+                 has_assigned=has_assigned, assigned=assigned, touched=touched, first=first, status=status,
+                 reason=reason, pre=pre, pre_time=pre_time, wants_deal=wants_deal, deal_created=deal_created,
+                 decision=decision)
+        A = dict(lead=att_lead, time=att_time, kind=att_kind)
+        return L, A
+
+    # --- writing a chunk before as-of -----------------------------------------------------------
+    def _lead_rows(self, rng: np.random.Generator, first_lead: int, L: dict[str, Any],
+                   A: dict[str, np.ndarray]) -> dict[str, Any]:
+        """A chunk's rows before as-of: its leads, their activities (numbered when written) and campaign
+        touches, as arrow tables; and its share of the running totals."""
+        as_of = self.as_of_s
+        n = len(L["created"])
+        lead_no = first_lead + np.arange(n)  # 0-based; ids follow creation across chunks
+        has_deal = L["wants_deal"] & (L["deal_created"] <= as_of)  # a deal that exists at as-of
+        status = np.where(has_deal, 4, L["status"])
+        campaign = L["campaign"]
+        with_campaign = campaign >= 0
+        out: dict[str, Any] = {
+            "camp_leads": np.bincount(campaign[with_campaign], minlength=len(self.camp_leads)),
+            "recent_quality": int((L["quality"] & (L["created"] >= as_of - 365 * DAY)).sum()),
+        }
+        out_campaign = np.where(with_campaign, self.camp_no[np.maximum(campaign, 0)] + 1, 0)
+        assert (out_campaign[with_campaign] > 0).all()
+        out["lead_rows"] = _table({
+            "lead_no": lead_no + 1,
+            "created_at": _ts(L["created"]),
+            "source": L["channel"],
+            "campaign_no": out_campaign,
+            "company": self._names(L["company"], L["has_company"]),
+            "industry": np.where(L["industry_known"], L["industry"], -1),
+            "employees": np.where(L["emp_known"], L["emp"], -1),
+            "country": np.where(L["country_known"], L["country"], -1),
+            "seniority": np.where(L["seniority_known"], L["seniority"], -1),
+            "score": L["score"],
+            "demo_requested": L["demo"],
+            "mql_at": _ts(L["mql_at"], L["mql"]),
+            "owner": L["owner"],
+            "assigned_at": _ts(L["assigned"], L["has_assigned"]),
+            "status": status,
+            "reason": np.where(status == 2, L["reason"], -1),
+        })
+
+        # activities: SDR attempts up to as-of, pre-assignment emails, and a qualification meeting when the
+        # SDR accepts the lead
+        keep = A["time"] <= as_of
+        a_lead = A["lead"][keep]
+        pre = np.flatnonzero(L["pre"] & (L["pre_time"] <= as_of))
+        acc = np.flatnonzero(L["touched"] & (L["status"] == 1) & (L["decision"] <= as_of))
+        acc_time = L["decision"][acc] - (rng.uniform(0.05, 0.8, len(acc)) * DAY).astype(np.int64)
+        acc_time = np.maximum(acc_time, L["first"][acc])
+        lead = np.concatenate([a_lead, pre, acc])
+        when = np.concatenate([A["time"][keep], L["pre_time"][pre], acc_time])
+        kind = np.concatenate([A["kind"][keep], np.full(len(pre), 1), np.full(len(acc), 2)])
+        order = np.lexsort((lead, when))
+        out["activity_rows"] = _activity_table(lead_no[lead[order]] + 1, np.zeros(len(order), dtype=np.int64),
+                                               L["owner"][lead[order]], when[order], kind[order])
+
+        # campaign touches: the first touch at creation, and more for many leads, between 60 days before
+        # creation and their deal (or as-of)
+        first_rows = np.flatnonzero(with_campaign)
+        more = rng.random(n) < np.where(has_deal, 0.8, 0.45)
+        n_more = np.where(more, 1 + rng.binomial(3, 0.35, n), 0)
+        rows = np.repeat(np.arange(n), n_more)
+        lo = L["created"][rows] - 60 * DAY
+        hi = np.where(has_deal, L["deal_created"], as_of)[rows]
+        t = lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)
+        day = t // DAY - self.grid_day0
+        ok = (day >= 0) & (day < self.n_days)
+        rows, t, day = rows[ok], t[ok], day[ok]
+        ok = self.active_any[day]
+        rows, t, day = rows[ok], t[ok], day[ok]
+        camp = _categorical_rows(rng, self.active, day)
+        t_lead = np.concatenate([first_rows, rows])
+        t_camp = self.camp_no[np.concatenate([campaign[first_rows], camp])] + 1
+        t_time = np.concatenate([L["created"][first_rows], t])
+        order = np.lexsort((t_camp, t_time, t_lead))
+        t_lead, t_camp, t_time = t_lead[order], t_camp[order], t_time[order]
+        distinct = np.ones(len(order), dtype=bool)
+        distinct[1:] = (np.diff(t_lead) != 0) | (np.diff(t_time) != 0) | (np.diff(t_camp) != 0)
+        assert (t_camp > 0).all()
+        out["touch_rows"] = _table({
+            "lead_no": lead_no[t_lead[distinct]] + 1,
+            "campaign_no": t_camp[distinct],
+            "touched_at": _ts(t_time[distinct]),
+        })
+        return out
+
+    def write_chunk(self, con: Any, prepared: dict[str, Any]) -> None:
+        """Write a prepared chunk (in chunk order: lead and activity numbers run on) and keep its totals."""
+        s = prepared["slice"]
+        self.seeds.append(prepared["seeds"])
+        if not s.past:
+            return
+        assert s.first_lead == self.leads_done, (s.first_lead, self.leads_done)
+        _insert(con, "leads", prepared["lead_rows"],
+                f"{_id('lead_no', 'L', self.lead_width)}, created_at, {_lookup('source', CH_NAMES)}, "
+                f"{_id('campaign_no', 'C', self.camp_width, nullable=True)}, company, {_lookup('industry', INDUSTRIES)}, "
+                f"nullif(employees, -1), {_lookup('country', COUNTRIES)}, {_lookup('seniority', SENIORITIES)}, score, "
+                f"demo_requested, mql_at, {_lookup('owner', self.rep_ids)}, assigned_at, "
+                f"{_lookup('status', LEAD_STATUSES)}, {_lookup('reason', REJECT_REASONS)}")
+        self._write_activities(con, prepared["activity_rows"])
+        _insert(con, "campaign_touches", prepared["touch_rows"],
+                f"{_id('lead_no', 'L', self.lead_width)}, {_id('campaign_no', 'C', self.camp_width)}, touched_at")
+        self.camp_leads += prepared["camp_leads"]
+        self.recent_quality += prepared["recent_quality"]
+        self.leads_done += prepared["leads"]
+
+    def _write_activities(self, con: Any, rows: pa.Table) -> None:
+        """Activities, numbered on from those already written."""
+        k = rows.num_rows
+        rows = rows.append_column("activity_no", pa.array(self.acts_done + 1 + np.arange(k)))
+        _insert(con, "activities", rows,
+                f"{_id('activity_no', 'A', self.act_width)}, {_id('lead_no', 'L', self.lead_width, nullable=True)}, "
+                f"{_id('deal_no', 'D', self.deal_width, nullable=True)}, "
+                f"{_lookup('rep', self.rep_ids)}, occurred_at, {_lookup('kind', ACTIVITY_KINDS)}")
+        self.acts_done += k
 
     # --- deals ----------------------------------------------------------------------------------
     def deals(self) -> None:
-        rng, L = self.rng, self.L
-        lead_rows = np.flatnonzero(L["wants_deal"])
-        n_lead_deals = len(lead_rows)
+        """Every deal of the simulation (leads' deals from all chunks, and sales-sourced ones), its fate,
+        the cut at as-of, and the goals from each quarter's full won revenue. Fates are drawn DEAL_CHUNK
+        deals at a time (stream (seed, 2, 1 + block)); what outlives a block is the won deals' close and
+        amount (for the goals) and the deals that exist at as-of (to be written)."""
+        rng = self.stream(2, 0)
+        seeds = {key: np.concatenate([s[key] for s in self.seeds]) for key in self.seeds[0]}
+        self.seeds = []
+        n_lead_deals = len(seeds["created"])
         # sales-sourced deals (~15 % of all), on working days, over the same span
         n_ss = int(rng.poisson(n_lead_deals * 0.18))
         w = (self.day_w * (self.dow < 5))[:, None] * self.hour_w[None, :]
@@ -557,31 +860,101 @@ class _Gen:
         w = w.ravel()
         h = rng.choice(len(w), n_ss, p=w / w.sum())
         ss_created = self.grid_day0 * DAY + h * HOUR + rng.integers(0, HOUR, n_ss)
-        cw = self.comp["w"] * self.comp["emp"] ** 0.3
+        cw = self.comp_w * self.comp_emp ** 0.3
         ss_company = rng.choice(len(cw), n_ss, p=cw / cw.sum())
+        base = dict(
+            lead=np.concatenate([seeds["lead"], np.full(n_ss, -1)]),  # lead number (0-based), -1 for none
+            created=np.concatenate([seeds["created"], ss_created]),
+            company=np.concatenate([seeds["company"], ss_company.astype(np.int32)]),
+            has_account=np.concatenate([seeds["has_company"], np.ones(n_ss, bool)]),
+            region=np.concatenate([seeds["region"], COUNTRY_REGION[self.comp_country[ss_company]].astype(np.int8)]),
+            channel=np.concatenate([seeds["channel"], np.full(n_ss, -1, dtype=np.int8)]),  # -1: sourced by sales
+            quality=np.concatenate([seeds["quality"], np.ones(n_ss, bool)]),
+        )
+        del seeds
+        n = len(base["created"])
 
-        n = n_lead_deals + n_ss
-        lead = np.concatenate([lead_rows, np.full(n_ss, -1)])
-        created = np.concatenate([L["deal_created"][lead_rows], ss_created])
-        company = np.concatenate([L["company"][lead_rows], ss_company])
-        has_account = np.concatenate([L["has_company"][lead_rows], np.ones(n_ss, bool)])
-        emp = np.where(self.comp["emp_known"][company], self.comp["emp"][company], 150)
-        region = np.concatenate([L["region"][lead_rows], COUNTRY_REGION[self.comp["country"][ss_company]]])
-        conv = np.concatenate([L["conv"][lead_rows], np.full(n_ss, 1.0)])
-        quality = np.concatenate([L["quality"][lead_rows], np.ones(n_ss, bool)])
-        sales_sourced = lead < 0
+        won_close, won_amount, kept = [], [], []
+        for block, first in enumerate(range(0, n, DEAL_CHUNK)):
+            part = {key: value[first:first + DEAL_CHUNK] for key, value in base.items()}
+            fate = self._deal_fates(self.stream(2, 1 + block), part)
+            won_close.append(fate["close"][fate["won"]])
+            won_amount.append(fate["amount"][fate["won"]])
+            keep = np.flatnonzero(part["created"] <= self.as_of_s)
+            kept.append(dict(  # compact: what writing needs (stage entry times follow from created + dur)
+                lead=part["lead"][keep], created=part["created"][keep], company=part["company"][keep],
+                has_account=part["has_account"][keep], channel=part["channel"][keep],
+                owner=fate["owner"][keep].astype(np.int16), amount=fate["amount"][keep], won=fate["won"][keep],
+                last_stage=fate["last_stage"][keep].astype(np.int8), dur=fate["dur"][keep].astype(np.int32),
+                close=fate["close"][keep]))
+        del base
 
+        # goals: each quarter's full won revenue, as simulated past as-of too
+        close_w = np.concatenate(won_close) if won_close else np.zeros(0, dtype=np.int64)
+        amount_w = np.concatenate(won_amount) if won_amount else np.zeros(0)
+        goal_rng = self.stream(4, 1)
+        self.goals: dict[str, float] = {}
+        q = period_containing(EPOCH + timedelta(days=int(self.first_day)))
+        while q.start <= self.next_q.start:
+            lo, hi = _secs(q.start), _secs(q.end)
+            revenue = float(amount_w[(close_w >= lo) & (close_w < hi)].sum())
+            factor = goal_rng.uniform(1.05, 1.15)
+            if revenue > 0:  # a quarter the data barely touches gets no goal
+                self.goals[q.label] = _nice(revenue * factor)
+            q = _next_period(q)
+
+        # the cut at as-of: deals that exist then, numbered by creation (assembled one column at a time,
+        # each block's part let go as soon as it is copied)
+        created = np.concatenate([k["created"] for k in kept]) if kept else np.zeros(0, dtype=np.int64)
+        order = np.argsort(created, kind="stable")
+        m = len(order)
+        K = {key: np.concatenate([k.pop(key) for k in kept])[order] for key in list(kept[0])} if kept else {}
+        del kept, created
+        self.n_deals = m
+        self.deal_width = max(6, len(str(m)))
+        if m == 0:
+            self.K = K
+            return
+        assert (K["lead"][K["channel"] >= 0] >= 0).all()  # a deal at as-of comes from a lead before it
+        close = K["close"]
+        closed = close <= self.as_of_s
+        # expected close: closed deals ≈ when they closed; open deals from when they would really close,
+        # with some left in the past (slipping) and far ones pulled into the next quarter
+        close_day = close // DAY
+        exp = np.where(closed, close_day + np.round(rng.normal(-3, 8, m)), close_day + np.round(rng.normal(0, 7, m)))
+        exp = exp.astype(np.int64)
+        as_of_day = self.as_of_day
+        nq_first, nq_end = _day_of(self.next_q.start), _day_of(self.next_q.end)
+        far = ~closed & (exp >= nq_end)
+        exp = np.where(far & (rng.random(m) < 0.7), nq_first + rng.integers(0, nq_end - nq_first, m), exp)
+        slip = ~closed & (rng.random(m) < 0.16)
+        exp = np.where(slip, as_of_day - rng.integers(1, 45, m), exp)
+        exp = np.where(~closed & ~slip, np.maximum(exp, as_of_day), exp)
+        exp = np.where(closed, np.minimum(exp, as_of_day), exp)
+        K["closed"] = closed
+        K["exp"] = exp
+        K["lost_reason"] = rng.choice(len(LOST_P), m, p=LOST_P / LOST_P.sum())
+        self.K = K  # what writing the deals at as-of needs (about 9 % of the leads' rows)
+
+    def _deal_fates(self, rng: np.random.Generator, D: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Owner, amount, outcome and timeline of a block of deals."""
+        n = len(D["created"])
+        created = D["created"]
+        company = D["company"]
+        sales_sourced = D["channel"] < 0
+        emp = np.where(self.comp_emp_known[company], self.comp_emp[company], 150)
+        conv = np.where(sales_sourced, 1.0, np.array([c[5] for c in CHANNELS])[np.maximum(D["channel"], 0)])
         owner = np.zeros(n, dtype=np.int64)
         for r in (0, 1):
             aes = self.ae_by_region[r]
-            rows = np.flatnonzero(region == r)
+            rows = np.flatnonzero(D["region"] == r)
             owner[rows] = aes[rng.integers(0, len(aes), len(rows))]
         amount = (16_000 * (emp / 150.0) ** 0.22 * np.exp(rng.normal(0, 0.6, n))
                   * np.where(sales_sourced, 1.3, 1.0))
         amount = np.maximum(np.round(amount / 100) * 100, 1_000.0)
 
         # fate and timeline
-        p_win = np.clip(0.31 * conv ** 0.6 * np.where(quality, 1.0, 0.65), 0.05, 0.8)
+        p_win = np.clip(0.31 * conv ** 0.6 * np.where(D["quality"], 1.0, 0.65), 0.05, 0.8)
         won = rng.random(n) < p_win
         lost_at = rng.choice(4, n, p=LOST_AT_P)
         last_stage = np.where(won, 3, lost_at)
@@ -608,302 +981,147 @@ class _Gen:
         pulled = earliest + (rng.random(n) * (q_start - HOUR - earliest)).astype(np.int64)
         push = won & (close - q_start < 30 * DAY) & (entered[:, 3] < q_start - DAY) & (rng.random(n) < 0.6)
         close = np.where(push, pulled, close)
+        return dict(owner=owner, amount=amount, won=won, last_stage=last_stage, dur=dur, entered=entered, close=close)
 
-        self.D = dict(lead=lead, created=created, company=company, has_account=has_account, owner=owner,
-                      amount=amount, won=won, last_stage=last_stage, entered=entered, close=close, dur=dur)
-
-    # --- cut at as-of, build tables -------------------------------------------------------------
-    def tables_leads(self) -> None:
-        L, D = self.L, self.D
+    def prepare_deals(self, block: tuple[int, int, int]) -> dict[str, pa.Table]:
+        """Rows of the kept deals [first, end) (by creation), their stage history and AE activities (these
+        numbered when written). Reads only what deals() left, so it can run beside the writing."""
+        first, end, chunk = block
+        K = {key: value[first:end] for key, value in self.K.items()}
         as_of = self.as_of_s
-        past = L["past"]
-        n = self.n_leads
-        # deals that exist at as-of
-        deal_keep = D["created"] <= as_of
-        lead_has_deal = np.zeros(len(L["created"]), bool)
-        lead_has_deal[D["lead"][deal_keep & (D["lead"] >= 0)]] = True
-        status = L["status"].copy()
-        status[lead_has_deal] = 4
-        status[(status == 4) & ~lead_has_deal] = 1
-        self.lead_has_deal = lead_has_deal
-        idx = np.flatnonzero(past)
-        assert len(idx) == n
-        self.lead_no = np.full(len(L["created"]), -1)
-        self.lead_no[idx] = np.arange(n)
-        width = max(7, len(str(n)))
-        self.lead_fmt = f"L%0{width}d"
-        campaign = L["campaign"][idx]
-        st = status[idx]
-        self.tables["leads"] = pd.DataFrame({
-            "lead_no": np.arange(1, n + 1),
-            "created_at": _ts(L["created"][idx]),
-            "source": _pick(CH_NAMES, L["channel"][idx]),
-            "campaign_no": campaign,
-            "company": np.where(L["has_company"][idx], self.comp["name"][L["company"][idx]], None),
-            "industry": _pick(INDUSTRIES, L["industry"][idx], L["industry_known"][idx]),
-            "employees": pd.Series(L["emp"][idx], dtype="Int64").mask(~L["emp_known"][idx]),
-            "country": _pick(COUNTRIES, L["country"][idx], L["country_known"][idx]),
-            "seniority": _pick(list(SENIORITIES), L["seniority"][idx], L["seniority_known"][idx]),
-            "score": L["score"][idx],
-            "demo_requested": L["demo"][idx],
-            "mql_at": _ts(L["mql_at"][idx], L["mql"][idx]),
-            "owner_no": L["owner"][idx],
-            "assigned_at": _ts(L["assigned"][idx], L["has_assigned"][idx]),
-            "status": _pick(list(LEAD_STATUSES), st),
-            "rejected_reason": _pick(REJECT_REASONS, L["reason"][idx], st == 2),
-        })
-
-    def tables_deals(self) -> None:
-        rng, D = self.rng, self.D
-        as_of = self.as_of_s
-        keep = np.flatnonzero(D["created"] <= as_of)
-        keep = keep[np.argsort(D["created"][keep], kind="stable")]
-        m = len(keep)
-        self.deal_no = np.full(len(D["created"]), -1)
-        self.deal_no[keep] = np.arange(m)
-        width = max(6, len(str(m)))
-        self.deal_fmt = f"D%0{width}d"
-        entered = D["entered"][keep]
-        last_stage = D["last_stage"][keep]
-        close = D["close"][keep]
-        won = D["won"][keep]
-        closed = close <= as_of
+        m = end - first
+        deal_no = first + np.arange(m)  # 0-based
+        last_stage, close, closed, won = K["last_stage"], K["close"], K["closed"], K["won"]
+        dur = K["dur"].astype(np.int64)
+        entered = np.empty((m, 4), dtype=np.int64)
+        entered[:, 0] = K["created"]
+        entered[:, 1:] = K["created"][:, None] + np.cumsum(dur, axis=1)[:, :3]
         # stage history: every stage entered by as-of (only those up to the deal's last stage)
         reached = (np.arange(4)[None, :] <= last_stage[:, None]) & (entered <= as_of)
         current = reached.sum(axis=1) - 1
         stage = np.where(closed, np.where(won, 4, 5), current)
+        lead = K["lead"]
+        out = {}
+        out["deals"] = _table({
+            "deal_no": deal_no + 1,
+            "lead_no": lead + 1,
+            "account": self._names(K["company"], K["has_account"]),
+            "created_at": _ts(K["created"]),
+            "amount": K["amount"],
+            "stage": stage,
+            "expected_close_on": _dates(K["exp"]),
+            "closed_at": _ts(close, closed),
+            "owner": K["owner"],
+            "lost_reason": np.where(closed & ~won, K["lost_reason"], -1),
+        })
         hist_deal = np.concatenate([np.repeat(np.arange(m), reached.sum(axis=1)), np.flatnonzero(closed)])
         hist_stage = np.concatenate([np.nonzero(reached)[1], stage[closed]])
         hist_time = np.concatenate([entered[reached], close[closed]])
         order = np.lexsort((hist_time, hist_deal))
-        self.tables["deal_stage_history"] = pd.DataFrame({
-            "deal_no": hist_deal[order] + 1,
-            "stage": _pick(STAGES, hist_stage[order]),
+        out["deal_stage_history"] = _table({
+            "deal_no": deal_no[hist_deal[order]] + 1,
+            "stage": hist_stage[order],
             "entered_at": _ts(hist_time[order]),
         })
-        # expected close: closed deals ≈ when they closed; open deals from when they would really close,
-        # with some left in the past (slipping) and far ones pulled into the next quarter
-        close_day = close // DAY
-        exp = np.where(closed, close_day + np.round(rng.normal(-3, 8, m)), close_day + np.round(rng.normal(0, 7, m)))
-        exp = exp.astype(np.int64)
-        as_of_day = self.as_of_day
-        nq_first, nq_end = _day_of(self.next_q.start), _day_of(self.next_q.end)
-        far = ~closed & (exp >= nq_end)
-        exp = np.where(far & (rng.random(m) < 0.7), nq_first + rng.integers(0, nq_end - nq_first, m), exp)
-        slip = ~closed & (rng.random(m) < 0.16)
-        exp = np.where(slip, as_of_day - rng.integers(1, 45, m), exp)
-        exp = np.where(~closed & ~slip, np.maximum(exp, as_of_day), exp)
-        exp = np.where(closed, np.minimum(exp, as_of_day), exp)
-        lost_reason = _categorical(rng, np.broadcast_to(LOST_P, (m, len(LOST_P))))
-        lead = D["lead"][keep]
-        self.tables["deals"] = pd.DataFrame({
-            "deal_no": np.arange(1, m + 1),
-            "lead_no": np.where(lead >= 0, self.lead_no[np.maximum(lead, 0)] + 1, -1),
-            "account": np.where(D["has_account"][keep], self.comp["name"][D["company"][keep]], None),
-            "created_at": _ts(D["created"][keep]),
-            "amount": D["amount"][keep],
-            "stage": _pick(STAGES, stage),
-            "expected_close_on": _dates(exp),
-            "closed_at": _ts(close, closed),
-            "owner_no": D["owner"][keep],
-            "lost_reason": _pick(LOST_REASONS, lost_reason, closed & ~won),
-        })
-        self.kept_deals = keep
-        self.kept_stage = stage
-        self.kept_closed = closed
 
-        # goals: each quarter's full won revenue, as simulated past as-of too
-        won_all = D["won"]
-        close_all = D["close"]
-        self.goals: dict[str, float] = {}
-        q = period_containing(EPOCH + timedelta(days=int(self.first_day)))
-        while q.start <= self.next_q.start:
-            lo, hi = _secs(q.start), _secs(q.end)
-            revenue = float(D["amount"][won_all & (close_all >= lo) & (close_all < hi)].sum())
-            factor = rng.uniform(1.05, 1.15)
-            if revenue > 0:  # a quarter the data barely touches gets no goal
-                self.goals[q.label] = _nice(revenue * factor)
-            q = _next_period(q)
-
-    def tables_activities(self) -> None:
-        rng, L, A, D = self.rng, self.L, self.A, self.D
-        as_of = self.as_of_s
-        past = L["past"]
-        # SDR attempts on leads
-        keep = past[A["lead"]] & (A["time"] <= as_of)
-        a_lead = A["lead"][keep]
-        a_time = A["time"][keep]
-        a_kind = A["kind"][keep]
-        a_rep = L["owner"][a_lead]
-        # pre-assignment emails
-        pre = np.flatnonzero(A["pre"] & past & (A["pre_time"] <= as_of))
-        # a qualification meeting when the SDR accepts the lead
-        acc = np.flatnonzero(past & L["touched"] & (L["status"] == 1) & (L["decision"] <= as_of))
-        acc_time = L["decision"][acc] - (rng.uniform(0.05, 0.8, len(acc)) * DAY).astype(np.int64)
-        acc_time = np.maximum(acc_time, L["first"][acc])
-        lead_part = (
-            np.concatenate([a_lead, pre, acc]),
-            np.concatenate([a_time, A["pre_time"][pre], acc_time]),
-            np.concatenate([a_kind, np.full(len(pre), 1), np.full(len(acc), 2)]),
-            np.concatenate([a_rep, L["owner"][pre], L["owner"][acc]]),
-        )
         # AE activities on deals: 1-3 per stage entered, within the stage
-        kd = self.kept_deals
-        entered = D["entered"][kd]
-        reached = (np.arange(4)[None, :] <= D["last_stage"][kd][:, None]) & (entered <= as_of)
+        rng = self.stream(3, chunk)
         per = np.where(reached, 1 + rng.poisson(0.8, reached.shape), 0)
-        rows = np.repeat(np.arange(len(kd)), per.sum(axis=1))
-        stage_of = np.repeat(np.tile(np.arange(4), len(kd)), per.ravel())
-        span = np.minimum(D["dur"][kd][rows, stage_of], 10 * DAY)
+        rows = np.repeat(np.arange(m), per.sum(axis=1))
+        stage_of = np.repeat(np.tile(np.arange(4), m), per.ravel())
+        span = np.minimum(dur[rows, stage_of], 10 * DAY)
         t = entered[rows, stage_of] + (rng.random(len(rows)) * span).astype(np.int64)
-        t = _office_hours(rng, t, self.rep_offset[D["owner"][kd][rows]], 0.9)
-        ok = (t <= as_of) & (t <= D["close"][kd][rows])
+        t = _office_hours(rng, t, self.rep_offset[K["owner"][rows]], 0.9)
+        ok = (t <= as_of) & (t <= close[rows])
         rows, t = rows[ok], t[ok]
-        deal_lead = D["lead"][kd][rows]
-        with_lead = (deal_lead >= 0) & (rng.random(len(rows)) < 0.5)
-        kind = _categorical(rng, np.broadcast_to(np.array([0.3, 0.2, 0.5]), (len(rows), 3)))
-        act_lead = np.concatenate([self.lead_no[lead_part[0]], np.where(with_lead, self.lead_no[np.maximum(deal_lead, 0)], -1)])
-        act_deal = np.concatenate([np.full(len(lead_part[0]), -1), self.deal_no[kd][rows]])
-        act_time = np.concatenate([lead_part[1], t])
-        act_kind = np.concatenate([lead_part[2], kind])
-        act_rep = np.concatenate([lead_part[3], D["owner"][kd][rows]])
-        order = np.lexsort((act_deal, act_lead, act_time))
-        k = len(order)
-        self.act_fmt = f"A%0{max(8, len(str(k)))}d"
-        self.tables["activities"] = pd.DataFrame({
-            "activity_no": np.arange(1, k + 1),
-            "lead_no": np.where(act_lead[order] >= 0, act_lead[order] + 1, -1),
-            "deal_no": np.where(act_deal[order] >= 0, act_deal[order] + 1, -1),
-            "rep_no": act_rep[order],
-            "occurred_at": _ts(act_time[order]),
-            "kind": _pick(list(ACTIVITY_KINDS), act_kind[order]),
-        })
+        with_lead = (lead[rows] >= 0) & (rng.random(len(rows)) < 0.5)
+        kind = rng.choice(3, len(rows), p=[0.3, 0.2, 0.5])
+        order = np.lexsort((rows, t))
+        rows, t, kind, with_lead = rows[order], t[order], kind[order], with_lead[order]
+        out["activities"] = _activity_table(np.where(with_lead, lead[rows] + 1, 0), deal_no[rows] + 1,
+                                            K["owner"][rows], t, kind)
+        return out
 
-    def tables_touches(self) -> None:
-        rng, L = self.rng, self.L
-        as_of = self.as_of_s
-        idx = np.flatnonzero(L["past"])
-        first_rows = idx[L["campaign"][idx] >= 0]
-        # more touches for many leads, between 60 days before creation and their deal (or as-of)
-        p_more = np.where(self.lead_has_deal[idx], 0.8, 0.45)
-        more = rng.random(len(idx)) < p_more
-        n_more = np.where(more, 1 + rng.binomial(3, 0.35, len(idx)), 0)
-        rows = np.repeat(idx, n_more)
-        deal_start = np.full(len(L["created"]), as_of, dtype=np.int64)
-        kd = self.kept_deals
-        has_lead = self.D["lead"][kd] >= 0
-        deal_start[self.D["lead"][kd][has_lead]] = self.D["created"][kd][has_lead]
-        lo = L["created"][rows] - 60 * DAY
-        hi = np.minimum(deal_start[rows], as_of)
-        t = lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)
-        day = t // DAY - self.grid_day0
-        ok = (day >= 0) & (day < self.n_days)
-        rows, t, day = rows[ok], t[ok], day[ok]
-        has = self.active.sum(axis=1)[day] > 0
-        rows, t, day = rows[has], t[has], day[has]
-        camp = _categorical_rows(rng, self.active, day)
-        lead_no = np.concatenate([self.lead_no[first_rows], self.lead_no[rows]])
-        camp_all = np.concatenate([L["campaign"][first_rows], camp])
-        t_all = np.concatenate([L["created"][first_rows], t])
-        df = pd.DataFrame({"lead_no": lead_no + 1, "campaign_no": camp_all, "t": t_all})
-        df = df.drop_duplicates().sort_values(["lead_no", "t", "campaign_no"], kind="stable")
-        self.tables["campaign_touches"] = pd.DataFrame({
-            "lead_no": df["lead_no"].to_numpy(),
-            "campaign_no": df["campaign_no"].to_numpy(),
-            "touched_at": _ts(df["t"].to_numpy()),
-        })
+    def write_deals(self, con: Any, prepared: dict[str, pa.Table]) -> None:
+        deal_id = _id("deal_no", "D", self.deal_width)
+        _insert(con, "deals", prepared["deals"],
+                f"{deal_id}, {_id('lead_no', 'L', self.lead_width, nullable=True)}, account, created_at, amount, "
+                f"{_lookup('stage', STAGES)}, expected_close_on, closed_at, {_lookup('owner', self.rep_ids)}, "
+                f"{_lookup('lost_reason', LOST_REASONS)}")
+        _insert(con, "deal_stage_history", prepared["deal_stage_history"],
+                f"{deal_id}, {_lookup('stage', STAGES)}, entered_at")
+        self._write_activities(con, prepared["activities"])
 
-    def tables_campaigns(self) -> None:
-        rng, L = self.rng, self.L
-        as_of_day = self.as_of_day
+    # --- campaigns and the commitment -----------------------------------------------------------
+    def write_campaigns(self, con: Any) -> None:
+        """Campaigns (their cost follows the leads they brought, counted over all chunks) and reps."""
+        rng = self.stream(4, 0)
         n_c = len(self.camp_name)
-        shown = (self.camp_first <= as_of_day) & (self.camp_last >= self.grid_day0)
-        past = L["past"]
-        counts = np.bincount(L["campaign"][past & (L["campaign"] >= 0)], minlength=n_c)
         cpl = np.array([c[7] for c in CHANNELS])[self.camp_channel]
-        cost = counts * cpl * np.exp(rng.normal(0, 0.25, n_c))
-        is_event = self.camp_channel == CH["events"]
-        cost += np.where(is_event, rng.uniform(35_000, 95_000, n_c), 0)
+        cost = self.camp_leads * cpl * np.exp(rng.normal(0, 0.25, n_c))
+        cost += np.where(self.camp_channel == CH["events"], rng.uniform(35_000, 95_000, n_c), 0)
         cost += np.where(self.camp_channel == CH["webinar"], rng.uniform(1_500, 4_000, n_c), 0)
         cost += np.where(self.camp_channel == CH["content"], rng.uniform(2_000, 8_000, n_c), 0)
         cost = np.round(cost / 100) * 100
-        idx = np.flatnonzero(shown)
-        order = idx[np.lexsort((np.array(self.camp_name, dtype=object)[idx].astype(str), self.camp_channel[idx],
-                               self.camp_first[idx]))]
-        self.camp_no = np.full(n_c, -1)
-        self.camp_no[order] = np.arange(len(order))
-        running = self.camp_last[order] >= as_of_day
-        self.tables["campaigns"] = pd.DataFrame({
+        order = self.camp_order
+        running = self.camp_last[order] >= self.as_of_day
+        _insert(con, "campaigns", {
             "campaign_no": np.arange(1, len(order) + 1),
             "name": np.array(self.camp_name, dtype=object)[order],
-            "channel": _pick(CH_NAMES, self.camp_channel[order]),
+            "channel": self.camp_channel[order],
             "started_on": _dates(self.camp_first[order]),
             "ended_on": _dates(self.camp_last[order], ~running),
             "cost": cost[order],
-        })
-        # remap campaign references to output numbers
-        leads = self.tables["leads"]
-        c = leads["campaign_no"].to_numpy()
-        leads["campaign_no"] = np.where(c >= 0, self.camp_no[np.maximum(c, 0)] + 1, -1)
-        t = self.tables["campaign_touches"]
-        t["campaign_no"] = self.camp_no[t["campaign_no"].to_numpy()] + 1
-        assert (t["campaign_no"] > 0).all() and (leads["campaign_no"].to_numpy()[c >= 0] > 0).all()
+        }, f"{_id('campaign_no', 'C', self.camp_width)}, name, {_lookup('channel', CH_NAMES)}, started_on, ended_on, "
+            f"cost")
+        _insert(con, "reps", self.reps_rows, "rep_id, name, team, region")
 
     def commitment(self) -> int:
         """95 % of the average monthly quality-lead volume over the trailing year."""
-        L = self.L
-        recent = L["past"] & (L["created"] >= self.as_of_s - 365 * DAY)
-        monthly = float((L["quality"] & recent).sum()) / (365 / 30.44)
+        monthly = self.recent_quality / (365 / 30.44)
         return max(1, int(round(0.95 * monthly)))
 
 
 # ---------------------------------------------------------------------------------------------------
-# Writing
+# Building
 # ---------------------------------------------------------------------------------------------------
 
-def _id_sql(column: str, fmt: str) -> str:
-    return f"CASE WHEN {column} > 0 THEN printf('{fmt}', {column}) END"
+def _generate(con: Any, gen: _Gen, report: Callable[[float, str], None]) -> None:
+    """Everything but the edited state, chunk by chunk; progress from 0.02 to 0.95. Each chunk is prepared
+    (generated, made into arrow tables) one ahead of the one being written; the data does not depend on
+    this, since every chunk draws from its own stream and they are written in order."""
+    gen.setup()
+    report(0.02, f"calendar, reps, campaigns and the plan: {len(gen.slices)} chunks of leads")
+    total = gen.n_leads + gen.n_future
+    done = [0, 0]  # leads prepared and written, of them after as-of
 
+    def write_chunk(prepared: dict[str, Any]) -> None:
+        gen.write_chunk(con, prepared)
+        done[0] += prepared["leads"]
+        if prepared["slice"].past:
+            message = f"leads {gen.leads_done:,} of {gen.n_leads:,}"
+        else:
+            done[1] += prepared["leads"]
+            message = f"leads after as-of (simulated for deals and goals) {done[1]:,} of {gen.n_future:,}"
+        report(0.02 + 0.78 * done[0] / max(total, 1), message)
 
-def _insert(con, table: str, df: pd.DataFrame, select: str) -> None:
-    con.register("_demo_df", df)
-    try:
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM _demo_df")
-    finally:
-        con.unregister("_demo_df")
+    _pipelined(gen.slices, gen.prepare_chunk, write_chunk)
+    assert gen.leads_done == gen.n_leads, (gen.leads_done, gen.n_leads)
+    gen.deals()
+    report(0.82, f"deals: {gen.n_deals:,} at as-of")
+    blocks = [(first, min(first + DEAL_CHUNK, gen.n_deals), chunk)
+              for chunk, first in enumerate(range(0, gen.n_deals, DEAL_CHUNK))]
 
+    written = [0]
 
-def _write(con, gen: _Gen, step: Callable[[str], None]) -> None:
-    t = gen.tables
-    rep_list = "[" + ", ".join(f"'{r}'" for r in gen.rep_ids) + "]"
-    rep_sql = f"CASE WHEN {{c}} >= 0 THEN list_extract({rep_list}, {{c}} + 1) END"
-    camp_w = max(3, len(str(len(t["campaigns"]))))
-    camp_fmt = f"C%0{camp_w}d"
-    lead_fmt, deal_fmt = gen.lead_fmt, gen.deal_fmt
-    act_fmt = gen.act_fmt
+    def write_deals(prepared: dict[str, pa.Table]) -> None:
+        gen.write_deals(con, prepared)
+        written[0] += prepared["deals"].num_rows
+        report(0.82 + 0.12 * written[0] / gen.n_deals, f"deals {written[0]:,} of {gen.n_deals:,} written")
 
-    _insert(con, "reps", t["reps"], "rep_id, name, team, region")
-    _insert(con, "campaigns", t["campaigns"],
-            f"printf('{camp_fmt}', campaign_no), name, channel, started_on, ended_on, cost")
-    step("leads written")
-    _insert(con, "leads", t["leads"],
-            f"printf('{lead_fmt}', lead_no), created_at, source, {_id_sql('campaign_no', camp_fmt)}, company, "
-            f"industry, employees, country, seniority, score, demo_requested, mql_at, "
-            f"{rep_sql.format(c='owner_no')}, assigned_at, status, rejected_reason")
-    _insert(con, "deals", t["deals"],
-            f"printf('{deal_fmt}', deal_no), {_id_sql('lead_no', lead_fmt)}, account, created_at, amount, stage, "
-            f"expected_close_on, closed_at, {rep_sql.format(c='owner_no')}, lost_reason")
-    _insert(con, "deal_stage_history", t["deal_stage_history"],
-            f"printf('{deal_fmt}', deal_no), stage, entered_at")
-    step("deals written")
-    _insert(con, "activities", t["activities"],
-            f"printf('{act_fmt}', activity_no), {_id_sql('lead_no', lead_fmt)}, {_id_sql('deal_no', deal_fmt)}, "
-            f"{rep_sql.format(c='rep_no')}, occurred_at, kind")
-    _insert(con, "campaign_touches", t["campaign_touches"],
-            f"printf('{lead_fmt}', lead_no), printf('{camp_fmt}', campaign_no), touched_at")
-    step("activities and touches written")
-
-
+    _pipelined(blocks, gen.prepare_deals, write_deals)
+    gen.write_campaigns(con)
+    report(0.95, "campaigns and reps written")
 
 
 def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: datetime | None = None,
@@ -921,33 +1139,19 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     report = progress or (lambda fraction, message: None)
     path = Path(path)
 
-    steps = ["calendar", "reps", "campaigns", "leads", "deals", "lead table", "deal tables", "activities",
-             "campaign touches", "campaign table", "leads written", "deals written",
-             "activities and touches written", "goals and policy", "done"]
-    done = [0]
-
-    def step(message: str) -> None:
-        done[0] += 1
-        report(min(done[0] / len(steps), 1.0), message)
-
     report(0.0, f"generating {leads:,} leads (seed {seed})")
-    gen = _Gen(leads, seed, as_of, report)
-    for build, name in ((gen.calendar, "calendar"), (gen.reps, "reps"), (gen.campaigns, "campaigns"),
-                        (gen.leads, "leads"), (gen.deals, "deals"), (gen.tables_leads, "lead table"),
-                        (gen.tables_deals, "deal tables"), (gen.tables_activities, "activities"),
-                        (gen.tables_touches, "campaign touches"), (gen.tables_campaigns, "campaign table")):
-        build()
-        step(name)
-    commitment = gen.commitment()
-
+    gen = _Gen(leads, seed, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.building-{os.getpid()}")
-    for leftover in (tmp, Path(f"{tmp}.wal")):
+    leftovers = (tmp, Path(f"{tmp}.wal"))
+    for leftover in leftovers:
         if leftover.exists():
             leftover.unlink()
     con = connect(tmp, create=True)
     try:
-        _write(con, gen, step)
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        _generate(con, gen, report)
+        commitment = gen.commitment()
         edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=commitment),
                    actor=DEMO_ACTOR, expected_version=0, effective_from=edits.BEGINNING, now=as_of,
                    reason=(f"Default policy (first touch within 24 hours, 3 attempts within 7 days) with the "
@@ -962,14 +1166,14 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
         set_meta(con, "as_of", as_of.isoformat())
         set_meta(con, "source", f"demo data (seed {seed}, {leads:,} leads)")
         set_meta(con, "is_demo", "1")
-        step("goals and policy")
+        report(0.97, "goals and policy")
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]  # an aggregate: always one row
         counts["edit_versions"] = con.execute("SELECT count(*) FROM edit_versions").fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
         con.execute("CHECKPOINT")
         con.close()
     except BaseException:
         con.close()
-        for leftover in (tmp, Path(f"{tmp}.wal")):
+        for leftover in leftovers:
             if leftover.exists():
                 leftover.unlink()
         raise
@@ -977,7 +1181,7 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     if stale_wal.exists():
         stale_wal.unlink()
     os.replace(tmp, path)
-    step("done")
+    report(1.0, "done")
     return {
         "path": str(path),
         "as_of": as_of.isoformat(),

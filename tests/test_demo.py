@@ -1,10 +1,13 @@
-"""The seeded demo generator: reproducible, consistent with the data contract, cut at as-of, realistic."""
+"""The seeded demo generator: reproducible, consistent with the data contract, cut at as-of, realistic,
+and the same whether it runs in one chunk or in many (chunk edges leave no trace in the data)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import duckdb
+import numpy as np
 import pytest
 
 from core import demo
@@ -25,8 +28,19 @@ def _contents(path) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.fixture(scope="module", params=["one-chunk", "many-chunks"])
+def chunking(request):
+    """Every test of a build runs twice: as built (2,000 leads fit in one chunk) and with chunks so small
+    that the leads span seven chunks and the deals several deal chunks; the checks are the same."""
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "many-chunks":
+            mp.setattr(demo, "CHUNK_LEADS", 300)
+            mp.setattr(demo, "DEAL_CHUNK", 40)
+        yield request.param
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(chunking, tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     calls: list[tuple[float, str]] = []
     summary = build_demo(folder / "a.duckdb", leads=LEADS, seed=7, as_of=AS_OF,
@@ -77,6 +91,9 @@ def test_progress_runs_from_zero_to_one(built):
     assert fractions == sorted(fractions)
     assert all(isinstance(m, str) and m for _, m in calls)
     assert any("leads" in m for _, m in calls) and any("deals" in m for _, m in calls)
+    # each chunk of leads says how far the build is
+    done = [int(m.split()[1].replace(",", "")) for _, m in calls if re.fullmatch(r"leads [\d,]+ of 2,000", m)]
+    assert done and done == sorted(done) and done[-1] == LEADS
 
 
 def test_nothing_is_stamped_after_as_of(con):
@@ -270,3 +287,153 @@ def test_default_as_of_is_the_current_hour(tmp_path):
     assert as_of.minute == 0 and as_of.second == 0
     with duckdb.connect(str(tmp_path / "now.duckdb"), read_only=True) as c:
         assert c.execute("SELECT max(created_at) FROM leads").fetchone()[0] <= as_of
+
+
+# ------------------------------------------------------------------------------------------ chunk edges
+
+EDGE_LEADS = 3000
+
+
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory):
+    """A 3,000-lead demo in chunks of about 400 leads (and deals 50 at a time), and its plan."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(demo, "CHUNK_LEADS", 400)
+        mp.setattr(demo, "DEAL_CHUNK", 50)
+        path = tmp_path_factory.mktemp("chunked") / "chunked.duckdb"
+        build_demo(path, leads=EDGE_LEADS, seed=5, as_of=AS_OF)
+        gen = demo._Gen(EDGE_LEADS, 5, AS_OF)
+        gen.setup()
+    return path, gen
+
+
+def test_the_plan_cuts_time_into_contiguous_chunks(chunked):
+    _, gen = chunked
+    past = [s for s in gen.slices if s.past]
+    future = [s for s in gen.slices if not s.past]
+    assert len(past) == 8 and future
+    assert [s.number for s in gen.slices] == list(range(len(gen.slices)))
+    hours = [(s.first_hour, s.end_hour) for s in gen.slices]
+    assert hours[0][0] == 0 and hours[-1][1] == gen.hourly.shape[1]
+    assert all(a < b for a, b in hours) and all(hours[i][1] == hours[i + 1][0] for i in range(len(hours) - 1))
+    assert sum(int(s.counts.sum()) for s in past) == EDGE_LEADS
+    # slices hold about the same number of leads
+    sizes = [int(s.counts.sum()) for s in past]
+    assert min(sizes) > 0.7 * EDGE_LEADS / len(past) and max(sizes) < 1.3 * EDGE_LEADS / len(past)
+
+
+def test_ids_run_on_across_chunks(chunked):
+    path, _ = chunked
+    with duckdb.connect(str(path), read_only=True) as c:
+        for table, column, prefix, width in (("leads", "lead_id", "L", 7), ("activities", "activity_id", "A", 8),
+                                             ("deals", "deal_id", "D", 6)):
+            ids = [r[0] for r in c.execute(f"SELECT {column} FROM {table} ORDER BY {column}").fetchall()]
+            assert ids == [f"{prefix}{i:0{width}d}" for i in range(1, len(ids) + 1)], table  # unique, no gaps
+        # lead and deal ids follow creation time, across chunks
+        for table, column in (("leads", "lead_id"), ("deals", "deal_id")):
+            assert c.execute(f"""SELECT count(*) FROM (SELECT created_at, lag(created_at) OVER (ORDER BY {column}) AS prev
+                                 FROM {table}) WHERE created_at < prev""").fetchone()[0] == 0, table
+        assert c.execute("SELECT count(*) - count(DISTINCT (lead_id, campaign_id, touched_at)) FROM campaign_touches"
+                         ).fetchone()[0] == 0
+
+
+def test_lead_volume_is_smooth_across_chunk_edges(chunked):
+    """Leads in the week before and the week after each chunk edge are what the calendar expects: no gap
+    (a chunk ending early) and no spike (two chunks overlapping)."""
+    path, gen = chunked
+    with duckdb.connect(str(path), read_only=True) as c:
+        created = c.execute("SELECT CAST(epoch(created_at) AS BIGINT) FROM leads").fetchnumpy()
+    seconds = next(iter(created.values()))
+    per_hour = np.bincount((seconds - gen.grid_day0 * demo.DAY) // demo.HOUR, minlength=gen.hourly.shape[1])
+    weight = gen.hourly.sum(axis=0)
+    cut = next(s.first_hour for s in gen.slices if not s.past)
+    expected = weight * EDGE_LEADS / weight[:cut].sum()
+    week = 7 * 24
+    edges = [s.first_hour for s in gen.slices if s.past and s.first_hour > 0]
+    assert len(edges) == 7
+    for edge in edges:
+        for lo, hi in ((edge - week, edge), (edge, edge + week)):
+            seen, mean = per_hour[lo:hi].sum(), expected[lo:hi].sum()
+            assert abs(seen - mean) <= 4 * np.sqrt(mean), (edge, lo, seen, mean)
+        # and leads keep arriving in the last and first hours of a chunk, like anywhere else
+        assert per_hour[edge - 48:edge + 48].sum() > 0
+
+
+def test_activities_belong_to_leads_of_their_time(chunked):
+    path, gen = chunked
+    with duckdb.connect(str(path), read_only=True) as c:
+        one = lambda sql: c.execute(sql).fetchone()[0]  # noqa: E731
+        # a lead's activities come after it arrived, by its owner (SDR) or the AE of its deal
+        assert one("""SELECT count(*) FROM activities a JOIN leads l USING (lead_id)
+                      WHERE a.occurred_at < l.created_at""") == 0
+        assert one("""SELECT count(*) FROM activities a JOIN leads l USING (lead_id)
+                      WHERE a.deal_id IS NULL AND a.rep_id IS DISTINCT FROM l.owner_id""") == 0
+        assert one("""SELECT count(*) FROM activities a JOIN deals d USING (deal_id)
+                      WHERE a.occurred_at < d.created_at OR a.rep_id <> d.owner_id""") == 0
+        # leads created just before a chunk edge are worked after it as before it: their attempts are not
+        # cut at the chunk's end (compare with the leads created just after the edge)
+        edges = [s.first_hour for s in gen.slices if s.past and s.first_hour > 0]
+        start = demo.EPOCH + timedelta(days=gen.grid_day0)
+        before, after = [], []
+        for edge in edges:
+            at = start + timedelta(hours=edge)
+            for side, lo, hi in ((before, at - timedelta(days=3), at), (after, at, at + timedelta(days=3))):
+                side.append(c.execute(
+                    """SELECT count(DISTINCT l.lead_id), count(a.activity_id),
+                              count(a.activity_id) FILTER (WHERE a.occurred_at >= $at)
+                       FROM leads l LEFT JOIN activities a ON a.lead_id = l.lead_id AND a.deal_id IS NULL
+                       WHERE l.created_at >= $lo AND l.created_at < $hi""",
+                    {"lo": lo, "hi": hi, "at": at}).fetchone())
+        leads_b, acts_b, acts_b_later = (sum(x) for x in zip(*before))
+        leads_a, acts_a, _ = (sum(x) for x in zip(*after))
+        assert 0.75 <= (acts_b / leads_b) / (acts_a / leads_a) <= 1.33
+        assert acts_b_later > 0.2 * acts_b  # many of their activities fall in the next chunk's time
+
+
+def test_chunks_have_streams_of_their_own(chunked):
+    """Chunks are not copies of each other: each draws from its own random stream."""
+    path, gen = chunked
+    with duckdb.connect(str(path), read_only=True) as c:
+        scores = [r[0] for r in c.execute("SELECT score FROM leads ORDER BY lead_id").fetchall()]
+    starts = np.cumsum([0] + [int(s.counts.sum()) for s in gen.slices if s.past])[:-1]
+    heads = {tuple(scores[a:a + 20]) for a in starts}
+    assert len(heads) == len(starts)
+
+
+def test_the_data_does_not_depend_on_how_chunks_overlap(tmp_path, monkeypatch):
+    """Chunks are prepared in a worker thread one ahead of the writing; preparing and writing them one
+    after the other, in a single thread, gives the same tables."""
+    monkeypatch.setattr(demo, "CHUNK_LEADS", 300)
+    monkeypatch.setattr(demo, "DEAL_CHUNK", 30)
+    build_demo(tmp_path / "overlapped.duckdb", leads=1500, seed=4, as_of=AS_OF)
+
+    def one_by_one(items, prepare, write):
+        for item in items:
+            write(prepare(item))
+
+    monkeypatch.setattr(demo, "_pipelined", one_by_one)
+    build_demo(tmp_path / "serial.duckdb", leads=1500, seed=4, as_of=AS_OF)
+    assert _contents(tmp_path / "overlapped.duckdb") == _contents(tmp_path / "serial.duckdb")
+
+
+def test_a_build_failing_between_chunks_leaves_nothing_behind(tmp_path, monkeypatch):
+    target = tmp_path / "demo.duckdb"
+    build_demo(target, leads=300, seed=1, as_of=AS_OF)
+    before = target.read_bytes()
+    monkeypatch.setattr(demo, "CHUNK_LEADS", 100)
+    monkeypatch.setattr(demo, "DEAL_CHUNK", 5)
+    prepare = demo._Gen.prepare_deals
+    calls = []
+
+    def fail_on_the_third_block(self, block):
+        calls.append(block)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return prepare(self, block)
+
+    monkeypatch.setattr(demo._Gen, "prepare_deals", fail_on_the_third_block)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_demo(target, leads=1000, seed=2, as_of=AS_OF)
+    assert len(calls) >= 3  # the leads and two blocks of deals were already in the temporary file
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb"]
