@@ -76,6 +76,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(statement)
         for statement in schema:
             con.execute(statement)
+        refresh_views(con)
         con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
@@ -84,6 +85,30 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+# What the figures read instead of leads and deals: the records less those an editor excluded, with
+# `created_known` false where the creation date is an importer's stamp (core.ingest.profile.record_stamp).
+_COUNTED_KEYS = {"leads": "lead_id", "deals": "deal_id"}
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)make counted_leads and counted_deals for the exclusions and stamps there are now. Called when
+    the schema is applied and by every write that changes either, in its transaction. Without exclusions
+    or stamps a view is the table itself (an anti-join per query cost 0.33 s at ten million leads); stamps
+    are few moments of our own making, compared as literals; exclusions are the editors' record ids, so
+    they stay in their table and are anti-joined."""
+    for table, key in _COUNTED_KEYS.items():
+        stamps = [r[0] for r in con.execute(
+            "SELECT DISTINCT stamped_at FROM import_stamps WHERE table_name = ? AND column_name = 'created_at' "
+            "ORDER BY 1", [table]).fetchall()]
+        excluded = con.execute("SELECT count(*) FROM exclusions WHERE table_name = ?", [table]).fetchone()
+        known = ("TRUE" if not stamps else  # datetime values read back from a TIMESTAMP column: no quote
+                 "t.created_at NOT IN (" + ", ".join(f"TIMESTAMP '{s.isoformat(sep=' ')}'" for s in stamps) + ")")
+        where = (f"WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = '{table}' "
+                 f"AND x.record_id = t.{key})" if excluded and excluded[0] else "")
+        con.execute(f"CREATE OR REPLACE VIEW counted_{table} AS SELECT t.*, {known} AS created_known "
+                    f"FROM {table} t {where}")
 
 
 def connect(path: str | Path, *, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:

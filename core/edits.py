@@ -35,7 +35,7 @@ import duckdb
 from pydantic import BaseModel, ValidationError
 
 from core import quality, signoff
-from core.db import reads, transaction
+from core.db import reads, refresh_views, transaction
 from core.errors import AccordError
 from core.models import (
     DEFAULT_QUALITY_DEFINITION,
@@ -382,6 +382,7 @@ def _apply_exclusion(cur: duckdb.DuckDBPyConnection, exclusion: Exclusion) -> No
     cur.execute("DELETE FROM exclusions WHERE table_name = ? AND record_id = ?", [exclusion.table, exclusion.record_id])
     if exclusion.excluded:
         cur.execute("INSERT INTO exclusions VALUES (?, ?)", [exclusion.table, exclusion.record_id])
+    refresh_views(cur)
 
 
 @contextmanager

@@ -176,19 +176,6 @@ CREATE TABLE IF NOT EXISTS import_stamps (
     PRIMARY KEY (table_name, column_name, stamped_at)
 );
 
--- What the figures count: the records, less those excluded, with `created_known` false where the creation
--- date is an importer's stamp (such a record cannot be placed in a period). Figures read these views; the
--- raw tables stay as imported, so an exclusion is undone by a restore, never by a re-import.
-CREATE OR REPLACE VIEW counted_leads AS
-    SELECT l.*,
-           NOT EXISTS (SELECT 1 FROM import_stamps s WHERE s.table_name = 'leads' AND s.column_name = 'created_at'
-                       AND s.stamped_at = l.created_at) AS created_known
-    FROM leads l
-    WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'leads' AND x.record_id = l.lead_id);
-
-CREATE OR REPLACE VIEW counted_deals AS
-    SELECT d.*,
-           NOT EXISTS (SELECT 1 FROM import_stamps s WHERE s.table_name = 'deals' AND s.column_name = 'created_at'
-                       AND s.stamped_at = d.created_at) AS created_known
-    FROM deals d
-    WHERE NOT EXISTS (SELECT 1 FROM exclusions x WHERE x.table_name = 'deals' AND x.record_id = d.deal_id);
+-- What the figures count, the views counted_leads and counted_deals (the records less those excluded, with
+-- created_known false where the creation date is an importer's stamp), are made by core.db.refresh_views
+-- from the current exclusions and stamps, so that without any (the usual case) they cost nothing.

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from core.db import reads
+from core.db import reads, refresh_views
 from core.ingest.canonical import (
     CLOSED_BEFORE_CREATED_WORDS,
     FUTURE_WORDS,
@@ -99,10 +99,12 @@ def record_stamp(con: duckdb.DuckDBPyConnection, table: str, column: str, at: da
     (the table import_stamps; prune_stamps drops stamps no record carries any more)."""
     ident(table), ident(column)  # allow-listed, or ValueError
     con.execute("INSERT OR REPLACE INTO import_stamps VALUES (?, ?, ?, ?)", [table, column, at, note])
+    refresh_views(con)  # the figures' views follow the stamps
 
 
 def clear_stamps(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM import_stamps")
+    refresh_views(con)
 
 
 def prune_stamps(con: duckdb.DuckDBPyConnection) -> None:
@@ -110,6 +112,7 @@ def prune_stamps(con: duckdb.DuckDBPyConnection) -> None:
         if not _stamped_count(con, entry):
             con.execute("DELETE FROM import_stamps WHERE table_name = ? AND column_name = ? AND stamped_at = ?",
                         [entry["table"], entry["column"], entry["at"]])
+    refresh_views(con)
 
 
 def _stamps(con) -> list[dict]:

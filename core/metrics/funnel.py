@@ -33,7 +33,7 @@ from core.semantic.blocks import (
     scope_params,
     tables_with_rows,
 )
-from core.semantic.dimensions import Dimension, dimension, lead_joins
+from core.semantic.dimensions import Dimension, dimension
 from core.semantic.enums import ACCEPTED_STATUSES, FUNNEL_STAGES
 
 # The conversion into each stage from the one before, as the measure it is.
@@ -107,7 +107,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
     SELECT c.w, {dim.lead_sql("c") if dim else "'all'"} AS segment,
         {_COUNTS}
     FROM cohort c
-    LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c") if dim else ""}
+    LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {dim.lead_joins("c") if dim else ""}
     GROUP BY ALL
     ORDER BY c.w, leads DESC, segment
     """

@@ -101,7 +101,7 @@ def _sums(
     """The SUMS called `names`, one row per value of `dim` (a `segment` column), or one row without it."""
     stage = "stalled_deals" in names  # only the stall condition needs the current stage
     ctes = f"{DEAL_ASOF}, {CURRENT_STAGE}" if stage else DEAL_ASOF
-    joins = (DEAL_JOINS if dim else "") + ("\n    LEFT JOIN current_stage s ON s.deal_id = d.deal_id" if stage else "")
+    joins = (dim.deal_joins() if dim else "") + ("\n    LEFT JOIN current_stage s ON s.deal_id = d.deal_id" if stage else "")
     select = ",\n           ".join(f"{SUMS[n]} AS {n}" for n in names)
     segment = dim.deal_sql() if dim else "'all'"
     cur = run(con, f"""WITH {ctes}

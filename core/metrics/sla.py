@@ -510,12 +510,13 @@ def delivery_by_month(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
 
 def _rejections_sql(con: duckdb.DuckDBPyConnection, params: dict, by: str) -> str:
     """Rejected quality leads of the period per segment of dimension `by` and reason."""
+    dim = dimension(by, MARKETING_BY)
     return f"""
         WITH {lead_q(con, params, window=CREATED_WINDOW)}
-        SELECT {dimension(by, MARKETING_BY).lead_sql()} AS segment,
+        SELECT {dim.lead_sql()} AS segment,
                coalesce(nullif(trim(l.rejected_reason), ''), '{NO_REASON}') AS reason,
                count(*) AS rejected
-        FROM lead_q l {LEAD_JOINS}
+        FROM lead_q l {dim.lead_joins()}
         WHERE l.is_quality AND l.created_at >= $start AND l.created_at < $end AND {_REJECTED}
         GROUP BY ALL"""
 

@@ -35,6 +35,17 @@ class Dimension:
             return f"coalesce({campaign}.{self.column}, '{NO_CAMPAIGN}')"
         return _owner_sql(self.column, f"{lead}.owner_id", owner)
 
+    def lead_joins(self, lead: str = "l") -> str:
+        """Only the joins lead_sql needs (a join of ten million leads to reps costs a second, and a lead
+        column needs none)."""
+        return {"lead": "", "campaign": _CAMPAIGN_OF_LEAD.format(lead=lead),
+                "owner": _OWNER_OF_LEAD.format(lead=lead)}[self.of]
+
+    def deal_joins(self) -> str:
+        """Only the joins deal_sql needs (DEAL_JOINS' aliases)."""
+        return {"lead": _LEAD_OF_DEAL, "campaign": _LEAD_OF_DEAL + _CAMPAIGN_OF_LEAD.format(lead="l"),
+                "owner": _OWNER_OF_DEAL}[self.of]
+
     def deal_sql(self, deal: str = "d", lead: str = "l", owner: str = "r", campaign: str = "cp") -> str:
         """The value for a deal row; needs DEAL_JOINS (or the same aliases) in the query."""
         if self.of == "owner":
@@ -62,19 +73,20 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
     Dimension("rep", "Rep", "owner", "name", "The owner: the lead owner for lead figures, the deal owner for deal figures."),
 )}
 
-# The joins the expressions above expect, at each grain.
+# The joins the expressions above expect, at each grain (a dimension's own: Dimension.lead_joins/deal_joins).
+_OWNER_OF_LEAD = "\n    LEFT JOIN reps r ON r.rep_id = {lead}.owner_id"
+_CAMPAIGN_OF_LEAD = "\n    LEFT JOIN campaigns cp ON cp.campaign_id = {lead}.campaign_id"
+_LEAD_OF_DEAL = "\n    LEFT JOIN leads l ON l.lead_id = d.lead_id"
+_OWNER_OF_DEAL = "\n    LEFT JOIN reps r ON r.rep_id = d.owner_id"
+
+
 def lead_joins(lead: str = "l") -> str:
     """LEAD_JOINS for a query whose lead rows go by another alias (e.g. a cohort `c`)."""
-    return f"""
-    LEFT JOIN reps r ON r.rep_id = {lead}.owner_id
-    LEFT JOIN campaigns cp ON cp.campaign_id = {lead}.campaign_id"""
+    return _OWNER_OF_LEAD.format(lead=lead) + _CAMPAIGN_OF_LEAD.format(lead=lead)
 
 
 LEAD_JOINS = lead_joins()
-DEAL_JOINS = """
-    LEFT JOIN leads l ON l.lead_id = d.lead_id
-    LEFT JOIN campaigns cp ON cp.campaign_id = l.campaign_id
-    LEFT JOIN reps r ON r.rep_id = d.owner_id"""
+DEAL_JOINS = _LEAD_OF_DEAL + _CAMPAIGN_OF_LEAD.format(lead="l") + _OWNER_OF_DEAL
 
 
 def dimension(name: str, allowed: tuple[str, ...] | None = None) -> Dimension:
