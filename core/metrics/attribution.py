@@ -71,8 +71,8 @@ NOT_LOADED = "(campaign not loaded)"
 
 # A deal's credit bucket: a campaign, or one of the named places credit goes when there is none.
 _BUCKET = f"""CASE WHEN di.lead_id IS NULL THEN '{SALES_SOURCED}'
-                  WHEN l.lead_id IS NULL THEN '{UNKNOWN_LEAD}'
-                  WHEN l.campaign_id IS NULL THEN '{NO_CAMPAIGN}'
+                  WHEN NOT di.lead_known THEN '{UNKNOWN_LEAD}'
+                  WHEN di.lead_campaign IS NULL THEN '{NO_CAMPAIGN}'
                   ELSE 'campaign' END"""
 
 
@@ -80,15 +80,16 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
     created or won in the period (flags is_created, is_won)."""
     return f"""{lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF},
-    deals_in AS (
+    deals_in AS (  -- with the deal's lead read once (lead_known: loaded), not once per use below
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
-               ({CREATED_IN_PERIOD}) AS is_created, ({WON_IN_PERIOD}) AS is_won
-        FROM deal_asof d
+               ({CREATED_IN_PERIOD}) AS is_created, ({WON_IN_PERIOD}) AS is_won,
+               l.lead_id IS NOT NULL AS lead_known, l.campaign_id AS lead_campaign, l.created_at AS lead_created
+        FROM deal_asof d LEFT JOIN leads l ON l.lead_id = d.lead_id
         WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     ),
     first_touch AS (
-        SELECT di.deal_id, {_BUCKET} AS bucket, CASE WHEN l.lead_id IS NOT NULL THEN l.campaign_id END AS campaign_id
-        FROM deals_in di LEFT JOIN leads l ON l.lead_id = di.lead_id
+        SELECT di.deal_id, {_BUCKET} AS bucket, di.lead_campaign AS campaign_id
+        FROM deals_in di
     ),
     deal_touches AS (
         SELECT di.deal_id, t.campaign_id, t.touched_at
@@ -97,9 +98,9 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     touches AS (
         SELECT deal_id, campaign_id, touched_at FROM deal_touches
         UNION ALL  -- the first-touch campaign stands in for touches a lead never had recorded
-        SELECT di.deal_id, l.campaign_id, l.created_at
-        FROM deals_in di JOIN leads l ON l.lead_id = di.lead_id
-        WHERE l.campaign_id IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
+        SELECT di.deal_id, di.lead_campaign, di.lead_created
+        FROM deals_in di
+        WHERE di.lead_campaign IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
     ),
     numbered AS (
         SELECT t.deal_id, t.campaign_id, t.touched_at,
@@ -108,8 +109,8 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         FROM touches t
     ),
     roles AS (  -- position of the lead-creation touch (last at or before the lead's creation, else first)
-        SELECT nb.deal_id, coalesce(max(nb.pos) FILTER (nb.touched_at <= l.created_at), 1) AS lc_pos
-        FROM numbered nb JOIN deals_in di ON di.deal_id = nb.deal_id LEFT JOIN leads l ON l.lead_id = di.lead_id
+        SELECT nb.deal_id, coalesce(max(nb.pos) FILTER (nb.touched_at <= di.lead_created), 1) AS lc_pos
+        FROM numbered nb JOIN deals_in di ON di.deal_id = nb.deal_id
         GROUP BY nb.deal_id
     ),
     weighted AS (
