@@ -251,3 +251,18 @@ def test_deals_without_leads(tiny):
     assert f.leads is None and "No leads" in f.notes[0]
     assert f.sales_sourced_deals == 2
     assert pl.pipeline(tiny, Q3, AS_OF, 100_000).open_amount == 42_000
+
+
+def test_several_windows_in_one_query_give_each_window_alone(tiny):
+    # overlapping windows (Q3 and June are inside the trailing year, Q3 and the half-year overlap) counted
+    # in one pass must equal each counted on its own: flags per window, never a lead counted in the wrong one
+    from core.metrics.funnel import funnels, funnels_by
+    from core.metrics.goals import trailing_year
+
+    windows = [Q3, parse_period("2026-06"), trailing_year(AS_OF), parse_period("2026-Q2")]
+    together = funnels(tiny, windows, AS_OF)
+    assert [f.as_dict() for f in together] == [funnel(tiny, w, AS_OF).as_dict() for w in windows]
+    assert together[0].leads == 8 and together[2].leads == 9  # tiny: Q3's 8 leads, the year's 9 (L9 in June)
+    by_source = funnels_by(tiny, windows, AS_OF, "source")
+    for frame, w in zip(by_source, windows):
+        assert frame.to_dict("records") == funnel_by(tiny, w, AS_OF, "source").to_dict("records")

@@ -96,20 +96,30 @@ def _windows(params: dict, periods: Sequence[Period]) -> str:
 
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, periods: Sequence[Period],
                 schedule=None) -> str:
-    """The cohort funnel of each of `periods` (column `w`, its position) in one scan of their leads: a
-    comparison of a period, the one before and the trailing year reads the leads and their deals once."""
+    """The cohort funnel of each of `periods` (column `w`, its position) in one pass over their leads: each
+    lead carries a flag per window it falls in and is counted once per combination of flags; the windows'
+    rows are sums over the combinations that include them. A comparison of a period, the one before and
+    the trailing year reads the leads and their deals once, without a row per lead and window."""
+    _windows(params, periods)  # binds $w<i>_start/_end, $lo, $hi
+    flags = [f"in{i}" for i in range(len(periods))]
+    flagged = ", ".join(f"(q.created_at >= $w{i}_start AND q.created_at < $w{i}_end) AS in{i}"
+                        for i in range(len(periods)))
+    sums = ", ".join(f"CAST(sum({name}) AS BIGINT) AS {name}" for name in STAGE_CONDITIONS)
+    windows = "\n    UNION ALL ".join(f"SELECT {i} AS w, segment, {sums} FROM grouped WHERE {flag} GROUP BY segment"
+                                      for i, flag in enumerate(flags))
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
-    wins = _windows(params, periods)
     return f"""
     WITH {lead_q(con, params, schedule, "l.created_at >= $lo AND l.created_at < $hi")}, {DEAL_ASOF}, {LEAD_DEALS},
-    {wins},
-    cohort AS (SELECT wins.w, q.* FROM lead_q q JOIN wins ON q.created_at >= wins.ws AND q.created_at < wins.we)
-    SELECT c.w, {dim.lead_sql("c") if dim else "'all'"} AS segment,
-        {_COUNTS}
-    FROM cohort c
-    LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {dim.lead_joins("c") if dim else ""}
-    GROUP BY ALL
-    ORDER BY c.w, leads DESC, segment
+    cohort AS (SELECT q.*, {flagged} FROM lead_q q),
+    grouped AS (
+        SELECT {", ".join(flags)}, {dim.lead_sql("c") if dim else "'all'"} AS segment,
+            {_COUNTS}
+        FROM cohort c
+        LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {dim.lead_joins("c") if dim else ""}
+        GROUP BY ALL
+    )
+    {windows}
+    ORDER BY w, leads DESC, segment
     """
 
 
