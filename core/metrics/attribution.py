@@ -41,7 +41,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.pipeline import RECORDS_LIMIT, Records, won_revenue
+from core.metrics.pipeline import RECORDS_LIMIT, Records, bounded, won_revenue
 from core.periods import Period
 from core.semantic.blocks import (
     COHORT,
@@ -346,7 +346,5 @@ def attribution_records(
         WHERE c.model = $model AND {match}
         GROUP BY di.deal_id, di.account, di.lead_id, c.campaign_id, cp.name, di.amount, di.created_at,
                  di.closed_at, di.state, di.is_created, di.is_won"""
-    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
-    frame = run(con, base + " ORDER BY credited_won_revenue DESC, di.amount DESC, di.deal_id LIMIT $limit", params).df()
-    return Records(frame=frame, total=int(total), limit=int(limit))
+    return bounded(con, base, "credited_won_revenue DESC, amount DESC, deal_id", params)
 

@@ -49,6 +49,7 @@ from core.metrics.goals import CASCADE, goal_plan, trailing_year
 from core.metrics.pipeline import (
     RECORDS_LIMIT,
     Records,
+    bounded,
     trailing_year_deals,
     win_rate,
     won_revenue,
@@ -386,9 +387,7 @@ def lead_records(
         FROM cohort c
         LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c")}
         WHERE {where}"""
-    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
-    frame = run(con, base + " ORDER BY c.created_at, c.lead_id LIMIT $limit", params).df()
-    return Records(frame=frame, total=int(total), limit=int(limit))
+    return bounded(con, base, "created_at, lead_id", params)
 
 
 # Gap rows → records: lead stages list the cohort's leads, deal stages the deals (created / won).

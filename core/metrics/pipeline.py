@@ -524,7 +524,17 @@ class Records:
 
 
 RECORDS_LIMIT = 200
-_ORDER = {"stalled": "days_in_stage DESC, d.deal_id"}  # longest in one stage first; otherwise biggest first
+_ORDER = {"stalled": "days_in_stage DESC, deal_id"}  # longest in one stage first; otherwise biggest first
+
+
+def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict) -> Records:
+    """The first $limit rows of the query `base` in `order` (its output columns) and how many rows it has,
+    from one run of it: the count is a window over every row, taken before the limit (counting in a query
+    of its own ran the whole base twice)."""
+    frame = run(con, f"SELECT *, count(*) OVER () AS _total FROM ({base}) ORDER BY {order} LIMIT $limit",
+                params).df()
+    total = int(frame["_total"].iloc[0]) if len(frame) else 0
+    return Records(frame=frame.drop(columns="_total"), total=total, limit=int(params["limit"]))
 
 
 def _deal_list_sql(kind: str, dim: Dimension | None) -> str:
@@ -560,9 +570,7 @@ def deal_records(
     dim = dimension(segment, PIPELINE_DIMENSIONS) if segment is not None else None
     params = scope_params(period, as_of) | {"stall_days": stall_days, "limit": int(limit), "value": value}
     base = _deal_list_sql(kind, dim)
-    total = one_row(run(con, f"SELECT count(*) FROM ({base})", params))[0]
-    frame = run(con, f"{base} ORDER BY {_ORDER.get(kind, 'd.amount DESC, d.deal_id')} LIMIT $limit", params).df()
-    return Records(frame=frame, total=int(total), limit=int(limit))
+    return bounded(con, base, _ORDER.get(kind, "amount DESC, deal_id"), params)
 
 
 @reads('records')
