@@ -142,10 +142,11 @@ SLA_CLOCK = "CASE WHEN l.assigned_at IS NOT NULL AND l.assigned_at <= $as_of THE
 # Raw-column bounds a caller may give lead_q (`window`), so the scan skips what the query would drop anyway
 # before the quality verdict and the clock are computed for every lead (issue 13: filter before computing).
 CREATED_WINDOW = "l.created_at >= $start AND l.created_at < $end"  # the cohort's leads
-# A lead whose SLA clock starts in the period: the clock is created_at or assigned_at, so it lies between the
-# two whatever their order; SLA code still tests the clock itself.
-CLOCK_WINDOW = ("least(l.created_at, coalesce(l.assigned_at, l.created_at)) < $end "
-                "AND greatest(l.created_at, coalesce(l.assigned_at, l.created_at)) >= $start")
+# A lead whose SLA clock starts in the period: the clock is created_at or assigned_at, so one of them is in
+# the period (whatever their order); SLA code still tests the clock itself. Plain ranges on each column let
+# the scan skip row groups (least/greatest of the two made it read every lead: 0.15 s against 0.014 s at 10M).
+CLOCK_WINDOW = ("((l.created_at >= $start AND l.created_at < $end) "
+                "OR (l.assigned_at >= $start AND l.assigned_at < $end))")
 
 
 def lead_q(
