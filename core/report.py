@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -31,16 +33,27 @@ class Headline:
 
 
 @reads('records', 'goal', 'sla_policy', 'quality_definition')
-def headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> Headline:
-    present = tables_with_rows(con)  # asked once for every section
-    goal = goal_status(con, period, as_of, present=present)
-    cohort = funnel(con, period, as_of, present=present)
+def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, stall_days: int = 30,
+             call: Callable[..., Any] | None = None) -> Headline:
+    """Every section of the period's headline. `call(fn, *args)` computes one section (default: fn(con,
+    *args)); the app passes its cache (ui.data.cached), so each section is kept on the data it reads and a
+    goal save recomputes the goal and the pipeline's coverage only, not the funnel or the SLA."""
+    if call is None:
+        if con is None:
+            raise ValueError("headline needs a connection or a call")
+        present = tables_with_rows(con)  # asked once for every section
+
+        def call(fn: Callable[..., Any], *args: Any) -> Any:
+            return fn(con, *args) if fn is delivery else fn(con, *args, present=present)
+
+    goal = call(goal_status, period, as_of)
+    cohort = call(funnel, period, as_of)
     return Headline(
         goal=goal,
         funnel=cohort,
-        sla=response_sla(con, period, as_of, present=present),
-        delivery=delivery(con, period, as_of, cohort=cohort),
-        pipeline=pipeline(con, period, as_of, goal.revenue, stall_days, present=present),
+        sla=call(response_sla, period, as_of),
+        delivery=call(delivery, period, as_of, cohort),
+        pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
     )
 
 

@@ -18,7 +18,7 @@ scope = sidebar.scope()
 period, quarter = scope.period, scope.period.quarter()
 current = data.cached(goal_version, period)
 plan = data.cached(goal_plan, period, scope.as_of)
-h = data.cached(headline, period, scope.as_of, scope.stall_days)
+h = headline(None, period, scope.as_of, scope.stall_days, call=data.cached)  # each section cached
 
 st.title(f"Shared goals · {period.label}")
 widgets.period_caption(scope, editor.scope_note(period))

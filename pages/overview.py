@@ -9,7 +9,7 @@ from ui import data, sidebar
 from ui.widgets import measure, notes, period_caption, plain
 
 scope = sidebar.scope()
-h = data.cached(headline, scope.period, scope.as_of, scope.stall_days)
+h = headline(None, scope.period, scope.as_of, scope.stall_days, call=data.cached)  # each section cached
 
 st.title(f"Overview · {scope.period.label}")
 period_caption(scope)

@@ -63,3 +63,31 @@ def test_an_sla_policy_save_recomputes_sla_figures(app_db):
     assert data.cached(reads_sla, "sla") == 3
     assert data.cached(reads_goal, "goal") == 1
     assert CALLS == ["sla", "goal", "sla"]
+
+
+def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_only(app_db, monkeypatch):
+    from core import report
+    from core.periods import parse_period
+
+    data, q3 = app_db, parse_period("2026-Q3")
+    computed: list[str] = []
+
+    def counting(fn, *args):
+        # a section is computed when its cache misses: count the misses through the function itself
+        def traced(con, *a, **k):
+            computed.append(fn.__name__)
+            return fn(con, *a, **k)
+        traced.reads = fn.reads  # the same domains, so the same cache behaviour
+        traced.__module__, traced.__qualname__ = fn.__module__, fn.__qualname__
+        return data.cached(traced, *args)
+
+    first = report.headline(None, q3, AS_OF, call=counting)
+    assert sorted(computed) == ["delivery", "funnel", "goal_status", "pipeline", "response_sla"]
+    computed.clear()
+    edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
+               expected_version=1, as_of=AS_OF)
+    after = report.headline(None, q3, AS_OF, call=counting)
+    # tiny: the goal moves from 100,000 to 120,000; coverage follows; the funnel and the SLA were kept
+    assert sorted(computed) == ["goal_status", "pipeline"]
+    assert (first.goal.revenue, after.goal.revenue) == (100_000, 120_000)
+    assert after.funnel == first.funnel and after.sla == first.sla
