@@ -17,7 +17,7 @@ WHATIF = f"{KEY}_whatif_"
 scope = sidebar.scope()
 period, quarter = scope.period, scope.period.quarter()
 current = data.cached(goal_version, period)
-plan = data.cached(goal_plan, period, scope.as_of)
+plan = goal_plan(None, period, scope.as_of, call=data.cached)  # each input cached on what it reads
 h = headline(None, period, scope.as_of, scope.stall_days, call=data.cached)  # each section cached
 
 st.title(f"Shared goals · {period.label}")
@@ -39,7 +39,7 @@ left, right, _ = st.columns(3)
 segment = left.selectbox("Split by", [None, *GOAL_SEGMENTS], key=f"{KEY}_split",
                          format_func=lambda s: editor.split_label(s, GOAL_SEGMENTS),
                          help="Each stage's target split by the segment's trailing-year share of that stage.")
-view = data.cached(goal_plan, period, scope.as_of, segment) if segment else plan
+view = goal_plan(None, period, scope.as_of, segment, call=data.cached) if segment else plan
 values = segment_values(view)
 value = right.selectbox(GOAL_SEGMENTS[segment], values, key=f"{KEY}_split_value_{segment}") if values else None
 if segment and not values:

@@ -65,29 +65,51 @@ def test_an_sla_policy_save_recomputes_sla_figures(app_db):
     assert CALLS == ["sla", "goal", "sla"]
 
 
-def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_only(app_db, monkeypatch):
-    from core import report
-    from core.periods import parse_period
-
-    data, q3 = app_db, parse_period("2026-Q3")
-    computed: list[str] = []
-
-    def counting(fn, *args):
-        # a section is computed when its cache misses: count the misses through the function itself
+def _counting(data, computed: list[str]):
+    """A `call` for report.headline / goals.goal_plan that caches like ui.data.cached and records each
+    section it had to compute (a cache miss runs the function)."""
+    def call(fn, *args):
         def traced(con, *a, **k):
             computed.append(fn.__name__)
             return fn(con, *a, **k)
-        traced.reads = fn.reads  # the same domains, so the same cache behaviour
+        traced.reads = getattr(fn, "reads", None) or ()  # the same domains, so the same cache behaviour
+        if not traced.reads:
+            del traced.reads  # undeclared stays undeclared (reads everything)
         traced.__module__, traced.__qualname__ = fn.__module__, fn.__qualname__
         return data.cached(traced, *args)
+    return call
 
-    first = report.headline(None, q3, AS_OF, call=counting)
+
+def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_only(app_db):
+    from core import report
+    from core.periods import parse_period
+
+    data, q3, computed = app_db, parse_period("2026-Q3"), []
+    first = report.headline(None, q3, AS_OF, call=_counting(data, computed))
     assert sorted(computed) == ["delivery", "funnel", "goal_status", "pipeline", "response_sla"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)
-    after = report.headline(None, q3, AS_OF, call=counting)
+    after = report.headline(None, q3, AS_OF, call=_counting(data, computed))
     # tiny: the goal moves from 100,000 to 120,000; coverage follows; the funnel and the SLA were kept
     assert sorted(computed) == ["goal_status", "pipeline"]
     assert (first.goal.revenue, after.goal.revenue) == (100_000, 120_000)
     assert after.funnel == first.funnel and after.sla == first.sla
+
+
+def test_after_a_goal_save_the_plan_keeps_the_trailing_rates_and_the_actuals(app_db):
+    from core.metrics.goals import goal_plan
+    from core.periods import parse_period
+
+    data, q3, computed = app_db, parse_period("2026-Q3"), []
+    first = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
+    assert sorted(computed) == ["goal_revenue", "goal_version", "stage_actuals", "trailing_year_rates"]
+    computed.clear()
+    edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
+               expected_version=1, as_of=AS_OF)
+    after = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
+    assert sorted(computed) == ["goal_revenue", "goal_version"]
+    assert (first.goal_revenue, after.goal_revenue) == (100_000, 120_000)
+    assert after.trailing == first.trailing  # the same trailing-year rates, from the cache
+    # the cascade follows the goal: 120,000 / 100,000 of every stage's target (won deals: 5.45 → 6.55)
+    assert after.targets["won"] == pytest.approx(first.targets["won"] * 1.2)

@@ -20,8 +20,10 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -282,6 +284,7 @@ def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     return result
 
 
+@reads('records', 'quality_definition')
 def _counts_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str,
                present: Present) -> pd.DataFrame:
     """segment value → count of every stage in `period` (lead stages: its cohort funnel; deal stages:
@@ -371,25 +374,35 @@ def _stage_columns(stage: CascadeStage, rates: CascadeRates | None, trailing: Ca
 
 
 @reads('records', 'goal', 'quality_definition')
-def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str | None = None) -> GoalPlan:
+def goal_plan(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, segment: str | None = None,
+              call: Callable[..., Any] | None = None) -> GoalPlan:
     """Targets (the saved goal through the cascade, with the goal's overrides) against actuals to date.
 
     With `segment` (a key of GOAL_SEGMENTS), each stage's period target is split across the segment's
-    values by their trailing-year share of that stage; actuals are counted the same way per value."""
+    values by their trailing-year share of that stage; actuals are counted the same way per value.
+    `call(fn, *args)` reads each input (default fn(con, *args)); the app passes its cache, so a goal save
+    recomputes the goal and the cascade, not the trailing year's rates or the actuals."""
+    if call is None:
+        if con is None:
+            raise ValueError("goal_plan needs a connection or a call")
+
+        def call(fn: Callable[..., Any], *args: Any) -> Any:
+            return fn(con, *args)
+
     if segment is not None:
         dimension(segment, tuple(GOAL_SEGMENTS))
-    version = goal_version(con, period)
+    version = call(goal_version, period)
     plan = GoalPlan(
         period_label=period.label,
         quarter_label=period.quarter().label,
-        goal_revenue=goal_revenue(con, period),
+        goal_revenue=call(goal_revenue, period),
         goal_version=version.version if version else None,
         elapsed_share=period.elapsed_share(as_of),
         segment=segment,
     )
     if plan.goal_revenue is None:
         plan.notes.append(f"No revenue goal is set for {plan.quarter_label}, so no stage has a target.")
-    plan.trailing = trailing_year_rates(con, as_of)
+    plan.trailing = call(trailing_year_rates, as_of)
     plan.rates = effective_rates(plan.trailing, version.body if version else None)
     plan.notes.extend(plan.rates.notes)
     plan.targets = cascade(plan.goal_revenue, plan.rates)
@@ -403,7 +416,7 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
                 )
                 break
     if segment is None:
-        actuals = stage_actuals(con, period, as_of)
+        actuals = call(stage_actuals, period, as_of)
         plan.notes.extend(actuals.notes)
         plan.stages = pd.DataFrame([
             {**_stage_columns(stage, plan.rates, plan.trailing), "share": 1.0,
@@ -413,12 +426,12 @@ def goal_plan(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, s
         plan.notes = list(dict.fromkeys(plan.notes))
         return plan
 
-    present = tables_with_rows(con)
+    present = call(tables_with_rows)
     for table in ("leads", "deals"):
         if table not in present:
             plan.notes.append(present.missing(table))
-    now = _counts_by(con, period, as_of, segment, present)
-    year = _counts_by(con, trailing_year(as_of), as_of, segment, present)
+    now = call(_counts_by, period, as_of, segment, present)
+    year = call(_counts_by, trailing_year(as_of), as_of, segment, present)
     totals = {s: int(year[s].sum()) if s in year else 0 for s in STAGE_KEYS}
     both = now.merge(year, on="segment", how="outer", suffixes=("", "_trailing")).fillna(0)
     both["_volume"] = both[[c for c in both.columns if c != "segment"]].sum(axis=1)
