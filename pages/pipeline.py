@@ -18,7 +18,6 @@ from core.charts_pipeline import (
     stalled_table,
     waterfall_chart,
 )
-from core.metrics.funnel import funnel
 from core.metrics.gaps import (
     FUNNEL_SEGMENTS,
     LEAD_KINDS,
@@ -54,8 +53,8 @@ period_caption(scope, f"stall threshold {scope.stall_days} days")
 
 # --- 1. Cohort funnel against the previous period and the trailing year --------------------------------
 def funnel_section() -> None:
-    cohort = data.cached(funnel, period, as_of)
     comparison = data.cached(funnel_comparison, period, as_of)
+    cohort = comparison.this  # computed with the other windows in one query
     if cohort.leads is None:  # notes may quote the data: plain text
         st.info(plain(" ".join(cohort.notes)))
     else:

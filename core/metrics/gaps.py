@@ -44,7 +44,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.funnel import STAGE_CONDITIONS, conversions, funnel, funnels, funnels_by
+from core.metrics.funnel import STAGE_CONDITIONS, Funnel, conversions, funnel, funnels, funnels_by
 from core.metrics.goals import CASCADE, goal_plan, trailing_year
 from core.metrics.pipeline import (
     RECORDS_LIMIT,
@@ -89,6 +89,7 @@ class FunnelComparison(Figures):
     period_label: str = ""
     previous_label: str = ""
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    this: Funnel = field(default_factory=Funnel)  # the period's own funnel, as funnel() gives it
 
 
 # Figures reported beside the cohort funnel (measures of core.semantic.measures).
@@ -99,7 +100,7 @@ SIDE_FIGURES = ("unqualified_opportunities", "unqualified_won", "sales_sourced_d
 def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> FunnelComparison:
     previous = period.previous()
     windows = dict(zip(("this", "previous", "year"), funnels(con, [period, previous, trailing_year(as_of)], as_of)))
-    result = FunnelComparison(period_label=period.label, previous_label=previous.label)
+    result = FunnelComparison(period_label=period.label, previous_label=previous.label, this=windows["this"])
     result.notes.extend(windows["this"].notes)
     conversions = {k: f.conversions() for k, f in windows.items()}
     rows = []
