@@ -103,7 +103,7 @@ def test_after_a_goal_save_the_plan_keeps_the_trailing_rates_and_the_actuals(app
 
     data, q3, computed = app_db, parse_period("2026-Q3"), []
     first = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
-    assert sorted(computed) == ["goal_revenue", "goal_version", "stage_actuals", "trailing_year_rates"]
+    assert sorted(computed) == ["funnel", "goal_revenue", "goal_version", "stage_actuals", "trailing_year_rates"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)

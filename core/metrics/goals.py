@@ -30,7 +30,7 @@ import pandas as pd
 
 from core import edits
 from core.db import reads
-from core.metrics.funnel import funnel, funnel_by
+from core.metrics.funnel import Funnel, funnel, funnel_by
 from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
@@ -265,13 +265,14 @@ def _deal_counts_sql(segment: str | None) -> str:
 
 
 @reads('records', 'quality_definition')
-def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> StageActuals:
+def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
+                  cohort: Funnel | None = None) -> StageActuals:
     """Leads, quality leads and accepted from the period's cohort funnel; deals created and deals won in
     the period (sales-sourced included) — the same deals whose amounts make won revenue, so the won-deal
     target and won revenue are judged on one set."""
     result = StageActuals()
     present = tables_with_rows(con)
-    cohort = funnel(con, period, as_of)
+    cohort = funnel(con, period, as_of) if cohort is None else cohort  # the caller's, when it has it
     result.leads, result.quality_leads, result.accepted = cohort.leads, cohort.quality_leads, cohort.accepted
     if "leads" not in present:
         result.notes.append(present.missing("leads"))
@@ -416,7 +417,8 @@ def goal_plan(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: date
                 )
                 break
     if segment is None:
-        actuals = call(stage_actuals, period, as_of)
+        # the period's funnel as its own call: the headline beside the plan asks for the same one
+        actuals = call(stage_actuals, period, as_of, call(funnel, period, as_of))
         plan.notes.extend(actuals.notes)
         plan.stages = pd.DataFrame([
             {**_stage_columns(stage, plan.rates, plan.trailing), "share": 1.0,
