@@ -255,10 +255,12 @@ def period_caption(scope, extra: str = "") -> None:
 
 def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, label: str = "Download CSV",
                  key: str | None = None) -> None:
-    """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv). The CSV is
-    made only when the button is clicked (re-making every table's CSV on every rerun was a tenth of a warm
-    Pipeline run); `frame` may also be a function returning it, so a long list is not even built until
-    then. The file name keeps letters, digits, '.', '_' and '-' only (names carry segment values).
+    """A download of `frame` with spreadsheet-formula cells neutralised (core.export.safe_csv). `frame` may
+    be a function returning it: it then runs only when the button is clicked, so a long list is not built
+    on every rerun. A frame already built is written at once: Streamlit 1.67 can drop a deferred download's
+    callable when another session's run cleans up ("Deferred file … not found" under load, a click that
+    downloads nothing), so deferral is kept for lists too long to build on every run.
+    The file name keeps letters, digits, '.', '_' and '-' only (names carry segment values).
 
     Every table of records has one: the dataframe toolbar's own CSV export, which would write formula cells
     as they are, is switched off (client.disableDataExport in .streamlit/config.toml)."""
@@ -266,7 +268,7 @@ def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: st
     if callable(frame):
         st.download_button(label, data=lambda: safe_csv(frame()), file_name=file_name, mime="text/csv", key=key)
     else:
-        st.download_button(label, data=lambda: safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
+        st.download_button(label, data=safe_csv(frame), file_name=file_name, mime="text/csv", key=key,
                            disabled=frame.empty)
 
 
