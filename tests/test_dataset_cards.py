@@ -462,6 +462,8 @@ SHOWN: dict[tuple[str, str | None, str], Shown] = {}
 
 
 def raw_of(dataset: str) -> Raw:
+    if not FOLDERS[dataset].is_dir():
+        pytest.skip(f"dataset folder {FOLDERS[dataset]} is missing (see the datasets README for where it comes from)")
     if dataset not in RAW:
         RAW[dataset] = LOADERS[dataset]()
     return RAW[dataset]
