@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from core.db import reads
 from core.periods import Period
@@ -35,6 +35,11 @@ from core.semantic.blocks import (
 )
 from core.semantic.dimensions import Dimension, dimension
 from core.semantic.enums import ACCEPTED_STATUSES, FUNNEL_STAGES
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas on first use: the report command builds no DataFrame (core.lazy)
+    from core.lazy import pandas as pd
 
 # The conversion into each stage from the one before, as the measure it is.
 CONVERSION_MEASURES: dict[str, str] = {

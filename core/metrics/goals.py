@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from core import edits
 from core.db import reads
@@ -50,6 +49,11 @@ from core.semantic.blocks import (
 from core.semantic.dimensions import DEAL_JOINS, dimension, labels
 from core.semantic.enums import OTHER_VALUES, RATE_NAMES
 from core.semantic.measures import BASES, MEASURES
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas on first use: the report command builds no DataFrame (core.lazy)
+    from core.lazy import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -323,7 +327,7 @@ class GoalPlan(Figures):
     segment: str | None = None
     segments_listed: int = 0
     segments_total: int = 0
-    stages: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stages: pd.DataFrame = field(default_factory=lambda: pd.DataFrame())  # pandas on first use
 
     @property
     def table_notes(self) -> list[str]:

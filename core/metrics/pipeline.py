@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from core.db import reads
 from core.periods import Period
@@ -56,6 +56,11 @@ from core.semantic.blocks import (
 from core.semantic.dimensions import DEAL_JOINS, DIMENSIONS, Dimension, dimension
 from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
 from core.semantic.measures import MEASURES, fmt, label
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas on first use: the report command builds no DataFrame (core.lazy)
+    from core.lazy import pandas as pd
 
 # Dimensions a pipeline figure can be broken down by (an allow-list; the page offers these).
 PIPELINE_DIMENSIONS: tuple[str, ...] = ("source", "campaign", "industry", "country", "region", "team", "rep")

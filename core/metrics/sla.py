@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from core import edits
 from core.db import reads
@@ -54,6 +54,11 @@ from core.semantic.blocks import (
 from core.semantic.dimensions import DIMENSIONS, LEAD_JOINS, dimension
 from core.semantic.enums import NO_REASON, REP_NOT_LOADED, SLA_STATUSES
 from core.semantic.measures import MEASURES, show
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas on first use: the report command builds no DataFrame (core.lazy)
+    from core.lazy import pandas as pd
 
 MET, BREACHED, PENDING = SLA_STATUSES
 BREACH_LIST_LIMIT = 200
