@@ -1,7 +1,8 @@
 """The obvious alternative to Accord (issue 13): the same figures from a straightforward, vectorised pandas
 implementation — load the tables a figure needs from the DuckDB file into DataFrames (loading is part of its
-time), then compute with pandas. No SQL beyond `SELECT columns FROM table`; nothing from `core` is imported,
-so the numbers are an independent re-derivation of METRICS.md (bench/compare.py asserts they equal Accord's).
+time), then compute with pandas. No SQL beyond `SELECT columns FROM table`; of `core` only the calendar
+(core.periods: quarters and months, no figure) is imported, so the numbers are an independent re-derivation of
+METRICS.md (bench/compare.py asserts they equal Accord's).
 
 Figure sets (FIGURE_SETS), one per page plus the report command's JSON:
 - report       goal / won revenue / attainment, cohort funnel, response SLA, delivery, pipeline (the Overview)
@@ -23,14 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from core.periods import Period, parse_period  # noqa: E402
 
 TRAILING_YEAR = timedelta(days=365)
 BACKTEST_DAYS = 364  # the Quality page's default range: a year of creation days up to as-of, inclusive
@@ -38,66 +41,11 @@ ACCEPTED_STATUSES = ["accepted", "converted"]
 FUNNEL_STAGES = ("leads", "quality_leads", "accepted", "opportunities", "won")
 
 
-# --- periods -----------------------------------------------------------------------------------------------
+# --- periods (Accord's own period arithmetic: a calendar, not a figure) ------------------------------------
 
-@dataclass(frozen=True)
-class Span:
-    """A calendar month or quarter (start inclusive, end exclusive), or any window with a label."""
-
-    label: str
-    start: datetime
-    end: datetime
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    @property
-    def is_quarter(self) -> bool:
-        return "Q" in self.label
-
-    def quarter(self) -> Span:
-        return self if self.is_quarter else _quarter(self.start.year, (self.start.month - 1) // 3 + 1)
-
-    def months(self) -> list[Span]:
-        if not self.is_quarter:
-            return [self]
-        return [_month(self.start.year, m) for m in range(self.start.month, self.start.month + 3)]
-
-    def previous(self) -> Span:
-        if self.is_quarter:
-            index = self.start.year * 4 + (self.start.month - 1) // 3 - 1
-            return _quarter(index // 4, index % 4 + 1)
-        index = self.start.year * 12 + self.start.month - 2
-        return _month(index // 12, index % 12 + 1)
-
-
-def _add_months(d: datetime, months: int) -> datetime:
-    total = d.year * 12 + d.month - 1 + months
-    return d.replace(year=total // 12, month=total % 12 + 1)
-
-
-def _quarter(year: int, q: int) -> Span:
-    start = datetime(year, 3 * (q - 1) + 1, 1)
-    return Span(f"{year:04d}-Q{q}", start, _add_months(start, 3))
-
-
-def _month(year: int, month: int) -> Span:
-    start = datetime(year, month, 1)
-    return Span(f"{year:04d}-{month:02d}", start, _add_months(start, 1))
-
-
-def parse_period(text: str) -> Span:
-    found = re.fullmatch(r"(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))", text.strip())
-    if not found:
-        raise ValueError(f"not a quarter (2026-Q3) or a month (2026-08): {text!r}")
-    year = int(found.group(1))
-    return _quarter(year, int(found.group(2))) if found.group(2) else _month(year, int(found.group(3)))
-
-
-def trailing_year(as_of: datetime) -> Span:
+def trailing_year(as_of: datetime) -> Period:
     """The 365 days up to and including as-of."""
-    return Span("trailing year", as_of - TRAILING_YEAR, as_of + timedelta(microseconds=1))
+    return Period("trailing year", as_of - TRAILING_YEAR, as_of + timedelta(microseconds=1))
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -140,7 +88,7 @@ def by_schedule(versions: list[tuple[datetime, dict]], moments: pd.Series, value
     return out
 
 
-def goal_revenue(con: duckdb.DuckDBPyConnection, period: Span) -> float | None:
+def goal_revenue(con: duckdb.DuckDBPyConnection, period: Period) -> float | None:
     quarter = period.quarter()
     row = con.execute("SELECT body FROM edit_versions WHERE kind = 'goal' AND subject = ? ORDER BY version DESC "
                       "LIMIT 1", [quarter.label]).fetchone()
@@ -240,7 +188,7 @@ def _in(ts: pd.Series, start, end) -> pd.Series:
 
 # --- the figures -------------------------------------------------------------------------------------------
 
-def cohort_funnel(leads: pd.DataFrame, deals: pd.DataFrame, window: Span) -> dict:
+def cohort_funnel(leads: pd.DataFrame, deals: pd.DataFrame, window: Period) -> dict:
     """The cohort funnel of the leads created in `window` (judged leads, deals as of), with the deals beside."""
     c = leads[_in(leads["created_at"], window.start, window.end)]
     has_deal = member(c["lead_id"], deals["lead_id"])
@@ -274,7 +222,7 @@ def _num(x):
 
 
 def sla_rows(leads: pd.DataFrame, activities: pd.DataFrame, policies: list[tuple[datetime, dict]],
-             period: Span, as_of: datetime) -> pd.DataFrame:
+             period: Period, as_of: datetime) -> pd.DataFrame:
     """One row per quality lead whose SLA clock started in the period (by as-of): first touch, attempts, status."""
     q = leads[leads["is_quality"] & _in(leads["clock_start"], period.start, period.end)
               & (leads["clock_start"] <= as_of)].copy()
@@ -321,7 +269,7 @@ def owner_team(owner_id: pd.Series, reps: pd.DataFrame) -> pd.Series:
                                                                         team.fillna("(not set)"))), index=owner_id.index)
 
 
-def pipeline_figures(deals: pd.DataFrame, history: pd.DataFrame, period: Span, as_of: datetime,
+def pipeline_figures(deals: pd.DataFrame, history: pd.DataFrame, period: Period, as_of: datetime,
                      goal: float | None, won_revenue: float | None, stall_days: int, lost_recorded: bool) -> dict:
     d = deals
     open_ = d["state"] == "open"
@@ -348,16 +296,16 @@ def pipeline_figures(deals: pd.DataFrame, history: pd.DataFrame, period: Span, a
             "velocity_per_day": velocity}
 
 
-def won_in(deals: pd.DataFrame, period: Span) -> pd.Series:
+def won_in(deals: pd.DataFrame, period: Period) -> pd.Series:
     return (deals["state"] == "won") & _in(deals["closed_at"], period.start, period.end)
 
 
-def _won_revenue(deals: pd.DataFrame, period: Span) -> float | None:
+def _won_revenue(deals: pd.DataFrame, period: Period) -> float | None:
     won = deals.loc[won_in(deals, period), "amount"]
     return None if len(won) and (won.fillna(0) == 0).all() else float(won.sum())
 
 
-def committed(policies: list[tuple[datetime, dict]], period: Span) -> int | None:
+def committed(policies: list[tuple[datetime, dict]], period: Period) -> int | None:
     total = 0
     for month in period.months():
         body = in_force_at(policies, month.start)
@@ -369,7 +317,7 @@ def committed(policies: list[tuple[datetime, dict]], period: Span) -> int | None
 
 # --- the figure sets (each: load what it needs, then compute) ----------------------------------------------
 
-def report(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime, stall_days: int = 30) -> dict:
+def report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> dict:
     """The report command's JSON figures (core/report.py REPORT_FIELDS, without notes)."""
     columns, versions = lead_columns(con, "status", "assigned_at")
     leads = judge_leads(load(con, "leads", columns), versions, as_of)
@@ -399,7 +347,7 @@ def report(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime, stall_
     }
 
 
-def goals(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> dict:
+def goals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict:
     """Goals page: stage actuals to date (cohort leads / quality / accepted; deals created and won in period)."""
     columns, versions = lead_columns(con, "status")
     leads = judge_leads(load(con, "leads", columns), versions, as_of)
@@ -410,7 +358,7 @@ def goals(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> dict
             "won": int(won_in(deals, period).sum())}
 
 
-def sla_by_team(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> pd.DataFrame:
+def sla_by_team(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """SLA page: the response-SLA figures per team of the lead's owner, by team."""
     columns, versions = lead_columns(con, "assigned_at", "owner_id")
     leads = judge_leads(load(con, "leads", columns), versions, as_of)
@@ -421,7 +369,7 @@ def sla_by_team(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -
     return pd.DataFrame([{"team": team, **_sla_figures(g)} for team, g in rows.groupby("team", sort=True)])
 
 
-def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> dict:
+def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict:
     """Pipeline page: the cohort funnel of the period, the previous period and the trailing year."""
     columns, versions = lead_columns(con, "status")
     leads = judge_leads(load(con, "leads", columns), versions, as_of)
@@ -430,7 +378,7 @@ def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Span, as_of: datet
     return {name: cohort_funnel(leads, deals, window) for name, window in windows.items()}
 
 
-def attribution(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> pd.DataFrame:
+def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
     """Attribution page (first touch): per campaign, the cohort's leads and quality leads; deals created and
     revenue won in the period, credited to the deal's lead's first-touch campaign or to a named bucket."""
     columns, versions = lead_columns(con, "campaign_id")
@@ -461,7 +409,7 @@ def backtest_range(first_created: datetime, as_of: datetime) -> tuple[datetime, 
     return datetime.combine(first, datetime.min.time()), datetime.combine(last + timedelta(days=1), datetime.min.time())
 
 
-def backtest(con: duckdb.DuckDBPyConnection, period: Span, as_of: datetime) -> dict:
+def backtest(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict:
     """Quality page: the definition in force at as-of applied to every lead created in the default range, and
     how those leads converted by as-of (`period` is not used: the range is the trailing year of days)."""
     versions = schedule(con, "quality_definition")
