@@ -198,6 +198,19 @@ def trailing_year_deals(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Deal
     return _deal_stats(_sums(con, scope_params(None, as_of), YEAR_SUMS)[0], lost_deals_recorded(con))
 
 
+def declared_total(deals: int, total: float, undeclared: int) -> float | None:
+    """The amount of `deals` deals, of which `undeclared` have none (0): unknown when none of them declared
+    one, never $0. The one statement of the rule for won revenue and every movement's amount."""
+    return None if deals and undeclared == deals else total
+
+
+def open_pipeline_unknown(open_deals_all: int, open_undated_deals: int, any_open: bool) -> bool:
+    """Whether an open pipeline in the period cannot be computed: no deal of the whole data is open (an export
+    of closed deals only), or none of these open deals has an expected close date. The headline's and every
+    segment row's rule."""
+    return not any_open or (bool(open_deals_all) and open_undated_deals == open_deals_all)
+
+
 def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     """Won revenue from a row of WON_CAVEAT_SUMS, and what the reader must know about it: None when every
     won deal of the period lacks an amount (never $0); a note when some do, or when one deal carries most
@@ -206,7 +219,7 @@ def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     won, undeclared, total = row["won_deals"], row["won_undeclared"], float(row["won_revenue"])
     notes: list[str] = []
     short: str | None = None
-    if won and undeclared == won:
+    if declared_total(won, total, undeclared) is None:
         return None, [f"{won:,} of {won:,} won deals in the period have no amount, so won revenue cannot be "
                       "computed."], None
     if undeclared:
@@ -283,14 +296,13 @@ def pipeline(
     result.open_amount, result.open_deals = float(row["open_amount"]), row["open_deals"]
     result.open_deals_all = row["open_deals_all"]
     result.open_undated_deals, result.open_undated_amount = row["open_undated_deals"], float(row["open_undated_amount"])
-    if not result.open_deals_all:  # deals, none open: an export of closed deals only (Olist), not an empty pipeline
+    if open_pipeline_unknown(result.open_deals_all, result.open_undated_deals, bool(result.open_deals_all)):
         result.open_amount = result.open_deals = None
-        result.notes.append(f"No deal is open as of {as_of:%Y-%m-%d}: every deal in the data had closed by then, so "
-                            "the export seems to hold closed deals only, and the open pipeline cannot be computed.")
-    elif result.open_undated_deals == result.open_deals_all:
-        result.open_amount = result.open_deals = None
-        result.notes.append(f"None of the {result.open_deals_all:,} open deals has an expected close date, so the "
-                            "open pipeline of the period cannot be computed (see 'no expected close date').")
+        result.notes.append(
+            f"No deal is open as of {as_of:%Y-%m-%d}: every deal in the data had closed by then, so the export "
+            "seems to hold closed deals only, and the open pipeline cannot be computed." if not result.open_deals_all
+            else f"None of the {result.open_deals_all:,} open deals has an expected close date, so the open "
+                 "pipeline of the period cannot be computed (see 'no expected close date').")
     elif result.open_undated_deals:
         result.notes.append(f"{result.open_undated_deals:,} open deals ({fmt(result.open_undated_amount, 'money')}) "
                             "have no expected close date and are not counted in the period's open pipeline.")
@@ -345,7 +357,7 @@ def _segment_row(row: dict, goal: float | None, year_revenue: float, lost_record
     """One segment's coverage against what it needs (module docstring); undefined figures are None, by the
     headline's rules: no open deal in the whole data, or none of the segment's with an expected close date,
     leaves its open pipeline unknown; no lost deal in the data leaves win rates unknown."""
-    if not any_open or (row["open_deals_all"] and row["open_undated_deals"] == row["open_deals_all"]):
+    if open_pipeline_unknown(row["open_deals_all"], row["open_undated_deals"], any_open):
         row = {**row, "open_amount": None, "open_deals": None}
     stats = _deal_stats(row, lost_recorded)
     needed = coverage_needed(stats.win_rate)
@@ -487,7 +499,7 @@ def pipeline_movement(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
         deals, amount, undeclared = int(row[3 * i]), float(row[3 * i + 1]), int(row[3 * i + 2])
         setattr(result, f"{kind}_deals", deals)
         # as won revenue: no declared amount at all is an unknown amount, some missing a note
-        setattr(result, f"{kind}_amount", None if deals and undeclared == deals else amount)
+        setattr(result, f"{kind}_amount", declared_total(deals, amount, undeclared))
         if undeclared:
             words = label(DEAL_KINDS[kind][0]).lower()
             result.notes.append(f"{words.capitalize()}: {undeclared:,} of {deals:,} have no amount"
