@@ -20,7 +20,6 @@ from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
-from core.semantic.blocks import tables_with_rows
 
 
 @dataclass
@@ -41,10 +40,9 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     if call is None:
         if con is None:
             raise ValueError("headline needs a connection or a call")
-        present = tables_with_rows(con)  # asked once for every section
 
         def call(fn: Callable[..., Any], *args: Any) -> Any:
-            return fn(con, *args) if fn is delivery else fn(con, *args, present=present)
+            return fn(con, *args)
 
     goal = call(goal_status, period, as_of)
     cohort = call(funnel, period, as_of)

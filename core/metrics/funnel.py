@@ -26,7 +26,6 @@ from core.semantic.blocks import (
     DEAL_ASOF,
     LEAD_DEALS,
     Figures,
-    Present,
     lead_q,
     ratio,
     run,
@@ -146,11 +145,11 @@ def _beside_sql(params: dict, periods: Sequence[Period]) -> str:
     GROUP BY wins.w ORDER BY wins.w"""
 
 
-def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: datetime, schedule=None,
-            present: Present | None = None) -> list[Funnel]:
+def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: datetime,
+            schedule=None) -> list[Funnel]:
     """The funnel of each of `periods` (as `funnel`), from one query for the cohorts and one for the deals
     beside them."""
-    present = tables_with_rows(con) if present is None else present
+    present = tables_with_rows(con)
     results = [Funnel() for _ in periods]
     params = scope_params(None, as_of)
     if "leads" not in present:
@@ -174,11 +173,9 @@ def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: da
 
 
 @reads('records', 'quality_definition')
-def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None,
-           present: Present | None = None) -> Funnel:
-    """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced).
-    `present`: tables_with_rows(con) when the caller already has it."""
-    return funnels(con, [period], as_of, schedule, present)[0]
+def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None) -> Funnel:
+    """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced)."""
+    return funnels(con, [period], as_of, schedule)[0]
 
 
 @reads('records', 'quality_definition')

@@ -153,10 +153,9 @@ class Goal(Figures):
 
 
 @reads('records', 'goal')
-def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
-                present: Present | None = None) -> Goal:
-    """The period's goal, won revenue, attainment and pacing. `present`: tables_with_rows(con), if known."""
-    has_deals = "deals" in (tables_with_rows(con) if present is None else present)
+def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Goal:
+    """The period's goal, won revenue, attainment and pacing."""
+    has_deals = "deals" in tables_with_rows(con)
     elapsed_share = period.elapsed_share(as_of)
     result = Goal(revenue=goal_revenue(con, period), elapsed_share=elapsed_share)
     if result.revenue is None:

@@ -46,7 +46,6 @@ from core.semantic.blocks import (
     STALLED,
     WON_IN_PERIOD,
     Figures,
-    Present,
     one_row,
     ratio,
     run,
@@ -281,11 +280,10 @@ def pipeline(
     as_of: datetime,
     goal_revenue: float | None,
     stall_days: int = 30,
-    present: Present | None = None,
 ) -> Pipeline:
     """The whole pipeline: the segment query without a segment."""
     result = Pipeline()
-    present = tables_with_rows(con) if present is None else present
+    present = tables_with_rows(con)
     if "deals" not in present:
         result.notes.append(present.missing("deals"))
         return result

@@ -41,7 +41,6 @@ from core.semantic.blocks import (
     CLOCK_WINDOW,
     CREATED_WINDOW,
     Figures,
-    Present,
     lead_q,
     one_row,
     ratio,
@@ -319,26 +318,21 @@ def _sales_sql(con: duckdb.DuckDBPyConnection, params: dict, keys: dict[str, str
 
 
 @reads('records')
-def sales_side_notes(con: duckdb.DuckDBPyConnection, present: Present | None = None) -> list[str]:
+def sales_side_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Why the response SLA cannot be measured here (missing tables), or [] when it can."""
-    present = tables_with_rows(con) if present is None else present
+    present = tables_with_rows(con)
     return [present.missing(t) for t in ("leads", "activities") if t not in present]
 
 
-def _undated_notes(con: duckdb.DuckDBPyConnection, present: Present | None) -> list[str]:
-    return (tables_with_rows(con) if present is None else present).undated_notes("leads")
-
-
 @reads('records', 'sla_policy', 'quality_definition')
-def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
-                 present: Present | None = None) -> ResponseSla:
-    notes = sales_side_notes(con, present)
+def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> ResponseSla:
+    notes = sales_side_notes(con)
     if notes:
         return ResponseSla(notes=notes)
     params = scope_params(period, as_of)
     row = one_row(run(con, _sales_sql(con, params, {}), params))
     result = ResponseSla(**dict(zip(SALES_AGGREGATES, row)))
-    result.notes.extend(_undated_notes(con, present))
+    result.notes.extend(tables_with_rows(con).undated_notes("leads"))
     if result.compliance is None:
         result.notes.append("No quality lead's response window has closed in this period yet.")
     if result.median_hours_to_first_touch is None:
