@@ -193,3 +193,16 @@ def test_stalled_table_shows_missing_values_as_dashes():
     frame = pd.DataFrame([{"deal_id": "D1", "account": float("nan"), "stage": "proposal", "days_in_stage": 40.0,
                            "owner": "Kim", "amount": 10.0, "expected_close_on": pd.NaT}])
     assert stalled_table(frame).iloc[0][["Account", "Expected close"]].tolist() == ["—", "—"]
+
+
+def test_one_deal_carrying_the_trailing_year_is_said_beside_the_average_deal_size(empty):
+    # won in the trailing year: 100, 100, 10,000 (median 100): the big deal is 100× it and 98% of 10,200;
+    # the average won deal size, 3,400, leans on it
+    deals(empty, LOST, "('A', NULL, '2026-01-01', 100, 'closed_won', NULL, '2026-02-10')",
+          "('B', NULL, '2026-01-01', 100, 'closed_won', NULL, '2026-03-11')",
+          "('C', NULL, '2026-01-01', 10000, 'closed_won', NULL, '2026-04-12')")
+    stats = pipeline.trailing_year_deals(empty, AS_OF)
+    assert stats.avg_won_deal_size == 3400.0
+    assert ("One deal won in the trailing year is 98% of its won revenue ($10k, 100× the median): the average won "
+            "deal size ($3,400) and what depends on it lean on that one amount. Import data › Flagged records can "
+            "exclude it.") in stats.notes

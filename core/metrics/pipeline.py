@@ -85,6 +85,8 @@ SUMS: dict[str, str] = {
     # a won deal without an amount (0: undeclared) is left out of the average, as out of won revenue
     "avg_won_deal_size": f"avg(d.amount) FILTER ({WON_IN_TRAILING_YEAR} AND d.amount > 0)",
     "year_won_undeclared": f"count(*) FILTER ({WON_IN_TRAILING_YEAR} AND coalesce(d.amount, 0) = 0)",
+    "year_won_top_amount": f"max(d.amount) FILTER ({WON_IN_TRAILING_YEAR})",
+    "year_won_median_amount": f"quantile_cont(d.amount, 0.5) FILTER ({WON_IN_TRAILING_YEAR} AND d.amount > 0)",
     "avg_sales_cycle_days": f"avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_TRAILING_YEAR})",
     # what the data leaves out, so a figure can say so instead of reading $0 or 100% (issue 12)
     "won_undeclared": f"count(*) FILTER ({WON_IN_PERIOD} AND coalesce(d.amount, 0) = 0)",
@@ -96,7 +98,7 @@ SUMS: dict[str, str] = {
 WON_CAVEAT_SUMS = ("won_deals", "won_revenue", "won_undeclared", "won_top_amount", "won_median_amount")
 
 YEAR_SUMS = ("year_won_deals", "year_lost_deals", "year_won_revenue", "avg_won_deal_size", "avg_sales_cycle_days",
-             "year_won_undeclared")
+             "year_won_undeclared", "year_won_top_amount", "year_won_median_amount")
 
 
 def _sums(
@@ -184,7 +186,21 @@ def _deal_stats(row: dict, lost_recorded: bool = True) -> DealStats:
     elif undeclared:
         result.notes.append(f"{undeclared:,} of {won_deals:,} deals won in the trailing year have no amount; the "
                             "average won deal size counts the others only.")
+    top, median, total = row["year_won_top_amount"], row["year_won_median_amount"], float(row["year_won_revenue"])
+    if won_deals and won_deals > 1 and carries_most(top, median, total):
+        result.notes.append(f"One deal won in the trailing year is {top / total:.0%} of its won revenue "
+                            f"({fmt(top, 'money')}, {top / median:,.0f}× the median): the average won deal size "
+                            f"({fmt(result.avg_won_deal_size, 'money')}) and what depends on it lean on that one "
+                            "amount. Import data › Flagged records can exclude it.")
     return result
+
+
+def carries_most(top: float | None, median: float | None, total: float) -> bool:
+    """One amount OUTLIER_FACTOR× the median that carries more than OUTLIER_SHARE of the total: the outlier
+    rule of a won-revenue figure (core.semantic.enums; the import profile applies the same constants)."""
+    if not (top and median and total):
+        return False
+    return top > OUTLIER_FACTOR * median and top > total * OUTLIER_SHARE
 
 
 @reads('records')
@@ -226,7 +242,7 @@ def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
                      "others only.")
         short = f"caution: {undeclared:,} of {won:,} won deals have no amount"
     top, median = row["won_top_amount"], row["won_median_amount"]
-    if won > 1 and top and median and top > OUTLIER_FACTOR * median and top > total * OUTLIER_SHARE:
+    if won > 1 and carries_most(top, median, total):
         notes.append(f"One won deal is {top / total:.0%} of won revenue ({fmt(top, 'money')} of "
                      f"{fmt(total, 'money')}, {top / median:,.0f}× the median won deal): check its amount; "
                      "Import data › Flagged records can exclude it.")
