@@ -90,19 +90,21 @@ class Backtest(Figures):
 
 
 def _aggregates() -> str:
-    cols = ["count(*) AS leads"]
+    """Over `cells` (one row per month and combination of verdicts and outcomes, `n` leads each)."""
+    leads = "CAST(coalesce(sum(n){}, 0) AS BIGINT)"
+    cols = [f"{leads.format('')} AS leads"]
     for name, cond in GROUPS:
         cols += [
-            f"count(*) FILTER ({cond}) AS {name}_leads",
-            f"count(*) FILTER ({cond} AND has_opp) AS {name}_opps",
-            f"count(*) FILTER ({cond} AND won_deals > 0) AS {name}_won_leads",
-            f"coalesce(sum(won_deals) FILTER ({cond}), 0) AS {name}_won_deals",
+            f"{leads.format(f' FILTER ({cond})')} AS {name}_leads",
+            f"{leads.format(f' FILTER ({cond} AND has_opp)')} AS {name}_opps",
+            f"{leads.format(f' FILTER ({cond} AND has_won)')} AS {name}_won_leads",
+            f"CAST(coalesce(sum(won_deals) FILTER ({cond}), 0) AS BIGINT) AS {name}_won_deals",
             f"coalesce(sum(won_revenue) FILTER ({cond}), 0) AS {name}_won_revenue",
         ]
     for name, cond in _SWITCHES:
         cols += [
-            f"count(*) FILTER ({cond}) AS {name}_leads",
-            f"coalesce(sum(won_deals) FILTER ({cond}), 0) AS {name}_won_deals",
+            f"{leads.format(f' FILTER ({cond})')} AS {name}_leads",
+            f"CAST(coalesce(sum(won_deals) FILTER ({cond}), 0) AS BIGINT) AS {name}_won_deals",
             f"coalesce(sum(won_revenue) FILTER ({cond}), 0) AS {name}_won_revenue",
         ]
     return ",\n           ".join(cols)
@@ -125,10 +127,17 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
         SELECT s.month, s.q_cur, s.q_draft, d.lead_id IS NOT NULL AS has_opp,
                coalesce(d.won_deals, 0) AS won_deals, coalesce(d.won_revenue, 0) AS won_revenue
         FROM scored s LEFT JOIN lead_deals d ON d.lead_id = s.lead_id
+    ),
+    -- a few dozen cells (month x verdicts x outcome) before the many filtered sums: the sums then run over
+    -- cells, not over every lead of the year (76 ms -> 45 ms at 1M leads)
+    cells AS (
+        SELECT month, q_cur, q_draft, has_opp, won_deals > 0 AS has_won, count(*) AS n,
+               sum(won_deals) AS won_deals, sum(won_revenue) AS won_revenue
+        FROM judged GROUP BY ALL
     )
     SELECT grouping(month) = 1 AS is_total, month,
            {_aggregates()}
-    FROM judged
+    FROM cells
     GROUP BY GROUPING SETS ((month), ())
     ORDER BY is_total, month
     """

@@ -46,7 +46,7 @@ from core.semantic.blocks import (
     scope_params,
     tables_with_rows,
 )
-from core.semantic.dimensions import DEAL_JOINS, dimension, labels
+from core.semantic.dimensions import dimension, labels
 from core.semantic.enums import OTHER_VALUES, RATE_NAMES
 from core.semantic.measures import BASES, MEASURES
 
@@ -255,13 +255,14 @@ class StageActuals(Figures):
 
 def _deal_counts_sql(segment: str | None) -> str:
     """Deals created and deals won in the period, per value of `segment` (an allow-listed dimension)."""
-    value = dimension(segment, tuple(GOAL_SEGMENTS)).deal_sql() if segment else "'all'"
+    dim = dimension(segment, tuple(GOAL_SEGMENTS)) if segment else None
+    # only the joins the segment reads: the whole period's counts need no lead (a 1M-lead scan at 1M)
     return f"""
     WITH {DEAL_ASOF}
-    SELECT {value} AS segment,
+    SELECT {dim.deal_sql() if dim else "'all'"} AS segment,
            count(*) FILTER ({CREATED_IN_PERIOD}) AS opportunities,
            count(*) FILTER ({WON_IN_PERIOD}) AS won
-    FROM deal_asof d {DEAL_JOINS}
+    FROM deal_asof d {dim.deal_joins() if dim else ""}
     WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     GROUP BY ALL
     """
