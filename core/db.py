@@ -11,7 +11,7 @@ import duckdb
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
 # `before`, then schema.sql (which always creates the full current shape of anything missing), then
@@ -34,6 +34,10 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
             WHERE e['table'] IN ('leads', 'deals') AND e['column'] IS NOT NULL AND e['note'] IS NOT NULL
               AND TRY_CAST(e['at'] AS TIMESTAMP) IS NOT NULL""",
          "DELETE FROM meta WHERE key = 'import_stamps'"]),
+    # 4: edit_versions may hold the stall rules per stage (kind 'stall_rules') and deals snoozed for a known
+    # reason (kind 'deal_snooze').
+    (4, ["ALTER TABLE edit_versions RENAME TO edit_versions_v3"],
+        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v3", "DROP TABLE edit_versions_v3"]),
 ]
 
 
@@ -161,7 +165,8 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 # What a write can change, each with its own version counter, so a cache keyed on the domains a figure
 # reads survives writes to the others (a goal save keeps the SLA and attribution caches warm).
-DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition", "proposals", "access")
+DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition", "proposals", "access",
+                            "stalls")
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -42,10 +42,12 @@ from core.models import (
     DEFAULT_SLA_POLICY,
     AccessMap,
     Actor,
+    DealSnooze,
     Exclusion,
     GoalBody,
     QualityDefinition,
     SlaPolicy,
+    StallRules,
 )
 from core.periods import parse_period, utc_now
 from core.semantic.enums import ROLE_LABELS, ROLES
@@ -57,14 +59,18 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "quality_definition": QualityDefinition,
     "access": AccessMap,
     "exclusion": Exclusion,
+    "stall_rules": StallRules,
+    "deal_snooze": DealSnooze,
 }
 # The data domains a save of each kind changes (default: its own). An exclusion changes what every
 # record-reading figure counts, so it is a change to the records.
-CHANGES: dict[str, tuple[str, ...]] = {"exclusion": ("records",)}
+CHANGES: dict[str, tuple[str, ...]] = {"exclusion": ("records",), "stall_rules": ("stalls",),
+                                       "deal_snooze": ("stalls",)}
 PROPOSABLE = frozenset({signoff.KIND})  # kinds that may change by proposal and approval
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
-# Kinds whose versions apply from an effective date to the records stamped after it.
-EFFECTIVE_DATED = frozenset({"sla_policy", "quality_definition"})
+# Kinds whose versions apply from an effective date to the records stamped after it (a snooze: from the
+# moment it was made, so a figure as of an earlier moment never sees it).
+EFFECTIVE_DATED = frozenset({"sla_policy", "quality_definition", "deal_snooze"})
 # The first version of an effective-dated kind applies to all history before it too.
 BEGINNING = datetime(2000, 1, 1)
 SYSTEM_ACTOR = Actor(name="Accord defaults", team="leadership")
@@ -78,6 +84,7 @@ class EditRefused(AccordError):
 
 EDITORS = frozenset({"sales_editor", "marketing_editor", "admin"})
 ADMINS = frozenset({"admin"})
+SALES = frozenset({"sales_editor", "admin"})  # what counts as stalled is sales' call (leadership may overrule)
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,8 @@ RIGHTS: dict[str, Right] = {
     "withdraw": Right(EDITORS, "withdraw a proposal"),
     "access": Right(ADMINS, "change who may do what (the access map)"),
     "exclusion": Right(EDITORS, "exclude records from the figures or restore them"),
+    "stall_rules": Right(SALES, "change the stall rules"),
+    "deal_snooze": Right(SALES, "mark a deal stalled for a known reason"),
 }
 # Who decides a team's proposals: never that team itself.
 APPROVERS: dict[str, tuple[str, ...]] = {
@@ -289,6 +298,8 @@ def check(
         result.errors, result.warnings = quality.check_values(con, model)
     elif isinstance(model, Exclusion):
         result.errors = _exclusion_problems(con, subject, model)
+    elif isinstance(model, DealSnooze):
+        result.errors = _snooze_problems(con, subject, model, as_of or utc_now())
     if result.errors:
         result.model = None
     return result
@@ -313,6 +324,21 @@ def _exclusion_problems(con: duckdb.DuckDBPyConnection, subject: str, exclusion:
     if exclusion.excluded and not (row and row[0]):
         noun = exclusion.table.rstrip("s")
         return [f"There is no {noun} {exclusion.record_id} in the data: check the id."]
+    return []
+
+
+def _snooze_problems(con: duckdb.DuckDBPyConnection, subject: str, snooze: DealSnooze, as_of: datetime) -> list[str]:
+    if subject != DealSnooze.subject(snooze.deal_id):
+        return [f"A snooze of deal {snooze.deal_id} is saved under {DealSnooze.subject(snooze.deal_id)!r}, "
+                f"not {subject!r}."]
+    if snooze.until is None:  # ending a snooze is always allowed, even of a deal since removed
+        return []
+    if snooze.until <= as_of.date():
+        return [f"A snooze must end after {as_of:%Y-%m-%d} (the data's present): the deal would count as "
+                "stalled again at once."]
+    row = con.execute("SELECT count(*) FROM deals WHERE deal_id = ?", [snooze.deal_id]).fetchone()
+    if not (row and row[0]):
+        return [f"There is no deal {snooze.deal_id} in the data: check the id."]
     return []
 
 

@@ -3,14 +3,17 @@ do what) and of who is acting."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.semantic.enums import (  # noqa: F401 (re-exported)
+    OPEN_STAGES,
     RATE_NAMES,
     ROLE_TEAMS,
     SENIORITIES,
+    OpenStage,
     RateName,
     Role,
     Seniority,
@@ -193,6 +196,35 @@ class Exclusion(_Strict):
     @staticmethod
     def subject(table: str, record_id: str) -> str:
         return f"{table}:{record_id}"
+
+
+class StallRules(_Strict):
+    """Days in one stage after which an open deal counts as stalled, per open stage (discovery stalls sooner
+    than negotiation). A stage not listed falls back to the default (ACCORD_STALL_DAYS), so an empty body is
+    the default everywhere. Saved as kind 'stall_rules', subject 'default'; the latest version applies."""
+
+    days: dict[OpenStage, int] = Field(default_factory=dict)
+
+    @field_validator("days")
+    @classmethod
+    def _in_range(cls, days: dict[str, int]) -> dict[str, int]:
+        for stage, value in days.items():
+            if not 1 <= value <= 365:
+                raise ValueError(f"{stage} must stall after 1 to 365 days (got {value}).")
+        return {s: days[s] for s in OPEN_STAGES if s in days}  # pipeline order, for readable diffs
+
+
+class DealSnooze(_Strict):
+    """'Stalled for a known reason': the deal leaves the stalled count from the version's effective moment
+    until 00:00 UTC of `until`, then counts again; `until` None ends a snooze early. Who and why are the
+    version's author and reason. Saved as kind 'deal_snooze', subject `subject(deal_id)`."""
+
+    deal_id: str = Field(min_length=1, max_length=200)
+    until: date | None
+
+    @staticmethod
+    def subject(deal_id: str) -> str:
+        return f"deals:{deal_id}"
 
 
 DEFAULT_QUALITY_DEFINITION = QualityDefinition(min_score=60, demo_fast_track=True, crm_qualified=True)

@@ -141,7 +141,7 @@ def test_goals_are_per_quarter(empty):
 
 def test_one_rights_table_for_every_action():
     assert set(edits.RIGHTS) == {"goal", "sla_policy", "quality_definition", "import", "propose", "decide", "withdraw",
-                                 "access", "exclusion"}
+                                 "access", "exclusion", "stall_rules", "deal_snooze"}
     for action in edits.RIGHTS:
         assert edits.refusal(VIEWER, action) == f"Vic Board (viewer) may not {edits.RIGHTS[action].verb}."
         assert edits.refusal(SALES, action) is None or action == "access"
@@ -149,6 +149,7 @@ def test_one_rights_table_for_every_action():
     assert edits.refusal(Actor(name="Ada", team="leadership"), "access") is None  # leadership acts as admin
     assert edits.who_may("goal") == "marketing editors, sales editors or admins"
     assert edits.who_may("access") == "admins"
+    assert edits.who_may("stall_rules") == edits.who_may("deal_snooze") == "sales editors or admins"
 
 
 def test_a_save_is_validated_like_a_proposal(tiny):

@@ -157,7 +157,7 @@ def test_sidebar_opens_on_the_latest_quarter_holding_data(tiny_db_copy, use_db):
     con.close()
     use_db(tiny_db_copy)
     at = open_page("pages/overview.py")
-    picker = at.sidebar.selectbox(key="app_period")
+    picker = at.sidebar.selectbox(key="period")
     assert picker.value == "2026-Q3"  # D6 closed on 2026-09-01, the latest record
     assert [o for o in picker.options if "Q" in o][:4] == ["2027-Q2", "2027-Q1", "2026-Q4", "2026-Q3"]
     assert at.session_state["app_scope"].period.label == "2026-Q3"
@@ -253,3 +253,34 @@ def test_page_url_paths_match_file_names():
 
     for spec in PAGE_SPECS:
         assert Path(spec.path).stem == spec.url_path, spec
+
+
+def test_a_v3_file_keeps_its_history_and_accepts_stall_rules_and_snoozes(tmp_path):
+    import duckdb
+
+    path = tmp_path / "v3.duckdb"
+    db.connect(path, create=True).close()
+    old = duckdb.connect(str(path))  # a v3 file: edit_versions' CHECK without the two stall kinds
+    old.execute("DROP TABLE edit_versions")
+    old.execute("""CREATE TABLE edit_versions (
+        kind VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access', 'exclusion')),
+        subject VARCHAR NOT NULL, version INTEGER NOT NULL CHECK (version >= 1), effective_from TIMESTAMP NOT NULL,
+        body JSON NOT NULL, saved_by VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL, reason VARCHAR NOT NULL,
+        PRIMARY KEY (kind, subject, version))""")
+    old.execute("""INSERT INTO edit_versions VALUES ('exclusion', 'deals:D1', 1, '2026-07-01', '{}', 'Lee',
+                   '2026-07-01', 'typo')""")
+    old.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.raises(duckdb.ConstraintException):
+        old.execute("""INSERT INTO edit_versions VALUES ('stall_rules', 'default', 1, '2026-07-01', '{}', 'Sal',
+                       '2026-07-01', 'x')""")
+    old.close()
+    con = db.connect(path)
+    assert db.get_meta(con, "schema_version") == "4" == str(db.SCHEMA_VERSION)
+    assert con.execute("SELECT kind, subject, saved_by FROM edit_versions").fetchall() == [
+        ("exclusion", "deals:D1", "Lee")]
+    con.execute("""INSERT INTO edit_versions VALUES ('stall_rules', 'default', 1, '2026-07-01', '{"days": {}}', 'Sal',
+                   '2026-07-01', 'rules'), ('deal_snooze', 'deals:D1', 1, '2026-07-01', '{}', 'Sal', '2026-07-01', 'x')""")
+    with pytest.raises(duckdb.ConstraintException):  # the primary key came back with the new table
+        con.execute("""INSERT INTO edit_versions VALUES ('exclusion', 'deals:D1', 1, '2026-07-01', '{}', 'x',
+                       '2026-07-01', 'dup')""")
+    con.close()

@@ -43,7 +43,6 @@ from core.semantic.blocks import (
     SALES_CYCLE_DAYS,
     STAGE_NOW,
     STAGE_RANK,
-    STALLED,
     WON_IN_PERIOD,
     Figures,
     one_row,
@@ -55,6 +54,7 @@ from core.semantic.blocks import (
 from core.semantic.dimensions import DEAL_JOINS, DIMENSIONS, Dimension, dimension
 from core.semantic.enums import OPEN_STAGES, OUTLIER_FACTOR, OUTLIER_SHARE
 from core.semantic.measures import MEASURES, fmt, label
+from core.stall_rules import SNOOZE_JOIN, SNOOZED, SNOOZES, STALLED, THRESHOLD_DAYS, stall_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,6 +79,7 @@ SUMS: dict[str, str] = {
     "won_revenue": f"coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD}), 0)",
     "open_deals_all": "count(*) FILTER (d.state = 'open')",
     "stalled_deals": f"count(*) FILTER ({STALLED})",
+    "snoozed_deals": f"count(*) FILTER ({SNOOZED})",  # over their threshold, out of the count for a known reason
     "year_won_deals": f"count(*) FILTER ({WON_IN_TRAILING_YEAR})",
     "year_lost_deals": f"count(*) FILTER ({LOST_IN_TRAILING_YEAR})",
     "year_won_revenue": f"coalesce(sum(d.amount) FILTER ({WON_IN_TRAILING_YEAR}), 0)",
@@ -105,9 +106,10 @@ def _sums(
     con: duckdb.DuckDBPyConnection, params: dict, names: tuple[str, ...], dim: Dimension | None = None
 ) -> list[dict]:
     """The SUMS called `names`, one row per value of `dim` (a `segment` column), or one row without it."""
-    stage = "stalled_deals" in names  # only the stall condition needs the current stage
-    ctes = f"{DEAL_ASOF}, {CURRENT_STAGE}" if stage else DEAL_ASOF
-    joins = (dim.deal_joins() if dim else "") + ("\n    LEFT JOIN current_stage s ON s.deal_id = d.deal_id" if stage else "")
+    stage = bool({"stalled_deals", "snoozed_deals"} & set(names))  # only stalls need the stage and the snoozes
+    ctes = f"{DEAL_ASOF}, {CURRENT_STAGE}, {SNOOZES}" if stage else DEAL_ASOF
+    joins = (dim.deal_joins() if dim else "") + (f"\n    LEFT JOIN current_stage s ON s.deal_id = d.deal_id {SNOOZE_JOIN}"
+                                                  if stage else "")
     select = ",\n           ".join(f"{SUMS[n]} AS {n}" for n in names)
     segment = dim.deal_sql() if dim else "'all'"
     cur = run(con, f"""WITH {ctes}
@@ -268,6 +270,7 @@ class Pipeline(Figures):
     open_deals: int | None = None
     coverage: float | None = None
     stalled_deals: int | None = None
+    snoozed_deals: int | None = None  # over their stage's threshold but snoozed for a known reason
     win_rate: float | None = None
     open_deals_all: int | None = None
     avg_won_deal_size: float | None = None
@@ -285,11 +288,11 @@ class Pipeline(Figures):
         return f"+{self.open_undated_deals:,} deals, {fmt(self.open_undated_amount, 'money')}, no expected close date"
 
 
-HEADLINE_SUMS = ("open_deals", "open_amount", "open_deals_all", "stalled_deals", "open_undated_deals",
+HEADLINE_SUMS = ("open_deals", "open_amount", "open_deals_all", "stalled_deals", "snoozed_deals", "open_undated_deals",
                  "open_undated_amount", *WON_CAVEAT_SUMS, *YEAR_SUMS)
 
 
-@reads('records')
+@reads('records', 'stalls')
 def pipeline(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -297,13 +300,14 @@ def pipeline(
     goal_revenue: float | None,
     stall_days: int = 30,
 ) -> Pipeline:
-    """The whole pipeline: the segment query without a segment."""
+    """The whole pipeline: the segment query without a segment. `stall_days` is the default stall threshold;
+    the saved stall rules (core.stall_rules) override it per stage."""
     result = Pipeline()
     present = tables_with_rows(con)
     if "deals" not in present:
         result.notes.append(present.missing("deals"))
         return result
-    row = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, HEADLINE_SUMS)[0]
+    row = _sums(con, scope_params(period, as_of) | stall_params(con, stall_days), HEADLINE_SUMS)[0]
     result.won_deals = row["won_deals"]
     result.won_revenue, won_notes, _ = won_caveats(row)
     result.notes.extend(won_notes)
@@ -334,7 +338,7 @@ def pipeline(
             result.notes.append("The goal is already met: nothing remains to cover, so coverage is undefined.")
 
     if "deal_stage_history" in present:
-        result.stalled_deals = row["stalled_deals"]
+        result.stalled_deals, result.snoozed_deals = row["stalled_deals"], row["snoozed_deals"]
     else:
         result.notes.append(present.missing("deal_stage_history"))
     result.notes.extend(present.undated_notes("deals"))
@@ -404,7 +408,7 @@ def _segment_row(row: dict, goal: float | None, year_revenue: float, lost_record
             "pipeline_needed": pipeline_needed, "pipeline_shortfall": shortfall, "status": status}
 
 
-@reads('records')
+@reads('records', 'stalls')
 def pipeline_by(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -421,7 +425,7 @@ def pipeline_by(
     present = tables_with_rows(con)
     if "deals" not in present:
         return pd.DataFrame(columns=PIPELINE_BY_COLUMNS)
-    sums = _sums(con, scope_params(period, as_of) | {"stall_days": stall_days}, SEGMENT_SUMS, dim)
+    sums = _sums(con, scope_params(period, as_of) | stall_params(con, stall_days), SEGMENT_SUMS, dim)
     year_revenue = sum(r["year_won_revenue"] for r in sums)
     lost, any_open = lost_deals_recorded(con), any(r["open_deals_all"] for r in sums)
     rows = [_segment_row(r, goal_revenue, year_revenue, lost, any_open) for r in sums]
@@ -462,6 +466,7 @@ DEAL_KINDS: dict[str, tuple[str, str]] = {
     "lost": ("lost_deals", LOST_IN_PERIOD),
     "slipped": ("slipped_deals", SLIPPED),
     "stalled": ("stalled_deals", STALLED),
+    "snoozed": ("snoozed_deals", SNOOZED),
     "open_all": ("open_deals", "d.state = 'open'"),
     "sales_sourced": ("sales_sourced_deals", SALES_SOURCED_CREATED),
 }
@@ -555,7 +560,12 @@ class Records:
 
 
 RECORDS_LIMIT = 200
-_ORDER = {"stalled": "days_in_stage DESC, deal_id"}  # longest in one stage first; otherwise biggest first
+# longest in one stage first; snoozed: the soonest back in the count; otherwise biggest first
+_ORDER = {"stalled": "days_in_stage DESC, deal_id", "snoozed": "snoozed_until, deal_id"}
+# What a list of stalls shows beyond every deal list's columns: the threshold it was judged on, the snooze.
+_STALL_COLUMNS = {"stalled": f", {THRESHOLD_DAYS} AS stall_after_days",
+                  "snoozed": f", {THRESHOLD_DAYS} AS stall_after_days, z.until AS snoozed_until, "
+                             "z.snoozed_by, z.snooze_reason"}
 
 
 def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict) -> Records:
@@ -571,19 +581,19 @@ def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict)
 def _deal_list_sql(kind: str, dim: Dimension | None) -> str:
     advanced = kind == "advanced"  # the only condition over `advanced`, which needs the period
     where = DEAL_KINDS[kind][1] + (f" AND ({dim.deal_sql()}) = $value" if dim else "")
-    return f"""WITH {DEAL_ASOF}, {CURRENT_STAGE}{", " + ADVANCED_CTE if advanced else ""}
+    return f"""WITH {DEAL_ASOF}, {CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
         SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage,
                CASE WHEN d.state = 'open' THEN {DAYS_IN_STAGE} END AS days_in_stage,
                {DIMENSIONS["rep"].deal_sql()} AS owner, {DIMENSIONS["team"].deal_sql()} AS owner_team,
                {DIMENSIONS["source"].deal_sql()} AS source, d.lead_id,
-               d.created_at, d.expected_close_on, d.closed_at
+               d.created_at, d.expected_close_on, d.closed_at{_STALL_COLUMNS.get(kind, "")}
         FROM deal_asof d {DEAL_JOINS}
-        LEFT JOIN current_stage s ON s.deal_id = d.deal_id
+        LEFT JOIN current_stage s ON s.deal_id = d.deal_id {SNOOZE_JOIN}
         {"LEFT JOIN advanced a ON a.deal_id = d.deal_id" if advanced else ""}
         WHERE {where}"""
 
 
-@reads('records')
+@reads('records', 'stalls')
 def deal_records(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -599,17 +609,18 @@ def deal_records(
     if kind not in DEAL_KINDS:
         raise ValueError(f"unknown kind of deal {kind!r}")
     dim = dimension(segment, PIPELINE_DIMENSIONS) if segment is not None else None
-    params = scope_params(period, as_of) | {"stall_days": stall_days, "limit": int(limit), "value": value}
+    params = scope_params(period, as_of) | stall_params(con, stall_days) | {"limit": int(limit), "value": value}
     base = _deal_list_sql(kind, dim)
     return bounded(con, base, _ORDER.get(kind, "amount DESC, deal_id"), params)
 
 
-@reads('records')
+@reads('records', 'stalls')
 def stalled_deals(
     con: duckdb.DuckDBPyConnection, as_of: datetime, stall_days: int, limit: int | None = None
 ) -> pd.DataFrame:
-    """Deals open as of whose current stage was entered more than stall_days before as of, longest in
-    stage first (the first `limit` of them when given): deal_records' list, for any period."""
-    params = scope_params(None, as_of) | {"stall_days": stall_days, "limit": limit}
+    """Deals open as of whose current stage was entered more than their stage's stall threshold before as of
+    (the rules, else stall_days) and that no snooze holds out, longest in stage first (the first `limit` of
+    them when given): deal_records' list, for any period."""
+    params = scope_params(None, as_of) | stall_params(con, stall_days) | {"limit": limit}
     sql = f"{_deal_list_sql('stalled', None)} ORDER BY {_ORDER['stalled']}"
     return run(con, sql + (" LIMIT $limit" if limit is not None else ""), params).df()

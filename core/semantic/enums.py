@@ -14,6 +14,7 @@ TABLES: tuple[str, ...] = ("reps", "campaigns", "leads", "activities", "deals", 
 # Deal stages in pipeline order; the open ones first, then the two closed outcomes.
 OPEN_STAGES: tuple[str, ...] = ("discovery", "qualification", "proposal", "negotiation")
 CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
+OpenStage = Literal["discovery", "qualification", "proposal", "negotiation"]  # OPEN_STAGES, as a type
 DEAL_STAGES: tuple[str, ...] = (*OPEN_STAGES, *CLOSED_STAGES)
 DEAL_STAGE_LABELS: dict[str, str] = {
     "discovery": "Discovery", "qualification": "Qualification", "proposal": "Proposal",
@@ -58,7 +59,8 @@ FUNNEL_STAGES: tuple[str, ...] = ("leads", "quality_leads", "accepted", "opportu
 SLA_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
 
 # Kinds of edited state, each versioned through core.edits.
-EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access", "exclusion")
+EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access", "exclusion", "stall_rules",
+                                "deal_snooze")
 PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
 
 # Words shown for values that are missing or stand for a group rather than a record.
@@ -70,6 +72,7 @@ UNASSIGNED = "unassigned"
 REP_NOT_LOADED = "rep not loaded"
 OTHER_VALUES = "(all other values)"
 NO_REASON = "(no reason given)"  # a rejection that did not say why
+UNATTRIBUTED = "unattributed"  # a touched deal none of whose touches falls inside the attribution lookback
 
 # The outlier rule, shared by the import's data-quality profile and the figures' caveats: a record this
 # many times the median amount (or smaller by as much) is an outlier, and a large one is flagged when it

@@ -85,7 +85,11 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("open_amount", "Open pipeline", "money", "open_as_of", "core.metrics.pipeline.pipeline",
             "Amount of deals open as of, with expected close date inside the period."),
     Measure("stalled_deals", "Stalled deals", "count", "open_as_of", "core.metrics.pipeline.pipeline",
-            "Deals open as of whose current stage was entered more than the stall threshold (days) before."),
+            "Deals open as of whose current stage was entered more than its stage's stall threshold (days) "
+            "before, less those an editor snoozed for a known reason."),
+    Measure("snoozed_deals", "Snoozed stalls (known reason)", "count", "open_as_of", "core.metrics.pipeline.pipeline",
+            "Deals over their stage's stall threshold that an editor marked stalled for a known reason until a "
+            "date: out of the stalled count until then, still open."),
     Measure("win_rate", "Win rate", "percent", "trailing_year", "core.metrics.pipeline.trailing_year_deals",
             "Won ÷ (won + lost) over deals closed in the trailing 365 days."),
     Measure("velocity", "Sales velocity", "money_per_day", "open_as_of", "core.metrics.pipeline.pipeline",
