@@ -3,10 +3,11 @@ do what) and of who is acting."""
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Literal
+from datetime import date, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from core.semantic.enums import (  # noqa: F401 (re-exported)
     OPEN_STAGES,
@@ -73,6 +74,73 @@ class GoalBody(_Strict):
         return self
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+# Saved, compared and shown as plain strings ("09:00", "2026-12-24"), so a policy's dump is JSON as it is
+ClockTime = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+Day = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+
+
+class WorkingHours(_Strict):
+    """One working calendar of the SLA policy: the days and local hours a team (or region) answers leads,
+    in its IANA time zone, less its holidays. `applies_to` 'all' is the calendar of every lead whose
+    owner's team and region have none of their own (core.workhours says how a lead's calendar is chosen)."""
+
+    applies_to: Literal["all", "team", "region"] = "all"
+    name: str | None = Field(None, description="The team or region (reps.team / reps.region); none for 'all'.")
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    opens: ClockTime = time(9)
+    closes: ClockTime = time(17)
+    time_zone: str = "UTC"
+    holidays: list[Day] = Field(default_factory=list)
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _to_the_minute(cls, value: time) -> time:
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+
+    @field_validator("name")
+    @classmethod
+    def _tidy_name(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays_in_order(cls, values: list[Weekday]) -> list[Weekday]:
+        if not values:
+            raise ValueError("Choose at least one working day.")
+        return [d for d in WEEKDAYS if d in values]  # one order, no repeats: equal calendars compare equal
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_in_order(cls, values: list[date]) -> list[date]:
+        return sorted(set(values))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> WorkingHours:
+        if self.closes <= self.opens:
+            raise ValueError(f"Closing time {self.closes:%H:%M} must be after opening time {self.opens:%H:%M}.")
+        if self.applies_to == "all" and self.name is not None:
+            raise ValueError("A calendar for all leads takes no team or region name.")
+        if self.applies_to != "all" and self.name is None:
+            raise ValueError(f"Name the {self.applies_to} this calendar applies to.")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.applies_to, self.name)
+
+
 class SlaPolicy(_Strict):
     """Both teams' promises: sales' response and follow-up, marketing's quality-lead volume."""
 
@@ -80,6 +148,18 @@ class SlaPolicy(_Strict):
     min_attempts: int = Field(3, ge=1, le=100)
     attempt_days: float = Field(7, gt=0, le=90)
     monthly_quality_commitment: int | None = Field(None, ge=0)
+    # Added with issue 15 (absent from older saved bodies, so they read as calendar hours): empty = calendar hours
+    working_hours: list[WorkingHours] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_calendar_each(self) -> SlaPolicy:
+        seen: set[tuple[str, str | None]] = set()
+        for calendar in self.working_hours:
+            if calendar.key in seen:
+                who = "all leads" if calendar.name is None else f"{calendar.applies_to} {calendar.name}"
+                raise ValueError(f"Two working calendars for {who}: keep one.")
+            seen.add(calendar.key)
+        return self
 
 
 class QualityDefinition(_Strict):

@@ -83,7 +83,8 @@ def headline_notes(h: Headline) -> list[str]:
 REPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "goal": ("revenue", "won_revenue", "attainment"),
     "funnel": ("leads", "quality_leads", "accepted", "opportunities", "won"),
-    "sla": ("met", "breached", "pending", "compliance", "median_hours_to_first_touch", "p90_hours_to_first_touch"),
+    "sla": ("met", "breached", "pending", "compliance", "median_hours_to_first_touch", "p90_hours_to_first_touch",
+            "median_routing_hours", "p90_routing_hours", "within_5m_share", "within_1h_share", "within_24h_share"),
     "delivery": ("quality_leads", "committed", "delivery"),
     "pipeline": ("open_amount", "coverage", "stalled_deals", "win_rate", "velocity_per_day"),
 }

@@ -57,6 +57,33 @@ def test_report_prints_only_json(tiny_db_file):
     assert report["pipeline"]["coverage"] == pytest.approx(42_000 / 65_000)
 
 
+def test_report_splits_routing_from_response_and_gives_the_distribution(tiny_db_file):
+    out = _cli("report", "--db", str(tiny_db_file), "--period", "2026-Q3")
+    assert out.returncode == 0, out.stderr
+    sla = _strict_json(out.stdout)["sla"]
+    # routing (created → assigned, by as-of 08-15 12:00): L3 0 h, L1 1 h, L4 6 h → median 1; p90 at rank
+    # 0.9 × 2 = 1.8 → 1 + 0.8 × 5 = 5.0 (L2 and L6 were never assigned)
+    assert sla["median_routing_hours"] == 1.0
+    assert sla["p90_routing_hours"] == pytest.approx(5.0)
+    # touched quality leads: L6 2 h, L1 24 h (exactly: inclusive), L2 27 h (L4's touch is after as-of)
+    assert (sla["within_5m_share"], sla["within_1h_share"]) == (0.0, 0.0)
+    assert sla["within_24h_share"] == pytest.approx(2 / 3)
+    assert sla["median_hours_to_first_touch"] == 24.0  # the response side, unchanged
+
+
+def test_report_says_why_routing_delay_cannot_be_computed(tiny_db_copy):
+    con = duckdb.connect(str(tiny_db_copy))
+    con.execute("UPDATE leads SET assigned_at = NULL")
+    con.close()
+    out = _cli("report", "--db", str(tiny_db_copy), "--period", "2026-Q3")
+    assert out.returncode == 0, out.stderr
+    sla = _strict_json(out.stdout)["sla"]
+    assert (sla["median_routing_hours"], sla["p90_routing_hours"]) == (None, None)
+    assert any(n.startswith("Routing delay cannot be computed because no lead in the data records when it was "
+                            "handed to sales") for n in sla["notes"])
+    assert sla["within_24h_share"] is not None  # the response side does not need assignment times
+
+
 def test_report_at_the_edges_of_the_date_range(tiny_db_file):
     for period, as_of in (("1900-Q1", "1900-01-01"), ("2200-Q4", "2200-12-31T23:59:59"), ("2026-Q3", "1900-01-01")):
         out = _cli("report", "--db", str(tiny_db_file), "--period", period, "--as-of", as_of)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from core import edits
+from core import edits, workhours
 from core.db import reads
 from core.metrics.funnel import Funnel, funnel, funnel_by
 from core.periods import Period
@@ -105,18 +105,33 @@ SALES_AGGREGATES: dict[str, str] = {
     "attempt_windows_closed": "count(*) FILTER (attempt_window_closed)",
     "avg_attempts": "avg(attempts) FILTER (attempt_window_closed)",
     "under_worked": f"count(*) FILTER ({_UNDER_WORKED})",
+    # issue 15: routing (created → assigned, ops' delay) apart from the rep's response, and the response
+    # distribution; limits in seconds so "within 5 minutes" is an exact, inclusive comparison
+    "routed_leads": "count(routing_hours)",
+    "median_routing_hours": "quantile_cont(routing_hours, 0.5)",
+    "p90_routing_hours": "quantile_cont(routing_hours, 0.9)",
+    "touched_leads": "count(seconds_to_first_touch)",
+    **{f"within_{name}_share": f"count(*) FILTER (seconds_to_first_touch <= {seconds}) "
+                               "/ nullif(count(seconds_to_first_touch), 0)"
+       for name, seconds in (("5m", 300), ("1h", 3600), ("24h", 86400))},
 }
 # The counts among them: a week in which no clock started reads 0 for these (and undefined for the rest).
 SALES_COUNTS = ("quality_leads", "met", "breached", "pending", "never_touched", "attempt_windows_closed",
-                "under_worked")
+                "under_worked", "routed_leads", "touched_leads")
 # Grouping name → the per-lead columns it groups by (an allow-list).
-_GROUPINGS: dict[str, tuple[str, ...]] = {"team": ("team",), "rep": ("team", "rep", "rep_key")}
+_GROUPINGS: dict[str, tuple[str, ...]] = {"team": ("team",), "rep": ("team", "rep", "rep_key"), "source": ("source",)}
+# The speed-to-lead breakdowns the page offers (routing apart from response, with the distribution).
+SPEED_BY = ("source", "team", "rep")
+SPEED_COLUMNS = ("routed_leads", "median_routing_hours", "p90_routing_hours", "touched_leads",
+                 "median_hours_to_first_touch", "p90_hours_to_first_touch", "within_5m_share", "within_1h_share",
+                 "within_24h_share")
 
 # The declared measure each column of the sales tables shows: they count quality leads by clock start
 # (sla_quality_leads), where marketing's tables count the funnel's cohort (quality_leads, by creation).
 SALES_MEASURES: dict[str, str] = {
     "quality_leads": "sla_quality_leads", "met": "sla_met", "breached": "sla_breached", "pending": "sla_pending",
     "median_hours_to_first_touch": "median_hours", "p90_hours_to_first_touch": "p90_hours",
+    **{name: name for name in SPEED_COLUMNS},
 }
 # Labels and display formats of the columns of this module's tables that are not measures.
 COLUMN_LABELS: dict[str, str] = {
@@ -149,6 +164,13 @@ class ResponseSla(Figures):
     quality_leads: int | None = None  # quality leads whose clock started in the period (by as-of)
     attempt_windows_closed: int | None = None
     avg_attempts: float | None = None  # over leads whose attempt window has closed
+    routed_leads: int | None = None  # quality leads with an assignment time by as-of, not before creation
+    median_routing_hours: float | None = None
+    p90_routing_hours: float | None = None
+    touched_leads: int | None = None  # quality leads first touched by as-of
+    within_5m_share: float | None = None
+    within_1h_share: float | None = None
+    within_24h_share: float | None = None
 
     @property
     def breached_note(self) -> str | None:
@@ -256,40 +278,94 @@ class SlaHeadline:
 def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
     """Per quality lead whose clock started in the period (by as-of): its owner's team and rep (and
     `rep_key`, the owner id, '' when unassigned), source and campaign, the policy in force at its clock
-    start, first touch, attempts and status (met / breached / pending). The base of every response-SLA
-    figure and of the breach list."""
+    start, first touch, attempts and status (met / breached / pending), seconds to first touch and hours
+    of routing delay. The base of every response-SLA figure and of the breach list.
+
+    Durations are calendar time unless the policy in force at the lead's clock start sets working hours
+    (core.workhours): then they count the working seconds of the lead's calendar (`cal_id`, NULL for a
+    lead no calendar covers, which stays in calendar time)."""
     schedule = sla_schedule(con)
     policy = ",\n               ".join(
         f"{schedule_value_sql(schedule, name, 'q.clock_start', params, 's')} AS {name}"
         for name in ("response_hours", "min_attempts", "attempt_days")
     )
-    return f"""
-    WITH {lead_q(con, params, window=CLOCK_WINDOW)},
+    leads = f"""{lead_q(con, params, window=CLOCK_WINDOW)},
     sla_leads AS (
-        SELECT q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.clock_start,
-               {policy}
-        FROM lead_q q
+        SELECT q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.assigned_at, q.clock_start,
+               {policy}{{calendar}}
+        FROM lead_q q{{calendar_join}}
         WHERE q.is_quality AND q.clock_start >= $start AND q.clock_start < $end AND q.clock_start <= $as_of
-    ),
-    windows AS (
-        SELECT *, clock_start + to_seconds(response_hours * 3600) AS deadline,
-               clock_start + to_seconds(attempt_days * 86400) AS attempts_until
-        FROM sla_leads
-    ),
-    touched AS (
+    )"""
+    touched = """touched AS (
         SELECT w.lead_id, min(a.occurred_at) AS first_touch_at,
                count(*) FILTER (a.occurred_at <= w.attempts_until) AS attempts
         FROM windows w
         JOIN activities a ON a.lead_id = w.lead_id AND a.occurred_at >= w.clock_start AND a.occurred_at <= $as_of
         GROUP BY w.lead_id
-    ),
-    judged AS (
+    )"""
+    judged = f"""judged AS (
         SELECT w.*, t.first_touch_at, coalesce(t.attempts, 0) AS attempts,
                CASE WHEN t.first_touch_at <= w.deadline THEN '{MET}'
                     WHEN w.deadline <= $as_of THEN '{BREACHED}'
                     ELSE '{PENDING}' END AS sla_status
         FROM windows w LEFT JOIN touched t ON t.lead_id = w.lead_id
-    )
+    )"""
+    routed = "l.assigned_at IS NOT NULL AND l.assigned_at <= $as_of AND l.assigned_at >= l.created_at"
+    calendar_touch = "epoch(l.first_touch_at - l.clock_start)"
+    calendar_routing = "epoch(l.assigned_at - l.created_at)"
+    calendar_late = "epoch(coalesce(l.first_touch_at, $as_of) - l.deadline)"
+    if not workhours.uses_working_hours(schedule):
+        ctes = f"""{leads.format(calendar="", calendar_join="")},
+    windows AS (
+        SELECT *, clock_start + to_seconds(response_hours * 3600) AS deadline,
+               clock_start + to_seconds(attempt_days * 86400) AS attempts_until
+        FROM sla_leads
+    ),
+    {touched},
+    {judged}"""
+        base, touch_s, routing_s, late_s = "judged", calendar_touch, calendar_routing, calendar_late
+    else:
+        calendar = workhours.calendar_case(schedule, "q.clock_start", "wr.team", "wr.region", params)
+        first = one_row(run(con, f"SELECT min(l.created_at) FROM counted_leads l WHERE l.created_at <= $as_of "
+                                 f"AND l.created_known AND {CLOCK_WINDOW}", params))[0]
+        work = workhours.work_ctes(schedule, min(first or params["start"], params["start"]), params["as_of"], params)
+        before, moment_at = workhours.before, workhours.moment_at
+        ctes = f"""{leads.format(calendar=f", {calendar} AS cal_id",
+                                 calendar_join=" LEFT JOIN reps wr ON wr.rep_id = q.owner_id")},
+    {work},
+    clocked AS (
+        SELECT s.*, {before("c", "s.clock_start")} AS w_clock, {before("k", "s.created_at")} AS w_created,
+               {before("c", "s.clock_start")} + s.response_hours * 3600 AS response_target,
+               {before("c", "s.clock_start")} + s.attempt_days * wd.day_s AS attempt_target
+        FROM sla_leads s
+        LEFT JOIN work_days wd ON wd.cal_id = s.cal_id
+        ASOF LEFT JOIN work c ON c.cal_id = s.cal_id AND s.clock_start >= c.start_at
+        ASOF LEFT JOIN work k ON k.cal_id = s.cal_id AND s.created_at >= k.start_at
+    ),
+    windows AS (
+        SELECT t.*,
+               CASE WHEN t.cal_id IS NULL THEN t.clock_start + to_seconds(t.response_hours * 3600)
+                    ELSE {moment_at("d", "t.response_target")} END AS deadline,
+               CASE WHEN t.cal_id IS NULL THEN t.clock_start + to_seconds(t.attempt_days * 86400)
+                    ELSE {moment_at("u", "t.attempt_target")} END AS attempts_until
+        FROM clocked t
+        ASOF LEFT JOIN work d ON d.cal_id = t.cal_id AND t.response_target >= d.cum_s
+        ASOF LEFT JOIN work u ON u.cal_id = t.cal_id AND t.attempt_target >= u.cum_s
+    ),
+    {touched},
+    {judged},
+    judged_at AS (SELECT *, coalesce(first_touch_at, $as_of) AS touch_or_now FROM judged),
+    timed AS (
+        SELECT j.*, {before("e", "j.touch_or_now")} AS w_touch_or_now
+        FROM judged_at j ASOF LEFT JOIN work e ON e.cal_id = j.cal_id AND j.touch_or_now >= e.start_at
+    )"""
+        base = "timed"
+        touch_s = (f"CASE WHEN l.cal_id IS NULL THEN {calendar_touch} "
+                   "WHEN l.first_touch_at IS NOT NULL THEN l.w_touch_or_now - l.w_clock END")
+        routing_s = f"CASE WHEN l.cal_id IS NULL THEN {calendar_routing} ELSE l.w_clock - l.w_created END"
+        late_s = f"CASE WHEN l.cal_id IS NULL THEN {calendar_late} ELSE l.w_touch_or_now - l.response_target END"
+    return f"""
+    WITH {ctes}
     SELECT l.lead_id, l.company, l.owner_id,
            {DIMENSIONS["team"].lead_sql()} AS team,
            {DIMENSIONS["rep"].lead_sql()} AS rep,
@@ -299,13 +375,15 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
            {DIMENSIONS["campaign"].lead_sql()} AS campaign,
            l.created_at, l.clock_start, l.deadline, l.response_hours, l.min_attempts, l.attempt_days,
            l.first_touch_at,
-           epoch(l.first_touch_at - l.clock_start) / 3600.0 AS hours_to_first_touch,
+           {touch_s} / 3600.0 AS hours_to_first_touch,
+           CASE WHEN l.first_touch_at IS NOT NULL THEN {touch_s} END AS seconds_to_first_touch,
+           l.assigned_at,
+           CASE WHEN {routed} THEN {routing_s} / 3600.0 END AS routing_hours,
            l.attempts, l.sla_status, l.attempts_until,
            (l.attempts_until <= $as_of) AS attempt_window_closed,
            (l.attempts_until <= $as_of AND l.attempts < l.min_attempts) AS under_worked,
-           CASE WHEN l.sla_status = '{BREACHED}'
-                THEN epoch(coalesce(l.first_touch_at, $as_of) - l.deadline) / 3600.0 END AS hours_late
-    FROM judged l {LEAD_JOINS}
+           CASE WHEN l.sla_status = '{BREACHED}' THEN {late_s} / 3600.0 END AS hours_late
+    FROM {base} l {LEAD_JOINS}
     """
 
 
@@ -336,8 +414,25 @@ def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime
     if result.compliance is None:
         result.notes.append("No quality lead's response window has closed in this period yet.")
     if result.median_hours_to_first_touch is None:
-        result.notes.append("No quality lead of this period has been touched yet, so speed to lead is undefined.")
+        result.notes.append("No quality lead of this period has been touched yet, so speed to lead and the "
+                            "response distribution are undefined.")
+    if result.median_routing_hours is None:
+        result.notes.append(routing_note(con))
     return result
+
+
+NO_ASSIGNMENT_TIMES = ("Routing delay cannot be computed because no lead in the data records when it was handed to "
+                       "sales (assigned_at is empty everywhere), so the system's and operations' delay cannot be "
+                       "told apart from the rep's.")
+
+
+def routing_note(con: duckdb.DuckDBPyConnection) -> str:
+    """Why routing delay is undefined for a period: the data never records assignment, or no quality lead
+    of the period was assigned (by as-of, not before its creation)."""
+    if not one_row(con.execute("SELECT EXISTS (SELECT 1 FROM counted_leads WHERE assigned_at IS NOT NULL)"))[0]:
+        return NO_ASSIGNMENT_TIMES
+    return ("Routing delay cannot be computed for this period because none of its quality leads was assigned to "
+            "sales by as-of (an assignment time before the lead's creation is not counted).")
 
 
 @reads('records', 'sla_policy', 'quality_definition')

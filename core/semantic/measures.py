@@ -80,6 +80,25 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             "Median hours from clock start (assignment, else creation) to first touch, over touched quality leads."),
     Measure("p90_hours", "p90 speed to lead", "hours", "clock_in_period", "core.metrics.sla.response_sla",
             "90th percentile of hours from clock start to first touch (linear interpolation)."),
+    # issue 15: routing apart from the rep's response, and the response distribution (working hours when the
+    # SLA policy sets them, calendar hours otherwise)
+    Measure("routed_leads", "Leads routed", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads with an assignment time (assigned_at) by as-of, not before their creation: the leads "
+            "routing delay is measured over."),
+    Measure("median_routing_hours", "Median routing delay", "hours", "clock_in_period", "core.metrics.sla.response_sla",
+            "Median hours from lead creation to assignment to sales (created_at → assigned_at): the system's and "
+            "operations' delay, apart from the rep's response."),
+    Measure("p90_routing_hours", "p90 routing delay", "hours", "clock_in_period", "core.metrics.sla.response_sla",
+            "90th percentile of hours from lead creation to assignment to sales (linear interpolation)."),
+    Measure("touched_leads", "Leads touched", "count", "clock_in_period", "core.metrics.sla.response_sla",
+            "Quality leads first touched by as-of: the leads speed to lead and the response distribution are "
+            "measured over."),
+    Measure("within_5m_share", "Touched within 5 min", "percent", "clock_in_period", "core.metrics.sla.response_sla",
+            "Share of touched quality leads first touched within 5 minutes of clock start (inclusive)."),
+    Measure("within_1h_share", "Touched within 1 h", "percent", "clock_in_period", "core.metrics.sla.response_sla",
+            "Share of touched quality leads first touched within 1 hour of clock start (inclusive)."),
+    Measure("within_24h_share", "Touched within 24 h", "percent", "clock_in_period", "core.metrics.sla.response_sla",
+            "Share of touched quality leads first touched within 24 hours of clock start (inclusive)."),
     Measure("coverage", "Coverage", "ratio", "open_as_of", "core.metrics.pipeline.pipeline",
             "Open pipeline expected to close in the period ÷ (goal − won revenue). Undefined when nothing remains."),
     Measure("open_amount", "Open pipeline", "money", "open_as_of", "core.metrics.pipeline.pipeline",
