@@ -95,3 +95,28 @@ def rejections_chart(reasons: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("segment:N", title="Segment"), alt.Tooltip("reason:N", title="Reason"),
                  alt.Tooltip("rejected:Q", title=MEASURES["rejected"].label, format=",d")],
     ).properties(height=alt.Step(24))
+
+
+DISTRIBUTION_SHARES = ("within_5m_share", "within_1h_share", "within_24h_share")
+DISTRIBUTION_COLOURS = ["#1b6e3f", "#2e9e5b", "#9fd4b0"]
+
+
+def response_distribution_chart(frame: pd.DataFrame, label_column: str) -> alt.Chart:
+    """Per segment, the share of touched quality leads first touched within 5 minutes, 1 hour and 24 hours
+    of clock start: three bars side by side (the shares nest, so they are not stacked)."""
+    labels = {name: MEASURES[name].label for name in DISTRIBUTION_SHARES}
+    long = frame.melt(id_vars=[label_column, "touched_leads"], value_vars=list(DISTRIBUTION_SHARES),
+                      var_name="window", value_name="share")
+    long["window"] = long["window"].map(labels)
+    order = [labels[n] for n in DISTRIBUTION_SHARES]
+    return alt.Chart(long.dropna(subset=["share"])).mark_bar().encode(
+        y=alt.Y(f"{label_column}:N", sort=None, title=None, axis=alt.Axis(labelLimit=220)),
+        yOffset=alt.YOffset("window:N", sort=order),
+        x=alt.X("share:Q", title="Share of touched quality leads", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        color=alt.Color("window:N", sort=order, scale=alt.Scale(domain=order, range=DISTRIBUTION_COLOURS),
+                        legend=alt.Legend(title=None, orient="top")),
+        tooltip=[alt.Tooltip(f"{label_column}:N", title=DIMENSIONS[label_column].label),
+                 alt.Tooltip("window:N", title="Window"), alt.Tooltip("share:Q", title="Share", format=".1%"),
+                 alt.Tooltip("touched_leads:Q", title=MEASURES["touched_leads"].label, format=",d")],
+    ).properties(height=alt.Step(14))

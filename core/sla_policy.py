@@ -92,11 +92,15 @@ def form_values(latest: edits.Version | None, as_of: datetime) -> dict[str, obje
     return {**{f: getattr(body, f) for f in FIELDS}, "effective": start, "reason": ""}
 
 
-def submission(values: Mapping[str, object]) -> tuple[dict[str, object], datetime, str]:
+def submission(values: Mapping[str, object], keep: edits.Version | None = None) -> tuple[dict[str, object], datetime, str]:
     """The editor's values as what core.edits.save takes: the body, effective from 00:00 UTC of the chosen
-    day, and the reason."""
+    day, and the reason. `keep`: the version whose working hours the new one keeps (this editor does not
+    show them, and saving it must not drop them)."""
     effective: date = values["effective"]  # type: ignore[assignment]
-    return {f: values[f] for f in FIELDS}, datetime.combine(effective, time()), str(values["reason"] or "")
+    body = {f: values[f] for f in FIELDS}
+    if keep is not None:
+        body.update(kept_working_hours(keep))
+    return body, datetime.combine(effective, time()), str(values["reason"] or "")
 
 
 # ---------------------------------------------------------------------------------------------------

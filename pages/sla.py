@@ -8,10 +8,12 @@ from core import charts_sla, edits, sla_policy
 from core.metrics import sla
 from core.semantic.dimensions import labels as dimension_labels
 from core.semantic.enums import NO_REASON
+from core.semantic.measures import show
 from ui import data, sidebar, widgets
 
 KEY = "sla"
 FORM = f"{KEY}_form_"
+WH_FORM = f"{KEY}_wh_"  # the working-hours editor's widgets
 SALES_COLUMNS = ["quality_leads", "met", "breached", "pending", "compliance", "median_hours_to_first_touch",
                  "p90_hours_to_first_touch", "avg_attempts", "under_worked", "never_touched"]
 
@@ -47,6 +49,7 @@ st.title(f"SLA compliance · {period.label}")
 widgets.period_caption(scope, "a lead belongs to the period in which its SLA clock (assignment, else creation) started")
 if in_force is not None:
     st.markdown(f"**Policy in force at as-of** (version {in_force.version}): {sla_policy.sentence(in_force.body)}.")
+    widgets.say("caption", "{}", sla_policy.working_hours_sentence(in_force.body))  # names from the data
 for change in data.cached(sla.policy_changes_within, period):
     st.info(sla_policy.change_note(change), icon=":material/rule:")
 
@@ -88,6 +91,29 @@ def by_team_and_rep() -> None:
     table(by_rep, ["team", "rep", "rep_key", *SALES_COLUMNS], "by_rep", sales=True, labels={"rep_key": "Owner id"})
     widgets.csv_download(by_rep[["team", "rep", "rep_key", *SALES_COLUMNS]], f"sla-by-rep-{period.label}.csv",
                          label="Download by rep (CSV)", key=f"{KEY}_by_rep_csv")
+
+
+def routing_and_response() -> None:
+    if not needs_sales_side("Routing and response need"):
+        return
+    r = head.response
+    st.caption("Routing is the system's and operations' delay (lead created → assigned to sales); response is the "
+               "rep's (clock start → first touch). Both count working time when the policy sets working hours.")
+    cards([("median_routing_hours", r.median_routing_hours, f"p90 {show('p90_routing_hours', r.p90_routing_hours)}"),
+           ("median_hours", r.median_hours_to_first_touch, r.p90_note),
+           ("within_5m_share", r.within_5m_share, f"within 1 h: {show('within_1h_share', r.within_1h_share)}"),
+           ("within_24h_share", r.within_24h_share,
+            None if r.touched_leads is None else f"of {r.touched_leads:,} touched quality leads")])
+    segments = dimension_labels(sla.SPEED_BY)
+    by = st.radio("Routing and response by", list(segments), horizontal=True, key=f"{KEY}_speed_by",
+                  format_func=segments.get)
+    frame = data.cached(sla.sla_by, period, as_of, by)
+    keys = ["team", "rep", "rep_key"] if by == "rep" else [by]
+    label = "rep" if by == "rep" else by
+    if len(frame) and frame["touched_leads"].sum():
+        st.markdown(f"**First touched within 5 min, 1 h and 24 h, by {segments[by].lower()}**")
+        st.altair_chart(charts_sla.response_distribution_chart(frame, label), width="stretch")
+    table(frame, [*keys, *sla.SPEED_COLUMNS], f"speed_{by}", sales=True, labels={"rep_key": "Owner id"})
 
 
 def weekly_trend() -> None:
@@ -183,16 +209,58 @@ def policy() -> None:
                                            placeholder="e.g. agreed in the pipeline review of 3 Aug")
         submitted = st.form_submit_button("Save new version", type="primary")
     if submitted:
-        body, effective_from, reason = sla_policy.submission(values)
+        body, effective_from, reason = sla_policy.submission(values, keep=latest)
         saved = widgets.submit_edit(KEY, sla_policy.KIND, edits.POLICY_SUBJECT, body, actor=scope.actor,
                                     reason=reason, as_of=as_of, effective_from=effective_from)
         widgets.after_submit(KEY, saved, widget_prefix=FORM)
+    working_hours(latest, opened)
     st.markdown("**History**")
     widgets.version_history(KEY, data.cached(edits.history, sla_policy.KIND, edits.POLICY_SUBJECT), sla_policy.LABELS)
 
 
+def working_hours(latest, opened: int) -> None:
+    """The working-hours editor: one calendar at a time, saved as a new version of the whole policy."""
+    st.markdown(f"**{sla_policy.WORKING_HOURS_LABEL}**")
+    widgets.say("caption", "Latest version: {}", sla_policy.working_hours_sentence(
+        latest.body if latest is not None else sla_policy.SlaPolicy()))
+    choices = sla_policy.calendar_choices(latest.body if latest is not None else None)
+    choice = st.selectbox("Calendar", list(choices), key=WH_FORM + "choice", format_func=choices.get)
+    widgets.seed_widgets(WH_FORM, sla_policy.calendar_form_values(latest, choice, as_of), basis=(opened, as_of, choice))
+    with st.form(f"{KEY}_wh_form"):
+        c = st.columns(3)
+        values: dict[str, object] = {
+            "applies_to": c[0].selectbox("Applies to", list(sla_policy.APPLIES_TO), key=WH_FORM + "applies_to",
+                                         format_func=sla_policy.APPLIES_TO.get),
+            "name": c[1].text_input("Team or region", key=WH_FORM + "name",
+                                    help="As in the reps' team or region (e.g. sdr-emea, EMEA); empty for every other lead."),
+            "time_zone": c[2].selectbox("Time zone", sla_policy.TIME_ZONES, key=WH_FORM + "time_zone"),
+        }
+        c = st.columns([3, 1, 1])
+        values["weekdays"] = c[0].multiselect("Working days", list(sla_policy.WEEKDAY_NAMES), key=WH_FORM + "weekdays",
+                                              format_func=sla_policy.WEEKDAY_NAMES.get)
+        values["opens"] = c[1].time_input("Opens (local)", key=WH_FORM + "opens", step=900)
+        values["closes"] = c[2].time_input("Closes (local)", key=WH_FORM + "closes", step=900)
+        values["holidays"] = st.text_area("Holidays (one date a line, YYYY-MM-DD, local)", key=WH_FORM + "holidays",
+                                          height=90)
+        c = st.columns([1, 2, 1])
+        values["effective"] = c[0].date_input("Effective from (00:00 UTC)", key=WH_FORM + "effective")
+        values["reason"] = c[1].text_input("Why (kept in the history)", key=WH_FORM + "reason")
+        values["remove"] = c[2].checkbox("Remove this calendar", key=WH_FORM + "remove",
+                                         disabled=choice == sla_policy.NEW_CALENDAR)
+        submitted = st.form_submit_button("Save working hours", type="primary")
+    if submitted:
+        sent = sla_policy.calendar_submission(latest, choice, values)
+        for error in sent.errors:
+            widgets.say("error", "{}", error)
+        if sent.body is not None:
+            saved = widgets.submit_edit(KEY, sla_policy.KIND, edits.POLICY_SUBJECT, sent.body, actor=scope.actor,
+                                        reason=sent.reason, as_of=as_of, effective_from=sent.effective_from)
+            widgets.after_submit(KEY, saved, widget_prefix=WH_FORM)
+
+
 # Only the open tab runs (tabs rerun the page when switched).
-SECTIONS = {"Sales by team and rep": by_team_and_rep, "Weekly trend": weekly_trend, "Marketing's side": marketing_side,
+SECTIONS = {"Sales by team and rep": by_team_and_rep, "Routing and response": routing_and_response,
+            "Weekly trend": weekly_trend, "Marketing's side": marketing_side,
             "Breach list": breach_list, "SLA policy": policy}
 for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun"), SECTIONS.values()):
     if tab.open:

@@ -267,3 +267,102 @@ def test_a_cleared_commitment_saves_no_commitment_and_a_cleared_window_is_refuse
     save_policy(at, effective=date(2026, 8, 11), reason="cleared by mistake")
     assert [e.value for e in at.error] == ["response hours: Input should be a valid number"]
     assert versions(tiny_db_copy) == [1, 2, 3]
+
+
+# --- issue 15: routing apart from response, the response distribution, the working-hours editor -----------
+
+
+def test_routing_and_response_tab(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("Routing and response")
+    # routing (created → assigned by as-of): L3 0 h, L1 1 h, L4 6 h → median 1.0, p90 1 + 0.8 × 5 = 5.0
+    assert (card(at, "median_routing_hours"), card_delta(at, "median_routing_hours")) == ("1.0 h", "p90 5.0 h")
+    # touched: L6 2 h, L1 24 h (inclusive), L2 27 h → within 5 min 0 of 3, within 1 h 0, within 24 h 2 of 3
+    assert (card(at, "within_5m_share"), card_delta(at, "within_5m_share")) == ("0.0%", "within 1 h: 0.0%")
+    assert (card(at, "within_24h_share"), card_delta(at, "within_24h_share")) == (
+        "66.7%", "of 3 touched quality leads")
+    by_source = at.dataframe[0].value.set_index("source")
+    # paid_search: L3 routed in 0 h, never touched; L2 touched in 27 h. partner: L6 2 h. webinar: L1 (1 h, 24 h), L4 (6 h)
+    assert by_source.index.tolist() == ["paid_search", "partner", "webinar"]
+    assert by_source["routed_leads"].tolist() == [1, 0, 2]
+    assert by_source.loc["webinar", "median_routing_hours"] == 3.5
+    assert by_source["within_24h_share"].tolist() == [0.0, 1.0, 1.0]
+    assert column_labels(at.dataframe[0])["median_routing_hours"] == MEASURES["median_routing_hours"].label
+    at.radio(key="sla_speed_by").set_value("rep")
+    at.run()
+    by_rep = at.dataframe[0].value
+    assert by_rep[["rep", "touched_leads", "routed_leads"]].values.tolist() == [
+        ["Sam Reed", 2, 1], ["Sue Park", 0, 2], ["unassigned", 1, 0]]
+
+
+def _calendar(at: AppTest, *, applies_to: str = "team", name: str = "sdr-emea", zone: str = "Europe/London",
+              opens=None, closes=None, holidays: str = "", effective: date = date(2026, 7, 1),
+              reason: str = "office hours") -> AppTest:
+    from datetime import time
+
+    at.selectbox(key="sla_wh_applies_to").set_value(applies_to)
+    at.text_input(key="sla_wh_name").set_value(name)
+    at.selectbox(key="sla_wh_time_zone").set_value(zone)
+    at.time_input(key="sla_wh_opens").set_value(opens or time(9))
+    at.time_input(key="sla_wh_closes").set_value(closes or time(17))
+    at.text_area(key="sla_wh_holidays").set_value(holidays)
+    at.date_input(key="sla_wh_effective").set_value(effective)
+    at.text_input(key="sla_wh_reason").set_value(reason)
+    click(at, "Save working hours")
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_working_hours_editor_saves_a_calendar_and_the_figures_follow(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    assert any(c.value == "Latest version: Calendar hours: the response clock runs day and night, weekends included."
+               for c in at.caption)
+    # team sdr-emea (Sam Reed: L1, L2) in London (BST = UTC+1), Mon–Fri 09–17, Friday 07-03 a holiday:
+    # L1 Wed 11:00 → Thu 11:00 BST = 6 + 2 = 8 working hours (was 24); L2 Thu 10:00 → Fri 13:00 BST, the
+    # holiday: 7 working hours (was 27: breached) → met L1, L2, L6; breached L3 (sdr-na: calendar hours) = 75%
+    _calendar(at, holidays="2026-07-03")
+    assert [s.value for s in at.success] == ["Saved version 3 (Lee Ader)."]
+    assert card(at, "compliance") == "75.0%"
+    con = open_store(tiny_db_copy)
+    try:
+        saved = edits.latest(con, "sla_policy", edits.POLICY_SUBJECT).body
+    finally:
+        con.close()
+    assert (saved.response_hours, saved.monthly_quality_commitment) == (24, 10)  # the rest of the policy kept
+    assert [(c.applies_to, c.name, c.time_zone, [d.isoformat() for d in c.holidays]) for c in saved.working_hours] == [
+        ("team", "sdr-emea", "Europe/London", ["2026-07-03"])]
+    rule = ("Working hours: team sdr-emea Mon–Fri 09:00–17:00 Europe/London (1 holiday). Leads no calendar covers "
+            "are measured in calendar hours. A clock that starts outside working hours starts at the next opening.")
+    assert rule in [c.value for c in at.caption]
+    # the number editor's save keeps the calendar it does not show
+    save_policy(at, hours=12.0, effective=date(2026, 7, 2), reason="faster")
+    con = open_store(tiny_db_copy)
+    try:
+        latest = edits.latest(con, "sla_policy", edits.POLICY_SUBJECT)
+    finally:
+        con.close()
+    assert latest.version == 4 and latest.body.response_hours == 12.0
+    assert [c.name for c in latest.body.working_hours] == ["sdr-emea"]
+
+
+def test_working_hours_editor_refuses_bad_input_and_saves_nothing(tiny_db_copy, use_db):
+    from datetime import time
+
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    _calendar(at, opens=time(17), closes=time(9))
+    assert [e.value for e in at.error] == ["Closing time 09:00 must be after opening time 17:00."]
+    _calendar(at, holidays="2026-07-03\n2026-13-01")
+    assert [e.value for e in at.error] == ["Holiday '2026-13-01' is not a date: write one per line as YYYY-MM-DD."]
+    _calendar(at, name="")
+    assert [e.value for e in at.error] == ["Name the team this calendar applies to."]
+    assert versions(tiny_db_copy) == [1, 2]
+
+
+def test_a_viewer_cannot_save_working_hours(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy", persona=PERSONAS["viewer"])
+    _calendar(at)
+    assert [e.value for e in at.error] == ["Vic Board (viewer) may not change the sla policy."]
+    assert versions(tiny_db_copy) == [1, 2]
