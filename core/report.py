@@ -15,11 +15,13 @@ from typing import Any
 import duckdb
 
 from core.db import reads
+from core.metrics.forecast import COMPLIANCE_TARGET, Forecast, forecast, pace_status, previous_point
 from core.metrics.funnel import Funnel, funnel
 from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
+from core.semantic.measures import MEASURES, fmt
 
 
 @dataclass
@@ -29,14 +31,17 @@ class Headline:
     sla: ResponseSla
     delivery: Delivery
     pipeline: Pipeline
+    forecast: Forecast | None = None  # only when asked for (with_forecast): the report and the Overview
 
 
 @reads('records', 'goal', 'sla_policy', 'quality_definition')
 def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, stall_days: int = 30,
-             call: Callable[..., Any] | None = None) -> Headline:
+             call: Callable[..., Any] | None = None, with_forecast: bool = False) -> Headline:
     """Every section of the period's headline. `call(fn, *args)` computes one section (default: fn(con,
     *args)); the app passes its cache (ui.data.cached), so each section is kept on the data it reads and a
-    goal save recomputes the goal and the pipeline's coverage only, not the funnel or the SLA."""
+    goal save recomputes the goal and the pipeline's coverage only, not the funnel or the SLA. The landing
+    estimate (core.metrics.forecast) is computed `with_forecast` only: the same point of the previous period,
+    read for the change on each card, needs none."""
     if call is None:
         if con is None:
             raise ValueError("headline needs a connection or a call")
@@ -52,6 +57,7 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
         sla=call(response_sla, period, as_of),
         delivery=call(delivery, period, as_of, cohort),
         pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
+        forecast=call(forecast, period, as_of) if with_forecast else None,
     )
 
 
@@ -70,6 +76,102 @@ def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str |
     ]
 
 
+def forecast_cards(h: Headline) -> list[tuple[str, object, str | None]]:
+    """The Overview's landing row: the estimate (its range method as context), its range, and its two parts
+    beyond won revenue to date."""
+    f = h.forecast or Forecast()
+    return [("landing", f.landing, f.range_words), ("landing_low", f.low, None), ("landing_high", f.high, None),
+            ("landing_open", f.open_weighted, None), ("landing_new", f.new_revenue, None)]
+
+
+def card_statuses(h: Headline) -> dict[str, str]:
+    """Measure name → status (core.metrics.forecast.pace_status) for each headline card that has a target:
+    won revenue, attainment and pacing against the goal to date; quality leads and delivery against the
+    commitment to date; compliance against COMPLIANCE_TARGET; coverage against the coverage needed (1 ÷ win
+    rate); the landing estimate against the whole goal. A card without a target, or whose figure or target
+    is unknown, has none."""
+    elapsed = h.goal.elapsed_share or 0.0
+    goal_to_date = h.goal.revenue * elapsed if h.goal.revenue is not None else None
+    committed_to_date = h.delivery.committed * elapsed if h.delivery.committed is not None else None
+    revenue = pace_status(h.goal.won_revenue, goal_to_date)
+    quality = pace_status(h.delivery.quality_leads, committed_to_date)
+    found = {
+        "won_revenue": revenue, "attainment": revenue, "pacing": revenue,
+        "quality_leads": quality, "delivery": quality,
+        "compliance": pace_status(h.sla.compliance, COMPLIANCE_TARGET),
+        "coverage": pace_status(h.pipeline.coverage, h.pipeline.coverage_needed),
+        "landing": pace_status(h.forecast.landing, h.goal.revenue) if h.forecast else None,
+    }
+    return {name: status for name, status in found.items() if status is not None}
+
+
+def change_text(name: str, now: object, before: object, where: str) -> str | None:
+    """The change of measure `name` from `before` to `now`, in its unit (percentages in points), and where
+    `before` was read ('vs day 46 of 2026-Q2'); None when either is unknown."""
+    if not (isinstance(now, numbers.Real) and isinstance(before, numbers.Real)) or isinstance(now, bool):
+        return None
+    if now != now or before != before:  # NaN
+        return None
+    diff, kind = float(now) - float(before), MEASURES[name].fmt
+    if diff == 0:
+        return f"no change {where}"
+    sign = "+" if diff > 0 else "−"
+    size = {"percent": f"{abs(diff) * 100:.1f} pts", "count": f"{abs(diff):,.0f}"}.get(kind) or fmt(abs(diff), kind)
+    return f"{sign}{size} {where}"
+
+
+@dataclass(frozen=True)
+class ComparisonPoint:
+    """The same point of the previous period: the period, the moment, and the words saying it."""
+
+    period: Period
+    moment: datetime
+    words: str
+
+
+def comparison_point(period: Period, as_of: datetime) -> ComparisonPoint | None:
+    """Day N of the previous period when as-of is on day N of this one ('vs day 46 of 2026-Q2'); the whole
+    previous period once this one has ended; None before this one starts (nothing to compare yet)."""
+    if as_of < period.start:
+        return None
+    before, moment = previous_point(period, as_of)
+    if as_of >= period.end:
+        return ComparisonPoint(before, before.end, f"vs all of {before.label}")
+    day = int((as_of - period.start).total_seconds() // 86400) + 1
+    return ComparisonPoint(before, moment, f"vs day {day} of {before.label}")
+
+
+def forecast_sentence(h: Headline) -> str | None:
+    """The landing estimate as a sum, in words (our numbers only), for the line under its cards."""
+    f = h.forecast
+    if f is None or f.landing is None or f.won_to_date is None:
+        return None
+    if f.open_weighted is None or f.new_revenue is None:
+        return None
+    parts = (f"won to date {fmt(f.won_to_date, 'money')} + open deals weighted by stage-to-win rates "
+             f"{fmt(f.open_weighted, 'money')} + deals not created yet {fmt(f.new_revenue, 'money')} = "
+             f"{fmt(f.landing, 'money')}")
+    if f.range_method is None:
+        return f"Landing: {parts}."
+    basis = (f"the back-test's errors at the same point of {len(f.backtest)} earlier periods"
+             if f.range_method == "back-test" else "a normal approximation (too few periods to back-test)")
+    return (f"Landing: {parts}. Range {fmt(f.low, 'money')} – {fmt(f.high, 'money')}: 10th–90th percentile from "
+            f"{basis}. Rates measured at day {f.day} of {f.history_periods} earlier periods.")
+
+
+def card_changes(h: Headline, before: Headline, where: str) -> dict[str, str]:
+    """Measure name → change of each headline card (the goal itself aside) from `before`, the headline at
+    the same point of the previous period; `where` says which ('vs day 46 of 2026-Q2')."""
+    earlier = {name: value for _, row in headline_cards(before) for name, value, _ in row}
+    out = {}
+    for _, row in headline_cards(h):
+        for name, value, _ in row:
+            text = change_text(name, value, earlier.get(name), where) if name != "goal" else None
+            if text:
+                out[name] = text
+    return out
+
+
 def goal_cards(h: Headline) -> list[tuple[str, object, str | None]]:
     """Shared goals' header: the Overview's goal row (with its caveats) and coverage."""
     return [*headline_cards(h)[0][1], ("coverage", h.pipeline.coverage, None)]
@@ -77,7 +179,8 @@ def goal_cards(h: Headline) -> list[tuple[str, object, str | None]]:
 
 def headline_notes(h: Headline) -> list[str]:
     """Every reason a headline figure cannot be computed, once each, in section order."""
-    return list(dict.fromkeys(n for part in (h.goal, h.funnel, h.sla, h.delivery, h.pipeline) for n in part.notes))
+    parts = (h.goal, h.funnel, h.sla, h.delivery, h.pipeline, *([h.forecast] if h.forecast else []))
+    return list(dict.fromkeys(n for part in parts for n in part.notes))
 
 
 REPORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -87,6 +190,7 @@ REPORT_FIELDS: dict[str, tuple[str, ...]] = {
             "median_routing_hours", "p90_routing_hours", "within_5m_share", "within_1h_share", "within_24h_share"),
     "delivery": ("quality_leads", "committed", "delivery"),
     "pipeline": ("open_amount", "coverage", "stalled_deals", "win_rate", "velocity_per_day"),
+    "forecast": ("landing", "low", "high"),
 }
 
 
@@ -94,6 +198,7 @@ REPORT_FIELDS: dict[str, tuple[str, ...]] = {
 MONEY_FIGURES: frozenset[tuple[str, str]] = frozenset({
     ("goal", "revenue"), ("goal", "won_revenue"), ("goal", "attainment"),
     ("pipeline", "open_amount"), ("pipeline", "coverage"), ("pipeline", "velocity_per_day"),
+    ("forecast", "landing"), ("forecast", "low"), ("forecast", "high"),
 })
 
 
@@ -117,6 +222,8 @@ def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
     }
     for section, names in REPORT_FIELDS.items():
         figures = getattr(h, section)
+        if figures is None:  # a headline made without its forecast (build_report always asks for it)
+            figures = Forecast(notes=["The landing estimate was not computed for this report."])
         notes = list(figures.notes)
         out[section] = {}
         for name in names:
@@ -129,4 +236,4 @@ def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
 
 @reads('records', 'goal', 'sla_policy', 'quality_definition')
 def build_report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> dict:
-    return report_dict(headline(con, period, as_of, stall_days), period, as_of)
+    return report_dict(headline(con, period, as_of, stall_days, with_forecast=True), period, as_of)

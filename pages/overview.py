@@ -4,20 +4,44 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts import funnel_chart, funnel_frame
-from core.report import headline, headline_cards, headline_notes
+from core.report import (
+    card_changes,
+    card_statuses,
+    comparison_point,
+    forecast_cards,
+    forecast_sentence,
+    headline,
+    headline_cards,
+    headline_notes,
+)
 from ui import data, sidebar
 from ui.widgets import measure, notes, period_caption, plain
 
 scope = sidebar.scope()
-h = headline(None, scope.period, scope.as_of, scope.stall_days, call=data.cached)  # each section cached
+h = headline(None, scope.period, scope.as_of, scope.stall_days, call=data.cached,  # each section cached
+             with_forecast=True)
+point = comparison_point(scope.period, scope.as_of)
+before = headline(None, point.period, point.moment, scope.stall_days, call=data.cached) if point else None
+changes = card_changes(h, before, point.words) if before and point else {}
+statuses = card_statuses(h)
 
 st.title(f"Overview · {scope.period.label}")
 period_caption(scope)
 
+st.subheader("Will we make the number?")
+for col, (name, value, delta) in zip(st.columns(5), forecast_cards(h)):
+    measure(col, name, value, delta, status=statuses.get(name))
+sentence = forecast_sentence(h)
+if sentence:
+    st.caption(plain(sentence) + " The back-test is on Shared goals.")
+
 for title, row in headline_cards(h):
     st.subheader(title)
     for col, (name, value, delta) in zip(st.columns(len(row)), row):
-        measure(col, name, value, delta=delta)
+        measure(col, name, value, delta=delta, status=statuses.get(name), change=changes.get(name))
+st.caption("On track: at or above the target to date; at risk: from 90% of it; behind: below 90%. Targets: the goal "
+           "and marketing's commitment pro-rated to date, 90% SLA compliance, the coverage the win rate needs, and "
+           "for the landing estimate the whole goal. Changes compare with the same day of the previous period.")
 
 st.subheader(f"Funnel: the cohort of leads created in {scope.period.label}")
 st.caption("Each stage counts the period's leads that reached it by as-of (METRICS.md, cohort funnel). Deals "

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from core import edits
 from core.export import plain_markdown, safe_csv, safe_file_name
+from core.metrics.forecast import AT_RISK, BEHIND, ON_TRACK, STATUS_WORDS
 from core.models import Actor
 from core.semantic.measures import MEASURES, show
 from ui import data
@@ -272,13 +273,33 @@ def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: st
                            disabled=frame.empty)
 
 
-def measure(col, name: str, value, delta: str | None = None) -> None:
+# A status's colour (core.metrics.forecast.STATUS_WORDS gives its words, always shown with it).
+_STATUS_COLOURS = {ON_TRACK: "green", AT_RISK: "orange", BEHIND: "red"}
+
+
+def measure(col, name: str, value, delta: str | None = None, status: str | None = None,
+            change: str | None = None) -> None:
     """A figure as a bordered metric card: label (with its basis when that is not the selected period),
     format and tooltip from core.semantic.measures; the delta is context (e.g. 'committed 2,919'), never
-    coloured as good or bad. Label and delta render as Markdown: both are our words and numbers."""
+    coloured as good or bad. Label and delta render as Markdown: both are our words and numbers.
+
+    With `status` (core.metrics.forecast.pace_status) the delta line is the status in words and in its colour,
+    and the context moves to the muted line under it; `change` (versus the same point of the previous period)
+    goes to that muted line too. Without either, the card is drawn as it always was."""
     m = MEASURES[name]
-    col.metric(m.card_label, show(name, value), delta=delta, delta_color="off", delta_arrow="off",
-               help=m.tooltip, border=True)
+    # two amounts on one Markdown line ("$5k … +$12k") would read as a formula between the dollar signs
+    delta, change = (t.replace("$", "\\$") if t and (status or change) else t for t in (delta, change))
+    if status is None and change is None:
+        col.metric(m.card_label, show(name, value), delta=delta, delta_color="off", delta_arrow="off",
+                   help=m.tooltip, border=True)
+        return
+    if status is not None:
+        muted = " · ".join(part for part in (delta, change) if part) or None
+        col.metric(m.card_label, show(name, value), delta=STATUS_WORDS[status], delta_color=_STATUS_COLOURS[status],
+                   delta_arrow="off", delta_description=muted, help=m.tooltip, border=True)
+        return
+    col.metric(m.card_label, show(name, value), delta=delta or change, delta_color="off", delta_arrow="off",
+               delta_description=change if delta else None, help=m.tooltip, border=True)
 
 
 # Streamlit column formats for core.semantic.measures.FORMATS.

@@ -34,6 +34,7 @@ BASES: dict[str, Basis] = {b.key: b for b in (
     Basis("trailing_year", "trailing 365 days", True),
     Basis("policy", "policy in force", False),
     Basis("backtest", "back-test range", False),
+    Basis("forecast", "projected to the period's end", False),
 )}
 
 FORMATS = ("money", "percent", "ratio", "count", "decimal", "hours", "days", "money_per_day")
@@ -275,6 +276,30 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             "Cost in the period ÷ first-touch quality leads."),
     Measure("attr_return", "Return", "ratio", "closed_in_period", "core.metrics.attribution.attribution",
             "Won revenue credited by the model ÷ cost in the period."),
+    # issue 14: will we make the number? (docs/metrics-notes.md, "Landing estimate")
+    Measure("landing", "Landing estimate", "money", "forecast", "core.metrics.forecast.forecast",
+            "Where won revenue is expected to land by the period's end: won revenue to date + every open deal × the "
+            "share of deals in its stage and age in stage, at the same point of past periods, that were won before "
+            "their period ended + what deals not created yet are expected to win in the days left."),
+    Measure("landing_low", "Landing, low end", "money", "forecast", "core.metrics.forecast.forecast",
+            "10th percentile of the landing: from the back-test's errors (actual ÷ estimate at the same point of "
+            "past periods) when at least four periods were back-tested, else a normal approximation. Never below "
+            "won revenue to date."),
+    Measure("landing_high", "Landing, high end", "money", "forecast", "core.metrics.forecast.forecast",
+            "90th percentile of the landing, made as the low end is."),
+    Measure("landing_open", "Open deals, weighted", "money", "forecast", "core.metrics.forecast.forecast",
+            "Every deal open as of × the share of deals that were open in its stage and age-in-stage bucket at "
+            "the same point of past periods and were won before their period ended."),
+    Measure("landing_new", "Deals not created yet", "money", "forecast", "core.metrics.forecast.forecast",
+            "Deals created per day (trailing 90 days) × what a new deal earns within the days left, measured on "
+            "the deals created in the 365 days before them (amount × days left after its sales cycle)."),
+    Measure("forecast_estimate", "Estimate at the same point", "money", "forecast", "core.metrics.forecast.backtest_rows",
+            "The landing estimate as it would have been made at the same day of that period, with stage-to-win "
+            "rates measured on the periods before it only."),
+    Measure("forecast_actual", "Landed", "money", "closed_in_period", "core.metrics.forecast.backtest_rows",
+            "Won revenue that period actually won (deals closed won in it, by as-of)."),
+    Measure("forecast_error", "Estimate error", "percent", "forecast", "core.metrics.forecast.backtest_rows",
+            "(Estimate − landed) ÷ landed: positive when the estimate was too high."),
 )}
 
 
