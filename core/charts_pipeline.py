@@ -118,16 +118,24 @@ def health_table(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
 
 
 def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """core.metrics.pipeline.deal_records' stalled deals, formatted."""
-    return pd.DataFrame([{
-        "Deal": row["deal_id"],
-        "Account": "—" if missing(row["account"]) else row["account"],
-        "Stage": DEAL_STAGE_LABELS[row["stage"]],
-        MEASURES["days_in_stage"].label: show("days_in_stage", row["days_in_stage"]),
-        DIMENSIONS["rep"].label: row["owner"],
-        "Amount": fmt(row["amount"], "money"),
-        "Expected close": "—" if missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10],
-    } for row in frame.to_dict("records")])
+    """core.metrics.pipeline.deal_records' stalled (or snoozed) deals, formatted: the stage's threshold when
+    the list has it, and who snoozed a deal, why and until when."""
+    def line(row: dict) -> dict:
+        out = {
+            "Deal": row["deal_id"],
+            "Account": "—" if missing(row["account"]) else row["account"],
+            "Stage": DEAL_STAGE_LABELS[row["stage"]],
+            MEASURES["days_in_stage"].label: show("days_in_stage", row["days_in_stage"]),
+        }
+        if "stall_after_days" in row:
+            out["Stalls after"] = f"{fmt(row['stall_after_days'], 'count')} d"
+        if "snoozed_until" in row:
+            out.update({"Snoozed until": str(row["snoozed_until"])[:10], "Snoozed by": row["snoozed_by"],
+                        "Why": row["snooze_reason"]})
+        out.update({DIMENSIONS["rep"].label: row["owner"], "Amount": fmt(row["amount"], "money"),
+                    "Expected close": "—" if missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10]})
+        return out
+    return pd.DataFrame([line(row) for row in frame.to_dict("records")])
 
 
 # --- Gap decomposition --------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def health_cards(p: Pipeline) -> list[Card]:
         Card("coverage_needed", p.coverage_needed),
         Card("win_rate", p.win_rate),
         Card("velocity", p.velocity_per_day),
-        Card("stalled_deals", p.stalled_deals),
+        Card("stalled_deals", p.stalled_deals,
+             f"+{p.snoozed_deals:,} snoozed, known reason" if p.snoozed_deals else None),
     ]
 
 
@@ -111,9 +112,17 @@ def movement_cards(m: Movement) -> list[Card]:
     return cards
 
 
-def stalled_caption(records: Records, stall_days: int) -> str:
-    return records.caption(f"deal(s) open in one stage for more than {stall_days} days, longest first",
-                           empty=f"No open deal has been in one stage for more than {stall_days} days.")
+def stalled_caption(records: Records, threshold: str) -> str:
+    """`threshold`: core.stall_rules.threshold_words ("more than 30 days")."""
+    return records.caption(f"deal(s) open in one stage for {threshold}, longest first",
+                           empty=f"No open deal has been in one stage for {threshold}, or every one that has is "
+                                 "snoozed for a known reason.")
+
+
+def snoozed_caption(records: Records) -> str:
+    return records.caption("deal(s) over their stage's threshold, out of the stalled count for a known reason "
+                           "until the date shown (still open, not lost)",
+                           empty="No stalled deal is snoozed.")
 
 
 # --- Attribution -------------------------------------------------------------------------------------

@@ -106,12 +106,14 @@ def rules_from_form(values: dict[str, int], default_days: int) -> StallRules:
     return StallRules(days={s: int(v) for s, v in values.items() if int(v) != int(default_days)})
 
 
-def rules_caption(version: edits.Version | None, default_days: int) -> str:
-    """The rules in a few words, for the page's caption."""
+def threshold_words(version: edits.Version | None, default_days: int) -> str:
+    """How long a deal may stay in one stage, in a few words: "more than 30 days" when every stage has the
+    same threshold, else each stage's ("longer than its stage allows (discovery 14, …, negotiation 60 days)")."""
     days = thresholds(version.body if version is not None else None, default_days)
     if len(set(days.values())) == 1:
-        return f"stalled after {next(iter(days.values()))} days in one stage"
-    return "stalled after " + ", ".join(f"{DEAL_STAGE_LABELS[s].lower()} {d}" for s, d in days.items()) + " days"
+        return f"more than {next(iter(days.values()))} days"
+    return ("longer than its stage allows ("
+            + ", ".join(f"{DEAL_STAGE_LABELS[s].lower()} {d}" for s, d in days.items()) + " days)")
 
 
 @reads('stalls')

@@ -2,8 +2,11 @@
 pipeline's health and the revenue gap split into its causes, each with the records behind it."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
+from core import edits, stall_rules
 from core import pipeline_view as view
 from core.charts import funnel_chart, funnel_frame
 from core.charts_goals import stage_table
@@ -39,16 +42,30 @@ from core.metrics.pipeline import (
     pipeline_movement,
 )
 from core.semantic.dimensions import labels
+from core.semantic.enums import DEAL_STAGE_LABELS, OPEN_STAGES
 from core.semantic.measures import label
 from ui import data, sidebar
-from ui.widgets import measure, notes, period_caption, plain, records_list
+from ui.widgets import (
+    after_submit,
+    measure,
+    notes,
+    opened_version,
+    period_caption,
+    plain,
+    records_list,
+    say,
+    seed_widgets,
+    show_flash_and_conflict,
+    submit_edit,
+)
 
 KEY = "pipeline"
 scope = sidebar.scope()
 period, as_of = scope.period, scope.as_of
 
 st.title(f"Pipeline gaps · {period.label}")
-period_caption(scope, f"stall threshold {scope.stall_days} days")
+rules = data.cached(stall_rules.current_rules)
+period_caption(scope, f"stalled: open in one stage for {stall_rules.threshold_words(rules, scope.stall_days)}")
 
 
 # --- 1. Cohort funnel against the previous period and the trailing year --------------------------------
@@ -146,9 +163,7 @@ def health_section() -> None:
         if health.stalled_deals is None:
             st.info("Stalled deals cannot be identified without deal stage history.")
         else:
-            stalled = data.cached(deal_records, period, as_of, "stalled", None, None, scope.stall_days)
-            records_list(stalled.frame, view.stalled_caption(stalled, scope.stall_days),
-                         f"stalled-deals-{as_of:%Y-%m-%d}.csv", f"{KEY}_stalled_csv", shown=stalled_table(stalled.frame))
+            stalls_section()
 
         with st.expander("Records behind a figure", expanded=False):
             c1, c2 = st.columns(2)
@@ -158,6 +173,92 @@ def health_section() -> None:
             records_list(records.frame, records.caption(), f"{period.label}-{kind}-{segment}-{value}.csv",
                          f"{KEY}_deals_csv")
     notes(health.notes + movement.notes)
+
+
+RULES_KEY, SNOOZE_KEY = f"{KEY}_stall_rules", f"{KEY}_snooze"
+
+
+def stalls_section() -> None:
+    """The stalled list, the deals snoozed for a known reason, the rule per stage and the two editors."""
+    stalled = data.cached(deal_records, period, as_of, "stalled", None, None, scope.stall_days)
+    records_list(stalled.frame, view.stalled_caption(stalled, stall_rules.threshold_words(rules, scope.stall_days)),
+                 f"stalled-deals-{as_of:%Y-%m-%d}.csv", f"{KEY}_stalled_csv", shown=stalled_table(stalled.frame))
+    snoozed = data.cached(deal_records, period, as_of, "snoozed", None, None, scope.stall_days)
+    if snoozed.total:
+        st.markdown("**Snoozed, known reason**")
+        records_list(snoozed.frame, view.snoozed_caption(snoozed), f"snoozed-deals-{as_of:%Y-%m-%d}.csv",
+                     f"{KEY}_snoozed_csv", shown=stalled_table(snoozed.frame))
+    show_flash_and_conflict(RULES_KEY, {"days": "Days per stage (unlisted: the default)"})
+    flash = st.session_state.pop(f"{SNOOZE_KEY}_flash", None)
+    if flash:
+        st.success(plain(flash))  # names a deal id and a person
+    left, right = st.columns(2)
+    with left.expander("Stall rule per stage", expanded=False):
+        rules_editor()
+    with right.expander("Stalled for a known reason", expanded=False):
+        snooze_editor(stalled.frame["deal_id"].tolist() + snoozed.frame["deal_id"].tolist())
+
+
+def rules_editor() -> None:
+    st.dataframe(stall_rules.rules_table(rules, scope.stall_days), hide_index=True, width="stretch")
+    may = edits.may(scope.actor, stall_rules.RULES_KIND)
+    if not may:
+        say("caption", "{} ({}) can read the rules; " + edits.who_may(stall_rules.RULES_KIND) + " change them.",
+            scope.actor.name, scope.actor.team)
+    opened = opened_version(RULES_KEY, rules)
+    prefix = f"{RULES_KEY}_form_"
+    # reseeded only when the version this editor opened changes (its own save, or starting again): a version
+    # someone else saved meanwhile never replaces what was typed; the save then shows the conflict
+    seed_widgets(prefix, stall_rules.thresholds(rules.body if rules else None, scope.stall_days),
+                 basis=(opened, scope.stall_days))
+    with st.form(f"{RULES_KEY}_form"):
+        st.caption(f"Days in one stage after which an open deal counts as stalled. A stage on the default "
+                   f"({scope.stall_days} days, ACCORD_STALL_DAYS) follows it when it changes.")
+        days = {stage: st.number_input(DEAL_STAGE_LABELS[stage], min_value=1, max_value=365, step=1,
+                                       key=prefix + stage) for stage in OPEN_STAGES}
+        reason = st.text_input("Why (kept in the history)", key=prefix + "reason",
+                               placeholder="e.g. discovery calls happen within two weeks or not at all")
+        submitted = st.form_submit_button("Save the stall rules", type="primary", disabled=not may)
+    if submitted:
+        body = stall_rules.rules_from_form(days, scope.stall_days)
+        saved = submit_edit(RULES_KEY, stall_rules.RULES_KIND, stall_rules.SUBJECT, body, actor=scope.actor,
+                            reason=reason, as_of=as_of)
+        after_submit(RULES_KEY, saved, prefix)
+
+
+def snooze_editor(choices: list[str]) -> None:
+    may = edits.may(scope.actor, stall_rules.SNOOZE_KIND)
+    if not may:
+        say("caption", "{} ({}) can read the snoozes; " + edits.who_may(stall_rules.SNOOZE_KIND) + " mark a deal "
+            "stalled for a known reason.", scope.actor.name, scope.actor.team)
+    st.caption(f"A snoozed deal leaves the stalled count until the date (00:00 UTC), from {as_of:%Y-%m-%d} on; "
+               "it stays open and counts again once the date passes.")
+    deal = st.selectbox("Deal (a stalled one, or type any deal id)", choices, index=0 if choices else None,
+                        accept_new_options=True, key=f"{SNOOZE_KEY}_deal", placeholder="Type a deal id")
+    with st.form(f"{SNOOZE_KEY}_form", clear_on_submit=True):
+        until = st.date_input("Snoozed until", value=as_of.date() + timedelta(days=14),
+                              min_value=as_of.date() + timedelta(days=1), key=f"{SNOOZE_KEY}_until")
+        reason = st.text_input("Why (kept in the history)", key=f"{SNOOZE_KEY}_reason",
+                               placeholder="e.g. legal review of the contract until the 30th")
+        c1, c2 = st.columns(2)
+        snooze = c1.form_submit_button("Snooze the deal", type="primary", disabled=not may or not deal)
+        end = c2.form_submit_button("End its snooze", disabled=not may or not deal)
+    if (snooze or end) and deal:
+        deal_id = str(deal).strip()
+        try:
+            stall_rules.snooze(data.connection(), deal_id, until if snooze else None, actor=scope.actor,
+                               reason=reason, expected_version=data.cached(stall_rules.snooze_version, deal_id),
+                               as_of=as_of)
+        except edits.Conflict:
+            st.error("Not saved: someone changed this deal's snooze a moment ago. The lists above are now current; "
+                     "decide again if you still mean to.")
+        except edits.EditRefused as refused:
+            st.error(plain(refused))  # quotes ids
+        else:
+            st.session_state[f"{SNOOZE_KEY}_flash"] = (
+                f"Deal {deal_id} snoozed until {until:%Y-%m-%d}." if snooze else f"Deal {deal_id}'s snooze ended.")
+            st.rerun()
+
 
 # --- 4. The revenue gap, decomposed -------------------------------------------------------------------
 def decomposition_section() -> None:

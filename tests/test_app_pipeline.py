@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import card, card_delta, cards, each_tab, open_page, table, texts
+from apptest_support import PERSONAS, card, card_delta, cards, click, each_tab, open_page, table, texts
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
 from core.store import open_store
@@ -16,8 +16,8 @@ def db(tiny_db_copy, use_db):
     return use_db(tiny_db_copy)
 
 
-def open_clean(page: str, tab: str | None = None):
-    at = open_page(page, tab=tab)
+def open_clean(page: str, tab: str | None = None, persona: str | None = None):
+    at = open_page(page, tab=tab, persona=persona)
     assert not at.error, [e.value for e in at.error]
     return at
 
@@ -68,6 +68,7 @@ def test_pipeline_page_tables(db):
     stalled = table(at, label("days_in_stage"), "Deal")
     assert stalled[label("days_in_stage")].to_dict() == {"D6": "106.5 d", "D4": "34.5 d"}
     assert "2 deal(s) open in one stage for more than 30 days, longest first." in texts(at)
+    assert stalled["Stalls after"].to_dict() == {"D6": "30 d", "D4": "30 d"}
     show_tab(at, "Gap decomposition")
     # decomposition: the components and the assumptions (deal size to the dollar)
     # tiny: D3 (5,000) was won on L7, which never qualified
@@ -187,3 +188,67 @@ def test_without_a_goal_no_gap_is_claimed(tiny_db_copy, use_db):
     assert "No revenue goal is set for 2026-Q3, so there is no gap to decompose." in [i.value for i in at.info]
     show_tab(at, "Pipeline health")
     assert card(at, "coverage") == "—"  # no goal: coverage undefined, not 0
+
+
+def _stall_versions(path) -> list[tuple]:
+    con = open_store(path)
+    try:
+        return con.execute("SELECT kind, subject, version, saved_by, reason FROM edit_versions "
+                           "WHERE kind IN ('stall_rules', 'deal_snooze') ORDER BY kind DESC, version").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_sales_editor_sets_a_stall_rule_and_snoozes_a_deal(db):
+    at = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["sales"])
+    rules = table(at, "Stalled after (days)", "Stage")
+    assert rules["Stalled after (days)"].tolist() == [30, 30, 30, 30]
+    assert at.selectbox(key="pipeline_snooze_deal").value == "D6"  # the longest stalled is offered first
+    # discovery stalls after 120 days: D6 (106.5 d in discovery) is no longer stalled; D4 (negotiation) is
+    at.number_input(key="pipeline_stall_rules_form_discovery").set_value(120)
+    at.text_input(key="pipeline_stall_rules_form_reason").input("our discovery runs a full quarter")
+    click(at, "Save the stall rules")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert card(at, "stalled_deals") == "1"
+    assert table(at, "Stalled after (days)", "Stage").loc["Discovery", "Set by"] == "rule v1"
+    assert "1 deal(s) open in one stage for longer than its stage allows (discovery 120, qualification 30, " \
+           "proposal 30, negotiation 30 days), longest first." in texts(at)
+    # snooze D4, the one stalled deal left, until 2026-08-29 (the default: as-of + 14 days) with a reason
+    at.selectbox(key="pipeline_snooze_deal").select("D4")
+    at.text_input(key="pipeline_snooze_reason").input("waiting for the board, meets on the 28th")
+    click(at, "Snooze the deal")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Deal D4 snoozed until 2026-08-29." in [s.value for s in at.success]
+    assert (card(at, "stalled_deals"), card_delta(at, "stalled_deals")) == ("0", "+1 snoozed, known reason")
+    snoozed = table(at, "Snoozed by", "Deal")
+    assert snoozed.loc["D4", ["Snoozed until", "Snoozed by", "Why"]].tolist() == [
+        "2026-08-29", "Sal Ortiz", "waiting for the board, meets on the 28th"]
+    assert _stall_versions(db) == [
+        ("stall_rules", "default", 1, "Sal Ortiz", "our discovery runs a full quarter"),
+        ("deal_snooze", "deals:D4", 1, "Sal Ortiz", "waiting for the board, meets on the 28th")]
+
+
+def test_a_viewer_sees_the_stall_editors_disabled(db):
+    at = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["viewer"])
+    buttons = {b.label: b.disabled for b in at.button if b.label in (
+        "Save the stall rules", "Snooze the deal", "End its snooze")}
+    assert buttons == {"Save the stall rules": True, "Snooze the deal": True, "End its snooze": True}
+    assert "Vic Board (viewer) can read the rules; sales editors or admins change them." in texts(at)
+    assert ("Vic Board (viewer) can read the snoozes; sales editors or admins mark a deal stalled for a known "
+            "reason.") in texts(at)
+    assert _stall_versions(db) == []
+
+
+def test_two_editors_on_the_stall_rules_the_second_sees_the_first(db):
+    first = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["sales"])
+    second = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["leadership"])  # both on no rules
+    for at, days, why in ((first, 14, "discovery is two weeks"), (second, 45, "discovery is six weeks")):
+        at.number_input(key="pipeline_stall_rules_form_discovery").set_value(days)
+        at.text_input(key="pipeline_stall_rules_form_reason").input(why)
+    click(first, "Save the stall rules")
+    assert [s.value for s in first.success] == ["Saved version 1 (Sal Ortiz)."]
+    click(second, "Save the stall rules")
+    assert any("Sal Ortiz saved version 1" in e.value and "Nothing was overwritten" in e.value for e in second.error)
+    assert table(second, "their value (saved)", "field").loc["Days per stage (unlisted: the default)"].tolist() == [
+        '{"discovery": 14}', '{"discovery": 45}']
+    assert _stall_versions(db) == [("stall_rules", "default", 1, "Sal Ortiz", "discovery is two weeks")]

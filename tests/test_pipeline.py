@@ -479,9 +479,13 @@ def test_health_tab_sections(tiny):
                         ("lost_deals", 1, "$8,000"), ("slipped_deals", 0, "$0")]
     stalled = pl.deal_records(tiny, Q3, AS_OF, "stalled")
     assert stalled.frame["deal_id"].tolist() == ["D6", "D4"]  # longest in stage first: 106.5 d, 34.5 d
-    assert view.stalled_caption(stalled, 30) == "2 deal(s) open in one stage for more than 30 days, longest first."
+    assert view.stalled_caption(stalled, "more than 30 days") == ("2 deal(s) open in one stage for more than 30 days, "
+                                                                  "longest first.")
     none = pl.deal_records(tiny, Q3, AS_OF, "stalled", stall_days=200)
-    assert view.stalled_caption(none, 200) == "No open deal has been in one stage for more than 200 days."
+    assert view.stalled_caption(none, "more than 200 days") == (
+        "No open deal has been in one stage for more than 200 days, or every one that has is snoozed for a known "
+        "reason.")
+    assert view.snoozed_caption(pl.deal_records(tiny, Q3, AS_OF, "snoozed")) == "No stalled deal is snoozed."
 
 
 def test_gap_tab_records(tiny):

@@ -89,9 +89,9 @@ def test_rules_table_says_which_stage_has_a_rule():
         {"Stage": "Negotiation", "Stalled after (days)": 30, "Set by": "default (30 days)"}]
     # a stage left on the default is saved without a rule, so it follows the default when that changes
     assert stall_rules.rules_from_form({"discovery": 14, "proposal": 30}, 30) == StallRules(days={"discovery": 14})
-    assert stall_rules.rules_caption(None, 30) == "stalled after 30 days in one stage"
-    assert stall_rules.rules_caption(version, 30) == ("stalled after discovery 14, qualification 30, proposal 30, "
-                                                      "negotiation 30 days")
+    assert stall_rules.threshold_words(None, 30) == "more than 30 days"
+    assert stall_rules.threshold_words(version, 30) == ("longer than its stage allows (discovery 14, qualification 30, "
+                                                        "proposal 30, negotiation 30 days)")
 
 
 def snooze(con, deal: str, until: date | None, *, made: datetime = datetime(2026, 8, 10), expected: int = 0,
