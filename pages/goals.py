@@ -6,8 +6,9 @@ import streamlit as st
 from core import edits
 from core import goals_editor as editor
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
+from core.metrics.forecast import BACKTEST_COLUMNS, backtest_frame
 from core.metrics.goals import GOAL_SEGMENTS, goal_plan, goal_version, segment_values, stage_rows, what_if
-from core.report import goal_cards, headline
+from core.report import card_statuses, forecast_cards, forecast_sentence, goal_cards, headline
 from ui import data, sidebar, widgets
 
 KEY = "goals"
@@ -18,13 +19,15 @@ scope = sidebar.scope()
 period, quarter = scope.period, scope.period.quarter()
 current = data.cached(goal_version, period)
 plan = goal_plan(None, period, scope.as_of, call=data.cached)  # each input cached on what it reads
-h = headline(None, period, scope.as_of, scope.stall_days, call=data.cached)  # each section cached
+h = headline(None, period, scope.as_of, scope.stall_days, call=data.cached,  # each section cached
+             with_forecast=True)
+statuses = card_statuses(h)
 
 st.title(f"Shared goals · {period.label}")
 widgets.period_caption(scope, editor.scope_note(period))
 widgets.announce(KEY)
 for col, (name, value, delta) in zip(st.columns(5), goal_cards(h)):
-    widgets.measure(col, name, value, delta)
+    widgets.measure(col, name, value, delta, status=statuses.get(name))
 if current is not None:
     st.text(editor.version_line(current))  # the reason is typed by people: plain text, never markdown
 
@@ -67,7 +70,25 @@ if values:
         st.caption(view.listing_note)
 if view.table_notes:  # whole tables absent: said in plain sight, not only in the notes
     st.info(widgets.plain(" ".join(view.table_notes)))
-widgets.notes([*h.goal.notes, *view.other_notes])  # the goal's own caveats (won revenue) first
+widgets.notes([*h.goal.notes, *view.other_notes, *(h.forecast.notes if h.forecast else [])])  # the goal's own first
+
+# --- Will we make the number? The landing estimate and its back-test ------------------------------------
+st.subheader("Will we make the number? The landing estimate, back-tested")
+for col, (name, value, delta) in zip(st.columns(3), forecast_cards(h)[:3]):
+    widgets.measure(col, name, value, delta, status=statuses.get(name))
+sentence = forecast_sentence(h)
+if sentence:
+    st.caption(widgets.plain(sentence))
+tested = backtest_frame(h.forecast) if h.forecast else None
+if tested is not None and len(tested):
+    st.caption("The same estimate made at the same day of each earlier period, with stage-to-win rates measured "
+               "only on the periods before it, against what that period went on to win. Error = (estimate − "
+               "landed) ÷ landed: positive when the estimate was too high.")
+    widgets.measure_table(tested, BACKTEST_COLUMNS, key=f"{KEY}_backtest",
+                          labels={"period": "Period", "moment": "Estimated as of"})
+elif h.forecast and h.forecast.landing is not None and h.forecast.range_method:
+    st.info("No earlier period could be back-tested at this point yet (each needs an earlier one to measure its "
+            "rates on).")
 
 st.subheader("Try, set and review the goal")
 whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"])

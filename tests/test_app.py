@@ -75,3 +75,31 @@ def test_database_from_a_newer_release_gives_a_notice_not_a_traceback(tmp_path, 
     at = run_page("pages/overview.py")
     assert not at.exception
     assert "newer Accord" in at.error[0].value
+
+
+def _metric(at, name: str):
+    """The card showing measure `name`, as drawn (value, status line, colour, the muted line under it)."""
+    from core.semantic.measures import MEASURES
+
+    return next(m for m in at.metric if m.label == MEASURES[name].card_label)
+
+
+def test_overview_shows_the_landing_estimate_with_its_range_status_and_change(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = run_page("pages/overview.py")
+    # tiny, 2026-Q3 as of 08-15 12:00 (46.5 days left). Won: D1 + D3 = $35k. Open deals weigh 0: at day 46 of
+    # earlier quarters only D6 (Q2, discovery) and D7 (2025-Q4) were open, and neither won before its quarter
+    # ended. Deals not created yet: 7 created in the last 90 days; of the 3 created in the year before the last
+    # 46.5 days (D6 D7 D9) D9 won in 40 days → 7/90 × 20,000 × 6.5 / 3 = $3,370; landing $38,370.
+    assert [card(at, n) for n in ("landing", "landing_open", "landing_new")] == ["$38k", "$0", "$3,370"]
+    # too few quarters back-tested: normal range, ±1.2816 × √(7/90 × 20,000² × 6.5 / 3) = ±10,522; the low end
+    # stops at what is already won
+    assert (card(at, "landing_low"), card(at, "landing_high")) == ("$35k", "$49k")
+    landing = _metric(at, "landing")
+    assert landing.delta == "Behind"  # the landing is short of the $100k goal: in words, not colour alone
+    won = _metric(at, "won_revenue")
+    # pacing 70.8% of the goal to date: behind; by day 46 of 2026-Q2 it had won D9's $20k
+    assert won.delta == "Behind" and won.proto.delta_description == "+\\$15k vs day 46 of 2026-Q2"
+    assert _metric(at, "win_rate").delta == "−6.7 pts vs day 46 of 2026-Q2"  # no target: no status, grey
+    assert _metric(at, "median_hours").delta == ""  # no target and nothing to compare with (no Q2 leads)
+    assert "Landing: won to date \\$35k + open deals weighted by stage-to-win rates \\$0" in texts(at)

@@ -266,3 +266,17 @@ def test_a_cleared_override_means_none_and_the_what_if_survives_navigation(db):
     finally:
         con.close()
     assert saved is not None and (saved.body.revenue, saved.body.avg_deal_size) == (150_000.0, None)
+
+
+def test_the_landing_estimate_is_back_tested_on_earlier_quarters(db):
+    at = open_page(PAGE)
+    assert (card(at, "landing"), card(at, "landing_low"), card(at, "landing_high")) == ("$38k", "$35k", "$49k")
+    tested = table(at, "forecast_estimate", index="period")
+    assert list(tested.index) == ["2026-Q2", "2025-Q3"]  # 2025-Q4 had no earlier rates; 2026-Q1 had nothing
+    # 2026-Q2 at 05-16 12:00: D9's $20k won; D6 open weighs 0 (2025-Q4's D7 did not win); new deals: 2 in the
+    # 90 days × D9 (40-day cycle) 20,000 × 5.5 of 3 deals ÷ 90 = $814.81. It landed $20k: +4.07% too high.
+    q2 = tested.loc["2026-Q2"]
+    assert q2["forecast_estimate"] == pytest.approx(20_000 + 2 / 90 * 110_000 / 3)
+    assert (q2["forecast_actual"], round(q2["forecast_error"], 6)) == (20_000, 0.040741)
+    # 2025-Q3 at 08-15 12:00: D8's $50k already won, nothing open, nothing new in time: exactly right
+    assert tuple(tested.loc["2025-Q3", ["forecast_estimate", "forecast_actual", "forecast_error"]]) == (50_000, 50_000, 0)

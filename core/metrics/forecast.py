@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -35,6 +36,11 @@ from core.db import reads
 from core.metrics.pipeline import declared_total, won_revenue
 from core.periods import Period
 from core.semantic.blocks import Figures, run, tables_with_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas on first use: the report command builds no DataFrame (core.lazy)
+    from core.lazy import pandas as pd
 
 FORECAST_HISTORY = 8     # past periods whose same point is measured (two years of quarters)
 MIN_BACKTEST = 4         # back-tested periods needed for a range from their errors
@@ -404,6 +410,16 @@ def landing_range(landing: float, won_to_date: float, rows: Sequence[BacktestRow
         low, high, method = landing - spread, landing + spread, "normal approximation"
     low = max(low, won_to_date)
     return low, max(high, low), method
+
+
+BACKTEST_COLUMNS = ("period", "moment", "forecast_estimate", "forecast_actual", "forecast_error")
+
+
+def backtest_frame(result: Forecast) -> pd.DataFrame:
+    """The back-test as a table (BACKTEST_COLUMNS), newest period first; undefined errors are NaN."""
+    frame = pd.DataFrame([(r.period, r.moment, r.estimate, r.actual, r.error) for r in result.backtest],
+                         columns=list(BACKTEST_COLUMNS))
+    return frame.astype({"forecast_estimate": "float64", "forecast_actual": "float64", "forecast_error": "float64"})
 
 
 def _count(n: int, noun: str) -> str:
