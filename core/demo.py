@@ -12,8 +12,14 @@ How the data is made realistic rather than uniform noise:
   business hours; events and webinars arrive in bursts around their dates.
 - Channels differ in volume, score and conversion (paid social: many, weak leads; referral, partner,
   events: few, strong ones). Score follows channel, seniority, company size and industry.
-- SDRs differ in response speed (medians from about 1 to 30 hours) and in diligence (attempts), work
-  office hours in their region, and touch weaker leads later and less.
+- SDRs differ in response speed the way real teams do (issue 15): some first touches within minutes (the
+  fastest SDRs on the phone, demo requests routed as inbound calls), most within hours (per-SDR medians
+  from about half an hour to half a day), a tail over days; they differ in diligence (attempts), work
+  office hours in their team's time zone (Europe/Berlin or America/New_York, DST included), and touch
+  weaker leads later and less. Routing (creation → assignment) differs by source: web forms are routed
+  in minutes, partner and referral leads by hand within hours, event and webinar lists a day or so later,
+  by operations in office hours. The demo still starts on the calendar-hour SLA policy; switching it to
+  working hours shows how much of the delay is nights and weekends.
 - Deals move through the stages with stage durations that have a long tail (stalled deals), win
   30 % or so, close faster when lost, and some wins are pulled into the last days of a quarter.
 - The simulation runs on past as-of to the end of the next quarter, and is then cut at as-of: revenue
@@ -59,8 +65,10 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -79,6 +87,16 @@ DAY = 86_400
 HISTORY_DAYS = 548  # about 18 months of leads up to as-of
 LEAD_IN_DAYS = 60  # campaign touches reach back this far before a lead was created
 EPOCH = datetime(1970, 1, 1)
+
+# The office time zone of each region (index = rep/lead region: 0 EMEA, 1 NA).
+REGION_ZONES = ("Europe/Berlin", "America/New_York")
+# Routing (creation → assignment) per channel: median minutes, spread (lognormal sigma), and whether
+# operations route it by hand (then only in office hours: list uploads, partner portals).
+ROUTING: dict[str, tuple[float, float, bool]] = {
+    "paid_search": (4, 1.0, False), "paid_social": (8, 1.0, False), "events": (22 * 60, 0.6, True),
+    "webinar": (16 * 60, 0.6, True), "content": (20, 1.1, False), "email": (15, 1.1, False),
+    "partner": (5 * 60, 0.9, True), "referral": (90, 1.0, True), "outbound": (1, 0.5, False),
+}
 
 # Leads generated and written per chunk (expected; the plan's slices hold about this many). A constant,
 # never derived from the machine: the data depends on it, and a build must not depend on the machine.
@@ -409,21 +427,41 @@ class _Gen:
         self.rep_ids = [f"R{i + 1:03d}" for i in range(n)]
         self.rep_team = np.array(teams)
         self.rep_region = np.array([0 if r == "EMEA" else 1 for r in region])
-        self.rep_offset = np.where(self.rep_region == 0, 1, -5)  # hours from UTC to the rep's office
+        self._zone_offsets()
         sdr = np.flatnonzero(np.char.startswith(self.rep_team.astype(str), "sdr"))
         ae = np.flatnonzero(np.char.startswith(self.rep_team.astype(str), "ae"))
         self.sdr_by_region = [sdr[self.rep_region[sdr] == r] for r in (0, 1)]
         self.ae_by_region = [ae[self.rep_region[ae] == r] for r in (0, 1)]
         self.rep_share = rng.uniform(0.7, 1.3, n)  # how many leads each SDR gets routed
-        # Response speed: per-SDR median hours to first touch, spread from ~1 h to ~30 h.
-        medians = np.exp(np.linspace(np.log(0.7), np.log(24.0), len(sdr))) * np.exp(rng.normal(0, 0.08, len(sdr)))
+        # Response speed: per-SDR median hours to first touch, spread from ~0.5 h to ~12 h; the fastest SDRs
+        # call many leads within minutes, the slowest leave more of them for days.
+        medians = np.exp(np.linspace(np.log(0.5), np.log(12.0), len(sdr))) * np.exp(rng.normal(0, 0.08, len(sdr)))
         self.rep_median_h = np.zeros(n)
         self.rep_median_h[sdr] = rng.permutation(medians)
+        speed = np.log(self.rep_median_h[sdr] / 12.0) / np.log(0.5 / 12.0)  # 1 the fastest SDR, 0 the slowest
+        self.rep_fast = np.zeros(n)
+        self.rep_fast[sdr] = 0.02 + 0.30 * speed ** 2
+        self.rep_tail = np.zeros(n)
+        self.rep_tail[sdr] = 0.03 + 0.07 * (1 - speed)
         # Diligence: mean extra attempts after the first (some reps under-work their leads).
         self.rep_diligence = np.zeros(n)
         self.rep_diligence[sdr] = rng.permutation(np.linspace(0.8, 3.8, len(sdr)))
         self.reps_rows = {"rep_id": np.array(self.rep_ids, dtype=object), "name": np.array(names, dtype=object),
                           "team": np.array(teams, dtype=object), "region": np.array(region, dtype=object)}
+
+    def _zone_offsets(self) -> None:
+        """Hours from UTC to each region's office, per day (at local noon, so a DST change moves office
+        hours from the first working day after it), over the whole simulated time and a year beyond."""
+        self.offset_day0 = self.grid_day0
+        days = np.arange(self.grid_day0, self.end_day + 400)
+        noon = [datetime.combine(EPOCH.date() + timedelta(days=int(d)), clock_time(12)) for d in days]
+        self.zone_offset = np.array([[int((t.replace(tzinfo=ZoneInfo(z)).utcoffset() or timedelta()).total_seconds())
+                                      // HOUR for t in noon] for z in REGION_ZONES], dtype=np.int64)
+
+    def offsets(self, region: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Hours from UTC to the office of `region` (0 EMEA, 1 NA) on the day of each moment `t`."""
+        day = np.clip(t // DAY - self.offset_day0, 0, self.zone_offset.shape[1] - 1)
+        return self.zone_offset[region, day]
 
     # --- campaigns ------------------------------------------------------------------------------
     def campaigns(self) -> None:
@@ -660,8 +698,13 @@ class _Gen:
             rows = np.flatnonzero(owned & (region == r))
             share = self.rep_share[reps]
             owner[rows] = reps[rng.choice(len(reps), len(rows), p=share / share.sum())]
-        routing = np.clip(np.exp(rng.normal(np.log(25 * MIN), 1.3, n)), MIN, 8 * HOUR).astype(np.int64)
+        route_median, route_sigma, by_hand = (np.array([ROUTING[c][k] for c in CH_NAMES])[channel] for k in range(3))
+        routing = np.clip(np.exp(np.log(route_median * MIN) + rng.normal(0, 1.0, n) * route_sigma),
+                          MIN, 5 * DAY).astype(np.int64)
         assigned = created + routing
+        manual = by_hand.astype(bool)
+        assigned[manual] = _office_hours(rng, assigned[manual], self.offsets(region[manual], assigned[manual]), 0.95)
+        routing = assigned - created
         has_assigned = owned & (rng.random(n) > 0.03)
         if past:
             not_yet = has_assigned & (assigned > self.as_of_s)  # routed only after as-of: not yet owned
@@ -675,8 +718,16 @@ class _Gen:
         o = np.maximum(owner, 0)
         delay_h = (self.rep_median_h[o] * np.exp(rng.normal(0, 0.85, n))
                    * np.where(quality, 1.0, 1.8) * np.where(demo, 0.5, 1.0))
-        first = clock + np.maximum(delay_h * HOUR, 2 * MIN).astype(np.int64)
-        first = _office_hours(rng, first, self.rep_offset[o], 0.8)
+        # within minutes: the SDR on the phone (and demo requests, routed as an inbound call); a tail over days
+        lane = rng.random(n)
+        fast = lane < self.rep_fast[o] + np.where(demo, 0.25, 0.0)
+        tail = ~fast & (lane > 1 - self.rep_tail[o] * np.where(quality, 1.0, 1.5))
+        fast_h = np.clip(np.exp(rng.normal(np.log(3.0), 0.6, n)), 0.5, 20.0) / 60
+        tail_h = np.exp(rng.normal(np.log(72.0), 0.5, n))
+        delay_h = np.where(fast, fast_h, np.where(tail, delay_h + tail_h, delay_h))
+        first = clock + np.maximum(delay_h * HOUR, 30).astype(np.int64)
+        rep_region = self.rep_region[o]
+        first = _office_hours(rng, first, self.offsets(rep_region, first), 0.8)
 
         # attempts: 1 + Poisson(diligence), fewer for weaker leads, spaced ~1.4 days apart
         n_att = np.where(touched, 1 + np.minimum(rng.poisson(self.rep_diligence[o] * np.where(quality, 1.0, 0.55)), 7), 0)
@@ -686,7 +737,8 @@ class _Gen:
         offs = np.cumsum(gap)
         offs -= offs[np.repeat(np.cumsum(n_att) - n_att, n_att)]  # back to 0 at each lead's first attempt
         att_time = first[att_lead] + offs
-        att_time = np.where(pos == 0, att_time, _office_hours(rng, att_time, self.rep_offset[o[att_lead]], 0.85))
+        att_time = np.where(pos == 0, att_time,
+                            _office_hours(rng, att_time, self.offsets(rep_region[att_lead], att_time), 0.85))
         last_att = np.full(n, -1, dtype=np.int64)
         np.maximum.at(last_att, att_lead, att_time)
         att_kind = np.where(rng.random(len(att_lead)) < np.where(demo[att_lead] & (pos == 0), 0.35, 0.04), 2,
@@ -1031,7 +1083,7 @@ class _Gen:
         stage_of = np.repeat(np.tile(np.arange(4), m), per.ravel())
         span = np.minimum(dur[rows, stage_of], 10 * DAY)
         t = entered[rows, stage_of] + (rng.random(len(rows)) * span).astype(np.int64)
-        t = _office_hours(rng, t, self.rep_offset[K["owner"][rows]], 0.9)
+        t = _office_hours(rng, t, self.offsets(self.rep_region[K["owner"][rows]], t), 0.9)
         ok = (t <= as_of) & (t <= close[rows])
         rows, t = rows[ok], t[ok]
         with_lead = (lead[rows] >= 0) & (rng.random(len(rows)) < 0.5)

@@ -437,3 +437,80 @@ def test_a_build_failing_between_chunks_leaves_nothing_behind(tmp_path, monkeypa
     assert len(calls) >= 3  # the leads and two blocks of deals were already in the temporary file
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb"]
+
+
+# --- issue 15: reps differ as real teams do; routing differs by source; office hours in the team's zone -----
+
+QUALITY = "(score >= 60 OR coalesce(demo_requested, false) OR mql_at IS NOT NULL)"
+FIRST_TOUCH = f"""
+    WITH q AS (SELECT lead_id, owner_id, coalesce(assigned_at, created_at) AS cs FROM leads
+               WHERE {QUALITY} AND owner_id IS NOT NULL),
+    f AS (SELECT q.lead_id, q.owner_id, epoch(min(a.occurred_at) - q.cs) AS s FROM q
+          JOIN activities a ON a.lead_id = q.lead_id AND a.occurred_at >= q.cs GROUP BY q.lead_id, q.owner_id, q.cs)"""
+
+
+def test_first_touches_within_minutes_hours_and_days(con):
+    within_5m, within_24h, over_3d = con.execute(f"""{FIRST_TOUCH}
+        SELECT avg(CAST(s <= 300 AS INTEGER)), avg(CAST(s <= 86400 AS INTEGER)), avg(CAST(s > 3 * 86400 AS INTEGER))
+        FROM f""").fetchone()
+    assert 0.05 <= within_5m <= 0.25  # the SDR on the phone, a demo request routed as a call
+    assert 0.70 <= within_24h <= 0.95  # most within hours
+    assert over_3d >= 0.02  # and a tail over days
+    medians = [r[0] for r in con.execute(f"{FIRST_TOUCH} SELECT median(s) / 3600 FROM f GROUP BY owner_id").fetchall()]
+    assert max(medians) / min(medians) > 10  # the slowest SDR's median is over ten times the fastest's
+
+
+def test_routing_delay_differs_by_source(con):
+    minutes = dict(con.execute("""SELECT source, median(epoch(assigned_at - created_at)) / 60 FROM leads
+                                  WHERE assigned_at IS NOT NULL GROUP BY source""").fetchall())
+    # a lead an SDR creates is theirs at once; web forms route in minutes; partner leads by hand in hours;
+    # event and webinar lists a day or so later
+    assert minutes["outbound"] <= 2 and minutes["paid_search"] < 15
+    assert minutes["partner"] > 60 and minutes["events"] > 12 * 60 and minutes["webinar"] > 8 * 60
+    assert minutes["outbound"] < minutes["paid_search"] < minutes["partner"] < minutes["events"]
+
+
+def test_sdrs_work_office_hours_in_their_teams_time_zone(con):
+    # the share of SDR activities between 08:00 and 18:00 local: with the zone's DST, and with a fixed offset
+    in_zone, fixed = con.execute("""
+        SELECT avg(CAST(hour((a.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE
+                             CASE r.region WHEN 'EMEA' THEN 'Europe/Berlin' ELSE 'America/New_York' END)
+                        BETWEEN 8 AND 17 AS INTEGER)),
+               avg(CAST(hour(a.occurred_at + to_hours(CASE r.region WHEN 'EMEA' THEN 1 ELSE -5 END))
+                        BETWEEN 8 AND 17 AS INTEGER))
+        FROM activities a JOIN reps r ON r.rep_id = a.rep_id WHERE a.deal_id IS NULL""").fetchone()
+    assert in_zone >= 0.8 and in_zone > fixed + 0.08  # summer time is office time too
+
+
+def test_the_demo_starts_on_calendar_hours_and_working_hours_show_why_they_matter(built, tmp_path):
+    import shutil
+    from datetime import time
+
+    from core import edits
+    from core.metrics import sla
+    from core.models import Actor, SlaPolicy, WorkingHours
+    from core.periods import parse_period
+    from core.store import open_store
+
+    folder, _, _ = built
+    shutil.copy(folder / "a.duckdb", tmp_path / "wh.duckdb")
+    con = open_store(tmp_path / "wh.duckdb")
+    try:
+        latest = edits.latest(con, "sla_policy", edits.POLICY_SUBJECT)
+        assert latest.version == 1 and latest.body.working_hours == []
+        q3 = parse_period("2026-Q3")
+        calendar = sla.response_sla(con, q3, AS_OF)
+        offices = [WorkingHours(applies_to="region", name=region, time_zone=zone, opens=time(8), closes=time(18))
+                   for region, zone in (("EMEA", "Europe/Berlin"), ("NA", "America/New_York"))]
+        edits.save(con, "sla_policy", edits.POLICY_SUBJECT,
+                   SlaPolicy(**{**latest.body.model_dump(), "working_hours": offices}),
+                   actor=Actor(name="Test", team="leadership"), reason="office hours", expected_version=1,
+                   effective_from=BEGINNING, now=AS_OF)
+        working = sla.response_sla(con, q3, AS_OF)
+    finally:
+        con.close()
+    assert working.quality_leads == calendar.quality_leads
+    # nights and weekends are most of the calendar-hour tail
+    assert working.compliance > calendar.compliance + 0.05
+    assert working.p90_hours_to_first_touch < calendar.p90_hours_to_first_touch / 3
+    assert working.median_routing_hours < calendar.median_routing_hours
