@@ -107,8 +107,9 @@ def test_working_hours_to_first_touch(world):
 def test_the_default_policy_counts_calendar_hours(empty):
     rows = _rows(_world(empty, SlaPolicy(response_hours=8, min_attempts=3, attempt_days=2)))
     assert {k: rows.loc[k, "hours_to_first_touch"] for k in CALENDAR} == pytest.approx(CALENDAR, abs=1e-9)
-    # over 8 calendar hours: A, B, C, D, E, K breached
+    # over 8 calendar hours: A, B, C, D, E, K breached, and H: 8 h after Wed 20:00 UTC, late by as-of 128 h
     assert sorted(rows.index[rows["sla_status"] == "breached"]) == ["A", "B", "C", "D", "E", "H", "K"]
+    assert (rows.loc["H", "deadline"], rows.loc["H", "hours_late"]) == (datetime(2026, 11, 26, 4, 0), 128.0)
 
 
 def test_deadlines_and_lateness_in_working_time(world):
