@@ -84,6 +84,29 @@ def test_report_says_why_routing_delay_cannot_be_computed(tiny_db_copy):
     assert sla["within_24h_share"] is not None  # the response side does not need assignment times
 
 
+def test_report_gives_the_landing_estimate_and_its_range(tiny_db_file):
+    out = _cli("report", "--db", str(tiny_db_file), "--period", "2026-Q3")
+    assert out.returncode == 0, out.stderr
+    forecast = _strict_json(out.stdout)["forecast"]
+    assert set(forecast) == {"landing", "low", "high", "notes"}
+    # won $35,000 + open deals weighted 0 + 7/90 a day × D9's 20,000 × (46.5 − 40) days ÷ 3 deals (tests/test_app.py)
+    new = 7 / 90 * 20_000 * 6.5 / 3
+    assert forecast["landing"] == pytest.approx(35_000 + new)
+    assert forecast["low"] == 35_000  # never below what is already won
+    assert forecast["high"] == pytest.approx(35_000 + new + 1.2815515655446004 * (7 / 90 * 20_000**2 * 6.5 / 3) ** 0.5)
+    assert forecast["notes"] == ["Only 2 earlier quarters could be back-tested (at least 4 are needed), so the range is "
+                                 "the 10th–90th percentile of a normal approximation: each open deal wins with its "
+                                 "stage's rate and new deals arrive at the recent rate."]
+
+
+def test_report_of_a_period_not_started_has_no_landing(tiny_db_file):
+    out = _cli("report", "--db", str(tiny_db_file), "--period", "2026-Q4")
+    assert out.returncode == 0, out.stderr
+    forecast = _strict_json(out.stdout)["forecast"]
+    assert (forecast["landing"], forecast["low"], forecast["high"]) == (None, None, None)
+    assert forecast["notes"] == ["2026-Q4 has not started by as-of, so there is no landing estimate yet."]
+
+
 def test_report_at_the_edges_of_the_date_range(tiny_db_file):
     for period, as_of in (("1900-Q1", "1900-01-01"), ("2200-Q4", "2200-12-31T23:59:59"), ("2026-Q3", "1900-01-01")):
         out = _cli("report", "--db", str(tiny_db_file), "--period", period, "--as-of", as_of)
