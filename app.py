@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.errors import AccordError
 from core.navigation import pages_for
-from ui import data, sidebar
+from ui import auth, data, sidebar
 from ui.widgets import plain
 
 # a local icon: a Material icon as favicon is fetched from Google's font CDN by every browser
@@ -38,15 +38,25 @@ def _first_run() -> None:
 
 try:
     _first_run()
-    scope = sidebar.sidebar()
-    if scope.is_demo:
-        st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
-    menu = pages_for(scope.actor)
-    page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                                  default=(i == 0)) for i, spec in enumerate(menu)])
+    actor = auth.current_actor()  # first: without a signed-in person the run stops at the sign-in page
+    menu = pages_for(actor)
+    # "/" opens the first page through a hidden twin, so every page, the first too, keeps its own address
+    # (/overview): the default page's address is always "/", and a shared /overview link would otherwise
+    # open on "Page not found".
+    home = st.Page(menu[0].path, title=menu[0].title, icon=menu[0].icon, url_path="home", default=True,
+                   visibility="hidden")
+    page = st.navigation([home, *(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+                                  for spec in menu)])
+    st.set_page_config(page_title=f"{page.title} · Accord")  # each page its own browser-tab title
     intended = st.session_state.pop("app_intended_page", None)
     if intended and any(spec.path == intended for spec in menu):
-        st.switch_page(intended)  # a deep link that arrived before navigation existed (see ui.sidebar.scope)
+        # a deep link that arrived before navigation existed (see ui.sidebar.scope), with the link's query
+        # parameters (period, tab, filters): before the sidebar binds the period to its picker, since
+        # Streamlit refuses to carry a bound parameter through a switch of page
+        st.switch_page(intended, query_params=st.query_params.to_dict())
+    scope = sidebar.sidebar(actor)
+    if scope.is_demo:
+        st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
     page.run()
 except AccordError as exc:
     st.error(plain(exc))  # messages may quote what someone typed or imported

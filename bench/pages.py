@@ -42,7 +42,7 @@ def _session(page: str, period: str | None, clear: bool):
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     if period:
-        at.session_state["app_period"] = period
+        at.session_state["period"] = period
     if page != "overview":
         at.run()
         at.switch_page(f"pages/{page}.py")

@@ -58,7 +58,7 @@ def open_page(page: str, *, persona: str | None = None, period: str | None = Non
     if persona:
         at.session_state["app_persona"] = persona
     if period:
-        at.session_state["app_period"] = period
+        at.session_state["period"] = period
     if tab:
         at.session_state[TAB_KEYS[page]] = tab
     for key, value in (state or {}).items():

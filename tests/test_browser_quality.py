@@ -11,24 +11,8 @@ from __future__ import annotations
 
 import re
 
-from browser_support import assert_clean, expect, expect_charts, expect_text, open_page, reruns
+from browser_support import assert_clean, expect, expect_charts, expect_text, open_page, pick_period, reruns
 from core.semantic.measures import MEASURES
-
-
-def pick_period(page, label: str) -> None:
-    # Under st.navigation, Streamlit 1.67 drops the first change of a sidebar widget after the default page
-    # was opened at "/" (that rerun gets the default back; later changes stick), so pick again when the
-    # first did not apply. `reruns` waits for the run to end, so the heading read after it is final.
-    # The list is long and drawn only around the selection, so the label is typed to bring its option up.
-    heading = page.locator("h1").filter(has_text=f"Overview · {label}")
-    for _ in range(2):
-        page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Period").click()
-        page.keyboard.type(label)
-        with reruns(page):
-            page.get_by_role("option", name=label, exact=True).click()
-        if heading.is_visible():
-            return
-    expect(heading).to_be_visible()
 
 
 def card_value(page, label: str):

@@ -21,10 +21,11 @@ from core.periods import (
     utc_now,
 )
 from core.settings import get_settings
-from ui import auth, data
+from ui import data
 from ui.widgets import say
 
 ROOT = Path(__file__).resolve().parents[1]
+PERIOD_KEY = "period"  # the sidebar's period picker, and its query parameter in the URL
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,30 @@ def _data_facts() -> tuple[datetime, str, bool]:
     return (parse_as_of(as_of_text) if as_of_text else utc_now()), source, is_demo
 
 
-def sidebar() -> Scope:
-    """Draw the shared sidebar and remember the scope for the page this run shows."""
-    actor = auth.current_actor()  # first: without a signed-in person the run stops at the sign-in page
+def _seed_period(options: list[str], default: str) -> None:
+    """The period lives in the URL (?period=2026-Q3), so a link opens the view that was shared. The picker
+    has no default of its own and starts on the latest quarter holding data, written into the URL: Streamlit
+    leaves a bound value equal to the widget's default out of the URL, and that default moves as data
+    arrives, so a link copied before anyone touched the picker would open another quarter later."""
+    if st.query_params.get(PERIOD_KEY) in options:
+        return
+    if st.session_state.get(PERIOD_KEY) in options:
+        return
+    bound = PERIOD_KEY in st.session_state  # the picker ran before (its period is no longer offered)
+    st.session_state[PERIOD_KEY] = default  # the value, in this very run
+    if not bound:  # and the address bar: Streamlit syncs a bound widget's URL only from its second run on
+        st.query_params[PERIOD_KEY] = default
+
+
+def sidebar(actor: Actor) -> Scope:
+    """Draw the shared sidebar for `actor` (ui.auth.current_actor) and remember the scope for the page this
+    run shows."""
     as_of, source, is_demo = _data_facts()
     with st.sidebar:
         latest = data.cached(latest_record_at, as_of)
         options = period_options(as_of, latest_record=latest)  # from two quarters ahead down
-        label = st.selectbox("Period", options, index=options.index(default_period(as_of, latest).label),
-                             key="app_period",  # default: the latest quarter holding data
+        _seed_period(options, default_period(as_of, latest).label)
+        label = st.selectbox("Period", options, index=None, key=PERIOD_KEY, bind="query-params",
                              help="A calendar quarter or month; start inclusive, end exclusive (UTC).")
         st.caption(abilities(actor))
         st.caption(f"Figures as of **{as_of:%Y-%m-%d %H:%M} UTC**")
@@ -88,5 +104,6 @@ def scope() -> Scope:
     caller = Path(inspect.stack()[1].filename).resolve()
     if caller.is_relative_to(ROOT / "pages"):
         st.session_state["app_intended_page"] = str(caller.relative_to(ROOT))
-    st.switch_page(str(ROOT / "app.py"))
+    # a shared link's query parameters (period, tab, filters) go along: switch_page drops them otherwise
+    st.switch_page(str(ROOT / "app.py"), query_params=st.query_params.to_dict())
     raise AssertionError("unreachable: st.switch_page stops this run")
