@@ -235,7 +235,7 @@ def models_chart(frame: pd.DataFrame, top: int = 12) -> alt.Chart | None:
         yOffset=alt.YOffset("model:N", sort=list(MODELS.values())),
         x=alt.X("won_revenue:Q", title="Won revenue credited", axis=alt.Axis(format="$~s")),
         color=alt.Color("model:N", title="Model", sort=list(MODELS.values()), legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(range=["#9db4f5", "#4a70e8", "#1b3fb8"])),
+                        scale=alt.Scale(range=["#c9d6fa", "#9db4f5", "#4a70e8", "#1b3fb8", "#0b1f66"][:len(MODELS)])),
         tooltip=[alt.Tooltip("name:N", title="Row"), alt.Tooltip("model:N", title="Model"),
                  alt.Tooltip("won_revenue:Q", title="Won revenue", format="$,.0f")],
     ).properties(height=54 * len(names) + 110)

@@ -252,3 +252,30 @@ def test_two_editors_on_the_stall_rules_the_second_sees_the_first(db):
     assert table(second, "their value (saved)", "field").loc["Days per stage (unlisted: the default)"].tolist() == [
         '{"discovery": 14}', '{"discovery": 45}']
     assert _stall_versions(db) == [("stall_rules", "default", 1, "Sal Ortiz", "discovery is two weeks")]
+
+
+def test_attribution_models_and_lookback(db):
+    at = open_clean("pages/attribution.py")
+    won, ret = label("attr_won_revenue"), label("attr_return")
+    at.radio(key="attribution_model").set_value("u_shaped")
+    at.run()
+    t = table(at, ret, "Campaign")
+    # U-shaped: D1's C1 touch (07-01 09:00, L1's creation) is first and lead creation: 80%; C2 20%
+    assert t.loc["July webinar", won] == "$24k" and t.loc["Brand search", won] == "$6,000"
+    at.radio(key="attribution_model").set_value("time_decay")
+    at.run()
+    t = table(at, ret, "Campaign")
+    # time decay, 7-day half-life: D1 (07-05) was touched 3.625 d (C1) and 2 d (C2) before: weights
+    # 2^(-1.625/7) = 0.851 and 1 → C1 46.0% of 30,000 = $13.8k, C2 54.0% = $16.2k
+    assert t.loc["July webinar", won] == "$14k" and t.loc["Brand search", won] == "$16k"
+    at.selectbox(key="attribution_lookback").select(7)
+    at.radio(key="attribution_model").set_value("first_touch")
+    at.run()
+    # a 7-day lookback keeps D1's touches and its lead (created 3.6 days before), but not D2's (L2 created and
+    # touched 17.6 days before) nor D4's (L9 created 06-15, 25 days before): two opportunities unattributed
+    t = table(at, ret, "Campaign")
+    assert t.loc["unattributed", [label("attr_opportunities"), won]].tolist() == ["2.0", "$0"]
+    assert t.loc["July webinar", won] == "$30k"
+    at.selectbox(key="attribution_lookback").set_value(None)
+    at.run()
+    assert not at.exception and not at.error

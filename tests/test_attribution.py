@@ -258,3 +258,143 @@ def test_page_cards_and_choices(world):
     choices = view.attribution_choices(a.table("first_touch"))
     assert list(choices)[:2] == ["C1", "C2"] and choices["C1"] == "Webinar A"
     assert choices["(no campaign)"] == "(no campaign)"
+
+
+# --- U-shaped, time decay and the lookback window (issue 15, item 6) -----------------------------------
+
+def test_u_shaped_on_one_two_three_and_five_touches(world):
+    shares = at.deal_shares(world, Q3, AS_OF)
+    # 40% first touch, 40% lead-creation touch, 20% shared by the touches holding neither role
+    # E1: one touch holds both roles and nothing is left to share → 100%
+    assert shares_of(shares, "E1", "u_shaped") == {"C1": 1.0}
+    # E2: C2 is first and lead creation (80%), C1 (the opportunity touch, no U role) takes the 20%
+    assert shares_of(shares, "E2", "u_shaped") == pytest.approx({"C2": 0.8, "C1": 0.2})
+    # E3: C3 first 40%, C1 lead creation 40%, C2 the rest 20%
+    assert shares_of(shares, "E3", "u_shaped") == pytest.approx({"C3": 0.4, "C1": 0.4, "C2": 0.2})
+    # E4: C2 first and lead creation 80%; C4, C1, C4, C3 share 20% → 5% each (C4 twice: 10%)
+    assert shares_of(shares, "E4", "u_shaped") == pytest.approx({"C2": 0.8, "C4": 0.1, "C1": 0.05, "C3": 0.05})
+    # E5: C3 first 40%, C1 lead creation 40%; C2, C4, C2 share 20% → 1/15 each (C2 twice)
+    assert shares_of(shares, "E5", "u_shaped") == pytest.approx({"C3": 0.4, "C1": 0.4, "C2": 2 / 15, "C4": 1 / 15})
+
+
+def test_u_shaped_two_touches_with_distinct_roles_split_evenly(empty):
+    # M1's touches at its creation, ordered by campaign: C1 first, C2 the lead-creation touch (the last at or
+    # before creation); no touch is left for the 20%, so the two roles share everything: 50/50
+    empty.execute("""
+        INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALUES
+          ('M1', '2026-07-20', 'webinar', 'C2', 80, 'converted');
+        INSERT INTO campaign_touches VALUES ('M1', 'C2', '2026-07-20'), ('M1', 'C1', '2026-07-20');
+        INSERT INTO deals VALUES ('F1', 'M1', NULL, '2026-07-21', 3000, 'discovery', NULL, NULL, NULL, NULL)""")
+    assert shares_of(at.deal_shares(empty, Q3, AS_OF), "F1", "u_shaped") == pytest.approx({"C1": 0.5, "C2": 0.5})
+
+
+# Deals created 07-29 00:00 with touches 0, 7, 14, 21 and 28 days before: under a 7-day half-life the
+# weights are 1, 1/2, 1/4, 1/8, 1/16 of the newest.
+DECAY = """
+INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALUES
+  ('T1', '2026-07-29', 'webinar', 'C1', 80, 'converted'), ('T2', '2026-07-22', 'webinar', 'C1', 80, 'converted'),
+  ('T3', '2026-07-15', 'webinar', 'C1', 80, 'converted'), ('T5', '2026-07-01', 'webinar', 'C1', 80, 'converted');
+INSERT INTO campaign_touches VALUES
+  ('T1', 'C1', '2026-07-29'),
+  ('T2', 'C1', '2026-07-22'), ('T2', 'C2', '2026-07-29'),
+  ('T3', 'C1', '2026-07-15'), ('T3', 'C2', '2026-07-22'), ('T3', 'C3', '2026-07-29'),
+  ('T5', 'C1', '2026-07-01'), ('T5', 'C2', '2026-07-08'), ('T5', 'C3', '2026-07-15'), ('T5', 'C4', '2026-07-22'),
+  ('T5', 'C5', '2026-07-29');
+INSERT INTO deals VALUES
+  ('G1', 'T1', NULL, '2026-07-29', 1000, 'discovery', NULL, NULL, NULL, NULL),
+  ('G2', 'T2', NULL, '2026-07-29', 3000, 'discovery', NULL, NULL, NULL, NULL),
+  ('G3', 'T3', NULL, '2026-07-29', 7000, 'discovery', NULL, NULL, NULL, NULL),
+  ('G5', 'T5', NULL, '2026-07-29', 31000, 'closed_won', NULL, '2026-08-01', NULL, NULL);
+"""
+
+
+def test_time_decay_halves_a_touch_every_half_life(empty):
+    empty.execute(DECAY)
+    shares = at.deal_shares(empty, Q3, AS_OF, half_life_days=7)
+    assert shares_of(shares, "G1", "time_decay") == {"C1": 1.0}
+    # weights 1/2, 1 → 1/3, 2/3
+    assert shares_of(shares, "G2", "time_decay") == pytest.approx({"C1": 1 / 3, "C2": 2 / 3})
+    # weights 1/4, 1/2, 1 → 1/7, 2/7, 4/7
+    assert shares_of(shares, "G3", "time_decay") == pytest.approx({"C1": 1 / 7, "C2": 2 / 7, "C3": 4 / 7})
+    # weights 1/16 … 1 → 1/31, 2/31, 4/31, 8/31, 16/31 of 31,000
+    g5 = shares[(shares["deal_id"] == "G5") & (shares["model"] == "time_decay")]
+    assert dict(zip(g5["campaign_id"], g5["credited_amount"])) == pytest.approx(
+        {"C1": 1_000, "C2": 2_000, "C3": 4_000, "C4": 8_000, "C5": 16_000})
+    # a 14-day half-life: G2's weights are 2^(-7/14) = 1/√2 and 1
+    slow = at.deal_shares(empty, Q3, AS_OF, half_life_days=14)
+    assert shares_of(slow, "G2", "time_decay") == pytest.approx({"C1": 2 ** -0.5 / (1 + 2 ** -0.5),
+                                                                 "C2": 1 / (1 + 2 ** -0.5)})
+    with pytest.raises(ValueError):
+        at.deal_shares(empty, Q3, AS_OF, half_life_days=0)
+
+
+def test_time_decay_on_the_world(world):
+    # E2 (created 07-06 00:00): C2 2.5 days before, C1 at the moment → with a 2.5-day half-life 1/2 and 1
+    shares = at.deal_shares(world, Q3, AS_OF, half_life_days=2.5)
+    assert shares_of(shares, "E2", "time_decay") == pytest.approx({"C2": 1 / 3, "C1": 2 / 3})
+    # E3 (created 07-09): C3 8 days, C1 4 days, C2 1 day before; 3-day half-life, ages from the newest
+    # 7, 3, 0 → 2^(-7/3), 2^(-1), 1
+    w = {"C3": 2 ** (-7 / 3), "C1": 0.5, "C2": 1.0}
+    assert shares_of(at.deal_shares(world, Q3, AS_OF, half_life_days=3), "E3", "time_decay") == pytest.approx(
+        {k: v / sum(w.values()) for k, v in w.items()})
+
+
+def test_a_lookback_drops_touches_older_than_it(world):
+    shares = at.deal_shares(world, Q3, AS_OF, lookback_days=7)
+    # E1 (07-10): its only touch and its lead (07-02) are 8 days old → unattributed under every model
+    for model in at.MODELS:
+        assert shares_of(shares, "E1", model) == {"unattributed": 1.0}, model
+    # E2 (07-06): both touches within 7 days (2.5 d, 0 d): as without a window
+    assert shares_of(shares, "E2", "w_shaped") == pytest.approx({"C2": 2 / 3, "C1": 1 / 3})
+    assert shares_of(shares, "E2", "first_touch") == {"C2": 1.0}
+    # E3 (07-09): C3 (07-01, 8 d) drops; C1 (07-05, the lead's creation) is now first and lead creation,
+    # C2 (07-08) the opportunity touch: W 2/3 and 1/3, U 80/20, linear halves
+    assert shares_of(shares, "E3", "w_shaped") == pytest.approx({"C1": 2 / 3, "C2": 1 / 3})
+    assert shares_of(shares, "E3", "u_shaped") == pytest.approx({"C1": 0.8, "C2": 0.2})
+    assert shares_of(shares, "E3", "linear") == pytest.approx({"C1": 0.5, "C2": 0.5})
+    assert shares_of(shares, "E3", "first_touch") == {"(no campaign)": 1.0}  # L3 has no campaign at all
+    # E4 (07-28): only C3 (07-25) is within 7 days → 100% under every multi-touch model; its lead (07-10)
+    # is 18 days old → unattributed by first touch
+    for model in at.MULTI_TOUCH:
+        assert shares_of(shares, "E4", model) == {"C3": 1.0}
+    assert shares_of(shares, "E4", "first_touch") == {"unattributed": 1.0}
+    # E5 (07-20): C2 07-14, C4 07-16, C2 07-18 remain; no touch at or before the lead's creation (07-12)
+    # remains, so the first (C2) is also the lead-creation touch: W C2 60% + 30%, C4 10%; U C2 80% + 10%
+    assert shares_of(shares, "E5", "w_shaped") == pytest.approx({"C2": 0.9, "C4": 0.1})
+    assert shares_of(shares, "E5", "u_shaped") == pytest.approx({"C2": 0.9, "C4": 0.1})
+    assert shares_of(shares, "E5", "linear") == pytest.approx({"C2": 2 / 3, "C4": 1 / 3})
+    # E6: its first-touch campaign C4 stands in at the lead's creation (07-15, 5 days before): kept
+    assert shares_of(shares, "E6", "time_decay") == {"C4": 1.0}
+    # a touch exactly `lookback` days before the deal counts: E1's (8 days) with an 8-day lookback
+    assert shares_of(at.deal_shares(world, Q3, AS_OF, lookback_days=8), "E1", "linear") == {"C1": 1.0}
+
+
+@pytest.mark.parametrize("lookback", at.LOOKBACK_CHOICES + (1,))
+@pytest.mark.parametrize("half_life", [1.0, 7.0, 30.0])
+def test_shares_sum_to_the_amount_under_every_model_and_window(world, lookback, half_life):
+    shares = at.deal_shares(world, Q3, AS_OF, lookback_days=lookback, half_life_days=half_life)
+    amounts = dict(world.execute("SELECT deal_id, amount FROM deals").fetchall())
+    credited = shares.groupby(["deal_id", "model"])["credited_amount"].sum()
+    # every deal of the period, under every model, credited its whole amount: none dropped, none doubled
+    assert sorted(credited.index) == sorted((f"E{i}", m) for i in range(1, 10) for m in at.MODELS)
+    for (deal, model), amount in credited.items():
+        assert amount == pytest.approx(amounts[deal], abs=1e-6), (deal, model)
+
+
+def test_the_table_shows_unattributed_credit_and_still_adds_up(world):
+    a = at.attribution(world, Q3, AS_OF, lookback_days=7)
+    first = a.table("first_touch").set_index("key")
+    # first touch: E1 (9,000 won), E4 (10,000 won) and E5 (20,000 won) have leads older than 7 days
+    assert first.loc["unattributed", ["opportunities", "won_revenue"]].tolist() == [3, 39_000]
+    assert first.loc["unattributed", "name"] == "unattributed" and pd.isna(first.loc["unattributed", "cost"])
+    linear = a.table("linear").set_index("key")
+    assert linear.loc["unattributed", ["opportunities", "won_revenue"]].tolist() == [1, 9_000]  # E1 only
+    for model in at.MODELS:
+        totals = a.totals(model)
+        assert (totals["opportunities"], totals["won_revenue"]) == (pytest.approx(9), pytest.approx(52_000))
+    assert a.lookback_days == 7
+    assert any("7-day lookback" in n for n in a.notes)
+    # without a lookback nothing is unattributed: no such row
+    assert "unattributed" not in set(at.attribution(world, Q3, AS_OF).table("linear")["key"])
+    records = at.attribution_records(world, Q3, AS_OF, "first_touch", "campaign", "unattributed", lookback_days=7)
+    assert sorted(records.frame["deal_id"]) == ["E1", "E4", "E5"]

@@ -1,5 +1,6 @@
 """Campaign and channel attribution: leads, quality leads, opportunities, won revenue, cost, cost per
-quality lead and return, under first-touch, linear and W-shaped credit (METRICS.md, "Attribution").
+quality lead and return, under first-touch, linear, W-shaped, U-shaped and time-decay credit, optionally
+within a lookback window (METRICS.md, "Attribution"; issue 15).
 
 Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Attribution"):
 - Period view. Leads and quality leads are the period's lead cohort, credited to their first-touch
@@ -24,12 +25,26 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Attribution"
   for the 10%, the roles share everything in proportion (each role a third). So: 1 touch → 100%;
   2 touches → 2/3 to the one holding two roles, 1/3 to the other; 3 distinct roles → a third each;
   5 touches with distinct roles → 30/30/30 and 5% to each of the two in between.
-  The shares of one deal sum to 1 under every model (checked on every call).
+- U-shaped: 40% to the first touch, 40% to the lead-creation touch (as W-shaped), 20% shared equally by
+  the touches holding neither role (the opportunity touch included). The same role rules: 1 touch →
+  100%; 2 touches where the first is also the lead-creation touch (the usual case: the lead's origin) →
+  80% / 20%; 2 touches with distinct roles → 50% / 50%; 3 distinct → 40 / 40 / 20.
+- Time decay: each touch weighs 2^(−age / half-life), age = days from the touch to the deal's creation
+  (fractional), normalised over the deal's touches (default half-life 7 days). Weights are taken relative
+  to the deal's newest touch, which changes nothing after normalising but keeps years-old touches from
+  underflowing to zero.
+- Lookback (None by default: every touch up to the deal counts, as METRICS.md says, so no figure moves):
+  touches more than N days before the deal's created_at do not count (exactly N days counts), the stand-in
+  first touch included (at the lead's created_at); under first touch, a lead created more than N days
+  before the deal does not count either. A deal touched only before the window is credited to
+  'unattributed' under that model, never dropped; a deal never touched keeps its bucket above.
+  The shares of one deal sum to 1 under every model and window, and every deal of the period has them
+  (checked on every call).
 - Cost in the period: a campaign's cost is spread evenly over its days, from started_on to ended_on
   (to as-of while it has no end date: its cost so far), and the period gets the days that fall inside
   it up to as-of. Cost unknown (NULL) → cost per quality lead and return are undefined, not 0.
 - Return = won revenue ÷ cost in the period; cost per quality lead = cost ÷ first-touch quality leads.
-  The named buckets (no campaign, sales-sourced, unknown lead) have no cost: both read undefined.
+  The named buckets (no campaign, sales-sourced, unknown lead, unattributed) have no cost: both read undefined.
 - Channel view: the campaign's channel; a campaign missing from `campaigns` reads '(campaign not loaded)'.
 """
 from __future__ import annotations
@@ -56,11 +71,15 @@ from core.semantic.blocks import (
     scope_params,
     tables_with_rows,
 )
-from core.semantic.enums import NO_CAMPAIGN, SALES_SOURCED, UNKNOWN_LEAD
+from core.semantic.enums import NO_CAMPAIGN, SALES_SOURCED, UNATTRIBUTED, UNKNOWN_LEAD
 
-MODELS: dict[str, str] = {"first_touch": "First touch", "linear": "Linear", "w_shaped": "W-shaped"}
-MULTI_TOUCH = ("linear", "w_shaped")
+MODELS: dict[str, str] = {"first_touch": "First touch", "linear": "Linear", "w_shaped": "W-shaped",
+                          "u_shaped": "U-shaped", "time_decay": "Time decay"}
+MULTI_TOUCH = ("linear", "w_shaped", "u_shaped", "time_decay")
 VIEWS = ("campaign", "channel")
+DEFAULT_HALF_LIFE_DAYS = 7.0
+# The lookbacks the page offers (None: no window, every touch up to the deal counts, as METRICS.md says).
+LOOKBACK_CHOICES: tuple[int | None, ...] = (None, 7, 30, 60, 90, 180, 365)
 # The measure each figure is → its column in Attribution.table and its key in Attribution.totals.
 MEASURE_COLUMNS: dict[str, str] = {
     "attr_leads": "leads", "attr_quality_leads": "quality_leads", "attr_opportunities": "opportunities",
@@ -69,16 +88,39 @@ MEASURE_COLUMNS: dict[str, str] = {
 }
 NOT_LOADED = "(campaign not loaded)"
 
+# Position-based models as role weights in percent: (first touch, lead creation, opportunity creation, the
+# rest shared equally). A touch holding several roles gets each role's weight; with no touch left for the
+# rest, the roles share everything in proportion to their weights.
+POSITION_MODELS: dict[str, tuple[int, int, int, int]] = {"w_shaped": (30, 30, 30, 10), "u_shaped": (40, 40, 0, 20)}
+
 # A deal's credit bucket: a campaign, or one of the named places credit goes when there is none.
 _BUCKET = f"""CASE WHEN di.lead_id IS NULL THEN '{SALES_SOURCED}'
                   WHEN NOT di.lead_known THEN '{UNKNOWN_LEAD}'
-                  WHEN di.lead_campaign IS NULL THEN '{NO_CAMPAIGN}'
+                  WHEN di.lead_campaign IS NULL THEN '{NO_CAMPAIGN}'{{window}}
                   ELSE 'campaign' END"""
+# Inside the lookback: at most $lookback_days before the deal's creation (only when a lookback is set).
+_IN_WINDOW = "{at} >= di.created_at - to_days(CAST($lookback_days AS INTEGER))"
 
 
-def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
+def _position_share(model: str) -> str:
+    """A position-based model's share of one touch of `weighted` (roles is_first, is_lc, is_opp)."""
+    first, lead, opp, rest = POSITION_MODELS[model]
+    roles = f"({first} * w.is_first + {lead} * w.is_lc + {opp} * w.is_opp)"
+    # a touch with no role takes part in the rest; the roles' own total when nobody does
+    no_role = f"NOT (w.is_first = 1 OR w.is_lc = 1{' OR w.is_opp = 1' if opp else ''})"
+    middles = f"(count(*) FILTER ({no_role}) OVER (PARTITION BY w.deal_id))"
+    role_total = f"(sum({roles}) OVER (PARTITION BY w.deal_id))"
+    return (f"CASE WHEN {middles} = 0 THEN {roles}::DOUBLE / {role_total} "
+            f"ELSE ({roles} + CASE WHEN {no_role} THEN {rest}::DOUBLE / {middles} ELSE 0 END) / 100.0 END")
+
+
+def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: int | None = None) -> str:
     """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
-    created or won in the period (flags is_created, is_won)."""
+    created or won in the period (flags is_created, is_won). With `lookback_days`, touches more than that
+    many days before the deal's creation do not count ($lookback_days, $half_life_days bound by the caller)."""
+    window = "" if lookback_days is None else f" AND {_IN_WINDOW.format(at='t.touched_at')}"
+    lead_window = ("" if lookback_days is None else
+                   f"\n                  WHEN NOT ({_IN_WINDOW.format(at='di.lead_created')}) THEN '{UNATTRIBUTED}'")
     return f"""{lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF},
     deals_in AS (  -- with the deal's lead read once (lead_known: loaded), not once per use below
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
@@ -88,68 +130,101 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     ),
     first_touch AS (
-        SELECT di.deal_id, {_BUCKET} AS bucket, di.lead_campaign AS campaign_id
+        SELECT di.deal_id, {_BUCKET.format(window=lead_window)} AS bucket,
+               CASE WHEN {_BUCKET.format(window=lead_window)} = 'campaign' THEN di.lead_campaign END AS campaign_id
         FROM deals_in di
     ),
     deal_touches AS (
         SELECT di.deal_id, t.campaign_id, t.touched_at
         FROM deals_in di JOIN campaign_touches t ON t.lead_id = di.lead_id AND t.touched_at <= di.created_at
     ),
-    touches AS (
+    every_touch AS (  -- whatever their age
         SELECT deal_id, campaign_id, touched_at FROM deal_touches
         UNION ALL  -- the first-touch campaign stands in for touches a lead never had recorded
         SELECT di.deal_id, di.lead_campaign, di.lead_created
         FROM deals_in di
         WHERE di.lead_campaign IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
     ),
+    touches AS (  -- the ones that count: inside the lookback, when there is one
+        SELECT t.deal_id, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
+        FROM every_touch t JOIN deals_in di ON di.deal_id = t.deal_id
+        WHERE TRUE{window}
+    ),
     numbered AS (
-        SELECT t.deal_id, t.campaign_id, t.touched_at,
+        SELECT t.deal_id, t.campaign_id, t.touched_at, t.deal_created, t.lead_created,
                row_number() OVER (PARTITION BY t.deal_id ORDER BY t.touched_at, t.campaign_id) AS pos,
                count(*) OVER (PARTITION BY t.deal_id) AS n
         FROM touches t
     ),
     roles AS (  -- position of the lead-creation touch (last at or before the lead's creation, else first)
-        SELECT nb.deal_id, coalesce(max(nb.pos) FILTER (nb.touched_at <= di.lead_created), 1) AS lc_pos
-        FROM numbered nb JOIN deals_in di ON di.deal_id = nb.deal_id
-        GROUP BY nb.deal_id
+        SELECT deal_id, coalesce(max(pos) FILTER (touched_at <= lead_created), 1) AS lc_pos
+        FROM numbered GROUP BY deal_id
     ),
     weighted AS (
         SELECT nb.deal_id, nb.campaign_id, nb.n,
-               3 * (nb.pos = 1)::INTEGER + 3 * (nb.pos = r.lc_pos)::INTEGER + 3 * (nb.pos = nb.n)::INTEGER AS role_tenths,
-               nb.pos NOT IN (1, r.lc_pos, nb.n) AS is_middle,
-               nb.n - (1 + (r.lc_pos NOT IN (1, nb.n))::INTEGER + (nb.n <> 1)::INTEGER) AS middles
+               (nb.pos = 1)::INTEGER AS is_first, (nb.pos = r.lc_pos)::INTEGER AS is_lc,
+               (nb.pos = nb.n)::INTEGER AS is_opp,
+               -- days before the deal, counted from the deal's newest touch so that no weight underflows to 0
+               (epoch(nb.deal_created - nb.touched_at)
+                - min(epoch(nb.deal_created - nb.touched_at)) OVER (PARTITION BY nb.deal_id)) / 86400.0 AS age_days
         FROM numbered nb JOIN roles r ON r.deal_id = nb.deal_id
+    ),
+    decay AS (
+        SELECT deal_id, campaign_id, pow(2.0, -age_days / CAST($half_life_days AS DOUBLE)) AS weight FROM weighted
     ),
     credit AS (
         SELECT deal_id, 'first_touch' AS model, bucket, campaign_id, 1.0::DOUBLE AS share FROM first_touch
         UNION ALL
         SELECT deal_id, 'linear', 'campaign', campaign_id, 1.0::DOUBLE / n FROM weighted
         UNION ALL
-        SELECT deal_id, 'w_shaped', 'campaign', campaign_id,
-               CASE WHEN middles = 0 THEN role_tenths::DOUBLE / 9
-                    ELSE (role_tenths::DOUBLE + CASE WHEN is_middle THEN 1.0::DOUBLE / middles ELSE 0 END) / 10 END
-        FROM weighted
-        UNION ALL  -- deals with no campaign at all keep their first-touch bucket under every model
-        SELECT ft.deal_id, m.model, ft.bucket, ft.campaign_id, 1.0::DOUBLE
-        FROM first_touch ft CROSS JOIN (VALUES ('linear'), ('w_shaped')) m(model)
+        SELECT w.deal_id, 'w_shaped', 'campaign', w.campaign_id, {_position_share("w_shaped")} FROM weighted w
+        UNION ALL
+        SELECT w.deal_id, 'u_shaped', 'campaign', w.campaign_id, {_position_share("u_shaped")} FROM weighted w
+        UNION ALL
+        SELECT deal_id, 'time_decay', 'campaign', campaign_id, weight / sum(weight) OVER (PARTITION BY deal_id)
+        FROM decay
+        UNION ALL  -- deals with no touch that counts: touched only before the lookback → unattributed;
+                   -- never touched → their first-touch bucket (no campaign, sales-sourced, unknown lead)
+        SELECT ft.deal_id, m.model,
+               CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN '{UNATTRIBUTED}' ELSE ft.bucket END,
+               CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN NULL ELSE ft.campaign_id END,
+               1.0::DOUBLE
+        FROM first_touch ft CROSS JOIN (VALUES {", ".join(f"('{m}')" for m in MULTI_TOUCH)}) m(model)
         WHERE ft.deal_id NOT IN (SELECT deal_id FROM numbered)
     )"""
 
 
+def _scope(period: Period, as_of: datetime, lookback_days: int | None, half_life_days: float) -> dict:
+    """The bound parameters of the credit CTEs; refuses a lookback or half-life no model can use."""
+    if lookback_days is not None and not 1 <= int(lookback_days) <= 3650:
+        raise ValueError(f"a lookback is 1 to 3,650 days (got {lookback_days})")
+    if not 0 < float(half_life_days) <= 3650:
+        raise ValueError(f"a half-life is above 0 and at most 3,650 days (got {half_life_days})")
+    params = scope_params(period, as_of) | {"half_life_days": float(half_life_days)}
+    if lookback_days is not None:
+        params["lookback_days"] = int(lookback_days)
+    return params
+
+
 def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
-    """Every deal's shares sum to 1 under every model: otherwise revenue would appear or vanish."""
+    """Every deal of the period has credit under every model, summing to 1: otherwise revenue would appear or
+    vanish (a deal with no share at all would drop out of the rows silently)."""
+    models = ", ".join(f"('{m}')" for m in MODELS)  # allow-listed names
     worst = one_row(run(con, f"""WITH {ctes}
-        SELECT coalesce(max(abs(total - 1)), 0) FROM (
-            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params))[0]
+        SELECT coalesce(max(abs(coalesce(s.total, 0) - 1)), 0) FROM deals_in di
+        CROSS JOIN (VALUES {models}) m(model)
+        LEFT JOIN (SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model) s
+               ON s.deal_id = di.deal_id AND s.model = m.model""", params))[0]
     assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
 
 
 @reads('records')
-def deal_shares(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
+def deal_shares(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, lookback_days: int | None = None,
+                half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
     """Every (deal, model, credited campaign) of the period with its share and credited amount — for tests
     and audits (unbounded: call it on small data; the page uses attribution_records)."""
-    params = scope_params(period, as_of)
-    ctes = _credit_ctes(con, params)
+    params = _scope(period, as_of, lookback_days, half_life_days)
+    ctes = _credit_ctes(con, params, lookback_days)
     _check_shares(con, ctes, params)
     return run(con, f"""WITH {ctes}
         SELECT c.deal_id, c.model, c.bucket, c.campaign_id, sum(c.share) AS share,
@@ -166,6 +241,8 @@ class Attribution(Figures):
     period's deals: see the module docstring."""
 
     view: str = "campaign"
+    lookback_days: int | None = None  # touches more than this many days before a deal did not count
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS  # of the time-decay model
     multi_touch: bool = True
     campaigns_loaded: bool = True  # without the campaigns table, cost is unknown, never $0
     won_caveat: str | None = None  # won revenue's caveat in a few words (core.metrics.pipeline.won_caveats)
@@ -209,11 +286,15 @@ class Attribution(Figures):
 
 
 @reads('records', 'quality_definition')
-def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, view: str = "campaign") -> Attribution:
+def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, view: str = "campaign",
+                lookback_days: int | None = None, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> Attribution:
+    """The period's attribution per campaign or channel under every model, touches limited to the last
+    `lookback_days` before each deal when given (None: every touch), time decay halving every
+    `half_life_days`."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}")
     present = tables_with_rows(con)
-    result = Attribution(view=view)
+    result = Attribution(view=view, lookback_days=lookback_days, half_life_days=float(half_life_days))
     if "leads" not in present:
         result.notes.append(present.missing("leads") + " Without them no deal can be traced to a campaign.")
         return result
@@ -226,8 +307,8 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
         result.campaigns_loaded = False
         result.notes.append(present.missing("campaigns"))
     result.notes.extend(present.undated_notes("leads", "deals"))
-    params = scope_params(period, as_of)
-    ctes = _credit_ctes(con, params)
+    params = _scope(period, as_of, lookback_days, half_life_days)
+    ctes = _credit_ctes(con, params, lookback_days)
     _check_shares(con, ctes, params)
     models = ", ".join(
         f"coalesce(sum(c.share) FILTER (c.model = '{m}' AND di.is_created), 0) AS opportunities_{m}, "
@@ -304,6 +385,10 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     frame = frame.sort_values(["_special", "won_revenue_first_touch", "leads", "key"],
                               ascending=[True, False, False, True], na_position="last")
     result.frame = frame.drop(columns="_special").reset_index(drop=True)
+    if lookback_days is not None:
+        result.notes.append(f"With a {lookback_days}-day lookback, touches more than {lookback_days} days before a "
+                            f"deal's creation do not count (first touch: the lead's creation); a deal whose every "
+                            f"touch is older is credited to the row '{UNATTRIBUTED}', not dropped.")
     unknown = int((frame["cost"].isna() & (frame["bucket"] == "campaign")).sum())
     if unknown:
         result.notes.append(f"{unknown} row(s) have no recorded campaign cost, so their cost per quality lead and "
@@ -320,6 +405,8 @@ def attribution_records(
     view: str,
     key: str,
     limit: int = RECORDS_LIMIT,
+    lookback_days: int | None = None,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
 ) -> Records:
     """The period's deals credited to one row of the attribution table (a campaign id or bucket name in the
     campaign view, a channel in the channel view) under `model`: share, credited opportunity and revenue.
@@ -330,12 +417,13 @@ def attribution_records(
         raise ValueError(f"unknown view {view!r}")
     if not {"leads", "deals"} <= tables_with_rows(con):
         return Records(frame=pd.DataFrame(), total=0, limit=limit)
-    params = scope_params(period, as_of) | {"model": model, "key": key, "limit": int(limit), "not_loaded": NOT_LOADED}
+    params = _scope(period, as_of, lookback_days, half_life_days) | {"model": model, "key": key, "limit": int(limit),
+                                                                    "not_loaded": NOT_LOADED}
     if view == "campaign":
         match = "(CASE WHEN c.bucket = 'campaign' THEN c.campaign_id ELSE c.bucket END) = $key"
     else:
         match = ("(CASE WHEN c.bucket = 'campaign' THEN coalesce(cp.channel, $not_loaded) ELSE c.bucket END) = $key")
-    base = f"""WITH {_credit_ctes(con, params)}
+    base = f"""WITH {_credit_ctes(con, params, lookback_days)}
         SELECT di.deal_id, di.account, di.lead_id, c.campaign_id, coalesce(cp.name, c.campaign_id) AS campaign,
                di.amount, sum(c.share) AS share,
                CASE WHEN di.is_created THEN sum(c.share) ELSE 0 END AS credited_opportunity,
