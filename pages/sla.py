@@ -104,6 +104,8 @@ def routing_and_response() -> None:
            ("within_5m_share", r.within_5m_share, f"within 1 h: {show('within_1h_share', r.within_1h_share)}"),
            ("within_24h_share", r.within_24h_share,
             None if r.touched_leads is None else f"of {r.touched_leads:,} touched quality leads")])
+    if r.routing_note:
+        st.info(widgets.plain(r.routing_note), icon=":material/alt_route:")
     segments = dimension_labels(sla.SPEED_BY)
     by = st.radio("Routing and response by", list(segments), horizontal=True, key=f"{KEY}_speed_by",
                   format_func=segments.get)
@@ -243,8 +245,9 @@ def working_hours(latest, opened: int) -> None:
         values["holidays"] = st.text_area("Holidays (one date a line, YYYY-MM-DD, local)", key=WH_FORM + "holidays",
                                           height=90)
         c = st.columns([1, 2, 1])
-        values["effective"] = c[0].date_input("Effective from (00:00 UTC)", key=WH_FORM + "effective")
-        values["reason"] = c[1].text_input("Why (kept in the history)", key=WH_FORM + "reason")
+        # labels differ from the number editor's above, so each field is found by its name
+        values["effective"] = c[0].date_input("Working hours effective from (00:00 UTC)", key=WH_FORM + "effective")
+        values["reason"] = c[1].text_input("Why these working hours (kept in the history)", key=WH_FORM + "reason")
         values["remove"] = c[2].checkbox("Remove this calendar", key=WH_FORM + "remove",
                                          disabled=choice == sla_policy.NEW_CALENDAR)
         submitted = st.form_submit_button("Save working hours", type="primary")

@@ -366,3 +366,15 @@ def test_a_viewer_cannot_save_working_hours(tiny_db_copy, use_db):
     _calendar(at)
     assert [e.value for e in at.error] == ["Vic Board (viewer) may not change the sla policy."]
     assert versions(tiny_db_copy) == [1, 2]
+
+
+def test_without_assignment_times_routing_delay_says_why(tiny_db_copy, use_db):
+    con = open_store(tiny_db_copy)
+    con.execute("UPDATE leads SET assigned_at = NULL")
+    con.close()
+    use_db(tiny_db_copy)
+    at = open_sla("Routing and response")
+    assert [i.value.replace("\\", "") for i in at.info] == [sla.NO_ASSIGNMENT_TIMES]  # shown as plain text
+    assert card(at, "median_routing_hours") != "0.0 h"  # unknown, never a zero
+    assert at.dataframe[0].value["routed_leads"].tolist() == [0, 0, 0]
+    assert card(at, "within_24h_share") != "—"  # the response side needs no assignment times

@@ -61,3 +61,13 @@ def test_every_tab_draws(browser, tiny_server):
                           ("Breach list", "3 leads match; all shown."), ("SLA policy", "Save new version")]:
         open_tab(page, tab, expected)
         assert_clean(page, "sla-tab-" + tab.split()[0].lower().replace("'s", ""))
+
+
+def test_routing_and_response_tab(browser, tiny_server):
+    page = open_page(browser, tiny_server, "sla")
+    # routing L3 0 h, L1 1 h, L4 6 h → median 1.0 h, p90 5.0 h; touched L6 2 h, L1 24 h, L2 27 h → 66.7% within 24 h
+    open_tab(page, "Routing and response", "Median routing delay")
+    expect_text(page, "1.0 h", "p90 5.0 h", "Touched within 24 h", "66.7%", "of 3 touched quality leads",
+                "First touched within 5 min, 1 h and 24 h, by source")
+    expect_charts(page, at_least=1)
+    assert_clean(page, "sla-routing-tab")

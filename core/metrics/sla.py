@@ -22,6 +22,10 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
   is `rejected`, or `recycled` with a `rejected_reason` (sent back to marketing with a reason); a
   rejection without a reason is counted as '(no reason given)', the feedback sales still owes. Status is
   the current snapshot, like the funnel's "accepted".
+- Working hours, routing delay and the response distribution (issue 15): see docs/metrics-notes.md. In short,
+  durations count working time of the lead's calendar when the policy in force at its clock start sets
+  working hours (core.workhours); the lead still belongs to the period of its recorded clock start; the
+  deadline is the latest moment its window's working time is spent (an end at a closing is the next opening).
 - Delivery per month shows every month of the period with its elapsed share at as-of, so a month in
   progress reads as "to date" and a month not started as zero of its commitment.
 """
@@ -171,6 +175,7 @@ class ResponseSla(Figures):
     within_5m_share: float | None = None
     within_1h_share: float | None = None
     within_24h_share: float | None = None
+    routing_note: str | None = None  # why routing delay is undefined (also in notes), for the page to say there
 
     @property
     def breached_note(self) -> str | None:
@@ -417,7 +422,8 @@ def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime
         result.notes.append("No quality lead of this period has been touched yet, so speed to lead and the "
                             "response distribution are undefined.")
     if result.median_routing_hours is None:
-        result.notes.append(routing_note(con))
+        result.routing_note = routing_note(con)
+        result.notes.append(result.routing_note)
     return result
 
 
