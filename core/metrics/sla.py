@@ -331,9 +331,12 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         base, touch_s, routing_s, late_s = "judged", calendar_touch, calendar_routing, calendar_late
     else:
         calendar = workhours.calendar_case(schedule, "q.clock_start", "wr.team", "wr.region", params)
-        first = one_row(run(con, f"SELECT min(l.created_at) FROM counted_leads l WHERE l.created_at <= $as_of "
-                                 f"AND l.created_known AND {CLOCK_WINDOW}", params))[0]
-        work = workhours.work_ctes(schedule, min(first or params["start"], params["start"]), params["as_of"], params)
+        # the earliest moment a duration of the period's leads starts at (an assignment stamped before creation
+        # is a clock start too): the working intervals are listed from there
+        first = one_row(run(con, "SELECT min(least(l.created_at, coalesce(l.assigned_at, l.created_at))) "
+                                 f"FROM counted_leads l WHERE l.created_at <= $as_of AND l.created_known AND {CLOCK_WINDOW}",
+                            params))[0]
+        work = workhours.work_ctes(schedule, first or params["as_of"], params["as_of"], params)
         before, moment_at = workhours.before, workhours.moment_at
         ctes = f"""{leads.format(calendar=f", {calendar} AS cal_id",
                                  calendar_join=" LEFT JOIN reps wr ON wr.rep_id = q.owner_id")},
