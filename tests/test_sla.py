@@ -454,3 +454,26 @@ def test_policy_form_starts_from_the_latest_version_and_submits_a_body(world):
     assert sla_policy.submission(values) == (
         {"response_hours": 36.0, "min_attempts": 2, "attempt_days": 7.0, "monthly_quality_commitment": 6},
         datetime(2026, 7, 20), "review")
+
+
+def test_routing_apart_from_response_and_the_distribution(world):
+    s = sla.response_sla(world, Q3, AS_OF)
+    # routing (created → assigned): P 4 h (07-09 20:00 → 07-10), B 24 h, C 168 h (created in Q2, assigned 07-05)
+    # → median 24; p90 at rank 1.8 → 24 + 0.8 × 144 = 139.2
+    assert (s.routed_leads, s.median_routing_hours) == (3, 24.0)
+    assert s.p90_routing_hours == pytest.approx(139.2)
+    # touched: 1 (L), 1.5, 2, 5, 10, 24 (A: exactly, inclusive), 30, 36, 36, 72 → within 5 min none,
+    # within 1 h L only (exactly 1 h), within 24 h six of ten
+    assert s.touched_leads == 10
+    assert (s.within_5m_share, s.within_1h_share, s.within_24h_share) == (0.0, 0.1, 0.6)
+    by_source = sla.sla_by(world, Q3, AS_OF, "source").set_index("source")
+    # paid_search B (30 h; routed 24 h), C (1.5; 168), K (72), L (1): routing median 96; within 1 h 1/4, 24 h 2/4
+    assert by_source.loc["paid_search", ["routed_leads", "median_routing_hours", "touched_leads"]].tolist() == [2, 96.0, 4]
+    assert by_source.loc["paid_search", ["within_1h_share", "within_24h_share"]].tolist() == [0.25, 0.5]
+    # webinar A 24, E 36, I 5, J 10: never assigned (no routing delay), 3 of 4 within 24 h
+    assert by_source.loc["webinar", "routed_leads"] == 0 and pd.isna(by_source.loc["webinar", "median_routing_hours"])
+    assert by_source.loc["webinar", "within_24h_share"] == 0.75
+    # partner: D never touched, F pending, P 36 h → one touched, none within 24 h; outbound N 2 h
+    assert by_source.loc["partner", ["touched_leads", "within_24h_share", "median_routing_hours"]].tolist() == [1, 0.0, 4.0]
+    assert by_source.loc["outbound", "within_24h_share"] == 1.0
+    assert int(by_source["touched_leads"].sum()) == s.touched_leads
