@@ -21,7 +21,7 @@ from core.periods import (
     utc_now,
 )
 from core.settings import get_settings
-from ui import data
+from ui import data, links
 from ui.widgets import say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,18 +52,10 @@ def _data_facts() -> tuple[datetime, str, bool]:
 
 
 def _seed_period(options: list[str], default: str) -> None:
-    """The period lives in the URL (?period=2026-Q3), so a link opens the view that was shared. The picker
-    has no default of its own and starts on the latest quarter holding data, written into the URL: Streamlit
-    leaves a bound value equal to the widget's default out of the URL, and that default moves as data
-    arrives, so a link copied before anyone touched the picker would open another quarter later."""
-    if st.query_params.get(PERIOD_KEY) in options:
-        return
-    if st.session_state.get(PERIOD_KEY) in options:
-        return
-    bound = PERIOD_KEY in st.session_state  # the picker ran before (its period is no longer offered)
-    st.session_state[PERIOD_KEY] = default  # the value, in this very run
-    if not bound:  # and the address bar: Streamlit syncs a bound widget's URL only from its second run on
-        st.query_params[PERIOD_KEY] = default
+    """The period lives in the URL (?period=2026-Q3), so a link opens the view that was shared; it starts on
+    the latest quarter holding data, written into the URL too (ui.links.seed_bound)."""
+    links.seed_bound(PERIOD_KEY, default, default, parse=lambda t: t if t in options else None,
+                     valid=lambda v: v in options)
 
 
 def sidebar(actor: Actor) -> Scope:
