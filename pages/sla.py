@@ -225,6 +225,9 @@ def working_hours(latest, opened: int) -> None:
     st.markdown(f"**{sla_policy.WORKING_HOURS_LABEL}**")
     widgets.say("caption", "Latest version: {}", sla_policy.working_hours_sentence(
         latest.body if latest is not None else sla_policy.SlaPolicy()))
+    st.caption("A lead follows its owner's team's calendar, else its region's, else the one for every other lead; "
+               "a lead no calendar covers stays in calendar hours. Days, hours and holidays are local to the time "
+               "zone. Saving adds, changes or removes one calendar as a new version of the whole policy.")
     choices = sla_policy.calendar_choices(latest.body if latest is not None else None)
     choice = st.selectbox("Calendar", list(choices), key=WH_FORM + "choice", format_func=choices.get)
     widgets.seed_widgets(WH_FORM, sla_policy.calendar_form_values(latest, choice, as_of), basis=(opened, as_of, choice))

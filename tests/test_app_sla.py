@@ -378,3 +378,12 @@ def test_without_assignment_times_routing_delay_says_why(tiny_db_copy, use_db):
     assert card(at, "median_routing_hours") != "0.0 h"  # unknown, never a zero
     assert at.dataframe[0].value["routed_leads"].tolist() == [0, 0, 0]
     assert card(at, "within_24h_share") != "—"  # the response side needs no assignment times
+
+
+def test_routing_and_response_columns_are_labelled_by_their_measures(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("Routing and response")
+    labels = column_labels(at.dataframe[0])
+    assert [labels[c] for c in sla.SPEED_COLUMNS] == [MEASURES[sla.SALES_MEASURES[c]].label for c in sla.SPEED_COLUMNS]
+    assert (labels["median_hours_to_first_touch"], labels["within_5m_share"]) == (
+        "Median speed to lead", "Touched within 5 min")

@@ -135,7 +135,7 @@ SPEED_COLUMNS = ("routed_leads", "median_routing_hours", "p90_routing_hours", "t
 SALES_MEASURES: dict[str, str] = {
     "quality_leads": "sla_quality_leads", "met": "sla_met", "breached": "sla_breached", "pending": "sla_pending",
     "median_hours_to_first_touch": "median_hours", "p90_hours_to_first_touch": "p90_hours",
-    **{name: name for name in SPEED_COLUMNS},
+    **{name: name for name in SPEED_COLUMNS if name not in ("median_hours_to_first_touch", "p90_hours_to_first_touch")},
 }
 # Labels and display formats of the columns of this module's tables that are not measures.
 COLUMN_LABELS: dict[str, str] = {
