@@ -99,18 +99,23 @@ _BUCKET = f"""CASE WHEN di.lead_id IS NULL THEN '{SALES_SOURCED}'
                   WHEN di.lead_campaign IS NULL THEN '{NO_CAMPAIGN}'{{window}}
                   ELSE 'campaign' END"""
 # Inside the lookback: at most $lookback_days before the deal's creation (only when a lookback is set).
-_IN_WINDOW = "{at} >= di.created_at - to_days(CAST($lookback_days AS INTEGER))"
+_IN_WINDOW = "{at} >= {deal_created} - to_days(CAST($lookback_days AS INTEGER))"
 
 
 def _position_share(model: str) -> str:
-    """A position-based model's share of one touch of `weighted` (roles is_first, is_lc, is_opp)."""
+    """A position-based model's share of one touch of `weighted` (roles is_first, is_lc, is_opp; n touches,
+    lc_pos the lead-creation touch's position)."""
     first, lead, opp, rest = POSITION_MODELS[model]
     roles = f"({first} * w.is_first + {lead} * w.is_lc + {opp} * w.is_opp)"
-    # a touch with no role takes part in the rest; the roles' own total when nobody does
-    no_role = f"NOT (w.is_first = 1 OR w.is_lc = 1{' OR w.is_opp = 1' if opp else ''})"
-    middles = f"(count(*) FILTER ({no_role}) OVER (PARTITION BY w.deal_id))"
-    role_total = f"(sum({roles}) OVER (PARTITION BY w.deal_id))"
-    return (f"CASE WHEN {middles} = 0 THEN {roles}::DOUBLE / {role_total} "
+    # touches holding no role take part in the rest; every role is always held, so the roles' own total is
+    # the sum of their weights when nobody does
+    if opp:
+        no_role = "NOT (w.is_first = 1 OR w.is_lc = 1 OR w.is_opp = 1)"
+        middles = "(w.n - 1 - (w.lc_pos NOT IN (1, w.n))::INTEGER - (w.n <> 1)::INTEGER)"
+    else:
+        no_role = "NOT (w.is_first = 1 OR w.is_lc = 1)"
+        middles = "(w.n - 1 - (w.lc_pos <> 1)::INTEGER)"
+    return (f"CASE WHEN {middles} = 0 THEN {roles}::DOUBLE / {first + lead + opp} "
             f"ELSE ({roles} + CASE WHEN {no_role} THEN {rest}::DOUBLE / {middles} ELSE 0 END) / 100.0 END")
 
 
@@ -118,9 +123,15 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
     """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
     created or won in the period (flags is_created, is_won). With `lookback_days`, touches more than that
     many days before the deal's creation do not count ($lookback_days, $half_life_days bound by the caller)."""
-    window = "" if lookback_days is None else f" AND {_IN_WINDOW.format(at='t.touched_at')}"
+    window = "" if lookback_days is None else f" AND {_IN_WINDOW.format(at='t.touched_at', deal_created='t.deal_created')}"
     lead_window = ("" if lookback_days is None else
-                   f"\n                  WHEN NOT ({_IN_WINDOW.format(at='di.lead_created')}) THEN '{UNATTRIBUTED}'")
+                   f"\n                  WHEN NOT ({_IN_WINDOW.format(at='di.lead_created', deal_created='di.created_at')}) THEN '{UNATTRIBUTED}'")
+    # without a lookback a deal with no touch that counts has none at all: no need to look (a semi-join over
+    # every touch of the period's deals)
+    untouched_bucket = ("ft.bucket, ft.campaign_id" if lookback_days is None else
+                        f"CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN '{UNATTRIBUTED}' "
+                        "ELSE ft.bucket END, CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN NULL "
+                        "ELSE ft.campaign_id END")
     return f"""{lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF},
     deals_in AS (  -- with the deal's lead read once (lead_known: loaded), not once per use below
         SELECT d.deal_id, d.lead_id, d.account, d.amount, d.created_at, d.closed_at, d.state,
@@ -135,20 +146,18 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
         FROM deals_in di
     ),
     deal_touches AS (
-        SELECT di.deal_id, t.campaign_id, t.touched_at
+        SELECT di.deal_id, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
         FROM deals_in di JOIN campaign_touches t ON t.lead_id = di.lead_id AND t.touched_at <= di.created_at
     ),
     every_touch AS (  -- whatever their age
-        SELECT deal_id, campaign_id, touched_at FROM deal_touches
+        SELECT * FROM deal_touches
         UNION ALL  -- the first-touch campaign stands in for touches a lead never had recorded
-        SELECT di.deal_id, di.lead_campaign, di.lead_created
+        SELECT di.deal_id, di.lead_campaign, di.lead_created, di.created_at, di.lead_created
         FROM deals_in di
         WHERE di.lead_campaign IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
     ),
     touches AS (  -- the ones that count: inside the lookback, when there is one
-        SELECT t.deal_id, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
-        FROM every_touch t JOIN deals_in di ON di.deal_id = t.deal_id
-        WHERE TRUE{window}
+        SELECT * FROM every_touch t WHERE TRUE{window}
     ),
     numbered AS (
         SELECT t.deal_id, t.campaign_id, t.touched_at, t.deal_created, t.lead_created,
@@ -161,7 +170,7 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
         FROM numbered GROUP BY deal_id
     ),
     weighted AS (
-        SELECT nb.deal_id, nb.campaign_id, nb.n,
+        SELECT nb.deal_id, nb.campaign_id, nb.n, r.lc_pos,
                (nb.pos = 1)::INTEGER AS is_first, (nb.pos = r.lc_pos)::INTEGER AS is_lc,
                (nb.pos = nb.n)::INTEGER AS is_opp,
                -- days before the deal, counted from the deal's newest touch so that no weight underflows to 0
@@ -185,10 +194,7 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
         FROM decay
         UNION ALL  -- deals with no touch that counts: touched only before the lookback → unattributed;
                    -- never touched → their first-touch bucket (no campaign, sales-sourced, unknown lead)
-        SELECT ft.deal_id, m.model,
-               CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN '{UNATTRIBUTED}' ELSE ft.bucket END,
-               CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN NULL ELSE ft.campaign_id END,
-               1.0::DOUBLE
+        SELECT ft.deal_id, m.model, {untouched_bucket}, 1.0::DOUBLE
         FROM first_touch ft CROSS JOIN (VALUES {", ".join(f"('{m}')" for m in MULTI_TOUCH)}) m(model)
         WHERE ft.deal_id NOT IN (SELECT deal_id FROM numbered)
     )"""
@@ -208,14 +214,13 @@ def _scope(period: Period, as_of: datetime, lookback_days: int | None, half_life
 
 def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
     """Every deal of the period has credit under every model, summing to 1: otherwise revenue would appear or
-    vanish (a deal with no share at all would drop out of the rows silently)."""
-    models = ", ".join(f"('{m}')" for m in MODELS)  # allow-listed names
-    worst = one_row(run(con, f"""WITH {ctes}
-        SELECT coalesce(max(abs(coalesce(s.total, 0) - 1)), 0) FROM deals_in di
-        CROSS JOIN (VALUES {models}) m(model)
-        LEFT JOIN (SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model) s
-               ON s.deal_id = di.deal_id AND s.model = m.model""", params))[0]
+    vanish (a deal with no share at all would drop out of the rows silently). Credit rows only ever come from
+    deals_in, so as many (deal, model) groups as deals × models means none is missing."""
+    worst, groups, deals = one_row(run(con, f"""WITH {ctes}
+        SELECT coalesce(max(abs(total - 1)), 0), count(*), (SELECT count(*) FROM deals_in) FROM (
+            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params))
     assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
+    assert groups == deals * len(MODELS), f"{deals * len(MODELS) - groups} (deal, model) pairs have no credit"
 
 
 @reads('records')
