@@ -195,3 +195,33 @@ def test_the_rule_in_words():
         "09:00–17:00 America/New_York (1 holiday). A lead follows its owner's team's calendar, else its region's. "
         "Leads no calendar covers are measured in calendar hours. A clock that starts outside working hours "
         "starts at the next opening.")
+
+
+def test_the_calendar_editor_replaces_adds_and_removes_one_calendar():
+    latest = edits.Version("sla_policy", "default", 2, edits.BEGINNING, POLICY, "Lee Ader", AS_OF, "why")
+    choices = sla_policy.calendar_choices(POLICY)
+    assert list(choices) == ["team:sdr-emea", "region:NA", sla_policy.NEW_CALENDAR]
+    values = sla_policy.calendar_form_values(latest, "team:sdr-emea", AS_OF)
+    assert (values["applies_to"], values["name"], values["time_zone"], values["holidays"]) == (
+        "team", "sdr-emea", "Europe/Berlin", "2026-10-12")
+    # change Berlin's closing to 18:00 and add a holiday: the other calendar and the numbers are kept
+    sent = sla_policy.calendar_submission(latest, "team:sdr-emea", {
+        **values, "closes": time(18), "holidays": "2026-10-12, 2026-12-24", "reason": "longer days"})
+    assert sent.errors == [] and sent.reason == "longer days"
+    body = SlaPolicy.model_validate(sent.body)
+    assert (body.response_hours, body.attempt_days) == (8, 2)
+    assert [(c.name, c.closes, c.holidays) for c in body.working_hours] == [
+        ("sdr-emea", time(18), [date(2026, 10, 12), date(2026, 12, 24)]), ("NA", time(17), [date(2026, 11, 26)])]
+    # a new calendar for every other lead goes last; its name is ignored
+    added = sla_policy.calendar_submission(latest, sla_policy.NEW_CALENDAR, {
+        **sla_policy.calendar_form_values(latest, sla_policy.NEW_CALENDAR, AS_OF), "name": "ignored"})
+    assert [(c["applies_to"], c["name"]) for c in added.body["working_hours"]] == [
+        ("team", "sdr-emea"), ("region", "NA"), ("all", None)]
+    removed = sla_policy.calendar_submission(latest, "region:NA", {**values, "remove": True})
+    assert [c["name"] for c in removed.body["working_hours"]] == ["sdr-emea"]
+    # problems are said in words and nothing is submitted
+    bad = sla_policy.calendar_submission(latest, "team:sdr-emea", {**values, "holidays": "24/12/2026"})
+    assert (bad.body, bad.errors) == (None, ["Holiday '24/12/2026' is not a date: write one per line as YYYY-MM-DD."])
+    # the number editor keeps the calendars it does not show
+    numbers = {**sla_policy.form_values(latest, AS_OF), "reason": "r"}
+    assert sla_policy.submission(numbers, keep=latest)[0]["working_hours"] == [c.model_dump() for c in POLICY.working_hours]
