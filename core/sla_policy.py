@@ -219,8 +219,9 @@ def calendar_submission(latest: edits.Version | None, choice: str, values: Mappi
         except ValidationError as exc:
             errors.append(edits.validation_message(exc))
         else:
-            calendars.insert(len(others) if choice == NEW_CALENDAR else
-                             [calendar_key(c) for c in policy.working_hours].index(choice), calendar.model_dump())
+            keys = [calendar_key(c) for c in policy.working_hours]
+            # a changed calendar keeps its place; a new one (or one gone meanwhile) goes last
+            calendars.insert(keys.index(choice) if choice in keys else len(others), calendar.model_dump())
         if errors:
             return CalendarSubmission(None, effective_from, reason, errors)
     return CalendarSubmission({**policy.model_dump(), "working_hours": calendars}, effective_from, reason, [])
