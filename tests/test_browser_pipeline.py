@@ -1,5 +1,5 @@
 """Browser tier for Pipeline gaps and Attribution: both pages in Chromium on the tiny world (2026-Q3 as of
-2026-08-15 12:00), every tab opened, a model switched, a drill-down's CSV downloaded."""
+2026-08-15 12:00), every tab opened, a model and a lookback switched, a drill-down's CSV downloaded."""
 from __future__ import annotations
 
 from browser_support import assert_clean, download_text, expect_charts, expect_text, open_page, open_tab, reruns
@@ -21,6 +21,9 @@ def test_pipeline_tabs(browser, tiny_server):
                         ("win_rate", "60.0%"), ("stalled_deals", "2"), ("created_deals", "$89k"),
                         ("slipped_deals", "0")):
         expect_text(page, MEASURES[name].card_label, value)
+    # the stall rule per stage and the snooze action, beside the stalled list
+    expect_text(page, "2 deal(s) open in one stage for more than 30 days, longest first.", "Stall rule per stage",
+                "Stalled for a known reason")
 
     open_tab(page, "Gap decomposition", "What each step means")
     assert_clean(page, "pipeline-decomposition")
@@ -57,3 +60,11 @@ def test_attribution_models(browser, tiny_server):
         page.get_by_role("radiogroup", name="Per").get_by_text("Channel").click()
     expect_text(page, "Per channel · W-shaped")
     assert_clean(page, "attribution-channel")
+    with reruns(page):
+        page.get_by_role("radiogroup", name="Credit model").get_by_text("U-shaped").click()
+    page.get_by_role("combobox", name="Lookback").click()
+    with reruns(page):
+        page.get_by_role("option", name="7 days").click()
+    # with a 7-day lookback D2's and D4's leads are too old to credit: their opportunities are unattributed
+    expect_text(page, "Per channel · U-shaped · 7-day lookback", "unattributed")
+    assert_clean(page, "attribution-lookback")
