@@ -233,28 +233,39 @@ def snooze_editor(choices: list[str]) -> None:
             "stalled for a known reason.", scope.actor.name, scope.actor.team)
     st.caption(f"A snoozed deal leaves the stalled count until the date (00:00 UTC), from {as_of:%Y-%m-%d} on; "
                "it stays open and counts again once the date passes.")
+    active = data.cached(stall_rules.active_snoozes, as_of)
+    if not active.empty:  # every snooze in force, also of deals not (yet) over their threshold
+        st.dataframe(active.rename(columns={"deal_id": "Deal", "until": "Until", "snoozed_by": "By",
+                                            "snooze_reason": "Why", "snoozed_at": "Saved at (UTC)"}),
+                     hide_index=True, width="stretch")
+    choices = list(dict.fromkeys(choices + active["deal_id"].tolist()))
     deal = st.selectbox("Deal (a stalled one, or type any deal id)", choices, index=0 if choices else None,
                         accept_new_options=True, key=f"{SNOOZE_KEY}_deal", placeholder="Type a deal id")
+    deal_id = str(deal).strip() if deal else ""
+    # the snooze version this person decided on: a snooze someone saves meanwhile makes theirs a conflict
+    opened: dict[str, int] = st.session_state.setdefault(f"{SNOOZE_KEY}_opened", {})
+    if deal_id:
+        expected = opened.setdefault(deal_id, data.cached(stall_rules.snooze_version, deal_id))
     with st.form(f"{SNOOZE_KEY}_form", clear_on_submit=True):
         until = st.date_input("Snoozed until", value=as_of.date() + timedelta(days=14),
                               min_value=as_of.date() + timedelta(days=1), key=f"{SNOOZE_KEY}_until")
         reason = st.text_input("Why (kept in the history)", key=f"{SNOOZE_KEY}_reason",
                                placeholder="e.g. legal review of the contract until the 30th")
         c1, c2 = st.columns(2)
-        snooze = c1.form_submit_button("Snooze the deal", type="primary", disabled=not may or not deal)
-        end = c2.form_submit_button("End its snooze", disabled=not may or not deal)
-    if (snooze or end) and deal:
-        deal_id = str(deal).strip()
+        snooze = c1.form_submit_button("Snooze the deal", type="primary", disabled=not may or not deal_id)
+        end = c2.form_submit_button("End its snooze", disabled=not may or not deal_id)
+    if (snooze or end) and deal_id:
         try:
             stall_rules.snooze(data.connection(), deal_id, until if snooze else None, actor=scope.actor,
-                               reason=reason, expected_version=data.cached(stall_rules.snooze_version, deal_id),
-                               as_of=as_of)
-        except edits.Conflict:
-            st.error("Not saved: someone changed this deal's snooze a moment ago. The lists above are now current; "
-                     "decide again if you still mean to.")
+                               reason=reason, expected_version=expected, as_of=as_of)
+        except edits.Conflict as conflict:
+            opened.pop(deal_id, None)  # the next decision starts from what is saved now
+            say("error", "Not saved: {} changed this deal's snooze a moment ago (the list above is now current); "
+                "decide again if you still mean to.", conflict.current.saved_by if conflict.current else "someone")
         except edits.EditRefused as refused:
             st.error(plain(refused))  # quotes ids
         else:
+            opened.pop(deal_id, None)
             st.session_state[f"{SNOOZE_KEY}_flash"] = (
                 f"Deal {deal_id} snoozed until {until:%Y-%m-%d}." if snooze else f"Deal {deal_id}'s snooze ended.")
             st.rerun()

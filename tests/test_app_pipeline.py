@@ -279,3 +279,26 @@ def test_attribution_models_and_lookback(db):
     at.selectbox(key="attribution_lookback").set_value(None)
     at.run()
     assert not at.exception and not at.error
+
+
+def test_two_editors_snoozing_one_deal_the_second_is_told_and_can_decide_again(db):
+    first = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["sales"])
+    second = open_clean("pages/pipeline.py", "Pipeline health", persona=PERSONAS["leadership"])
+    for at in (first, second):  # both decide on D4 while it has no snooze
+        at.selectbox(key="pipeline_snooze_deal").select("D4")
+        at.run()
+    first.text_input(key="pipeline_snooze_reason").input("board meets on the 28th")
+    click(first, "Snooze the deal")
+    assert "Deal D4 snoozed until 2026-08-29." in [s.value for s in first.success]
+    second.text_input(key="pipeline_snooze_reason").input("no, it is dead")
+    click(second, "End its snooze")
+    assert any("Sal Ortiz changed this deal's snooze a moment ago" in e.value for e in second.error)
+    assert _stall_versions(db) == [("deal_snooze", "deals:D4", 1, "Sal Ortiz", "board meets on the 28th")]
+    # the snooze in force is listed (deal, until, by, why); deciding again now starts from it
+    active = table(second, "Saved at (UTC)", "Deal")
+    assert active.loc["D4", ["By", "Why"]].tolist() == ["Sal Ortiz", "board meets on the 28th"]
+    second.text_input(key="pipeline_snooze_reason").input("no, it is dead")
+    click(second, "End its snooze")
+    assert "Deal D4's snooze ended." in [s.value for s in second.success]
+    assert card(second, "stalled_deals") == "2"
+    assert _stall_versions(db)[-1] == ("deal_snooze", "deals:D4", 2, "Lee Ader", "no, it is dead")
