@@ -209,3 +209,17 @@ def test_a_snooze_save_recomputes_the_cached_stalled_count(tiny_db_copy, use_db)
     finally:
         data._call.clear()
         data._connection.clear()
+
+
+def test_stall_saves_bump_the_stalls_domain_only(world):
+    from core.db import DOMAINS, domain_versions
+
+    before = dict(zip(DOMAINS, domain_versions(world)))
+    set_rules(world, {"discovery": 14})
+    snooze(world, "S5", date(2026, 9, 1))
+    after = dict(zip(DOMAINS, domain_versions(world)))
+    assert {d for d in DOMAINS if after[d] != before[d]} == {"stalls"}
+    assert after["stalls"] == before["stalls"] + 2
+    # what reads them says so, and nothing that counts stalls is keyed on records alone
+    assert "stalls" in pl.pipeline.reads and "stalls" in pl.pipeline_by.reads
+    assert "stalls" in pl.deal_records.reads and "stalls" in pl.stalled_deals.reads
