@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     )
     demo_seed: int = Field(7, description="Random seed of the first-run demo database (same seed, same data).")
     stall_days: int = Field(
-        30, ge=1, le=365, description="Days in one stage after which an open deal counts as stalled."
+        30, ge=1, le=365,
+        description="Days in one stage after which an open deal counts as stalled, for every stage the stall "
+                    "rules (Pipeline page) leave unset.",
     )
     joint_signoff: bool = Field(
         True,
