@@ -1,4 +1,4 @@
-"""`python -m core demo|report|import`: standard output carries only the result; progress and
+"""`python -m core demo|report|digest|import`: standard output carries only the result; progress and
 problems go to standard error, as one line, never a traceback. A bad argument exits 2."""
 from __future__ import annotations
 
@@ -67,28 +67,57 @@ def _looks_like_duckdb(path: Path) -> bool:
         return False
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _open_period(args: argparse.Namespace):
+    """(connection, period, as-of) for a command about one period: --as-of, else the data's, else now."""
     from core.db import get_meta
     from core.periods import BadAsOf, parse_as_of, parse_period
-    from core.report import build_report
-    from core.settings import get_settings
     from core.store import open_store
 
     period = parse_period(args.period)
     as_of = parse_as_of(args.as_of) if args.as_of else None  # checked before the database is opened
     con = open_store(args.db)
+    if as_of is None:
+        stored = get_meta(con, "as_of")
+        try:
+            as_of = parse_as_of(stored)  # None: now
+        except BadAsOf as exc:
+            con.close()
+            raise BadAsOf(f"The as-of stored with the data is unusable ({exc}); pass --as-of.") from None
+    return con, period, as_of
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from core.report import build_report
+    from core.settings import get_settings
+
+    con, period, as_of = _open_period(args)
     try:
-        if as_of is None:
-            stored = get_meta(con, "as_of")
-            try:
-                as_of = parse_as_of(stored)  # None: now
-            except BadAsOf as exc:
-                raise BadAsOf(f"The as-of stored with the data is unusable ({exc}); pass --as-of.") from None
         report = build_report(con, period, as_of, stall_days=get_settings().stall_days)
     finally:
         con.close()
     # report_dict turns non-finite figures into null with a note: allow_nan=False keeps it that way
     sys.stdout.write(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    return 0
+
+
+def _cmd_digest(args: argparse.Namespace) -> int:
+    from core.digest import build_digest, format_of, period_is_empty, render
+    from core.settings import get_settings
+
+    out = Path(args.out)
+    kind = format_of(out)  # before any work: a wrong suffix is a usage problem
+    con, period, as_of = _open_period(args)
+    try:
+        empty = period_is_empty(con, period, as_of)
+        if empty:
+            raise AccordError(empty)
+        digest = build_digest(con, period, as_of, stall_days=get_settings().stall_days)
+    finally:
+        con.close()
+    data = render(digest, kind)
+    out.write_bytes(data)
+    print(f"Digest of {period.label} (as of {as_of:%Y-%m-%d %H:%M} UTC) written to {out} ({len(data):,} bytes)",
+          file=sys.stderr)
     return 0
 
 
@@ -180,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
     report.add_argument("--as-of", dest="as_of", default=None, help="Default: the data's as-of, else now.")
     report.set_defaults(run=_cmd_report)
+
+    digest = sub.add_parser("digest", help="Write a period's one-page digest as HTML, PDF or PNG.")
+    digest.add_argument("--db", default=default_db)
+    digest.add_argument("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
+    digest.add_argument("--as-of", dest="as_of", default=None, help="Default: the data's as-of, else now.")
+    digest.add_argument("--out", required=True, help="The file to write: .html, .pdf or .png.")
+    digest.set_defaults(run=_cmd_digest)
 
     imp = sub.add_parser("import", help="Import CRM exports into the database.")
     imp.add_argument("--db", default=default_db)

@@ -24,6 +24,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/sla.py", "SLA compliance", ":material/timer:", "sla"),
     PageSpec("pages/pipeline.py", "Pipeline gaps", ":material/filter_alt:", "pipeline"),
     PageSpec("pages/changes.py", "What changed", ":material/compare_arrows:", "changes"),
+    PageSpec("pages/digest.py", "Meeting digest", ":material/summarize:", "digest"),
     PageSpec("pages/attribution.py", "Attribution", ":material/explore:", "attribution"),
     PageSpec("pages/quality.py", "Quality-lead definition", ":material/verified:", "quality"),
     PageSpec("pages/import_data.py", "Import data", ":material/upload_file:", "import_data"),

@@ -467,6 +467,8 @@ DEAL_KINDS: dict[str, tuple[str, str]] = {
     "slipped": ("slipped_deals", SLIPPED),
     "stalled": ("stalled_deals", STALLED),
     "snoozed": ("snoozed_deals", SNOOZED),
+    # expected to close in the period and stalled (snoozed ones are stalled for a known reason: not at risk)
+    "at_risk": ("at_risk_deals", f"{OPEN_IN_PERIOD} AND {STALLED}"),
     "open_all": ("open_deals", "d.state = 'open'"),
     "sales_sourced": ("sales_sourced_deals", SALES_SOURCED_CREATED),
 }
@@ -561,9 +563,9 @@ class Records:
 
 RECORDS_LIMIT = 200
 # longest in one stage first; snoozed: the soonest back in the count; otherwise biggest first
-_ORDER = {"stalled": "days_in_stage DESC, deal_id", "snoozed": "snoozed_until, deal_id"}
+_ORDER = {"stalled": "days_in_stage DESC, deal_id", "snoozed": "snoozed_until, deal_id", "at_risk": "amount DESC, deal_id"}
 # What a list of stalls shows beyond every deal list's columns: the threshold it was judged on, the snooze.
-_STALL_COLUMNS = {"stalled": f", {THRESHOLD_DAYS} AS stall_after_days",
+_STALL_COLUMNS = {"stalled": f", {THRESHOLD_DAYS} AS stall_after_days", "at_risk": f", {THRESHOLD_DAYS} AS stall_after_days",
                   "snoozed": f", {THRESHOLD_DAYS} AS stall_after_days, z.until AS snoozed_until, "
                              "z.snoozed_by, z.snooze_reason"}
 

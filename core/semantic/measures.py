@@ -225,6 +225,8 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             "Deals closed lost in the period."),
     Measure("slipped_deals", "Deals slipped", "count", "period", "core.metrics.pipeline.pipeline_movement",
             "Deals expected to close in the period whose expected date has passed (before as-of's date) but that did not close in the period: still open, or closed after it."),
+    Measure("at_risk_deals", "Deals at risk", "count", "open_as_of", "core.metrics.pipeline.deal_records",
+            "Open deals expected to close in the period that are stalled (longer in their stage than its stall rule allows, and not snoozed for a known reason)."),
     Measure("regressed_deals", "Deals moved back", "count", "period", "core.metrics.changes.changes",
             "Deals that entered, in the window, an open stage earlier than the one their previous stage-history row recorded (a reopened deal included)."),
     Measure("days_in_stage", "Days in stage", "days", "open_as_of", "core.metrics.pipeline.deal_records",
