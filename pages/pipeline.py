@@ -214,8 +214,9 @@ def rules_editor() -> None:
     with st.form(f"{RULES_KEY}_form"):
         st.caption(f"Days in one stage after which an open deal counts as stalled. A stage on the default "
                    f"({scope.stall_days} days, ACCORD_STALL_DAYS) follows it when it changes.")
-        days = {stage: st.number_input(DEAL_STAGE_LABELS[stage], min_value=1, max_value=365, step=1,
-                                       key=prefix + stage) for stage in OPEN_STAGES}
+        days = {stage: col.number_input(DEAL_STAGE_LABELS[stage], min_value=1, max_value=365, step=1,
+                                        key=prefix + stage)
+                for stage, col in zip(OPEN_STAGES, st.columns(2) * 2)}
         reason = st.text_input("Why (kept in the history)", key=prefix + "reason",
                                placeholder="e.g. discovery calls happen within two weeks or not at all")
         submitted = st.form_submit_button("Save the stall rules", type="primary", disabled=not may)
