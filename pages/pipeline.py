@@ -57,6 +57,7 @@ from ui.widgets import (
     seed_widgets,
     show_flash_and_conflict,
     submit_edit,
+    version_history,
 )
 
 KEY = "pipeline"
@@ -176,6 +177,7 @@ def health_section() -> None:
 
 
 RULES_KEY, SNOOZE_KEY = f"{KEY}_stall_rules", f"{KEY}_snooze"
+RULES_LABELS = {"days": "Days per stage (unlisted: the default)"}
 
 
 def stalls_section() -> None:
@@ -188,7 +190,7 @@ def stalls_section() -> None:
         st.markdown("**Snoozed, known reason**")
         records_list(snoozed.frame, view.snoozed_caption(snoozed), f"snoozed-deals-{as_of:%Y-%m-%d}.csv",
                      f"{KEY}_snoozed_csv", shown=stalled_table(snoozed.frame))
-    show_flash_and_conflict(RULES_KEY, {"days": "Days per stage (unlisted: the default)"})
+    show_flash_and_conflict(RULES_KEY, RULES_LABELS)
     flash = st.session_state.pop(f"{SNOOZE_KEY}_flash", None)
     if flash:
         st.success(plain(flash))  # names a deal id and a person
@@ -225,6 +227,9 @@ def rules_editor() -> None:
         saved = submit_edit(RULES_KEY, stall_rules.RULES_KIND, stall_rules.SUBJECT, body, actor=scope.actor,
                             reason=reason, as_of=as_of)
         after_submit(RULES_KEY, saved, prefix)
+    if rules is not None:
+        st.markdown("**History**")
+        version_history(RULES_KEY, data.cached(stall_rules.rules_history), RULES_LABELS)
 
 
 def snooze_editor(choices: list[str]) -> None:

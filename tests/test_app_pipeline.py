@@ -211,6 +211,9 @@ def test_a_sales_editor_sets_a_stall_rule_and_snoozes_a_deal(db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert card(at, "stalled_deals") == "1"
     assert table(at, "Stalled after (days)", "Stage").loc["Discovery", "Set by"] == "rule v1"
+    history = table(at, "saved by", "version")
+    assert history.loc[1, ["saved by", "reason", "changes"]].tolist() == [
+        "Sal Ortiz", "our discovery runs a full quarter", "first version"]
     assert "1 deal(s) open in one stage for longer than its stage allows (discovery 120, qualification 30, " \
            "proposal 30, negotiation 30 days), longest first." in texts(at)
     # snooze D4, the one stalled deal left, until 2026-08-29 (the default: as-of + 14 days) with a reason
