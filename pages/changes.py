@@ -45,11 +45,9 @@ result = data.cached(changes, start, end, segment)
 for sentence in result.sentences:
     st.text(sentence)  # generated from figures, with values (segment names) from the data: plain text
 
-cards = [("created_deals", "created"), ("advanced_deals", "advanced"), ("regressed_deals", "regressed"),
-         ("period_won_deals", "won"), ("lost_deals", "lost"), ("slipped_deals", "slipped")]
-for col, (name, kind) in zip(st.columns(6), cards):
+for col, kind in zip(st.columns(6), ("created", "advanced", "regressed", "won", "lost", "slipped")):
     deals, amount = result.count(kind)
-    measure(col, name, deals, None if not deals or amount is None else f"worth {fmt(amount, 'money')}")
+    measure(col, f"window_{kind}", deals, None if not deals or amount is None else f"worth {fmt(amount, 'money')}")
 
 st.subheader("The deals that moved")
 if result.deals_total:

@@ -108,7 +108,7 @@ def routing_and_response() -> None:
         st.info(widgets.plain(r.routing_note), icon=":material/alt_route:")
     segments = dimension_labels(sla.SPEED_BY)
     by = st.radio("Routing and response by", list(segments), horizontal=True, key=f"{KEY}_speed_by",
-                  format_func=segments.get)
+                  format_func=segments.get, bind="query-params")
     frame = data.cached(sla.sla_by, period, as_of, by)
     keys = ["team", "rep", "rep_key"] if by == "rep" else [by]
     label = "rep" if by == "rep" else by
@@ -147,7 +147,7 @@ def marketing_side() -> None:
         st.caption("The bar is delivered, the dark tick the month's commitment. A month in progress reads as to date.")
     segments = dimension_labels(sla.MARKETING_BY)
     by = st.radio("Acceptance and rejections by", list(segments), horizontal=True, key=f"{KEY}_segment",
-                  format_func=segments.get)
+                  format_func=segments.get, bind="query-params")
     st.markdown(f"**Acceptance by {segments[by].lower()}**")
     table(data.cached(sla.acceptance_by, period, as_of, by),
           ["segment", "quality_leads", "accepted", "acceptance_rate", "rejected", "rejection_rate"], "acceptance",
@@ -170,12 +170,14 @@ def breach_list() -> None:
     teams, reps = sla.breach_filter_choices(data.cached(sla.sla_by, period, as_of, "rep"))
     c = st.columns(4)
     filters = {
-        "team": c[0].selectbox("Team", list(teams), key=f"{KEY}_f_team", format_func=teams.get),
-        "rep": c[1].selectbox("Rep", list(reps), key=f"{KEY}_f_rep", format_func=reps.get),
+        "team": c[0].selectbox("Team", list(teams), key=f"{KEY}_f_team", format_func=teams.get,
+                                bind="query-params"),
+        "rep": c[1].selectbox("Rep", list(reps), key=f"{KEY}_f_rep", format_func=reps.get,
+                               bind="query-params"),
         "issue": c[2].selectbox("Issue", list(sla.ISSUE_FILTERS), key=f"{KEY}_f_issue",
-                                format_func=lambda k: sla.ISSUE_FILTERS[k].label),
+                                format_func=lambda k: sla.ISSUE_FILTERS[k].label, bind="query-params"),
         "sort": c[3].selectbox("Order by", list(sla.BREACH_SORTS), key=f"{KEY}_f_sort",
-                               format_func=lambda k: sla.BREACH_SORTS[k].label),
+                               format_func=lambda k: sla.BREACH_SORTS[k].label, bind="query-params"),
     }
     found = data.cached(sla.breach_list, period, as_of, **filters)
     st.caption(found.summary)
@@ -265,10 +267,11 @@ def working_hours(latest, opened: int) -> None:
 
 
 # Only the open tab runs (tabs rerun the page when switched).
+# The open tab and the view's choices live in the URL (?sla_tab=Breach+list&sla_f_team=…): a link is the view.
 SECTIONS = {"Sales by team and rep": by_team_and_rep, "Routing and response": routing_and_response,
             "Weekly trend": weekly_trend, "Marketing's side": marketing_side,
             "Breach list": breach_list, "SLA policy": policy}
-for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun"), SECTIONS.values()):
+for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun", bind="query-params"), SECTIONS.values()):
     if tab.open:
         with tab:
             draw()

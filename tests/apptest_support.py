@@ -50,6 +50,13 @@ def use_db(monkeypatch):
 TAB_KEYS = {"pages/pipeline.py": "pipeline_tab", "pages/sla.py": "sla_tab"}
 
 
+def set_bound(at: AppTest, key: str, value: str) -> None:
+    """Set a widget bound to the URL (bind="query-params") as a person's click would: AppTest sends its query
+    string and widget values with every run, and for a bound widget those win over a session-state write."""
+    at.query_params[key] = value
+    at.session_state[key] = value
+
+
 def open_page(page: str, *, persona: str | None = None, period: str | None = None,
               state: dict | None = None, clean: bool = True, tab: str | None = None) -> AppTest:
     """A new session showing `page` ('pages/sla.py'); persona is an 'Acting as' option (PERSONAS[team]);
@@ -60,7 +67,7 @@ def open_page(page: str, *, persona: str | None = None, period: str | None = Non
     if period:
         at.session_state["period"] = period
     if tab:
-        at.session_state[TAB_KEYS[page]] = tab
+        set_bound(at, TAB_KEYS[page], tab)
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.run()
@@ -80,7 +87,7 @@ def each_tab(at: AppTest, page: str):
         yield at
         return
     for tab_label in [t.label for t in at.tabs]:
-        at.session_state[key] = tab_label
+        set_bound(at, key, tab_label)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         yield at

@@ -15,7 +15,7 @@ def test_opens_on_the_last_week_and_says_what_moved(tiny_db_copy, use_db):
     # D1 closed lost on 2026-08-15 ($8,000 in the tiny world); nothing else moved that week
     assert at.text[0].value.startswith("From 08 Aug 2026 to 15 Aug 2026 12:00, deals: 0 created; 0 advanced a stage;")
     assert "1 lost ($8,000)" in at.text[0].value
-    assert cards(at)["Deals lost"] == "1"
+    assert cards(at)["Lost · between the two dates"] == "1"
 
 
 def test_a_shared_window_opens_from_the_url_and_a_reversed_one_is_refused(tiny_db_copy, use_db):
@@ -23,7 +23,7 @@ def test_a_shared_window_opens_from_the_url_and_a_reversed_one_is_refused(tiny_d
     at = open_page("pages/changes.py", state={"since": date(2026, 6, 1)})
     assert at.text[0].value.startswith("From 01 Jun 2026 to 15 Aug 2026 12:00, deals: 7 created ($89k); "
                                        "2 advanced a stage ($30k);")
-    assert cards(at)["Deals created"] == "7"
+    assert cards(at)["Created · between the two dates"] == "7"
     at.date_input(key="until").set_value(date(2026, 5, 1)).run()
     assert [w.value for w in at.warning] == ["The end date comes before the start date: choose a window that "
                                              "runs forward."]

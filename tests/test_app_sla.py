@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import PERSONAS, card, card_delta, cards, click, open_page
+from apptest_support import PERSONAS, card, card_delta, cards, click, open_page, set_bound
 from conftest import LEADERSHIP
 from core import edits
 from core.metrics import sla
@@ -22,11 +22,11 @@ PAGE = "pages/sla.py"
 
 
 def open_sla(tab: str | None = None, persona: str | None = None) -> AppTest:
-    return open_page(PAGE, persona=persona, state={"sla_tab": tab} if tab else None)
+    return open_page(PAGE, persona=persona, tab=tab)
 
 
 def show_tab(at: AppTest, tab: str) -> AppTest:
-    at.session_state["sla_tab"] = tab
+    set_bound(at, "sla_tab", tab)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

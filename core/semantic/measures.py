@@ -35,6 +35,7 @@ BASES: dict[str, Basis] = {b.key: b for b in (
     Basis("policy", "policy in force", False),
     Basis("backtest", "back-test range", False),
     Basis("forecast", "projected to the period's end", False),
+    Basis("window", "between the two dates", True),
 )}
 
 FORMATS = ("money", "percent", "ratio", "count", "decimal", "hours", "days", "money_per_day")
@@ -227,8 +228,20 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             "Deals expected to close in the period whose expected date has passed (before as-of's date) but that did not close in the period: still open, or closed after it."),
     Measure("at_risk_deals", "Deals at risk", "count", "open_as_of", "core.metrics.pipeline.deal_records",
             "Open deals expected to close in the period that are stalled (longer in their stage than its stall rule allows, and not snoozed for a known reason)."),
-    Measure("regressed_deals", "Deals moved back", "count", "period", "core.metrics.changes.changes",
-            "Deals that entered, in the window, an open stage earlier than the one their previous stage-history row recorded (a reopened deal included)."),
+    # What changed between two dates (core.metrics.changes): the movements over a window, not the period, so
+    # their cards carry the window in their label and never read as the Pipeline page's period figures.
+    Measure("window_created", "Created", "count", "window", "core.metrics.changes.changes",
+            "Deals created between the two dates."),
+    Measure("window_advanced", "Advanced", "count", "window", "core.metrics.changes.changes",
+            "Deals that entered, between the two dates, an open stage later than the one their previous stage-history row recorded."),
+    Measure("window_regressed", "Moved back", "count", "window", "core.metrics.changes.changes",
+            "Deals that entered, between the two dates, an open stage earlier than the one their previous stage-history row recorded (a reopened deal included)."),
+    Measure("window_won", "Won", "count", "window", "core.metrics.changes.changes",
+            "Deals closed won between the two dates."),
+    Measure("window_lost", "Lost", "count", "window", "core.metrics.changes.changes",
+            "Deals closed lost between the two dates."),
+    Measure("window_slipped", "Slipped", "count", "window", "core.metrics.changes.changes",
+            "Deals expected to close between the two dates whose expected date has passed without closing in the window."),
     Measure("days_in_stage", "Days in stage", "days", "open_as_of", "core.metrics.pipeline.deal_records",
             "Days from entering the current stage (latest stage-history row, else deal creation) to as-of."),
     Measure("revenue_at_stake", "Revenue at stake", "money", "stage", "core.metrics.gaps.stage_gaps",
