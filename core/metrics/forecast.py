@@ -206,16 +206,30 @@ def _bucket_sql(params: dict) -> str:
     return f"CASE WHEN age_days IS NULL THEN $no_age {' '.join(parts)} ELSE $age0_words END"
 
 
-def _snapshots_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
-    """CTE `snaps(k, snap, pstart, pend, days_left, rate_lo, cohort_lo, cohort_hi)`, every bound a parameter
-    computed here: the run-rate window (rate_lo, snap] and the cycle window (cohort_lo, cohort_hi]."""
-    rows = []
+def _bind_moments(params: dict, snaps: Sequence[Snapshot]) -> None:
+    """Every moment's bounds as parameters ($s<k>_snap, …): the run-rate window (rate_lo, snap] and the cycle
+    window (cohort_lo, cohort_hi]."""
     for s in snaps:
         cohort_hi = s.moment - timedelta(days=s.days_left)
         params.update({f"s{s.k}_snap": s.moment, f"s{s.k}_start": s.period.start, f"s{s.k}_end": s.period.end,
                        f"s{s.k}_left": s.days_left, f"s{s.k}_rate_lo": s.moment - timedelta(days=RUN_RATE_DAYS),
                        f"s{s.k}_cohort_lo": cohort_hi - timedelta(days=CYCLE_WINDOW_DAYS),
                        f"s{s.k}_cohort_hi": cohort_hi})
+
+
+def _per_moment(snaps: Sequence[Snapshot], branch: str) -> str:
+    """`branch` (a SELECT over counted_deals d with {k} for the moment) once per moment, UNION ALL: for the
+    open deals, a scan with constant bounds per moment is faster than joining the moments to the deals on a
+    condition that is no range (a nested loop: 24 → 9 ms at a million leads; 0.42 → 0.19 s at ten million).
+    The totals keep the join: their conditions are ranges, and nine scans of many aggregates cost more."""
+    return "\n        UNION ALL ".join(branch.replace("{k}", str(s.k)) for s in snaps)
+
+
+def _snapshots_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
+    """CTE `snaps(k, snap, pstart, pend, days_left, rate_lo, cohort_lo, cohort_hi)` of the bound moments."""
+    _bind_moments(params, snaps)
+    rows = []
+    for s in snaps:
         rows.append(f"({s.k}, CAST($s{s.k}_snap AS TIMESTAMP), CAST($s{s.k}_start AS TIMESTAMP), "
                     f"CAST($s{s.k}_end AS TIMESTAMP), CAST($s{s.k}_left AS DOUBLE), "
                     f"CAST($s{s.k}_rate_lo AS TIMESTAMP), CAST($s{s.k}_cohort_lo AS TIMESTAMP), "
@@ -227,22 +241,18 @@ def _snapshots_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
 def _cells_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
     """Per moment, stage then and age bucket: the deals open then (DEAL_ASOF's rule at that moment: created
     by it and not closed by it), how many were won after it and before their period's end (by as-of), their
-    amounts. One pass over the deals for every moment."""
+    amounts."""
+    _bind_moments(params, snaps)
     params["no_stage"] = NO_STAGE
-    # deals closed before the earliest moment, or created after the latest, are open at none: dropped before
-    # the join with the moments
-    params["first_snap"], params["last_snap"] = min(s.moment for s in snaps), max(s.moment for s in snaps)
-    return f"""
-    WITH {_snapshots_sql(params, snaps)},
-    open_at AS (
-        SELECT s.k, s.snap, s.pend, d.deal_id, coalesce(d.amount, 0) AS amount, d.stage, d.closed_at,
+    open_at = _per_moment(snaps, """
+        SELECT {k} AS k, CAST($s{k}_snap AS TIMESTAMP) AS snap, CAST($s{k}_end AS TIMESTAMP) AS pend, d.deal_id,
+               coalesce(d.amount, 0) AS amount, d.stage, d.closed_at,
                CASE WHEN d.created_known THEN d.created_at END AS created_at
-        FROM snaps s JOIN counted_deals d
-          ON d.created_at <= s.snap
-         AND NOT (d.stage IN ('closed_won', 'closed_lost') AND coalesce(d.closed_at <= s.snap, FALSE))
-        WHERE d.created_at <= $as_of AND d.created_at <= $last_snap
-          AND NOT (d.stage IN ('closed_won', 'closed_lost') AND coalesce(d.closed_at <= $first_snap, FALSE))
-    ),
+        FROM counted_deals d
+        WHERE d.created_at <= $s{k}_snap AND d.created_at <= $as_of
+          AND NOT (d.stage IN ('closed_won', 'closed_lost') AND coalesce(d.closed_at <= $s{k}_snap, FALSE))""")
+    return f"""
+    WITH open_at AS ({open_at}),
     stage_at AS (
         SELECT o.k, o.deal_id, arg_max(h.stage, h.entered_at) AS stage, max(h.entered_at) AS entered_at
         FROM open_at o JOIN deal_stage_history h ON h.deal_id = o.deal_id AND h.entered_at <= o.snap
