@@ -20,9 +20,6 @@ from ui.widgets import measure, notes, period_caption, plain
 scope = sidebar.scope()
 h = headline(None, scope.period, scope.as_of, scope.stall_days, call=data.cached,  # each section cached
              with_forecast=True)
-point = comparison_point(scope.period, scope.as_of)
-before = headline(None, point.period, point.moment, scope.stall_days, call=data.cached) if point else None
-changes = card_changes(h, before, point.words) if before and point else {}
 statuses = card_statuses(h)
 
 st.title(f"Overview · {scope.period.label}")
@@ -35,10 +32,12 @@ sentence = forecast_sentence(h)
 if sentence:
     st.caption(plain(sentence) + " The back-test is on Shared goals.")
 
+slots = []  # each card's place: drawn now, redrawn with its change once the previous period is read
 for title, row in headline_cards(h):
     st.subheader(title)
     for col, (name, value, delta) in zip(st.columns(len(row)), row):
-        measure(col, name, value, delta=delta, status=statuses.get(name), change=changes.get(name))
+        slots.append((col.empty(), name, value, delta))
+        measure(slots[-1][0], name, value, delta=delta, status=statuses.get(name))
 st.caption("On track: at or above the target to date; at risk: from 90% of it; behind: below 90%. Targets: the goal "
            "and marketing's commitment pro-rated to date, 90% SLA compliance, the coverage the win rate needs, and "
            "for the landing estimate the whole goal. Changes compare with the same day of the previous period.")
@@ -56,3 +55,13 @@ measure(right, "unqualified_opportunities", h.funnel.unqualified_opportunities)
 measure(right, "unqualified_won", h.funnel.unqualified_won)
 
 notes(headline_notes(h), expanded=h.funnel.leads is None)
+
+# The same point of the previous period is a second headline (as long to compute as the first, 1 s at ten
+# million leads when not cached): read last, so every figure above shows first and the changes follow.
+point = comparison_point(scope.period, scope.as_of)
+if point is not None:
+    changes = card_changes(h, headline(None, point.period, point.moment, scope.stall_days, call=data.cached),
+                           point.words)
+    for slot, name, value, delta in slots:
+        if name in changes:
+            measure(slot, name, value, delta=delta, status=statuses.get(name), change=changes[name])
