@@ -26,21 +26,23 @@ period, as_of = scope.period, scope.as_of
 st.title(f"Attribution · {period.label}")
 period_caption(scope, "leads of the period by first touch; deals created and won in the period credited by the model")
 
+# the model, the view and the window live in the URL: a link is the view
 c1, c2 = st.columns([3, 1])
-model = c1.radio("Credit model", list(MODELS), format_func=MODELS.get, horizontal=True, key=f"{KEY}_model",
+model = c1.radio("Credit model", list(MODELS), format_func=MODELS.get, horizontal=True, key=f"{KEY}_model", bind="query-params",
                  help="First touch: the lead's campaign. Linear: equal shares of every touch before the deal was "
                       "created. W-shaped: 30% first touch, 30% lead creation, 30% opportunity creation, 10% the rest. "
                       "U-shaped: 40% first touch, 40% lead creation, 20% the rest. Time decay: a touch counts half "
                       "as much for every half-life it came before the deal.")
 views = labels(VIEWS)
-per = c2.radio("Per", list(views), format_func=views.get, horizontal=True, key=f"{KEY}_view")
+per = c2.radio("Per", list(views), format_func=views.get, horizontal=True, key=f"{KEY}_view",
+               bind="query-params")
 c3, c4, _ = st.columns([1, 1, 2])
-lookback = c3.selectbox("Lookback", LOOKBACK_CHOICES, key=f"{KEY}_lookback",
+lookback = c3.selectbox("Lookback", LOOKBACK_CHOICES, key=f"{KEY}_lookback", bind="query-params",
                         format_func=lambda d: "No window" if d is None else f"{d} days",
                         help="Touches more than this many days before the deal was created do not count (under first "
                              "touch: a lead created that long before). A deal touched only earlier is 'unattributed'.")
 half_life = c4.number_input("Time-decay half-life (days)", min_value=1, max_value=365, step=1,
-                            value=int(DEFAULT_HALF_LIFE_DAYS), key=f"{KEY}_half_life",
+                            value=int(DEFAULT_HALF_LIFE_DAYS), key=f"{KEY}_half_life", bind="query-params",
                             help="Time decay only: a touch this many days older than another counts half as much.")
 
 result = data.cached(attribution, period, as_of, per, lookback, float(half_life))

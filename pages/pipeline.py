@@ -90,10 +90,11 @@ def funnel_section() -> None:
         st.subheader("By segment")
         c1, c2 = st.columns(2)
         segments = labels(tuple(FUNNEL_SEGMENTS))
-        segment = c1.selectbox("Break down by", list(segments), format_func=segments.get, key=f"{KEY}_funnel_segment")
+        segment = c1.selectbox("Break down by", list(segments), format_func=segments.get, key=f"{KEY}_funnel_segment",
+                               bind="query-params")
         compare = c2.radio("Change in conversion against", ["prev", "year"], horizontal=True,
                            format_func={"prev": comparison.previous_label, "year": "the trailing year"}.get,
-                           key=f"{KEY}_funnel_compare")
+                           key=f"{KEY}_funnel_compare", bind="query-params")
         by_segment = data.cached(funnel_segments, period, as_of, segment)
         st.caption("Conversions are from the previous stage; in brackets, the change in percentage points.")
         st.dataframe(segment_funnel_table(by_segment, segment, compare), hide_index=True, width="stretch")
@@ -152,7 +153,7 @@ def health_section() -> None:
 
         st.subheader("Coverage by segment")
         dims = labels(PIPELINE_DIMENSIONS)
-        segment = st.selectbox("Break down by", list(dims), format_func=dims.get, key=f"{KEY}_health_segment",
+        segment = st.selectbox("Break down by", list(dims), format_func=dims.get, key=f"{KEY}_health_segment", bind="query-params",
                                help="Source, campaign and industry of the deal's lead; team, region and rep of the "
                                     "deal owner.")
         by_segment = data.cached(pipeline_by, period, as_of, segment, goal, scope.stall_days)
@@ -308,10 +309,11 @@ def decomposition_section() -> None:
     notes(d.notes)
 
 
-# Only the open tab runs (a tab switch reruns the page): a cold load computes one tab's figures, not four.
+# Only the open tab runs (a tab switch reruns the page): a cold load computes one tab's figures, not four. The
+# open tab and the breakdowns live in the URL (?pipeline_tab=Pipeline+health&…): a link is the view.
 SECTIONS = {"Funnel": funnel_section, "Gap to goal": gap_section, "Pipeline health": health_section,
             "Gap decomposition": decomposition_section}
-for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun"), SECTIONS.values()):
+for tab, draw in zip(st.tabs(list(SECTIONS), key=f"{KEY}_tab", on_change="rerun", bind="query-params"), SECTIONS.values()):
     if tab.open:
         with tab:
             draw()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import PERSONAS, card, card_delta, cards, click, each_tab, open_page, table, texts
+from apptest_support import PERSONAS, card, card_delta, cards, click, each_tab, open_page, set_bound, table, texts
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
 from core.store import open_store
@@ -24,7 +24,7 @@ def open_clean(page: str, tab: str | None = None, persona: str | None = None):
 
 def show_tab(at, tab: str):
     """Open another of Pipeline's tabs in the same session (only the open tab computes)."""
-    at.session_state["pipeline_tab"] = tab
+    set_bound(at, "pipeline_tab", tab)
     at.run()
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     return at

@@ -51,3 +51,18 @@ def test_every_page_has_its_own_address_and_title_on_a_fresh_server(browser, ser
         expect(page).to_have_title(f"{spec.title} · Accord")
     page.goto(server.url)  # "/" still opens the first page
     expect(page.locator("h1").filter(has_text=first.title).first).to_be_visible()
+
+
+def test_a_link_opens_the_tab_and_the_breakdown_it_names(browser, tiny_server):
+    # what someone sees after opening Pipeline health broken down by team, pasted into a fresh tab (Streamlit
+    # writes a choice into the URL as it reads on screen)
+    page = browser.new_page()
+    page.goto(f"{tiny_server.url}/pipeline?period=2026-Q2&pipeline_tab=Pipeline+health&pipeline_health_segment=Team")
+    expect(page.locator("h1").filter(has_text="Pipeline gaps · 2026-Q2")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_role("tab", name="Pipeline health")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("combobox", name="Break down by")).to_have_value("Team")
+    page.goto(f"{tiny_server.url}/attribution?attribution_model=W-shaped")
+    expect(page.locator("h1").filter(has_text="Attribution")).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_role("radio", name="W-shaped")).to_be_checked()
