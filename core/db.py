@@ -1,7 +1,18 @@
-"""Opening the DuckDB file, applying the schema and migrations, and the write transaction helper."""
+"""Opening the DuckDB file, applying the schema and migrations, and the write transaction helper.
+
+Opening waits a bounded time for a file another process holds (DuckDB allows one writing process per file):
+the app closes the file whenever it is idle (ui/data.py), so `python -m core import` or `report` started
+while it serves gets the file within one page computation, and the app's next unit of work waits for them
+in turn. Every fault the person can act on (missing, locked, read-only, disk full, damaged) becomes one
+AccordError sentence that says what happened and what to do; nothing already saved is touched.
+"""
 from __future__ import annotations
 
+import errno
+import re
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +22,7 @@ import duckdb
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
 # `before`, then schema.sql (which always creates the full current shape of anything missing), then
@@ -38,6 +49,9 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     # reason (kind 'deal_snooze').
     (4, ["ALTER TABLE edit_versions RENAME TO edit_versions_v3"],
         ["INSERT INTO edit_versions SELECT * FROM edit_versions_v3", "DROP TABLE edit_versions_v3"]),
+    # 5: edit_versions may hold a quarter's team and rep target split (kind 'rep_targets').
+    (5, ["ALTER TABLE edit_versions RENAME TO edit_versions_v4"],
+        ["INSERT INTO edit_versions SELECT * FROM edit_versions_v4", "DROP TABLE edit_versions_v4"]),
 ]
 
 
@@ -47,6 +61,22 @@ class DatabaseMissing(AccordError):
 
 class DatabaseUnreadable(AccordError):
     pass
+
+
+class DatabaseLocked(DatabaseUnreadable):
+    """Another program kept the file for longer than we wait."""
+
+
+class DatabaseDamaged(DatabaseUnreadable):
+    """The file is not a whole DuckDB database (truncated, overwritten, checksum mismatch)."""
+
+
+class DatabaseReadOnly(AccordError):
+    """The file or its folder cannot be written; reading may still work (report, digest)."""
+
+
+class DiskFull(AccordError):
+    """Not enough free space to write safely; the database was left as it was."""
 
 
 class NewerSchema(AccordError):
@@ -115,43 +145,178 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
                     f"FROM {table} t {where}")
 
 
-def connect(path: str | Path, *, create: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+# How long to sleep between two attempts at a file another process holds: short, because the app holds it
+# only while it works (a cached page run: milliseconds; a cold one at a million leads: about a second).
+LOCK_POLL_SECONDS = 0.05
+DEFAULT_LOCK_WAIT_SECONDS = 30.0
+
+
+def connect(path: str | Path, *, create: bool = False, read_only: bool = False, migrate: bool = True,
+            lock_wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open (or with create=True, make) an Accord database, with the schema applied.
 
-    Every failure becomes an AccordError with a one-line message, so the CLI and the app can show it.
+    migrate=False only checks the schema version (the app's reopen after an idle close: applying the schema
+    is a write transaction, done once per process). A file another process holds is retried for
+    `lock_wait_seconds` (default: the setting). Every failure becomes an AccordError with a one-line message,
+    so the CLI and the app can show it.
     """
     path = Path(path)
-    if str(path) != ":memory:" and not path.exists() and not create:
+    memory = str(path) == ":memory:"
+    if not memory and not path.exists() and not create:
         raise DatabaseMissing(f"Database file not found: {path}. Build one with: python -m core demo --db {path}")
-    if str(path) != ":memory:" and path.exists() and path.is_dir():
+    if not memory and path.exists() and path.is_dir():
         raise DatabaseUnreadable(f"{path} is a folder, not a DuckDB database file.")
-    if create and str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        message = str(exc).splitlines()[0]
-        if "lock" in message.lower():
-            raise DatabaseUnreadable(f"{path} is in use by another process (DuckDB allows one writer).") from exc
-        raise DatabaseUnreadable(f"{path} could not be opened as a DuckDB database ({message}).") from exc
-    except duckdb.Error as exc:
-        raise DatabaseUnreadable(f"{path} could not be opened as a DuckDB database ({exc}).") from exc
+    if create and not memory:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_fault(path, exc) from exc
+    con = _open_waiting(path, read_only, lock_wait_seconds)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        if read_only:
-            _check_version_only(con)
+        if read_only or not migrate:
+            _check_version_only(con, path, migrating=not read_only)
         else:
             apply_schema(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise fault(exc, path) from exc
     except BaseException:
         con.close()
         raise
     return con
 
 
-def _check_version_only(con: duckdb.DuckDBPyConnection) -> None:
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+def _open_waiting(path: Path, read_only: bool, wait: float | None) -> duckdb.DuckDBPyConnection:
+    if wait is None:
+        wait = lock_wait_default()
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
+                raise fault(exc, path, waited=wait) from exc
+        time.sleep(LOCK_POLL_SECONDS)  # the holder gives no signal to wait on; a lock is polled
+
+
+def lock_wait_default() -> float:
+    try:  # core.settings is optional here: db must open in scripts without a configured environment
+        from core.settings import get_settings
+
+        return float(get_settings().lock_wait_seconds)
+    except Exception:
+        return DEFAULT_LOCK_WAIT_SECONDS
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return "could not set lock" in str(exc).lower()
+
+
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def fault(exc: BaseException, path: str | Path | None = None, *, waited: float | None = None) -> AccordError:
+    """The plain sentence for a DuckDB or OS failure touching the database at `path`, as an AccordError.
+    Something unrecognised keeps DuckDB's first line, so it can still be looked up."""
+    if isinstance(exc, AccordError):
+        return exc
+    where = f"{path}" if path is not None else "The database"
+    text = str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    low = text.lower()
+    if _is_lock_conflict(exc):
+        holder = _HOLDER.search(text)
+        who = (f"another program ({Path(holder['program']).name}, process {holder['pid']})" if holder
+               else "another program")
+        waited_text = f" and stayed busy for {waited:g} s" if waited else ""
+        return DatabaseLocked(f"{where} is in use by {who}{waited_text}; try again when it is done "
+                              "(an import or report finishes on its own; a second Accord app on the same "
+                              "file must be stopped).")
+    if isinstance(exc, OSError):
+        return _os_fault(Path(where), exc)
+    if "no space left" in low or "disk is full" in low:
+        return DiskFull(f"The disk holding {where} is full: nothing was saved and the database is as it was. "
+                        "Free some space, then try again.")
+    if "read-only file system" in low or "permission denied" in low:
+        return DatabaseReadOnly(f"{where} cannot be written (a read-only file or folder): nothing was changed. "
+                                "Make it writable, or point ACCORD_DB_PATH (--db) at a writable copy.")
+    if ("not a valid duckdb database" in low or "could not read enough bytes" in low
+            or "corrupt database" in low or ("checksum" in low and "does not match" in low)):
+        return DatabaseDamaged(f"{where} is damaged or not a whole DuckDB database ({first}). Restore it from a "
+                               "backup, or point ACCORD_DB_PATH (--db) at another file; it was left untouched.")
+    if "invalidated" in low:
+        return DatabaseUnreadable(f"{where} stopped accepting work after an earlier failure ({first}); "
+                                  "it will be reopened at the next step.")
+    return DatabaseUnreadable(f"{where} could not be opened as a DuckDB database ({first}).")
+
+
+def _os_fault(path: Path, exc: OSError) -> AccordError:
+    if exc.errno == errno.ENOSPC:
+        return DiskFull(f"The disk holding {path} is full: nothing was saved and the database is as it was. "
+                        "Free some space, then try again.")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return DatabaseReadOnly(f"{path} cannot be written (a read-only file or folder): nothing was changed. "
+                                "Make it writable, or point ACCORD_DB_PATH (--db) at a writable copy.")
+    return DatabaseUnreadable(f"{path}: {exc.strerror or exc}.")
+
+
+# What an import may need on disk, per byte of its input files: the rows in the write-ahead log, then again
+# in the file at the checkpoint, with indexes (measured: a 1.4 MiB olist import grew file + log by 2.1 MiB at
+# its peak); 4 leaves room for wide CSVs whose values compress less.
+IMPORT_SPACE_FACTOR = 4
+
+
+def free_bytes(path: str | Path) -> int:
+    """Free bytes on the file system holding `path` (its folder when it does not exist yet)."""
+    path = Path(path)
+    probe = path if path.exists() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def check_free_space(path: str | Path, input_bytes: int, *, reserve_mb: int | None = None) -> None:
+    """Refuse an import before it writes when the disk may not hold it: a write that fails half-way wastes
+    the space it took and can leave too little for any later save."""
+    if str(path) == ":memory:":
+        return
+    if reserve_mb is None:
+        try:
+            from core.settings import get_settings
+
+            reserve_mb = int(get_settings().min_free_mb)
+        except Exception:
+            reserve_mb = 64
+    needed = IMPORT_SPACE_FACTOR * max(input_bytes, 0) + reserve_mb * 1024 * 1024
+    free = free_bytes(path)
+    if free < needed:
+        raise DiskFull(f"Not enough free disk space for this import: {_mib(free)} free where {path} lives, and it "
+                       f"may need {_mib(needed)} ({IMPORT_SPACE_FACTOR} × the files' {_mib(input_bytes)} plus "
+                       f"{reserve_mb} MiB kept free). Nothing was imported; free some space and run it again.")
+
+
+def _mib(n: int) -> str:
+    return f"{n / 1024 / 1024:,.1f} MiB"
+
+
+def reclaim(con: duckdb.DuckDBPyConnection) -> None:
+    """Write everything to the file and give back the tail a killed import left: a CHECKPOINT truncates free
+    blocks at the end of the file (measured in README: Operating Accord)."""
+    con.execute("FORCE CHECKPOINT")
+
+
+def _check_version_only(con: duckdb.DuckDBPyConnection, path: Path | None = None, *, migrating: bool = False) -> None:
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]  # type: ignore[index]
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
     if row and int(row[0]) > SCHEMA_VERSION:
         raise NewerSchema(f"This database was written by a newer Accord (schema {row[0]}).")
+    if migrating and (row is None or int(row[0]) < SCHEMA_VERSION):
+        apply_schema(con)  # the file was replaced by an older or empty one since we last had it
+    elif row is None:
+        raise DatabaseUnreadable(f"{path or 'The file'} is a DuckDB database but not an Accord one (it has no "
+                                 "schema version); point ACCORD_DB_PATH (--db) at an Accord database.")
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -217,11 +382,21 @@ def transaction(
             yield cur
             bump_versions(cur, changes)
             cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
+        except BaseException as exc:
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a COMMIT that failed (disk full, read-only) has already ended the transaction
+            if isinstance(exc, duckdb.Error) and _is_io_fault(exc):
+                raise fault(exc) from exc  # the person's problem, told plainly: nothing was saved
             raise
         finally:
             cur.close()
+
+
+def _is_io_fault(exc: BaseException) -> bool:
+    low = str(exc).lower()
+    return any(t in low for t in ("no space left", "read-only file system", "permission denied", "disk is full"))
 
 
 def reads(*domains: str):

@@ -46,6 +46,7 @@ from core.models import (
     Exclusion,
     GoalBody,
     QualityDefinition,
+    RepTargets,
     SlaPolicy,
     StallRules,
 )
@@ -61,11 +62,12 @@ KIND_MODELS: dict[str, type[BaseModel]] = {
     "exclusion": Exclusion,
     "stall_rules": StallRules,
     "deal_snooze": DealSnooze,
+    "rep_targets": RepTargets,
 }
 # The data domains a save of each kind changes (default: its own). An exclusion changes what every
 # record-reading figure counts, so it is a change to the records.
 CHANGES: dict[str, tuple[str, ...]] = {"exclusion": ("records",), "stall_rules": ("stalls",),
-                                       "deal_snooze": ("stalls",)}
+                                       "deal_snooze": ("stalls",), "rep_targets": ("goal",)}
 PROPOSABLE = frozenset({signoff.KIND})  # kinds that may change by proposal and approval
 POLICY_SUBJECT = "default"  # the SLA policy and the quality definition are one per database
 # Kinds whose versions apply from an effective date to the records stamped after it (a snooze: from the
@@ -113,6 +115,7 @@ RIGHTS: dict[str, Right] = {
     "exclusion": Right(EDITORS, "exclude records from the figures or restore them"),
     "stall_rules": Right(SALES, "change the stall rules"),
     "deal_snooze": Right(SALES, "mark a deal stalled for a known reason"),
+    "rep_targets": Right(SALES, "split the sales targets between teams and reps"),
 }
 # Who decides a team's proposals: never that team itself.
 APPROVERS: dict[str, tuple[str, ...]] = {
@@ -300,9 +303,29 @@ def check(
         result.errors = _exclusion_problems(con, subject, model)
     elif isinstance(model, DealSnooze):
         result.errors = _snooze_problems(con, subject, model, as_of or utc_now())
+    elif isinstance(model, RepTargets):
+        result.errors = _rep_target_problems(con, subject, model)
     if result.errors:
         result.model = None
     return result
+
+
+def _rep_target_problems(con: duckdb.DuckDBPyConnection, subject: str, split: RepTargets) -> list[str]:
+    """The quarter must be one; teams and reps must be known; no team's (or the whole's) shares above 100%."""
+    period = parse_period(subject)
+    if not period.is_quarter:
+        return ["Sales targets are split per quarter (e.g. 2026-Q4)."]
+    reps = dict(con.execute("SELECT rep_id, team FROM reps").fetchall())
+    teams = set(reps.values())
+    problems = [f"Unknown team {t!r}." for t in split.team_shares if t not in teams]
+    problems += [f"Unknown rep {r!r}." for r in split.rep_shares if r not in reps]
+    if sum(split.team_shares.values()) > 1 + 1e-9:
+        problems.append(f"The teams' shares add up to {sum(split.team_shares.values()):.0%}: at most 100%.")
+    for team in sorted(teams):
+        total = sum(v for r, v in split.rep_shares.items() if reps.get(r) == team)
+        if total > 1 + 1e-9:
+            problems.append(f"The shares of {team}'s reps add up to {total:.0%}: at most 100% of the team's target.")
+    return problems
 
 
 def _goal_period_problems(subject: str, goal: GoalBody, as_of: datetime) -> list[str]:

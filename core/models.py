@@ -317,3 +317,21 @@ DEMO_PERSONAS: tuple[Actor, ...] = (
     Actor(name="Sal Ortiz", team="sales"),
     Actor(name="Vic Board", team="viewer"),
 )
+
+
+class RepTargets(_Strict):
+    """How a quarter's sales targets are split, where a sales manager chose rather than the trailing year:
+    `team_shares` (team → share of the whole) and `rep_shares` (rep id → share of the rep's team). Teams and
+    reps not named keep their trailing-year share of what is left, so every split still adds up. Saved as
+    kind 'rep_targets', subject the quarter ('2026-Q4'); the latest version applies."""
+
+    team_shares: dict[str, float] = Field(default_factory=dict)
+    rep_shares: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("team_shares", "rep_shares")
+    @classmethod
+    def _shares(cls, shares: dict[str, float]) -> dict[str, float]:
+        for key, value in shares.items():
+            if not 0 <= value <= 1:
+                raise ValueError(f"The share of {key} must be between 0% and 100% (got {value:.0%}).")
+        return dict(sorted(shares.items()))  # a stable order, for readable diffs

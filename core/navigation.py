@@ -23,6 +23,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/goals.py", "Shared goals", ":material/flag:", "goals"),
     PageSpec("pages/sla.py", "SLA compliance", ":material/timer:", "sla"),
     PageSpec("pages/pipeline.py", "Pipeline gaps", ":material/filter_alt:", "pipeline"),
+    PageSpec("pages/targets.py", "Team and rep targets", ":material/leaderboard:", "targets"),
     PageSpec("pages/changes.py", "What changed", ":material/compare_arrows:", "changes"),
     PageSpec("pages/digest.py", "Meeting digest", ":material/summarize:", "digest"),
     PageSpec("pages/attribution.py", "Attribution", ":material/explore:", "attribution"),

@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS campaign_touches (
 -- effective_from: from when the version applies (SLA policy and quality definition are effective-dated).
 -- body: the validated pydantic model as JSON. History (before/after) is consecutive versions.
 CREATE TABLE IF NOT EXISTS edit_versions (
-    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access', 'exclusion', 'stall_rules', 'deal_snooze')),
+    kind           VARCHAR NOT NULL CHECK (kind IN ('goal', 'sla_policy', 'quality_definition', 'access', 'exclusion', 'stall_rules', 'deal_snooze', 'rep_targets')),
     subject        VARCHAR NOT NULL,
     version        INTEGER NOT NULL CHECK (version >= 1),
     effective_from TIMESTAMP NOT NULL,

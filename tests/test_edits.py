@@ -141,7 +141,7 @@ def test_goals_are_per_quarter(empty):
 
 def test_one_rights_table_for_every_action():
     assert set(edits.RIGHTS) == {"goal", "sla_policy", "quality_definition", "import", "propose", "decide", "withdraw",
-                                 "access", "exclusion", "stall_rules", "deal_snooze"}
+                                 "access", "exclusion", "stall_rules", "deal_snooze", "rep_targets"}
     for action in edits.RIGHTS:
         assert edits.refusal(VIEWER, action) == f"Vic Board (viewer) may not {edits.RIGHTS[action].verb}."
         assert edits.refusal(SALES, action) is None or action == "access"

@@ -275,11 +275,12 @@ def test_a_v3_file_keeps_its_history_and_accepts_stall_rules_and_snoozes(tmp_pat
                        '2026-07-01', 'x')""")
     old.close()
     con = db.connect(path)
-    assert db.get_meta(con, "schema_version") == "4" == str(db.SCHEMA_VERSION)
+    assert db.get_meta(con, "schema_version") == str(db.SCHEMA_VERSION)  # v3 -> v4 -> … in turn
     assert con.execute("SELECT kind, subject, saved_by FROM edit_versions").fetchall() == [
         ("exclusion", "deals:D1", "Lee")]
     con.execute("""INSERT INTO edit_versions VALUES ('stall_rules', 'default', 1, '2026-07-01', '{"days": {}}', 'Sal',
-                   '2026-07-01', 'rules'), ('deal_snooze', 'deals:D1', 1, '2026-07-01', '{}', 'Sal', '2026-07-01', 'x')""")
+                   '2026-07-01', 'rules'), ('deal_snooze', 'deals:D1', 1, '2026-07-01', '{}', 'Sal', '2026-07-01', 'x'),
+                   ('rep_targets', '2026-Q4', 1, '2026-07-01', '{}', 'Sal', '2026-07-01', 'v5')""")
     with pytest.raises(duckdb.ConstraintException):  # the primary key came back with the new table
         con.execute("""INSERT INTO edit_versions VALUES ('exclusion', 'deals:D1', 1, '2026-07-01', '{}', 'x',
                        '2026-07-01', 'dup')""")

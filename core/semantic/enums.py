@@ -60,7 +60,7 @@ SLA_STATUSES: tuple[str, ...] = ("met", "breached", "pending")
 
 # Kinds of edited state, each versioned through core.edits.
 EDIT_KINDS: tuple[str, ...] = ("goal", "sla_policy", "quality_definition", "access", "exclusion", "stall_rules",
-                                "deal_snooze")
+                                "deal_snooze", "rep_targets")
 PROPOSAL_STATUSES: tuple[str, ...] = ("pending", "approved", "rejected", "withdrawn")
 
 # Words shown for values that are missing or stand for a group rather than a record.
