@@ -170,7 +170,7 @@ def rep_targets(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: da
                             "no team or rep.")
     rows["fixed"] = [r in chosen.rep_shares or t in chosen.team_shares for r, t in zip(rows["rep_id"], rows["team"])]
     result.reps = _with_progress(rows, result.elapsed_share)
-    sums = {c: "sum" for c in ("revenue", "won", "created")}
+    sums: dict[str, Any] = {c: "sum" for c in ("revenue", "won", "created")}
     sums.update({f"{s}_target": (lambda x: None if x.isna().all() else x.sum()) for s in STAGES})
     sums.update({f"{s}_share": "sum" for s in STAGES})
     teams = rows.groupby("team", as_index=False).agg(sums)
