@@ -77,10 +77,10 @@ def headline_cards(h: Headline) -> list[tuple[str, list[tuple[str, object, str |
 
 
 def forecast_cards(h: Headline) -> list[tuple[str, object, str | None]]:
-    """The Overview's landing row: the estimate (its range method as context), its range, and its two parts
-    beyond won revenue to date."""
+    """The Overview's landing row: the estimate, its range, and its two parts beyond won revenue to date (how
+    the range was made is said under the cards: forecast_sentence)."""
     f = h.forecast or Forecast()
-    return [("landing", f.landing, f.range_words), ("landing_low", f.low, None), ("landing_high", f.high, None),
+    return [("landing", f.landing, None), ("landing_low", f.low, None), ("landing_high", f.high, None),
             ("landing_open", f.open_weighted, None), ("landing_new", f.new_revenue, None)]
 
 
@@ -107,7 +107,7 @@ def card_statuses(h: Headline) -> dict[str, str]:
 
 def change_text(name: str, now: object, before: object, where: str) -> str | None:
     """The change of measure `name` from `before` to `now`, in its unit (percentages in points), and where
-    `before` was read ('vs day 46 of 2026-Q2'); None when either is unknown."""
+    `before` was read ('vs 2026-Q2'); None when either is unknown."""
     if not (isinstance(now, numbers.Real) and isinstance(before, numbers.Real)) or isinstance(now, bool):
         return None
     if now != now or before != before:  # NaN
@@ -122,23 +122,26 @@ def change_text(name: str, now: object, before: object, where: str) -> str | Non
 
 @dataclass(frozen=True)
 class ComparisonPoint:
-    """The same point of the previous period: the period, the moment, and the words saying it."""
+    """The same point of the previous period: the period, the moment, the words on a card ('vs 2026-Q2', short
+    enough for a narrow card) and the point in full, for the line under the cards ('day 46 of 2026-Q2')."""
 
     period: Period
     moment: datetime
     words: str
+    point: str
 
 
 def comparison_point(period: Period, as_of: datetime) -> ComparisonPoint | None:
-    """Day N of the previous period when as-of is on day N of this one ('vs day 46 of 2026-Q2'); the whole
-    previous period once this one has ended; None before this one starts (nothing to compare yet)."""
+    """Day N of the previous period when as-of is on day N of this one; the whole previous period once this
+    one has ended; None before this one starts (nothing to compare yet)."""
     if as_of < period.start:
         return None
     before, moment = previous_point(period, as_of)
+    words = f"vs {before.label}"
     if as_of >= period.end:
-        return ComparisonPoint(before, before.end, f"vs all of {before.label}")
+        return ComparisonPoint(before, before.end, words, f"all of {before.label}")
     day = int((as_of - period.start).total_seconds() // 86400) + 1
-    return ComparisonPoint(before, moment, f"vs day {day} of {before.label}")
+    return ComparisonPoint(before, moment, words, f"day {day} of {before.label}")
 
 
 def forecast_sentence(h: Headline) -> str | None:
@@ -161,7 +164,7 @@ def forecast_sentence(h: Headline) -> str | None:
 
 def card_changes(h: Headline, before: Headline, where: str) -> dict[str, str]:
     """Measure name → change of each headline card (the goal itself aside) from `before`, the headline at
-    the same point of the previous period; `where` says which ('vs day 46 of 2026-Q2')."""
+    the same point of the previous period; `where` says which ('vs 2026-Q2')."""
     earlier = {name: value for _, row in headline_cards(before) for name, value, _ in row}
     out = {}
     for _, row in headline_cards(h):

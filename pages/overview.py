@@ -38,9 +38,11 @@ for title, row in headline_cards(h):
     for col, (name, value, delta) in zip(st.columns(len(row)), row):
         slots.append((col.empty(), name, value, delta))
         measure(slots[-1][0], name, value, delta=delta, status=statuses.get(name))
+point = comparison_point(scope.period, scope.as_of)
 st.caption("On track: at or above the target to date; at risk: from 90% of it; behind: below 90%. Targets: the goal "
            "and marketing's commitment pro-rated to date, 90% SLA compliance, the coverage the win rate needs, and "
-           "for the landing estimate the whole goal. Changes compare with the same day of the previous period.")
+           "for the landing estimate the whole goal."
+           + (f" Changes are against {point.point}, the same point of the previous period." if point else ""))
 
 st.subheader(f"Funnel: the cohort of leads created in {scope.period.label}")
 st.caption("Each stage counts the period's leads that reached it by as-of (METRICS.md, cohort funnel). Deals "
@@ -58,7 +60,6 @@ notes(headline_notes(h), expanded=h.funnel.leads is None)
 
 # The same point of the previous period is a second headline (as long to compute as the first, 1 s at ten
 # million leads when not cached): read last, so every figure above shows first and the changes follow.
-point = comparison_point(scope.period, scope.as_of)
 if point is not None:
     changes = card_changes(h, headline(None, point.period, point.moment, scope.stall_days, call=data.cached),
                            point.words)

@@ -187,14 +187,6 @@ class Forecast(Figures):
     rates: list[StageRate] = field(default_factory=list)
     backtest: list[BacktestRow] = field(default_factory=list)
 
-    @property
-    def range_words(self) -> str | None:
-        """How the range was made, in a few words, for the landing's card."""
-        if self.range_method is None:
-            return None
-        return "range: 10th–90th percentile of " + (
-            "past errors" if self.range_method == "back-test" else "a normal approximation")
-
 
 def _bucket_sql(params: dict) -> str:
     """The age bucket of `age_days` (our constants, bound as parameters)."""
