@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
+from core.db import DatabaseLocked, DatabaseUnreadable, fault
 from core.errors import AccordError
 from core.navigation import pages_for
 from ui import auth, data, sidebar
@@ -58,8 +60,19 @@ try:
     if scope.is_demo:
         st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
     page.run()
+except DatabaseLocked as exc:  # an import or report holds the file for longer than we wait: it passes
+    st.warning(plain(f"{exc} Reload this page in a moment; nothing was lost."), icon=":material/hourglass_top:")
 except AccordError as exc:
+    data.recover(exc)
     st.error(plain(exc))  # messages may quote what someone typed or imported
+except duckdb.Error as exc:  # the file failed under us (disk full, damaged, removed): say which, plainly
+    data.recover(exc)
+    told = fault(exc, data.db_path())
+    if type(told) is DatabaseUnreadable:  # nothing we recognise: a bug as far as the reader can tell
+        log.exception("page failed")
+        st.error("Something went wrong while computing this page. The error was logged; try another period or reload.")
+    else:
+        st.error(plain(told))
 except Exception:  # a bug: log it for us, one calm line for the reader
     log.exception("page failed")
     st.error("Something went wrong while computing this page. The error was logged; try another period or reload.")

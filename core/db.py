@@ -243,8 +243,9 @@ def fault(exc: BaseException, path: str | Path | None = None, *, waited: float |
                                 "Make it writable, or point ACCORD_DB_PATH (--db) at a writable copy.")
     if ("not a valid duckdb database" in low or "could not read enough bytes" in low
             or "corrupt database" in low or ("checksum" in low and "does not match" in low)):
-        return DatabaseDamaged(f"{where} is damaged or not a whole DuckDB database ({first}). Restore it from a "
-                               "backup, or point ACCORD_DB_PATH (--db) at another file; it was left untouched.")
+        return DatabaseDamaged(f"{where} could not be opened as a DuckDB database ({first}): it is damaged or not "
+                               "a whole database file. Restore it from a backup, or point ACCORD_DB_PATH (--db) at "
+                               "another file; it was left untouched.")
     if "invalidated" in low:
         return DatabaseUnreadable(f"{where} stopped accepting work after an earlier failure ({first}); "
                                   "it will be reopened at the next step.")

@@ -15,7 +15,27 @@ class Settings(BaseSettings):
 
     db_path: Path = Field(
         Path("data/accord.duckdb"),
-        description="DuckDB file the app reads and writes; built with demo data on first run if missing.",
+        description="DuckDB file the app reads and writes; at the default path only (or with ACCORD_DEMO_IF_MISSING) "
+                    "the app builds the demo there when it is missing, so a mistyped path is reported, not filled.",
+    )
+    demo_if_missing: bool = Field(
+        False,
+        description="Let the app build the demo database at a non-default ACCORD_DB_PATH that does not exist yet.",
+    )
+    lock_wait_seconds: float = Field(
+        30.0, ge=0, le=3600,
+        description="How long the app and the command line wait for the database file while another process "
+                    "works on it (an import, a report, the app) before saying it is busy.",
+    )
+    idle_close_seconds: float = Field(
+        0.5, ge=0, le=3600,
+        description="The app closes the database file after this many seconds without work, so imports and "
+                    "reports run while it serves; it reopens the file at the next interaction.",
+    )
+    min_free_mb: int = Field(
+        64, ge=0, le=1_048_576,
+        description="Free disk space, in MiB, an import must leave beyond its estimate (4 × the files' size); "
+                    "below that the import is refused before it writes.",
     )
     demo_leads: int = Field(
         50_000, ge=100, le=20_000_000, description="Leads the app's first-run demo database is built with."
@@ -30,7 +50,25 @@ class Settings(BaseSettings):
         True,
         description="A quality-lead definition change proposed by one team takes effect only when the other approves.",
     )
-    max_upload_mb: int = Field(50, ge=1, le=2048, description="Largest file the Import page accepts, in MiB.")
+    max_upload_mb: int = Field(
+        50, ge=1, le=2048,
+        description="Largest file one import accepts, in MiB: the Import page (its label and its uploader) and "
+                    "`python -m core import` read this one limit. The web server refuses uploads above "
+                    "server.maxUploadSize (.streamlit/config.toml, 50) whatever this says, so raise both together.",
+    )
+    max_import_rows: int = Field(
+        5_000_000, ge=1, le=1_000_000_000,
+        description="Most data rows one import may hold, over all its files; a larger import is refused whole.",
+    )
+    max_columns: int = Field(
+        1_000, ge=1, le=100_000,
+        description="Most columns a file's header may name; counted on the first line before the file is parsed.",
+    )
+    max_cell_chars: int = Field(
+        32_767, ge=16, le=100_000_000,
+        description="Longest value one cell may hold, in characters (Excel's own cell limit by default); a row with "
+                    "a longer value is quarantined, a header with one is refused.",
+    )
     admins: str = Field(
         "",
         description="Comma-separated e-mails that are admins whatever the access map says (with sign-in configured).",

@@ -1,14 +1,25 @@
-"""The process's one DuckDB connection and cached calls of core functions.
+"""The app's hold on its DuckDB file, and cached calls of core functions.
+
+The file is held only while the app works. DuckDB lets one process write a file at a time, so an app that
+kept it open for its whole life refused every `python -m core import` and `report` while it served. Here
+each unit of work (a cached call's miss, a read of the domain versions, a save) takes a cursor from
+`connection()`; the first cursor opens the file, and once the last one is closed and nothing has asked
+for another for ACCORD_IDLE_CLOSE_SECONDS the file is closed, which releases DuckDB's lock. An import
+started meanwhile waits (core.db, up to ACCORD_LOCK_WAIT_SECONDS) for the current unit of work to end,
+and the app's next one waits for the import in turn. Measured on a 1M-lead copy (README, "Operating
+Accord"): an open is ~20 ms and a warm page run reuses one open, so the cost of letting go is one open
+per interaction after an idle pause.
 
 A cached call is keyed on the function, its arguments and the versions of the data domains the function
 declares it reads (`@core.db.reads(...)`): a goal save bumps only the goal domain, so the SLA and
-attribution caches stay warm. Writes go through core (core.edits, core.ingest) on `connection()`; their
-transaction bumps the domains they change, so the next rerun after a save misses exactly the caches it
-made stale.
+attribution caches stay warm. The versions are read from the file at every call, so an import another
+process committed while the app let go shows at the next interaction: its transaction bumped the
+records domain, and exactly the figures reading records miss their cache.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +27,8 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from core.db import DOMAINS, domain_versions
-from core.settings import get_settings
+from core.db import DOMAINS, connect, domain_versions
+from core.settings import Settings, get_settings
 from core.store import open_store
 
 _build_lock = threading.Lock()
@@ -27,27 +38,184 @@ def db_path() -> Path:
     return Path(get_settings().db_path)
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    # One connection per process; each unit of work takes its own cursor (DuckDB connections are not
-    # thread-safe, and Streamlit runs every session in its own thread).
-    return open_store(path)
+class LeasedCursor:
+    """A cursor of the shared database that keeps the file open until it is closed."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, owner: Database, generation: int):
+        self._cur = cur
+        self._owner: Database | None = owner
+        self._generation = generation
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the DuckDB cursor's own
+        return getattr(self._cur, name)
+
+    def close(self) -> None:
+        owner, self._owner = self._owner, None
+        if owner is None:
+            return  # closed twice: the lease was already given back
+        try:
+            self._cur.close()
+        except duckdb.Error:
+            pass  # the connection was dropped after a fatal error; the lease still has to go back
+        owner._release(self._generation)
+
+    def __enter__(self) -> LeasedCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten cursor must not hold the file for the process's life
+        if getattr(self, "_owner", None) is not None:
+            self.close()
 
 
-def connection() -> duckdb.DuckDBPyConnection:
-    """The process's shared connection, for the write path (core.db.transaction takes its own cursor)."""
+class Database:
+    """One database file, opened for the units of work that need it and closed when idle.
+
+    A DuckDB connection is not thread-safe, and Streamlit runs each session in its own thread: every unit of
+    work still takes its own cursor (`cursor()`), and the connection only hands cursors out. Closing the
+    connection closes its cursors, so it closes only when no cursor is out (`_leases == 0`)."""
+
+    def __init__(self, path: str, *, idle_close_seconds: float, lock_wait_seconds: float):
+        self.path = path
+        self.idle_close_seconds = idle_close_seconds
+        self.lock_wait_seconds = lock_wait_seconds
+        self._cond = threading.Condition()
+        self._opening = threading.Lock()  # one opener at a time; a second one waits and reuses its result
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._leases = 0
+        self._generation = 0  # bumped when a connection is dropped, so its cursors' late close() is not counted
+        self._last_release = 0.0
+        self._prepared = False  # schema applied and defaults present: a write, done once per process
+        self._stopped = False
+        self.opens = 0
+        self.closes = 0
+        self._closer = threading.Thread(target=self._close_when_idle, name=f"accord-idle-close {path}", daemon=True)
+        self._closer.start()
+
+    def cursor(self) -> LeasedCursor:
+        with self._opening:
+            with self._cond:
+                con, generation = self._con, self._generation
+                if con is not None:
+                    self._leases += 1
+            if con is None:
+                con = self._open()  # outside _cond: an open may wait for an import, releases must not
+                with self._cond:
+                    self._con, generation = con, self._generation
+                    self._leases += 1
+                    self.opens += 1
+        try:
+            return LeasedCursor(con.cursor(), self, generation)
+        except BaseException:
+            self._release(generation)
+            raise
+
+    @property
+    def is_open(self) -> bool:
+        with self._cond:
+            return self._con is not None
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if not self._prepared:
+            con = open_store(self.path, lock_wait_seconds=self.lock_wait_seconds)
+            self._prepared = True
+            return con
+        # after an idle close only the schema version is checked: another process may have replaced the
+        # file, but applying the schema on every open would be a write per interaction
+        return connect(self.path, migrate=False, lock_wait_seconds=self.lock_wait_seconds)
+
+    def _release(self, generation: int) -> None:
+        with self._cond:
+            if generation != self._generation:
+                return  # a cursor of a connection already dropped
+            self._leases -= 1
+            self._last_release = time.monotonic()
+            if self._leases == 0:
+                self._cond.notify_all()
+
+    def _close_when_idle(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._con is None or self._leases:
+                    self._cond.wait()
+                    continue
+                remaining = self._last_release + self.idle_close_seconds - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        con, self._con = self._con, None
+        self._generation += 1
+        self._leases = 0  # closing the connection closed any cursor still out
+        if con is not None:
+            try:
+                con.close()  # under the condition: a cursor asked for meanwhile waits for a fresh open
+            except duckdb.Error:
+                pass  # a connection DuckDB invalidated still lets go of the file
+            self.closes += 1
+
+    def discard(self) -> None:
+        """Drop a connection DuckDB invalidated (a fatal error, such as a full disk during a write), so the next
+        unit of work opens the file afresh instead of failing forever."""
+        with self._cond:
+            self._close_locked()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._close_locked()
+            self._cond.notify_all()
+
+
+def _stop(database: Any) -> None:
+    if isinstance(database, Database):
+        database.stop()
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop)
+def _connection(path: str) -> Database:
+    settings = get_settings()
+    return Database(path, idle_close_seconds=settings.idle_close_seconds,
+                    lock_wait_seconds=settings.lock_wait_seconds)
+
+
+def connection() -> Database:
+    """The app's database, for the write path: `cursor()` is all core asks of it (core.db.transaction takes
+    its own cursor per unit of work)."""
     return _connection(str(db_path()))
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
+def cursor() -> LeasedCursor:
     return connection().cursor()
 
 
+def recover(exc: BaseException) -> None:
+    """After a failure: drop the connection if DuckDB invalidated it, so the next interaction reopens the file."""
+    cause = exc.__cause__ or exc
+    if isinstance(cause, duckdb.FatalException) or "invalidated" in str(cause).lower():
+        database = _connection(str(db_path()))
+        if isinstance(database, Database):
+            database.discard()
+
+
+def builds_demo_here(settings: Settings | None = None) -> bool:
+    """The app builds the demo only at the default path, or where ACCORD_DEMO_IF_MISSING asks: a mistyped
+    ACCORD_DB_PATH is reported as missing, never silently filled with sample data."""
+    settings = settings or get_settings()
+    default = Path(Settings.model_fields["db_path"].default)
+    return settings.demo_if_missing or Path(settings.db_path).resolve() == default.resolve()
+
+
 def ensure_database(progress: Callable[[float, str], None]) -> bool:
-    """Build the demo database if the file is missing. Returns True when it built one."""
+    """Build the demo database if the file is missing and this is where the demo belongs. Returns True when
+    it built one; a missing file elsewhere is left for the first unit of work to report."""
     path = db_path()
     with _build_lock:  # two first visitors must not both build
-        if path.exists():
+        if path.exists() or not builds_demo_here():
             return False
         from core.demo import build_demo
 
@@ -66,8 +234,12 @@ def _call(name: str, path: str, versions: tuple[int, ...], args: tuple, kwargs: 
     try:
         return _fn(cur, *args, **dict(kwargs))
     finally:
-        cur.execute("ROLLBACK")
-        cur.close()
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # the read failed with the connection (reported by the caller); nothing to undo in a read
+        finally:
+            cur.close()
 
 
 def cached(fn: Callable, *args, **kwargs) -> Any:
