@@ -289,3 +289,28 @@ def test_the_estimate_reads_two_queries_for_every_moment(world, monkeypatch):
     monkeypatch.setattr(fc, "run", counting)
     forecast(world, Q3, AS_OF)
     assert len(calls) == 2
+
+
+def test_each_card_is_judged_against_its_own_target():
+    from core.metrics.funnel import Funnel
+    from core.metrics.goals import Goal
+    from core.metrics.pipeline import Pipeline
+    from core.metrics.sla import Delivery, ResponseSla
+    from core.report import Headline
+
+    h = Headline(
+        # half the period gone: the goal to date is 50,000; 45,000 won is 90% of it → at risk
+        goal=Goal(revenue=100_000, won_revenue=45_000, elapsed_share=0.5),
+        funnel=Funnel(),
+        sla=ResponseSla(compliance=0.9),                    # exactly the 90% target → on track
+        delivery=Delivery(quality_leads=14, committed=30),  # 14 of 15 to date = 93% → at risk
+        pipeline=Pipeline(coverage=1.49, coverage_needed=1.5),  # 99% of the coverage the win rate needs
+        forecast=fc.Forecast(landing=89_999),               # 90.0% of the whole goal, just under → behind
+    )
+    assert card_statuses(h) == {"won_revenue": AT_RISK, "attainment": AT_RISK, "pacing": AT_RISK,
+                                "quality_leads": AT_RISK, "delivery": AT_RISK, "compliance": ON_TRACK,
+                                "coverage": AT_RISK, "landing": BEHIND}
+    # no goal, no commitment, no measured compliance: no status at all rather than a guess
+    bare = Headline(goal=Goal(elapsed_share=0.5), funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(quality_leads=3),
+                    pipeline=Pipeline())
+    assert card_statuses(bare) == {}
