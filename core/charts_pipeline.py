@@ -13,7 +13,7 @@ from core.metrics.attribution import MEASURE_COLUMNS, MODELS
 from core.metrics.funnel import CONVERSION_MEASURES
 from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import DEAL_STAGE_LABELS
-from core.semantic.measures import MEASURES, fmt, missing, show
+from core.semantic.measures import MEASURES, fmt, missing, money_column, show
 
 INK = "#1b2333"
 WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
@@ -120,7 +120,7 @@ def health_table(frame: pd.DataFrame, segment: str) -> pd.DataFrame:
 def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
     """core.metrics.pipeline.deal_records' stalled (or snoozed) deals, formatted: the stage's threshold when
     the list has it, and who snoozed a deal, why and until when."""
-    def line(row: dict) -> dict:
+    def line(i: int, row: dict) -> dict:
         out = {
             "Deal": row["deal_id"],
             "Account": "—" if missing(row["account"]) else row["account"],
@@ -132,10 +132,11 @@ def stalled_table(frame: pd.DataFrame) -> pd.DataFrame:
         if "snoozed_until" in row:
             out.update({"Snoozed until": str(row["snoozed_until"])[:10], "Snoozed by": row["snoozed_by"],
                         "Why": row["snooze_reason"]})
-        out.update({DIMENSIONS["rep"].label: row["owner"], "Amount": fmt(row["amount"], "money"),
+        out.update({DIMENSIONS["rep"].label: row["owner"], "Amount": amounts[i],
                     "Expected close": "—" if missing(row["expected_close_on"]) else str(row["expected_close_on"])[:10]})
         return out
-    return pd.DataFrame([line(row) for row in frame.to_dict("records")])
+    amounts = money_column(frame["amount"].tolist()) if "amount" in frame else []
+    return pd.DataFrame([line(i, row) for i, row in enumerate(frame.to_dict("records"))])
 
 
 # --- Gap decomposition --------------------------------------------------------------------------------

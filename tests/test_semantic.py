@@ -122,3 +122,12 @@ def test_pages_draw_figures_only_through_declared_measures():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "metric":
                 offenders.append(f"{page.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_a_money_column_has_one_style():
+    from core.semantic.measures import money_column
+
+    assert money_column([7_500, 37_000, None]) == ["$7.5k", "$37.0k", "—"]
+    assert money_column([37_000, 120_000]) == ["$37k", "$120k"]
+    assert money_column([1_250_000, 37_000]) == ["$1.25M", "$0.04M"]
+    assert money_column([500, 7_500]) == ["$500", "$7,500"]

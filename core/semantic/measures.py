@@ -369,6 +369,21 @@ _FORMATTERS = {
 assert set(_FORMATTERS) == set(FORMATS)
 
 
+def money_column(values) -> list[str]:
+    """Amounts of one table column in one style (#14: no "$7,500" beside "$37k"): the unit the largest needs
+    — $M above a million, $k above ten thousand, else dollars — for every row; missing values read "—"."""
+    present = [abs(v) for v in values if not missing(v)]
+    top = max(present, default=0.0)
+    if top >= 1_000_000:
+        unit, scale, places = "M", 1_000_000, 2
+    elif top >= 10_000:
+        unit, scale = "k", 1_000
+        places = 1 if any(0 < v < 10_000 for v in present) else 0  # $7.5k, not $8k, beside $37k
+    else:
+        unit, scale, places = "", 1, 0
+    return ["—" if missing(v) else f"{'-' if v < 0 else ''}${abs(v) / scale:,.{places}f}{unit}" for v in values]
+
+
 def show(name: str, value) -> str:
     """`value` formatted as the measure called `name` declares."""
     return fmt(value, MEASURES[name].fmt)
