@@ -11,7 +11,12 @@ from ui import data, sidebar
 from ui.widgets import csv_download, measure_table, plain, say
 
 scope = sidebar.scope()
-limit_mb = get_settings().max_upload_mb
+# One limit for the label, the uploader, the engine and the command line: ACCORD_MAX_UPLOAD_MB. The web
+# server refuses any upload above server.maxUploadSize before this page sees it, so the page never promises
+# more than that, and says so when the setting asks for more.
+setting_mb = get_settings().max_upload_mb
+server_mb = int(st.get_option("server.maxUploadSize"))
+limit_mb = min(setting_mb, server_mb)
 
 st.title("Import data")
 st.caption(
@@ -36,8 +41,14 @@ if PRESETS[name].summary:
     st.caption(PRESETS[name].summary)
 uploads = st.file_uploader(
     f"CSV files (up to {limit_mb} MiB each; UTF-8, UTF-8 with BOM or Windows-1252; comma or semicolon)",
-    type=["csv", "txt"], accept_multiple_files=True, key="import_files",
+    type=["csv", "txt"], accept_multiple_files=True, key="import_files", max_upload_size=limit_mb,
 )
+if setting_mb > server_mb:
+    st.caption(
+        f"ACCORD_MAX_UPLOAD_MB asks for {setting_mb} MiB, but the web server accepts uploads of at most {server_mb} "
+        f"MiB (server.maxUploadSize), so {limit_mb} MiB is the limit here; `python -m core import` takes files up "
+        f"to {setting_mb} MiB. Set both to the same value to make them agree."
+    )
 replace = False
 if scope.is_demo:
     replace = st.checkbox(

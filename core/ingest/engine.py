@@ -17,7 +17,7 @@ from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
 from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
 from core.ingest.profile import Flag, clear_stamps, profile, prune_stamps, record_stamp
-from core.ingest.reader import FileProblem, parse, sha256
+from core.ingest.reader import FileProblem, Limits, TooManyRows, parse, sha256, size_problem
 from core.ingest.validate import BatchResult, apply_batch, unregister
 from core.periods import utc_now
 from core.semantic.enums import TABLES
@@ -135,6 +135,7 @@ def import_files(
     max_bytes: int | None = None,
     now: datetime | None = None,
     replace_existing: bool = False,
+    limits: Limits | None = None,
 ) -> ImportSummary:
     """Import `files` with `preset` in one transaction: all their good rows, or nothing.
 
@@ -144,6 +145,11 @@ def import_files(
 
     replace_existing empties every canonical table first, in the same transaction (used to swap the
     demo records for real ones: if the import fails, the demo data is still there).
+
+    limits (default: the settings) bound the work: a file above max_bytes, a header above max_columns and a
+    header name above max_cell_chars are file problems; a row with a longer value is quarantined; rows past
+    max_rows over all the files refuse the whole import (ImportFailed) before anything is written.
+    max_bytes, when given, overrides limits.max_bytes.
     """
     p = _preset(preset)
     if not str(actor or "").strip():
@@ -159,6 +165,10 @@ def import_files(
     files = [SourceFile(str(f.name), f.data.encode("utf-8") if isinstance(f.data, str) else bytes(f.data)) for f in files]
     total_bytes = sum(len(f.data) for f in files) or 1
     done_bytes = 0
+    limits = limits or Limits.from_settings()
+    if max_bytes is not None:
+        limits = Limits(max_bytes, limits.max_rows, limits.max_columns, limits.max_cell_chars)
+    rows_so_far = 0
 
     for i, f in enumerate(files):
         report(0.4 * done_bytes / total_bytes, f"Reading {f.name}")
@@ -167,9 +177,12 @@ def import_files(
         run = FileRun(_new_import_id(now, i), f.name, None)
         runs.append(run)
         try:
-            parsed = parse(f.name, f.data, max_bytes=max_bytes)
+            budget = None if limits.max_rows is None else limits.max_rows - rows_so_far
+            parsed = parse(f.name, f.data, limits=Limits(limits.max_bytes, budget, limits.max_columns,
+                                                         limits.max_cell_chars))
             messages.extend(parsed.notes)
             run.rows_read = parsed.rows + len(parsed.rejects)
+            rows_so_far += run.rows_read
             kind, mapping = recognise(p, f.name, parsed)
             run.kind = kind.key
             if kind.ignore:
@@ -178,6 +191,13 @@ def import_files(
             if parsed.rows == 0 and not parsed.rejects:
                 messages.append(f"{f.name}: has a header but no data rows; nothing to import from it.")
             recognised.append(Recognised(i, parsed, kind, staging_frame(parsed, i, mapping), mapping))
+        except TooManyRows:
+            # refused before the transaction opens, so nothing of any file is written
+            raise ImportFailed(
+                f"{f.name}: takes the import past the {limits.max_rows:,} rows one import may hold "
+                "(ACCORD_MAX_IMPORT_ROWS, over all its files); nothing was imported. Import the rows in parts, "
+                "or raise the limit."
+            ) from None
         except (FileProblem, Unrecognised) as exc:
             messages.append(str(exc))
         except Exception as exc:  # a file we cannot make sense of must not stop the others
@@ -354,23 +374,32 @@ def quarantine_csv(con: duckdb.DuckDBPyConnection, import_id: str | None = None)
     return safe_csv(quarantine_rows(con, import_id))
 
 
-def files_from_paths(paths: Sequence[str | Path]) -> list[SourceFile]:
-    """Files as given; a folder contributes its *.csv files (sorted by name). Missing paths: AccordError."""
-    out: list[SourceFile] = []
+def files_from_paths(paths: Sequence[str | Path], *, max_bytes: int | None = None) -> list[SourceFile]:
+    """Files as given; a folder contributes its *.csv files (sorted by name). Missing paths: AccordError.
+
+    Every size is checked before any file is read (a 1 GiB file is refused by its size, not read whole into
+    memory first), so a refusal reads nothing; max_bytes defaults to the settings' limit, the Import page's."""
+    if max_bytes is None:
+        max_bytes = Limits.from_settings().max_bytes
+    found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
-            if not found:
+            inside = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+            if not inside:
                 raise ImportFailed(f"{path}: the folder holds no .csv files.")
-            out.extend(SourceFile(p.name, p.read_bytes()) for p in found)
+            found.extend(inside)
         elif path.is_file():
-            out.append(SourceFile(path.name, path.read_bytes()))
+            found.append(path)
         elif path.exists():
             raise ImportFailed(f"{path}: is neither a file nor a folder.")
         else:
             raise ImportFailed(f"{path}: no such file or folder.")
-    return out
+    for path in found:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ImportFailed(f"{size_problem(str(path), size, max_bytes)} Nothing was imported.")
+    return [SourceFile(p.name, p.read_bytes()) for p in found]
 
 
 def format_summary(summary: ImportSummary) -> str:

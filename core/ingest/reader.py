@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,37 @@ _MAGIC = (
 
 class FileProblem(Exception):
     """A file that cannot be read at all; the message names the file and says what to do."""
+
+
+class TooManyRows(Exception):
+    """The rows of an import go past its cap: the whole import is refused, not just this file."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds on one import's work, each checked before the work it bounds (see README, settings).
+
+    None means unbounded; the engine fills them from the settings, so every caller is bounded by default."""
+
+    max_bytes: int | None = None  # per file
+    max_rows: int | None = None  # data rows over all the import's files
+    max_columns: int | None = None  # per header
+    max_cell_chars: int | None = None  # per value
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        from core.settings import get_settings
+
+        s = get_settings()
+        return cls(max_bytes=s.max_upload_mb * 1024 * 1024, max_rows=s.max_import_rows,
+                   max_columns=s.max_columns, max_cell_chars=s.max_cell_chars)
+
+
+# The longest text of a quarantined over-long row kept in the quarantine: enough to find the row, while the
+# whole value (up to the file-size limit) would only bloat the database.
+RAW_KEEP_CHARS = 2_000
+_NOT_SPACE = re.compile(rb"\S")
+_QUOTED_RE = re.compile(r'"(?:[^"]|"")*"')
 
 
 @dataclass
@@ -152,15 +184,68 @@ def _clean_header(cells: list[str]) -> list[str]:
     return out
 
 
-def parse(name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile:
+def size_problem(name: str, size: int, max_bytes: int) -> str:
+    """The one sentence for a file above the size limit, the same from the page, the engine and the CLI."""
+    return (f"{name}: is {human_size(size)}, above the {human_size(max_bytes)} upload limit (ACCORD_MAX_UPLOAD_MB); "
+            "split it into smaller files, or raise the limit.")
+
+
+def _check_header(name: str, data: bytes, limits: Limits) -> None:
+    """Refuse a header with too many columns or too long a name from the file's first line alone, so a
+    one-million-column file costs a scan of its first line, not a parse of every column of every row."""
+    if limits.max_columns is None and limits.max_cell_chars is None:
+        return
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16: its bytes are not ASCII delimiters; checked on the decoded header instead
+    first = _NOT_SPACE.search(data)
+    if first is None:
+        return
+    end = data.find(b"\n", first.start())
+    # latin-1 maps each byte to one character: the ASCII delimiters and quotes count exactly in any of the
+    # 8-bit encodings the reader accepts, and nothing here can fail to decode
+    line = data[first.start(): len(data) if end < 0 else end].decode("latin-1").rstrip("\r")
+    if line.startswith("\xef\xbb\xbf"):
+        line = line[3:]
+    check_header_line(name, line, limits)
+
+
+def check_header_line(name: str, line: str, limits: Limits) -> None:
+    bare = _QUOTED_RE.sub("", line) if '"' in line else line
+    columns = max(bare.count(d) for d in DELIMITERS) + 1
+    if limits.max_columns is not None and columns > limits.max_columns:
+        raise FileProblem(
+            f"{name}: its header names {columns:,} columns, above the {limits.max_columns:,}-column limit "
+            "(ACCORD_MAX_COLUMNS); export only the columns the preset uses."
+        )
+    if limits.max_cell_chars is not None and len(line) > limits.max_cell_chars:
+        longest = max(len(c) for c in re.split("[,;\t|]", bare))  # at most max_columns names by now
+        if longest > limits.max_cell_chars:
+            raise FileProblem(
+                f"{name}: its header holds a column name of {longest:,} characters, above the "
+                f"{limits.max_cell_chars:,}-character cell limit (ACCORD_MAX_CELL_CHARS); is the first line a header?"
+            )
+
+
+def _too_many_rows(name: str, max_rows: int) -> TooManyRows:
+    return TooManyRows(
+        f"{name}: takes the import past the {max_rows:,} rows one import may hold (ACCORD_MAX_IMPORT_ROWS, "
+        "over all its files); nothing was imported. Import the rows in parts, or raise the limit."
+    )
+
+
+def parse(name: str, data: bytes, *, max_bytes: int | None = None, limits: Limits | None = None) -> ParsedFile:
+    """The file's rows; FileProblem for a file that cannot be read, TooManyRows past limits.max_rows."""
+    limits = limits or Limits()
+    max_bytes = max_bytes if max_bytes is not None else limits.max_bytes
     size = len(data)
     if max_bytes is not None and size > max_bytes:
-        raise FileProblem(
-            f"{name}: is {human_size(size)}, above the {human_size(max_bytes)} upload limit; "
-            "split it into smaller files or import it with the command line."
-        )
-    if not data.strip():
+        raise FileProblem(size_problem(name, size, max_bytes))
+    # a search, not data.strip(): strip would copy the whole file first (1 GiB of NULs is not whitespace)
+    if _NOT_SPACE.search(data) is None:
         raise FileProblem(f"{name}: is empty (no header row and no data).")
+    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        decode(name, data[:65536])  # names the kind of binary file from its first bytes, and raises
+    _check_header(name, data, limits)
     text, encoding = decode(name, data)
     if "\x00" in text:
         raise FileProblem(f"{name}: looks like a binary file (it contains NUL characters), not a CSV text file.")
@@ -171,9 +256,9 @@ def parse(name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile
         lines.pop()
     if not any(line.strip() for line in lines[:1000]) and not text.strip():
         raise FileProblem(f"{name}: is empty (no header row and no data).")
-    parsed = _fast(name, lines, encoding)
+    parsed = _fast(name, lines, encoding, limits)
     if parsed is None:
-        parsed = _slow(name, text, encoding)
+        parsed = _slow(name, text, encoding, limits)
     parsed.sha256 = sha256(data)
     parsed.size = size
     if encoding not in ("UTF-8", "UTF-8 with BOM"):
@@ -181,7 +266,26 @@ def parse(name: str, data: bytes, *, max_bytes: int | None = None) -> ParsedFile
     return parsed
 
 
-def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
+def _long_cell(record: str, delim: str, header: list[str], max_cell_chars: int) -> str | None:
+    """The reason a record is quarantined for an over-long value, or None. Only records longer than the cap
+    get here (a record cannot hold a value longer than itself), so this Python split runs on few rows."""
+    try:
+        cells = next(csv.reader([record], delimiter=delim, quotechar='"', doublequote=True, strict=False))
+    except (csv.Error, StopIteration):
+        return None
+    for i, cell in enumerate(cells):
+        if len(cell) > max_cell_chars:
+            column = header[i] if i < len(header) and header[i] else f"column {i + 1}"
+            return (f"the value in column {column!r} is {len(cell):,} characters, above the "
+                    f"{max_cell_chars:,}-character cell limit (ACCORD_MAX_CELL_CHARS)")
+    return None
+
+
+def _kept_raw(text: str) -> str:
+    return text if len(text) <= RAW_KEEP_CHARS else f"{text[:RAW_KEEP_CHARS]}… ({len(text):,} characters in all)"
+
+
+def _fast(name: str, lines: list[str], encoding: str, limits: Limits) -> ParsedFile | None:
     """Record boundaries from quote parity, ragged rows from delimiter counts, then the C parser."""
     arr = pa.array(lines, type=pa.large_string())
     n = len(lines)
@@ -231,6 +335,10 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
     else:
         record_text = pc.take(arr, pa.array(starts))
     header_line = record_text[0].as_py()
+    if encoding == "UTF-16":  # not checked on the raw bytes (see _check_header)
+        check_header_line(name, header_line, limits)
+    if limits.max_rows is not None and len(starts) - 1 > limits.max_rows:
+        raise _too_many_rows(name, limits.max_rows)  # before the C parser reads them
     delim = sniff_delimiter(header_line)
     header = _clean_header(next(csv.reader([header_line], delimiter=delim)))
     if not any(header):
@@ -256,6 +364,16 @@ def _fast(name: str, lines: list[str], encoding: str) -> ParsedFile | None:
             RowReject(int(starts[r]) + 1, record_text[int(r)].as_py(),
                       f"{fields[r]} values where the header has {width} columns (ragged row)")
         )
+    if limits.max_cell_chars is not None:
+        lengths = pc.utf8_length(record_text).to_numpy(zero_copy_only=False)
+        for at in np.flatnonzero((lengths > limits.max_cell_chars) & keep).tolist():
+            if at == 0:
+                continue
+            record = record_text[at].as_py()
+            reason = _long_cell(record, delim, header, limits.max_cell_chars)
+            if reason:  # the parser never sees the value: the row goes to quarantine with a short excerpt
+                keep[at] = False
+                rejects.append(RowReject(int(starts[at]) + 1, _kept_raw(record), reason))
     if keep.all() and not rejects and not blank.any():
         body = "\n".join(lines)  # nothing to drop: the parser reads the lines as they are
     else:
@@ -297,9 +415,11 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
-def _slow(name: str, text: str, encoding: str) -> ParsedFile:
+def _slow(name: str, text: str, encoding: str, limits: Limits) -> ParsedFile:
     """Python's csv module, for files whose quoting the fast path cannot follow exactly."""
     first = next((line for line in text.split("\n") if line.strip()), "")
+    if encoding == "UTF-16":  # not checked on the raw bytes (see _check_header)
+        check_header_line(name, first, limits)
     delim = sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text), delimiter=delim, quotechar='"', doublequote=True, strict=False)
     lines = text.split("\n")
@@ -321,11 +441,18 @@ def _slow(name: str, text: str, encoding: str) -> ParsedFile:
             if header is None:
                 header = _clean_header(record)
                 continue
+            if limits.max_rows is not None and len(rows) + len(rejects) >= limits.max_rows:
+                raise _too_many_rows(name, limits.max_rows)
             if end > start:
                 multi[start] = end
             if len(record) != len(header):
                 rejects.append(RowReject(start, "\n".join(lines[start - 1 : end]),
                                          f"{len(record)} values where the header has {len(header)} columns (ragged row)"))
+                continue
+            if limits.max_cell_chars is not None and any(len(c) > limits.max_cell_chars for c in record):
+                reason = _long_cell("\n".join(lines[start - 1 : end]), delim, header, limits.max_cell_chars)
+                rejects.append(RowReject(start, _kept_raw("\n".join(lines[start - 1 : end])),
+                                         reason or f"a value above the {limits.max_cell_chars:,}-character cell limit"))
                 continue
             rows.append(record)
             row_lines.append(start)
