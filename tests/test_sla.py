@@ -258,7 +258,10 @@ def test_delivery_with_commitment_changing_mid_quarter(world):
     assert months["month"].tolist() == ["2026-07", "2026-08", "2026-09"]
     assert months["quality_leads"].tolist() == [11, 0, 0]
     assert months["committed"].tolist() == [4, 6, 6]
-    assert months["delivery"].tolist() == [2.75, 0.0, 0.0]
+    # as of 07-20, August and September have not started: their delivery is not measured ("—"), never 0%
+    assert months["delivery"].tolist()[0] == 2.75 and months["delivery"].isna().tolist() == [False, True, True]
+    assert sla.delivery(world, parse_period("2026-08"), AS_OF).notes[-1] == (
+        "2026-08 has not started by as-of, so its delivery is not measured yet.")
     # July elapsed at 07-20 12:00: 19.5 of 31 days
     assert months["elapsed_share"].tolist() == [pytest.approx(19.5 / 31), 0.0, 0.0]
 

@@ -589,6 +589,8 @@ def delivery(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, co
     result.committed = committed_quality_leads(con, period)
     if result.committed is None:
         result.notes.append("No quality-lead commitment is set in the SLA policy for this period.")
+    elif period.start > as_of:  # a month to come delivered nothing yet: "—", not 0% of its commitment
+        result.notes.append(f"{period.label} has not started by as-of, so its delivery is not measured yet.")
     else:
         result.delivery = ratio(result.quality_leads, result.committed)
         if result.committed == 0:
