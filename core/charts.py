@@ -6,9 +6,21 @@ import pandas as pd
 
 from core.metrics.funnel import Funnel
 from core.semantic.enums import FUNNEL_STAGES
-from core.semantic.measures import MEASURES
+from core.semantic.measures import MEASURES, fmt
 
 STAGE_COLOURS = ["#9db4f5", "#6f8ff0", "#4a70e8", "#2f5bea", "#1b3fb8"]
+
+
+def written(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
+    """`frame` with a `<field>_text` column for each of `fields` (field → core.semantic.measures format), the value
+    as the app writes it: a tooltip then reads "—" for a figure that cannot be computed, never "null", and
+    counts never "631.0"."""
+    return frame.assign(**{f"{field}_text": [fmt(v, kind) for v in frame[field]] for field, kind in fields.items()})
+
+
+def text_tooltip(field: str, title: str) -> alt.Tooltip:
+    """The tooltip of a column `written` made."""
+    return alt.Tooltip(f"{field}_text:N", title=title)
 
 
 def funnel_frame(f: Funnel) -> pd.DataFrame:

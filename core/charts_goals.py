@@ -11,6 +11,7 @@ import math
 import altair as alt
 import pandas as pd
 
+from core.charts import text_tooltip, written
 from core.semantic.measures import MEASURES, fmt, missing, show
 
 OWNER_COLOURS = {"sales": "#2f5bea", "marketing": "#d9730d"}
@@ -130,9 +131,9 @@ def progress_chart(rows: pd.DataFrame, elapsed_share: float) -> alt.LayerChart |
         alt.Tooltip("target:Q", title=MEASURES["stage_target"].label, format=",d"),
         alt.Tooltip("target_to_date:Q", title=MEASURES["stage_target_to_date"].label, format=",d"),
         alt.Tooltip("actual:Q", title=MEASURES["stage_actual"].label, format=",d"),
-        alt.Tooltip("pacing:Q", title=MEASURES["stage_pacing"].label, format=".0%"),
+        text_tooltip("pacing", MEASURES["stage_pacing"].label),  # "—" before the period starts, not "null"
     ]
-    data = data.assign(full=1.0, label_at=[max(p, 1.0) for p in data["progress"]])
+    data = written(data, {"pacing": "percent"}).assign(full=1.0, label_at=[max(p, 1.0) for p in data["progress"]])
     base = alt.Chart(data)
 
     def x(field: str) -> alt.X:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.charts import text_tooltip, written
 from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import SLA_STATUSES
 from core.semantic.measures import MEASURES
@@ -49,13 +50,13 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
             for c, m, b in zip(frame["compliance"], frame["met"], frame["breached"])
         ],
         bar=frame["compliance"].fillna(0),
-    )
+    ).pipe(written, {"compliance": "percent"})
     base = alt.Chart(data).encode(
         y=alt.Y(f"{label_column}:N", sort=None, title=None, axis=alt.Axis(labelFontSize=12, labelLimit=220)),
         x=alt.X("bar:Q", title=title["compliance"], scale=alt.Scale(domain=[0, 1.3], nice=False),
                 axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])),
         tooltip=[alt.Tooltip(f"{label_column}:N", title=DIMENSIONS[label_column].label),
-                 alt.Tooltip("compliance:Q", title=title["compliance"], format=".1%"),
+                 text_tooltip("compliance", title["compliance"]),
                  alt.Tooltip("met:Q", title=title["sla_met"], format=",d"),
                  alt.Tooltip("breached:Q", title=title["sla_breached"], format=",d"),
                  alt.Tooltip("pending:Q", title=title["sla_pending"], format=",d")],
@@ -68,10 +69,12 @@ def compliance_by_chart(frame: pd.DataFrame, label_column: str) -> alt.LayerChar
 def delivery_chart(months: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     """Quality leads delivered per month (bars) against the month's commitment (tick)."""
     x = alt.X("month:N", sort=None, title=None, axis=alt.Axis(labelAngle=0))
+    # a month to come has no delivery and a month may have no commitment: tooltips read "—", not "null"
+    months = written(months, {"quality_leads": "count", "committed": "count", "delivery": "percent"})
     tooltip = [alt.Tooltip("month:N", title="Month"),
-               alt.Tooltip("quality_leads:Q", title=MEASURES["quality_leads"].label, format=",d"),
-               alt.Tooltip("committed:Q", title=MEASURES["committed"].label, format=",d"),
-               alt.Tooltip("delivery:Q", title=MEASURES["delivery"].label, format=".1%"),
+               text_tooltip("quality_leads", MEASURES["quality_leads"].label),
+               text_tooltip("committed", MEASURES["committed"].label),
+               text_tooltip("delivery", MEASURES["delivery"].label),
                alt.Tooltip("elapsed_share:Q", title="Month elapsed", format=".0%")]
     top = max(float(months["quality_leads"].max() or 0), float(months["committed"].max() or 0), 1.0) * 1.15
     bars = alt.Chart(months).mark_bar(color=DELIVERED_COLOUR, size=48).encode(

@@ -131,3 +131,19 @@ def test_a_money_column_has_one_style():
     assert money_column([37_000, 120_000]) == ["$37k", "$120k"]
     assert money_column([1_250_000, 37_000]) == ["$1.25M", "$0.04M"]
     assert money_column([500, 7_500]) == ["$500", "$7,500"]
+
+
+def test_chart_tooltips_write_missing_figures_as_a_dash_not_null():
+    import json
+
+    import pandas as pd
+
+    from core.charts_sla import delivery_chart
+
+    months = pd.DataFrame({"month": ["2026-08", "2026-09"], "month_start": pd.to_datetime(["2026-08-01", "2026-09-01"]),
+                           "quality_leads": [631, 0], "committed": [600, None], "delivery": [631 / 600, None],
+                           "elapsed_share": [1.0, 0.0]})
+    spec = json.dumps(delivery_chart(months).to_dict())
+    values = next(d for d in json.loads(spec)["datasets"].values())
+    assert [(v["quality_leads_text"], v["committed_text"], v["delivery_text"]) for v in values] == [
+        ("631", "600", "105.2%"), ("0", "—", "—")]
