@@ -387,3 +387,12 @@ def test_routing_and_response_columns_are_labelled_by_their_measures(tiny_db_cop
     assert [labels[c] for c in sla.SPEED_COLUMNS] == [MEASURES[sla.SALES_MEASURES[c]].label for c in sla.SPEED_COLUMNS]
     assert (labels["median_hours_to_first_touch"], labels["within_5m_share"]) == (
         "Median speed to lead", "Touched within 5 min")
+
+
+def test_the_policy_history_never_shows_a_placeholder_date(tiny_db_copy, use_db):
+    use_db(tiny_db_copy)
+    at = open_sla("SLA policy")
+    history = next(d.value for d in at.dataframe if "effective from" in d.value.columns)
+    # the first version applies to all earlier records: said in words, never "2000-01-01"
+    assert history["effective from"].tolist()[-1] == "all earlier records"
+    assert not any("2000" in str(v) for v in history["effective from"])

@@ -208,7 +208,9 @@ def version_history(key: str, versions: list[edits.Version], labels: dict[str, s
         changes = edits.diff(before, v.body)
         rows.append({
             "version": v.version,
-            "effective from": v.effective_from,
+            # the first version of an effective-dated kind applies to all history: say so, not "1 Jan 2000"
+            "effective from": ("all earlier records" if v.effective_from <= edits.BEGINNING
+                               else f"{v.effective_from:%Y-%m-%d %H:%M} UTC"),
             "saved by": v.saved_by,
             "saved at (UTC)": v.saved_at,
             "reason": v.reason,
