@@ -1,4 +1,4 @@
-"""`python -m core demo|report|digest|import`: standard output carries only the result; progress and
+"""`python -m core demo|report|digest|import|backup|restore`: standard output carries only the result; progress and
 problems go to standard error, as one line, never a traceback. A bad argument exits 2."""
 from __future__ import annotations
 
@@ -190,6 +190,29 @@ def _after_demo_import(con, db: str, summary, *, replaced: bool, demo_leads: int
                     "records, and it stays marked as demo.")
 
 
+def _cmd_backup(args: argparse.Namespace) -> int:
+    """The backup folder's summary as JSON on standard output, one line on standard error."""
+    from core.backup import backup
+
+    result = backup(args.db, args.to)
+    print(f"Backed up {args.db} to {result.folder}: {len(result.tables)} tables, {result.rows:,} rows, "
+          f"{result.bytes / 1024 / 1024:,.1f} MiB in {result.seconds:.1f}s", file=sys.stderr)
+    print(json.dumps({"ok": True, "folder": str(result.folder), "tables": result.tables, "bytes": result.bytes}))
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from core.backup import restore
+
+    result = restore(args.source, args.db, replace=bool(args.replace))
+    kept = f"; the database that was there is kept as {result.kept_as}" if result.kept_as else ""
+    print(f"Restored {args.db} from {args.source}: {len(result.tables)} tables, {sum(result.tables.values()):,} "
+          f"rows in {result.seconds:.1f}s{kept}", file=sys.stderr)
+    print(json.dumps({"ok": True, "db": str(result.db), "tables": result.tables,
+                      "kept_as": str(result.kept_as) if result.kept_as else None}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.settings import get_settings
 
@@ -228,6 +251,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="The database holds the demo: keep its records beside these (it stays a demo).")
     imp.add_argument("paths", nargs="+")
     imp.set_defaults(run=_cmd_import)
+
+    back = sub.add_parser("backup", help="Export the database to a new folder (safe while the app serves).")
+    back.add_argument("--db", default=default_db)
+    back.add_argument("--to", required=True, help="A new (or empty) folder for the backup.")
+    back.set_defaults(run=_cmd_backup)
+
+    rest = sub.add_parser("restore", help="Rebuild the database from a backup folder (stop the app first).")
+    rest.add_argument("--from", dest="source", required=True, help="A folder written by `backup`.")
+    rest.add_argument("--db", default=default_db)
+    rest.add_argument("--replace", action="store_true",
+                      help="A database is already at --db: keep it beside, renamed, and restore in its place.")
+    rest.set_defaults(run=_cmd_restore)
     return parser
 
 
