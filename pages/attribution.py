@@ -17,7 +17,7 @@ from core.metrics.attribution import (
 )
 from core.semantic.dimensions import labels
 from ui import data, sidebar
-from ui.widgets import csv_download, measure, notes, period_caption, plain, records_list
+from ui.widgets import csv_download, measure_row, notes, period_caption, plain, records_list
 
 KEY = "attribution"
 scope = sidebar.scope()
@@ -50,9 +50,7 @@ if result.frame.empty:
     st.info(plain(" ".join(result.notes)) or "Nothing to attribute in this period.")  # notes may quote the data
 else:
     cards = view.attribution_cards(result, model)
-    for row in (cards[:3], cards[3:]):  # two rows of three: six across truncate money and labels
-        for col, card in zip(st.columns(3), row):
-            measure(col, *card)
+    measure_row(cards)
     st.caption("Totals cover every deal of the period: the rows '(no campaign)', 'sales-sourced', 'unknown lead' and, "
                "with a lookback, 'unattributed' hold the credit no campaign earned. Return = revenue credited to "
                "campaigns ÷ their cost.")

@@ -10,7 +10,7 @@ from core.metrics.changes import CHANGE_SEGMENTS, KIND_WORDS, LIST_LIMIT, change
 from core.semantic.dimensions import labels
 from core.semantic.measures import fmt
 from ui import data, links, sidebar
-from ui.widgets import csv_download, measure, measure_table, notes
+from ui.widgets import csv_download, measure_row, measure_table, notes
 
 KEY = "changes"
 scope = sidebar.scope()
@@ -45,9 +45,9 @@ result = data.cached(changes, start, end, segment)
 for sentence in result.sentences:
     st.text(sentence)  # generated from figures, with values (segment names) from the data: plain text
 
-for col, kind in zip(st.columns(6), ("created", "advanced", "regressed", "won", "lost", "slipped")):
-    deals, amount = result.count(kind)
-    measure(col, f"window_{kind}", deals, None if not deals or amount is None else f"worth {fmt(amount, 'money')}")
+counts = {kind: result.count(kind) for kind in ("created", "advanced", "regressed", "won", "lost", "slipped")}
+measure_row([(f"window_{kind}", deals, None if not deals or amount is None else f"worth {fmt(amount, 'money')}")
+             for kind, (deals, amount) in counts.items()])
 
 st.subheader("The deals that moved")
 if result.deals_total:

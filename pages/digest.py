@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.digest import DEAL_COLUMNS, GAP_COLUMNS, build_digest, period_is_empty, render
 from ui import data, sidebar
-from ui.widgets import measure, notes, period_caption
+from ui.widgets import measure_row, notes, period_caption
 
 KEY = "digest"
 scope = sidebar.scope()
@@ -36,8 +36,7 @@ for col, (kind, mime) in zip(cols, (("html", "text/html"), ("pdf", "application/
 
 for title, lines in digest.sections:
     st.subheader(title)
-    for col, (name, value) in zip(st.columns(len(lines)), lines):
-        measure(col, name, value)
+    measure_row(lines)
 if digest.sentences:
     st.subheader("In words")
     for sentence in digest.sentences:

@@ -48,6 +48,7 @@ from ui import data, sidebar
 from ui.widgets import (
     after_submit,
     measure,
+    measure_row,
     notes,
     opened_version,
     period_caption,
@@ -143,13 +144,10 @@ def health_section() -> None:
         st.info(plain(" ".join(health.notes)))
     else:
         cards = view.health_cards(health)
-        for row in (cards[:3], cards[3:]):
-            for col, card in zip(st.columns(3), row):
-                measure(col, *card)
+        measure_row(cards)
 
         st.subheader("Movement in the period")
-        for col, card in zip(st.columns(5), view.movement_cards(movement)):
-            measure(col, *card)
+        measure_row(view.movement_cards(movement))
 
         st.subheader("Coverage by segment")
         dims = labels(PIPELINE_DIMENSIONS)
@@ -284,9 +282,7 @@ def decomposition_section() -> None:
     if not d.components:
         st.info(plain(" ".join(d.notes)) or "The gap cannot be decomposed.")
     else:
-        for col, name, value in zip(st.columns(3), ("goal_to_date", "won_revenue", "revenue_gap"),
-                                    (d.goal_to_date, d.won_revenue, d.gap)):
-            measure(col, name, value)
+        measure_row([("goal_to_date", d.goal_to_date), ("won_revenue", d.won_revenue), ("revenue_gap", d.gap)])
         st.altair_chart(waterfall_chart(waterfall_frame(d)), width="stretch")
         st.markdown("**What each step means** (the steps add up to the gap exactly)")
         st.markdown(components_markdown(d.component_frame()))

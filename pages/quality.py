@@ -160,8 +160,7 @@ else:
         for message in bt.warnings:
             st.warning(widgets.plain(message))
         if bt.leads:
-            for col, (name, value, delta) in zip(st.columns(4), editor.backtest_cards(bt)):
-                widgets.measure(col, name, value, delta)
+            widgets.measure_row(editor.backtest_cards(bt))
             st.dataframe(backtest_frame(bt), hide_index=True, width="stretch")
             st.caption(editor.backtest_caption(bt, *picked))
             st.altair_chart(monthly_chart(monthly_frame(bt)), width="stretch")

@@ -32,10 +32,8 @@ def table(frame, columns: list[str], key: str, *, sales: bool = False, labels: d
 
 
 def cards(figures: list[tuple[str, object, str | None]]) -> None:
-    """Metric cards two to a row."""
-    for i in range(0, len(figures), 2):
-        for col, (name, value, delta) in zip(st.columns(2), figures[i:i + 2]):
-            widgets.measure(col, name, value, delta=delta)
+    """Metric cards in a row that wraps."""
+    widgets.measure_row(figures)
 
 
 def needs_sales_side(what: str) -> bool:

@@ -304,6 +304,15 @@ def measure(col, name: str, value, delta: str | None = None, status: str | None 
                delta_description=change if delta else None, help=m.tooltip, border=True)
 
 
+def measure_row(cards: Sequence[Sequence[Any]]) -> None:
+    """Cards (each `measure`'s arguments after the column: name, value[, delta[, status[, change]]]) side by
+    side in a row that wraps: at 800 px a card moves to the next line instead of truncating "$7.42M" to "$7…"
+    (fixed columns squeeze every card to a fifth of the width)."""
+    row = st.container(horizontal=True, gap="small")
+    for card in cards:
+        measure(row, *card)
+
+
 # Streamlit column formats for core.semantic.measures.FORMATS.
 _COLUMN_FORMATS = {"money": "dollar", "money_per_day": "dollar", "percent": "percent", "ratio": "%.2f×",
                    "count": "localized", "decimal": "%.1f", "hours": "%.1f h", "days": "%.1f d"}
