@@ -71,11 +71,10 @@ def _open_period(args: argparse.Namespace):
     """(connection, period, as-of) for a command about one period: --as-of, else the data's, else now."""
     from core.db import get_meta
     from core.periods import BadAsOf, parse_as_of, parse_period
-    from core.store import open_store
 
     period = parse_period(args.period)
     as_of = parse_as_of(args.as_of) if args.as_of else None  # checked before the database is opened
-    con = open_store(args.db)
+    con = _open_for_reading(args.db)
     if as_of is None:
         stored = get_meta(con, "as_of")
         try:
@@ -84,6 +83,18 @@ def _open_period(args: argparse.Namespace):
             con.close()
             raise BadAsOf(f"The as-of stored with the data is unusable ({exc}); pass --as-of.") from None
     return con, period, as_of
+
+
+def _open_for_reading(db: str):
+    """A report needs no write: a file on a read-only disk or folder is read as it is (open_store would first
+    apply the schema and the defaults, which writes)."""
+    from core.db import DatabaseReadOnly
+    from core.store import open_store
+
+    try:
+        return open_store(db)
+    except DatabaseReadOnly:
+        return open_store(db, read_only=True)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -127,7 +138,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     A database holding the demo (meta is_demo = 1) is never silently mixed with real records:
     --replace-demo swaps the demo records for the imported ones in the import's own transaction,
     --append keeps both (and the database stays marked as demo); without either the import is refused."""
-    from core.db import get_meta
+    from core.db import check_free_space, get_meta
     from core.ingest import PRESETS, files_from_paths, format_summary, import_files
     from core.ingest.engine import UnknownPreset
     from core.store import open_store
@@ -141,6 +152,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         files = files_from_paths(args.paths)
         con = open_store(db, create=True)
         try:
+            # before the import writes: a disk that fills half-way through wastes the space the import took
+            # (after the open, so a read-only or damaged file is told as such, not as a lack of space)
+            check_free_space(db, sum(len(f.data) for f in files))
             is_demo = get_meta(con, "is_demo") == "1"
             if args.replace_demo and not is_demo:
                 raise AccordError(f"--replace-demo: {db} holds no demo data, so nothing would be replaced; "
@@ -163,6 +177,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 2
     except Exception as exc:  # never a traceback on the command line
         detail = _os_problem(exc) if isinstance(exc, OSError) else _first_line(exc, named=True)
+        if _is_duckdb_error(exc):  # the file failed under the import: disk full, read-only, damaged
+            detail = str(_db_fault(exc, db))
         print(f"Import failed: {detail}", file=sys.stderr)
         print(json.dumps({"ok": False, "error": detail}))
         return 2
@@ -279,9 +295,25 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a path that cannot be written or read: the person can act on it
         print(f"error: {_os_problem(exc)}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a bug; still one line, and a hint where to look
+    except Exception as exc:
+        if _is_duckdb_error(exc):  # the database file failed under the command: say how, plainly
+            print(f"error: {_db_fault(exc, getattr(args, 'db', None))}", file=sys.stderr)
+            return 2
         print(f"error: unexpected {_first_line(exc, named=True)}", file=sys.stderr)
         return 1
+
+
+def _is_duckdb_error(exc: BaseException) -> bool:
+    import duckdb
+
+    return isinstance(exc, duckdb.Error)
+
+
+def _db_fault(exc: BaseException, db: str | None) -> str:
+    """A DuckDB failure as the sentence core.db gives it; anything unrecognised keeps DuckDB's first line."""
+    from core.db import fault
+
+    return str(fault(exc, db))
 
 
 def _first_line(exc: BaseException, *, named: bool = False) -> str:
