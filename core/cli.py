@@ -92,9 +92,14 @@ def _open_for_reading(db: str):
     from core.store import open_store
 
     try:
-        return open_store(db)
+        return open_store(db, on_wait=_waiting)
     except DatabaseReadOnly:
-        return open_store(db, read_only=True)
+        return open_store(db, read_only=True, on_wait=_waiting)
+
+
+def _waiting(sentence: str) -> None:
+    """Said once when the file is held (the app mid-page, another import): progress, not a problem."""
+    print(sentence, file=sys.stderr, flush=True)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -150,7 +155,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if str(args.preset).strip().lower() not in PRESETS:
             raise UnknownPreset(f"Unknown import preset {args.preset!r}: choose one of {', '.join(PRESETS)}.")
         files = files_from_paths(args.paths)
-        con = open_store(db, create=True)
+        con = open_store(db, create=True, on_wait=_waiting)
         try:
             # before the import writes: a disk that fills half-way through wastes the space the import took
             # (after the open, so a read-only or damaged file is told as such, not as a lack of space)

@@ -13,7 +13,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -152,12 +152,14 @@ DEFAULT_LOCK_WAIT_SECONDS = 30.0
 
 
 def connect(path: str | Path, *, create: bool = False, read_only: bool = False, migrate: bool = True,
-            lock_wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+            lock_wait_seconds: float | None = None,
+            on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     """Open (or with create=True, make) an Accord database, with the schema applied.
 
     migrate=False only checks the schema version (the app's reopen after an idle close: applying the schema
     is a write transaction, done once per process). A file another process holds is retried for
-    `lock_wait_seconds` (default: the setting). Every failure becomes an AccordError with a one-line message,
+    `lock_wait_seconds` (default: the setting); `on_wait` hears once, in a sentence, that it is waiting and
+    for whom (the CLI prints it, so a cron log shows why an import took longer). Every failure becomes an AccordError with a one-line message,
     so the CLI and the app can show it.
     """
     path = Path(path)
@@ -171,7 +173,7 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _os_fault(path, exc) from exc
-    con = _open_waiting(path, read_only, lock_wait_seconds)
+    con = _open_waiting(path, read_only, lock_wait_seconds, on_wait)
     try:
         con.execute("SET TimeZone = 'UTC'")
         if read_only or not migrate:
@@ -188,16 +190,23 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
     return con
 
 
-def _open_waiting(path: Path, read_only: bool, wait: float | None) -> duckdb.DuckDBPyConnection:
+def _open_waiting(path: Path, read_only: bool, wait: float | None,
+                  on_wait: Callable[[str], None] | None) -> duckdb.DuckDBPyConnection:
     if wait is None:
         wait = lock_wait_default()
     deadline = time.monotonic() + max(wait, 0.0)
+    told = False
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc) or time.monotonic() >= deadline:
                 raise fault(exc, path, waited=wait) from exc
+            if on_wait is not None and not told:
+                holder = _HOLDER.search(str(exc))
+                who = f"{Path(holder['program']).name}, process {holder['pid']}" if holder else "another program"
+                on_wait(f"{path} is in use ({who}); waiting up to {wait:g} s for it.")
+                told = True
         time.sleep(LOCK_POLL_SECONDS)  # the holder gives no signal to wait on; a lock is polled
 
 

@@ -218,14 +218,17 @@ def _locked_line(path: Path, pid: int, waited: str) -> str:
 
 
 def test_a_file_another_program_holds_is_waited_for_then_told(tiny_db_copy, held, tmp_path):
+    """One line says it waits and for whom (progress, for a cron log), then one line says it gave up."""
     csv = tmp_path / "leads.csv"
     csv.write_text(LEADS_CSV)
+    waiting = (f"{tiny_db_copy} is in use ({Path(sys.executable).resolve().name}, process {held.pid}); "
+               "waiting up to 0.3 s for it.")
     out = _cli("report", "--db", str(tiny_db_copy), "--period", "2026-Q3", ACCORD_LOCK_WAIT_SECONDS="0.3")
-    assert out.returncode == 2
-    assert _one_line(out) == "error: " + _locked_line(tiny_db_copy, held.pid, "0.3")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.splitlines() == [waiting, "error: " + _locked_line(tiny_db_copy, held.pid, "0.3")]
     imp = _cli("import", "--db", str(tiny_db_copy), "--preset", "accord", str(csv), ACCORD_LOCK_WAIT_SECONDS="0.3")
     assert imp.returncode == 2
-    assert _one_line(imp) == "Import failed: " + _locked_line(tiny_db_copy, held.pid, "0.3")
+    assert imp.stderr.splitlines() == [waiting, "Import failed: " + _locked_line(tiny_db_copy, held.pid, "0.3")]
 
 
 def test_the_app_says_the_file_is_busy(tiny_db_copy, held, use_db):

@@ -18,6 +18,7 @@ records domain, and exactly the figures reading records miss their cache.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from core.settings import Settings, get_settings
 from core.store import open_store
 
 _build_lock = threading.Lock()
+log = logging.getLogger("accord")
 
 
 def db_path() -> Path:
@@ -91,6 +93,7 @@ class Database:
         self._stopped = False
         self.opens = 0
         self.closes = 0
+        self.waits = 0  # opens that found the file held by another process (an import, a report) and waited
         self._closer = threading.Thread(target=self._close_when_idle, name=f"accord-idle-close {path}", daemon=True)
         self._closer.start()
 
@@ -119,12 +122,16 @@ class Database:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         if not self._prepared:
-            con = open_store(self.path, lock_wait_seconds=self.lock_wait_seconds)
+            con = open_store(self.path, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
             self._prepared = True
             return con
         # after an idle close only the schema version is checked: another process may have replaced the
         # file, but applying the schema on every open would be a write per interaction
-        return connect(self.path, migrate=False, lock_wait_seconds=self.lock_wait_seconds)
+        return connect(self.path, migrate=False, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
+
+    def _waiting(self, sentence: str) -> None:
+        self.waits += 1
+        log.info(sentence)
 
     def _release(self, generation: int) -> None:
         with self._cond:
