@@ -34,9 +34,10 @@ class Headline:
     forecast: Forecast | None = None  # only when asked for (with_forecast): the report and the Overview
 
 
-@reads('records', 'goal', 'sla_policy', 'quality_definition')
+@reads('records', 'goal', 'sla_policy', 'quality_definition', 'stalls')
 def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, stall_days: int = 30,
-             call: Callable[..., Any] | None = None, with_forecast: bool = False) -> Headline:
+             call: Callable[..., Any] | None = None, with_forecast: bool = False,
+             goal_only: bool = False) -> Headline:
     """Every section of the period's headline. `call(fn, *args)` computes one section (default: fn(con,
     *args)); the app passes its cache (ui.data.cached), so each section is kept on the data it reads and a
     goal save recomputes the goal and the pipeline's coverage only, not the funnel or the SLA. The landing
@@ -50,6 +51,10 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
             return fn(con, *args)
 
     goal = call(goal_status, period, as_of)
+    if goal_only:  # Shared goals' header: the goal, its coverage and landing; no funnel or SLA to compute
+        return Headline(goal=goal, funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(),
+                        pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
+                        forecast=call(forecast, period, as_of) if with_forecast else None)
     cohort = call(funnel, period, as_of)
     return Headline(
         goal=goal,
@@ -237,6 +242,6 @@ def report_dict(h: Headline, period: Period, as_of: datetime) -> dict:
     return out
 
 
-@reads('records', 'goal', 'sla_policy', 'quality_definition')
+@reads('records', 'goal', 'sla_policy', 'quality_definition', 'stalls')
 def build_report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30) -> dict:
     return report_dict(headline(con, period, as_of, stall_days, with_forecast=True), period, as_of)

@@ -8,7 +8,9 @@ from core import goals_editor as editor
 from core.charts_goals import pacing_heatmap, progress_chart, rates_table, stage_table, whatif_table
 from core.metrics.forecast import BACKTEST_COLUMNS, backtest_frame
 from core.metrics.goals import GOAL_SEGMENTS, goal_plan, goal_version, segment_values, stage_rows, what_if
+from core.metrics.plan import next_quarters, plan_ahead, plan_table
 from core.report import card_statuses, forecast_cards, forecast_sentence, goal_cards, headline
+from core.semantic.measures import show
 from ui import data, sidebar, widgets
 
 KEY = "goals"
@@ -20,14 +22,13 @@ period, quarter = scope.period, scope.period.quarter()
 current = data.cached(goal_version, period)
 plan = goal_plan(None, period, scope.as_of, call=data.cached)  # each input cached on what it reads
 h = headline(None, period, scope.as_of, scope.stall_days, call=data.cached,  # each section cached
-             with_forecast=True)
+             with_forecast=True, goal_only=True)  # the goal, coverage and landing: no funnel or SLA here
 statuses = card_statuses(h)
 
 st.title(f"Shared goals · {period.label}")
 widgets.period_caption(scope, editor.scope_note(period))
 widgets.announce(KEY)
-for col, (name, value, delta) in zip(st.columns(5), goal_cards(h)):
-    widgets.measure(col, name, value, delta, status=statuses.get(name))
+widgets.measure_row([(name, value, delta, statuses.get(name)) for name, value, delta in goal_cards(h)])
 if current is not None:
     st.text(editor.version_line(current))  # the reason is typed by people: plain text, never markdown
 
@@ -39,7 +40,7 @@ st.caption("The reverse waterfall: deals won = goal ÷ average won deal size, th
 st.dataframe(rates_table(plan.stages), hide_index=True, width="stretch")
 st.subheader("Target vs actual to date")
 left, right, _ = st.columns(3)
-segment = left.selectbox("Split by", [None, *GOAL_SEGMENTS], key=f"{KEY}_split",
+segment = left.selectbox("Split by", [None, *GOAL_SEGMENTS], key=f"{KEY}_split", bind="query-params",
                          format_func=lambda s: editor.split_label(s, GOAL_SEGMENTS),
                          help="Each stage's target split by the segment's trailing-year share of that stage.")
 view = goal_plan(None, period, scope.as_of, segment, call=data.cached) if segment else plan
@@ -74,8 +75,7 @@ widgets.notes([*h.goal.notes, *view.other_notes, *(h.forecast.notes if h.forecas
 
 # --- Will we make the number? The landing estimate and its back-test ------------------------------------
 st.subheader("Will we make the number? The landing estimate, back-tested")
-for col, (name, value, delta) in zip(st.columns(3), forecast_cards(h)[:3]):
-    widgets.measure(col, name, value, delta, status=statuses.get(name))
+widgets.measure_row([(name, value, delta, statuses.get(name)) for name, value, delta in forecast_cards(h)[:3]])
 sentence = forecast_sentence(h)
 if sentence:
     st.caption(widgets.plain(sentence))
@@ -90,8 +90,25 @@ elif h.forecast and h.forecast.landing is not None and h.forecast.range_method:
     st.info("No earlier period could be back-tested at this point yet (each needs an earlier one to measure its "
             "rates on).")
 
+# --- Plan ahead: when each stage of the goals set must happen, with lags measured on history ------------
+st.subheader("Plan ahead: when each stage must happen")
+ahead = plan_ahead(None, next_quarters(quarter, 3), scope.as_of, call=data.cached)
+lags = ahead.lags
+st.caption("Won deals land in their goal's quarter; deals must be created one sales cycle earlier "
+           f"({'unknown' if lags.deal_to_won_days is None else f'median {lags.deal_to_won_days:.0f} days'}) and leads "
+           f"one lead-to-deal lag before that ({'unknown' if lags.lead_to_deal_days is None else f'median {lags.lead_to_deal_days:.0f} days'}), "
+           "both measured on the trailing year. Each column is what the goals set so far need in that quarter.")
+if ahead.matrix.empty:
+    st.info(f"No goal is set for {quarter.label} or the two quarters after it, or the lags cannot be measured: "
+            "set next quarter's goal (choose it under Period) to see when its deals and leads must be created.")
+else:
+    widgets.measure_table(plan_table(ahead), list(plan_table(ahead).columns), key=f"{KEY}_ahead",
+                          formats={c: "localized" for c in ahead.matrix.columns})
+    st.caption("Goals placed: " + "; ".join(f"{q} {show('goal', r)}" for q, r in ahead.goals) + ".")
+
 st.subheader("Try, set and review the goal")
-whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"])
+whatif_tab, edit_tab, history_tab = st.tabs(["What-if", "Set the goal", "History"], key=f"{KEY}_tab",
+                                            bind="query-params")
 
 # --- What-if: live, never saved; starts again from the saved plan after a save or in another period -----
 start = editor.whatif_start(plan)

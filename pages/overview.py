@@ -15,7 +15,7 @@ from core.report import (
     headline_notes,
 )
 from ui import data, sidebar
-from ui.widgets import measure, notes, period_caption, plain
+from ui.widgets import measure, measure_row, notes, period_caption, plain
 
 scope = sidebar.scope()
 h = headline(None, scope.period, scope.as_of, scope.stall_days, call=data.cached,  # each section cached
@@ -26,8 +26,7 @@ st.title(f"Overview · {scope.period.label}")
 period_caption(scope)
 
 st.subheader("Will we make the number?")
-for col, (name, value, delta) in zip(st.columns(5), forecast_cards(h)):
-    measure(col, name, value, delta, status=statuses.get(name))
+measure_row([(name, value, delta, statuses.get(name)) for name, value, delta in forecast_cards(h)])
 sentence = forecast_sentence(h)
 if sentence:
     st.caption(plain(sentence) + " The back-test is on Shared goals.")
@@ -35,8 +34,9 @@ if sentence:
 slots = []  # each card's place: drawn now, redrawn with its change once the previous period is read
 for title, row in headline_cards(h):
     st.subheader(title)
-    for col, (name, value, delta) in zip(st.columns(len(row)), row):
-        slots.append((col.empty(), name, value, delta))
+    cards = st.container(horizontal=True, gap="small")  # wraps at narrow widths instead of truncating
+    for name, value, delta in row:
+        slots.append((cards.empty(), name, value, delta))
         measure(slots[-1][0], name, value, delta=delta, status=statuses.get(name))
 point = comparison_point(scope.period, scope.as_of)
 st.caption("On track: at or above the target to date; at risk: from 90% of it; behind: below 90%. Targets: the goal "

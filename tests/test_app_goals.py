@@ -2,6 +2,7 @@
 two sessions on one goal, what-if, restore — and the Overview following a save at once."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,23 @@ def test_the_landing_estimate_is_back_tested_on_earlier_quarters(db):
     assert (q2["forecast_actual"], round(q2["forecast_error"], 6)) == (20_000, 0.040741)
     # 2025-Q3 at 08-15 12:00: D8's $50k already won, nothing open, nothing new in time: exactly right
     assert tuple(tested.loc["2025-Q3", ["forecast_estimate", "forecast_actual", "forecast_error"]]) == (50_000, 50_000, 0)
+
+
+def test_plan_ahead_places_each_stage_in_the_quarter_it_must_happen(tiny_db_copy, use_db):
+    from core.metrics.goals import goal_plan
+    from core.periods import parse_period
+    from core.store import open_store
+
+    use_db(tiny_db_copy)
+    at = open_page("pages/goals.py")
+    table = next(d.value for d in at.dataframe if "Stage" in d.value.columns and "2026-Q3" in d.value.columns)
+    assert table["Stage"].tolist() == ["Deals won", "Deals created", "Accepted leads", "Quality leads", "Leads"]
+    con = open_store(tiny_db_copy)  # the app's own configuration: DuckDB shares the open database
+    try:
+        won = goal_plan(con, parse_period("2026-Q3"), at.session_state["app_scope"].as_of).targets["won"]
+    finally:
+        con.close()
+    # won deals land in the goal's own quarter, whole; earlier stages partly in the quarter before
+    assert table.set_index("Stage").loc["Deals won", "2026-Q3"] == math.ceil(won)
+    assert table.set_index("Stage").loc["Deals won"].drop("2026-Q3").isna().all()
+    assert table.set_index("Stage").loc["Leads", "2026-Q2"] > 0

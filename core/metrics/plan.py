@@ -156,3 +156,23 @@ def plan_ahead(con: duckdb.DuckDBPyConnection | None, quarters: Sequence[Period]
         matrix = result.detail.pivot_table(index="stage", columns="lands_in", values="volume", aggfunc="sum")
         result.matrix = matrix.reindex([s.key for s in CASCADE if s.key in matrix.index])
     return result
+
+
+def next_quarters(quarter: Period, count: int) -> list[Period]:
+    """`quarter` and the ones after it, `count` in all."""
+    out = [quarter]
+    while len(out) < count:
+        out.append(period_containing(out[-1].end))
+    return out
+
+
+def plan_table(ahead: PlanAhead) -> pd.DataFrame:
+    """The matrix as a table: one row per stage (its label), one column per quarter, volumes rounded up."""
+    import math
+
+    from core.metrics.goals import STAGES as GOAL_STAGES
+
+    frame = ahead.matrix.map(lambda v: None if v != v else math.ceil(v - 1e-9))  # NaN: nothing lands there
+    frame.insert(0, "Stage", [GOAL_STAGES[k].label for k in frame.index])
+    frame.columns.name = None
+    return frame.reset_index(drop=True)
