@@ -112,7 +112,8 @@ class Accord:
     def flat(name: str, r) -> dict:
         if name == "report":
             from core.report import REPORT_FIELDS
-            return {f"{s}.{f}": r[s][f] for s, fields in REPORT_FIELDS.items() for f in fields}
+            # the pandas side has no landing estimate: the forecast is compared by its own tests, not here
+            return {f"{s}.{f}": r[s][f] for s, fields in REPORT_FIELDS.items() if s != "forecast" for f in fields}
         if name == "goals":
             return {f: getattr(r, f) for f in ("leads", "quality_leads", "accepted", "opportunities", "won")}
         if name == "sla":
