@@ -155,7 +155,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if str(args.preset).strip().lower() not in PRESETS:
             raise UnknownPreset(f"Unknown import preset {args.preset!r}: choose one of {', '.join(PRESETS)}.")
         files = files_from_paths(args.paths)
+        fresh = str(db) != ":memory:" and not Path(db).exists()
         con = open_store(db, create=True, on_wait=_waiting)
+        if fresh:  # a first import makes its database; a mistyped --db in a cron line must show in its log
+            print(f"{db} did not exist: created a new, empty database there for this import.", file=sys.stderr)
         try:
             # before the import writes: a disk that fills half-way through wastes the space the import took
             # (after the open, so a read-only or damaged file is told as such, not as a lack of space)

@@ -311,6 +311,17 @@ def test_the_cli_demo_builds_only_where_told(tmp_path):
     assert _leads(target) == 100
 
 
+def test_an_import_that_creates_its_database_says_so(tmp_path):
+    csv = tmp_path / "leads.csv"
+    csv.write_text(LEADS_CSV)
+    target = tmp_path / "new" / "accord.duckdb"
+    out = _cli("import", "--db", str(target), "--preset", "accord", str(csv))
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines()[0] == f"{target} did not exist: created a new, empty database there for this import."
+    again = _cli("import", "--db", str(target), "--preset", "accord", str(csv))
+    assert "did not exist" not in again.stderr and _leads(target) == 1
+
+
 def test_a_report_at_a_missing_path_creates_nothing(tmp_path):
     missing = tmp_path / "nope" / "accord.duckdb"
     out = _cli("report", "--db", str(missing), "--period", "2026-Q3")
