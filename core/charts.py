@@ -9,6 +9,9 @@ from core.semantic.enums import FUNNEL_STAGES
 from core.semantic.measures import MEASURES, fmt
 
 STAGE_COLOURS = ["#9db4f5", "#6f8ff0", "#4a70e8", "#2f5bea", "#1b3fb8"]
+# Labels, rules and ticks drawn on the chart's background: a mid-tone that reads on white, on Streamlit's dark
+# theme and on paper (Streamlit themes the axes, not the marks; near-black labels vanish in the dark theme).
+INK = "#6b7386"
 
 
 def written(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
@@ -56,5 +59,5 @@ def funnel_chart(frame: pd.DataFrame) -> alt.Chart:
     bars = base.mark_bar(cornerRadiusEnd=3).encode(
         color=alt.Color("stage:N", sort=alt.SortField("order"), scale=alt.Scale(range=STAGE_COLOURS), legend=None)
     )
-    text = base.mark_text(align="left", dx=4, fontSize=12, color="#1b2333").encode(text="label:N")
+    text = base.mark_text(align="left", dx=4, fontSize=12, color=INK).encode(text="label:N")
     return (bars + text).properties(height=230)

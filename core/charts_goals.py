@@ -11,7 +11,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from core.charts import text_tooltip, written
+from core.charts import INK, text_tooltip, written
 from core.semantic.measures import MEASURES, fmt, missing, show
 
 OWNER_COLOURS = {"sales": "#2f5bea", "marketing": "#d9730d"}
@@ -140,15 +140,16 @@ def progress_chart(rows: pd.DataFrame, elapsed_share: float) -> alt.LayerChart |
         return alt.X(f"{field}:Q", title="share of the period's target", axis=alt.Axis(format="%"),
                      scale=alt.Scale(domain=[0, top], nice=False))
 
-    full = base.mark_bar(color="#e6e9f0", size=24).encode(y=y, x=x("full"), tooltip=tooltip)
+    full = base.mark_bar(color=INK, opacity=0.2, size=24)  # a tint: light on white, dark in the dark theme
+    full = full.encode(y=y, x=x("full"), tooltip=tooltip)
     actual = base.mark_bar(size=12, cornerRadiusEnd=3).encode(
         y=y, x=x("progress"), tooltip=tooltip,
         color=alt.Color("owner:N", title="Owner", legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=list(OWNER_COLOURS), range=list(OWNER_COLOURS.values()))),
     )
     today = alt.Chart(pd.DataFrame({"value": [elapsed_share], "what": ["where every stage should be today"]})).mark_rule(
-        color="#1b2333", strokeDash=[4, 3], size=1.5).encode(x=x("value"), tooltip=alt.Tooltip("what:N", title="Pace line"))
-    text = base.mark_text(align="left", dx=6, fontSize=12, color="#1b2333").encode(
+        color=INK, strokeDash=[4, 3], size=1.5).encode(x=x("value"), tooltip=alt.Tooltip("what:N", title="Pace line"))
+    text = base.mark_text(align="left", dx=6, fontSize=12, color=INK).encode(
         y=y, x=x("label_at"), text="label:N")
     return alt.layer(full, actual, today, text).properties(height=48 * len(data) + 40)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.charts import INK
 from core.charts_goals import OWNER_COLOURS
 from core.metrics.attribution import MEASURE_COLUMNS, MODELS
 from core.metrics.funnel import CONVERSION_MEASURES
@@ -15,7 +16,6 @@ from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import DEAL_STAGE_LABELS
 from core.semantic.measures import MEASURES, fmt, missing, money_column, show
 
-INK = "#1b2333"
 WIDENED, NARROWED, TOTAL = "#d6453d", "#2e9e5b", "#4a70e8"
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from core.charts import text_tooltip, written
+from core.charts import INK, text_tooltip, written
 from core.semantic.dimensions import DIMENSIONS
 from core.semantic.enums import SLA_STATUSES
 from core.semantic.measures import MEASURES
 
 STATUS_ORDER = list(SLA_STATUSES)
 STATUS_COLOURS = ["#2e9e5b", "#d6453d", "#b9c0cc"]
-COMMITMENT_COLOUR = "#1b2333"
+COMMITMENT_COLOUR = INK  # the commitment's tick and the labels: readable in the light and the dark theme
 DELIVERED_COLOUR = "#4a70e8"
 
 
