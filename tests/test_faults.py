@@ -293,9 +293,12 @@ def test_the_app_builds_the_demo_where_asked(tmp_path, use_db):
     assert any("Demo data" in i.value for i in at.sidebar.info)
 
 
-def test_the_demo_is_built_at_the_default_path_only_when_unset():
+def test_the_demo_is_built_at_the_default_path_only_when_unset(monkeypatch):
     from core.settings import Settings
     from ui.data import builds_demo_here
+
+    monkeypatch.delenv("ACCORD_DB_PATH", raising=False)
+    monkeypatch.delenv("ACCORD_DEMO_IF_MISSING", raising=False)
 
     assert builds_demo_here(Settings(_env_file=None))
     assert builds_demo_here(Settings(_env_file=None, db_path=Path("data/accord.duckdb")))
