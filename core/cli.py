@@ -86,14 +86,14 @@ def _open_period(args: argparse.Namespace):
 
 
 def _open_for_reading(db: str):
-    """A report needs no write: a file on a read-only disk or folder is read as it is (open_store would first
+    """A report needs no write: a file on a read-only or full disk is read as it is (open_store would first
     apply the schema and the defaults, which writes)."""
-    from core.db import DatabaseReadOnly
+    from core.db import DatabaseReadOnly, DiskFull
     from core.store import open_store
 
     try:
         return open_store(db, on_wait=_waiting)
-    except DatabaseReadOnly:
+    except (DatabaseReadOnly, DiskFull):  # a full disk still lets the figures be read
         return open_store(db, read_only=True, on_wait=_waiting)
 
 
