@@ -91,7 +91,10 @@ class MemorySampler(threading.Thread):
 def _start_server(db: Path, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "ACCORD_DB_PATH": str(db)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           # as a deployment runs: without the watcher, which reloads modules when a source file changes (in a
+           # checkout others edit, a reload mid-run fails sessions with KeyError from sys.modules)
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
