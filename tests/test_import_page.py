@@ -114,3 +114,21 @@ def test_an_editor_excludes_a_flagged_deal_and_a_viewer_cannot(tiny_db_copy, use
     click(at, "Restore it")
     assert "Restored deal BIG." in texts(at)
     assert card(open_app_page("pages/overview.py", period="2026-Q3"), "won_revenue") == with_big
+
+
+def test_the_upload_limit_is_the_settings_and_a_larger_file_never_reaches_the_import(browser, server_for,
+                                                                                     tiny_db_copy, tmp_path):
+    big = tmp_path / "leads.csv"
+    big.write_bytes(("lead_id,created_at,source,status\n"
+                     + "".join(f"B{i},2026-08-01 10:00,webinar,open\n" for i in range(40_000))).encode())
+    assert 1024 * 1024 < big.stat().st_size < 2 * 1024 * 1024
+    server = server_for(tiny_db_copy, ACCORD_MAX_UPLOAD_MB="1")
+    page = open_page(browser, server, "import_data")
+    expect(page.get_by_text("CSV files (up to 1 MiB each;", exact=False)).to_be_visible()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(big))
+    expect(page.get_by_text("File must be", exact=False).first).to_be_visible()  # the uploader's own refusal
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_disabled()
+    assert_clean(page, "import-too-big")
+    con = open_store(tiny_db_copy)
+    assert con.execute("SELECT count(*) FROM leads WHERE lead_id LIKE 'B%'").fetchone()[0] == 0
+    con.close()
