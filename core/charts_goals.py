@@ -36,6 +36,8 @@ def _rate(name: str, value) -> str:
 def _basis(row) -> str:
     if row["overridden"]:
         return f"override (trailing year: {_rate(row['rate_name'], row['rate_trailing'])})"
+    if row.get("by_construction"):
+        return f"by construction ({row['by_construction']})"
     if missing(row["rate_trailing"]):
         return "no trailing-year data"
     return "trailing year"

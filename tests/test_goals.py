@@ -518,3 +518,25 @@ def test_the_pipeline_gap_table_can_be_drawn_by_the_same_stage_table(tiny):
     assert table["Stage"].tolist() == ["Accepted leads", "Quality leads", "Leads", WON, CREATED]
     split = stage_table(gaps.stage_gaps(tiny, Q3, AS_OF, "source").frame, ("stage_gap",), segment_label="Source")
     assert split.iloc[0].tolist() == ["sales-sourced", WON, "sales", "deals closed in the period", "1"]
+
+
+def test_acceptance_not_recorded_makes_accepted_to_opportunity_a_construction_not_a_measure(empty):
+    # Olist-like: leads are only 'converted' (they got a deal) or 'open'; no sales decision is recorded
+    from core.charts_goals import rates_table
+    from core.db import transaction
+
+    with transaction(empty, ("records",)) as cur:
+        cur.execute("""INSERT INTO leads (lead_id, created_at, source, status, demo_requested) VALUES
+            ('L1', '2026-07-01', 'web', 'converted', true), ('L2', '2026-07-02', 'web', 'open', true)""")
+        cur.execute("""INSERT INTO deals (deal_id, lead_id, created_at, amount, stage, closed_at) VALUES
+            ('D1', 'L1', '2026-07-05', 100, 'closed_won', '2026-07-20')""")
+    rates = goals.trailing_year_rates(empty, AS_OF)
+    assert rates.accepted_to_opportunity == 1.0  # 1 accepted (it has a deal) of which 1 has a deal
+    assert rates.by_construction == {"accepted_to_opportunity": "no acceptance decision in the data: accepted = has a deal"}
+    assert any("no sales acceptance decision" in n for n in rates.notes)
+    plan = goals.goal_plan(empty, Q3, AS_OF)
+    basis = dict(zip(rates_table(plan.stages)["Stage"], rates_table(plan.stages)["Basis"]))
+    assert basis["Accepted leads"] == "by construction (no acceptance decision in the data: accepted = has a deal)"
+    with transaction(empty, ("records",)) as cur:  # one recorded decision and the rate is measured again
+        cur.execute("UPDATE leads SET status = 'rejected' WHERE lead_id = 'L2'")
+    assert goals.trailing_year_rates(empty, AS_OF).by_construction == {}

@@ -41,6 +41,7 @@ from core.semantic.blocks import (
     WON_IN_PERIOD,
     Figures,
     Present,
+    one_row,
     ratio,
     run,
     scope_params,
@@ -109,7 +110,8 @@ def _derived_as(stage: CascadeStage) -> str:
 
 
 STAGE_COLUMNS: tuple[str, ...] = (
-    "stage", "label", "owner", "counts", "rate_name", "rate", "rate_trailing", "overridden", "derived_as",
+    "stage", "label", "owner", "counts", "rate_name", "rate", "rate_trailing", "overridden", "by_construction",
+    "derived_as",
     "share", "target", "target_to_date", "actual", "progress", "pacing", "gap_to_date", "still_needed",
 )
 SEGMENT_COLUMNS: tuple[str, ...] = ("segment", *STAGE_COLUMNS)
@@ -187,6 +189,8 @@ class CascadeRates(Figures):
     quality_to_accepted: float | None = None
     lead_to_quality: float | None = None
     overridden: list[str] = field(default_factory=list)
+    # rates that hold by construction, not by measurement (said as their basis, never shown as measured)
+    by_construction: dict[str, str] = field(default_factory=dict)
 
 
 @reads('records', 'quality_definition')
@@ -202,7 +206,21 @@ def trailing_year_rates(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Casc
         lead_to_quality=conv["quality_leads"],
     )
     rates.notes.extend(deals.notes + f.notes)
+    if f.accepted and not acceptance_recorded(con):
+        # accepted then means "has a deal" (funnel.STAGE_CONDITIONS): accepted → opportunity is 100% by definition
+        rates.by_construction["accepted_to_opportunity"] = "no acceptance decision in the data: accepted = has a deal"
+        rates.notes.append("The data records no sales acceptance decision (no lead is marked accepted, rejected or "
+                           "recycled), so an accepted lead is one that got a deal and accepted → opportunity is 100% "
+                           "by construction, not measured. Override it on the goal if sales accepts leads that never "
+                           "become deals.")
     return rates
+
+
+def acceptance_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any lead carries a sales decision (accepted, rejected or recycled): without one, "accepted" can
+    only mean "has a deal"."""
+    return bool(one_row(con.execute("SELECT EXISTS (SELECT 1 FROM counted_leads WHERE list_contains($s, status))",
+                                    {"s": ["accepted", "rejected", "recycled"]}))[0])
 
 
 def effective_rates(base: CascadeRates, goal: GoalBody | None) -> CascadeRates:
@@ -219,7 +237,8 @@ def effective_rates(base: CascadeRates, goal: GoalBody | None) -> CascadeRates:
         overridden.append(name)
     # an overridden win rate needs no measured one: the data's lack of lost deals no longer matters here
     notes = [n for n in base.notes if not ("win_rate" in overridden and n == NO_LOST_DEALS)]
-    return CascadeRates(notes=notes, overridden=overridden, **values)
+    constructed = {k: v for k, v in base.by_construction.items() if k not in overridden}
+    return CascadeRates(notes=notes, overridden=overridden, by_construction=constructed, **values)
 
 
 def cascade(goal_revenue_amount: float | None, rates: CascadeRates) -> dict[str, float | None]:
@@ -374,6 +393,7 @@ def _stage_columns(stage: CascadeStage, rates: CascadeRates | None, trailing: Ca
         "rate": getattr(rates, stage.input) if rates else None,
         "rate_trailing": getattr(trailing, stage.input) if trailing else None,
         "overridden": bool(rates and stage.input in rates.overridden),
+        "by_construction": rates.by_construction.get(stage.input) if rates else None,
         "derived_as": _derived_as(stage),
     }
 
