@@ -117,7 +117,10 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # a COMMIT that failed (disk full, read-only) has already ended the transaction
         raise
 
 

@@ -197,6 +197,34 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
     assert _leads(db) == TINY_LEADS
 
 
+def test_on_a_disk_with_no_space_left_reports_still_read_and_imports_are_refused(tiny_db_copy, tmpfs, tmp_path):
+    where = tmpfs(tiny_db_copy.stat().st_size // 2**20 + 2)
+    db = where / "tiny.duckdb"
+    shutil.copy(tiny_db_copy, db)
+    with (where / "filler").open("wb", buffering=0) as f:  # take every byte that is left
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\0")
+        except OSError:
+            pass
+    writable = _cli("report", "--db", str(tiny_db_copy), "--period", "2026-Q3")
+    report = _cli("report", "--db", str(db), "--period", "2026-Q3")
+    assert (report.returncode, report.stdout) == (0, writable.stdout)
+    csv = tmp_path / "leads.csv"
+    csv.write_text(LEADS_CSV)
+    out = _cli("import", "--db", str(db), "--preset", "accord", str(csv))
+    assert out.returncode == 2
+    # the open's own small write finds the disk full, before the free-space check is reached
+    assert _one_line(out) == (f"Import failed: The disk holding {db} is full: nothing was saved and the database is "
+                              "as it was. Free some space, then try again.")
+    assert _leads(db) == TINY_LEADS
+
+
 # ------------------------------------------------------------------------------------------ locked
 
 @pytest.fixture
