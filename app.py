@@ -59,6 +59,9 @@ try:
     scope = sidebar.sidebar(actor)
     if scope.is_demo:
         st.sidebar.info("Demo data: generated sample records, not a real company.", icon=":material/science:")
+    blocked = data.read_only_reason()
+    if blocked:  # figures still show; every save would be refused, so say so before anyone tries
+        st.sidebar.warning(plain(f"Read only for now: {blocked}"), icon=":material/lock:")
     page.run()
 except DatabaseLocked as exc:  # an import or report holds the file for longer than we wait: it passes
     st.warning(plain(f"{exc} Reload this page in a moment; nothing was lost."), icon=":material/hourglass_top:")

@@ -19,9 +19,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from apptest_support import open_page
-from core import cli
+from apptest_support import card, open_page
+from conftest import AS_OF, LEADERSHIP
+from core import cli, edits
 from core import db as core_db
+from core.models import GoalBody
 from ui.widgets import plain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,11 +131,21 @@ def test_an_import_into_a_read_only_folder_is_one_line_and_the_report_still_read
     assert _digest(read_only_copy) == before and _leads(read_only_copy) == TINY_LEADS
 
 
-def test_the_app_on_a_read_only_folder_says_so(read_only_copy, use_db):
+def test_the_app_on_a_read_only_folder_shows_the_figures_and_says_nothing_can_be_saved(read_only_copy, use_db):
+    from ui import data
+
     use_db(read_only_copy)
-    at = open_page("pages/overview.py", clean=False)
-    assert not at.exception
-    assert [e.value for e in at.error] == [plain(f"{read_only_copy} {READ_ONLY}")]
+    data._connection.clear()
+    try:
+        at = open_page("pages/overview.py")
+        assert not at.error
+        assert [w.value for w in at.sidebar.warning] == [plain(f"Read only for now: {read_only_copy} {READ_ONLY}")]
+        assert card(at, "quality_leads") == "5"  # the tiny world's 2026-Q3 cohort, read as it is
+        with pytest.raises(core_db.DatabaseReadOnly, match="cannot be written"):  # a save is refused, in words
+            edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=1), actor=LEADERSHIP, reason="x",
+                       expected_version=1, as_of=AS_OF)
+    finally:
+        data._connection.clear()
 
 
 # ------------------------------------------------------------------------------------------ disk full

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from core.db import DOMAINS, connect, domain_versions
+from core.db import DOMAINS, DatabaseReadOnly, DiskFull, connect, domain_versions
 from core.settings import Settings, get_settings
 from core.store import open_store
 
@@ -93,6 +93,7 @@ class Database:
         self._stopped = False
         self.opens = 0
         self.closes = 0
+        self.read_only_reason: str | None = None  # why the file is open read-only (a read-only or full disk)
         self.waits = 0  # opens that found the file held by another process (an import, a report) and waited
         self._closer = threading.Thread(target=self._close_when_idle, name=f"accord-idle-close {path}", daemon=True)
         self._closer.start()
@@ -121,13 +122,23 @@ class Database:
             return self._con is not None
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        if not self._prepared:
-            con = open_store(self.path, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
-            self._prepared = True
+        try:
+            if not self._prepared:
+                con = open_store(self.path, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
+                self._prepared = True
+            else:
+                # after an idle close only the schema version is checked: another process may have replaced
+                # the file, but applying the schema on every open would be a write per interaction
+                con = connect(self.path, migrate=False, lock_wait_seconds=self.lock_wait_seconds,
+                              on_wait=self._waiting)
+        except (DatabaseReadOnly, DiskFull) as exc:
+            # the figures can still be read: open read-only and say why nothing can be saved; the next open
+            # tries to write again, so freeing space or making the file writable needs no restart
+            con = connect(self.path, read_only=True, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
+            self.read_only_reason = str(exc)
             return con
-        # after an idle close only the schema version is checked: another process may have replaced the
-        # file, but applying the schema on every open would be a write per interaction
-        return connect(self.path, migrate=False, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
+        self.read_only_reason = None
+        return con
 
     def _waiting(self, sentence: str) -> None:
         self.waits += 1
@@ -198,6 +209,12 @@ def connection() -> Database:
 
 def cursor() -> LeasedCursor:
     return connection().cursor()
+
+
+def read_only_reason() -> str | None:
+    """Why the app can show figures but save nothing right now (a read-only or full disk), else None."""
+    database = _connection(str(db_path()))
+    return database.read_only_reason if isinstance(database, Database) else None
 
 
 def recover(exc: BaseException) -> None:
