@@ -312,3 +312,10 @@ def test_an_upload_over_the_size_limit_is_refused_with_its_size(tiny_db_copy, us
     con = open_store(tiny_db_copy)
     assert _count(con, "leads") == before
     con.close()
+
+
+def test_the_header_cap_counts_characters_not_bytes():
+    name = "\u00e9" * 30  # 30 characters, 60 bytes in UTF-8
+    assert parse("leads.csv", csv(f"lead_id,{name}", "L1,x"), limits=Limits(max_cell_chars=30)).header == ["lead_id", name]
+    with pytest.raises(FileProblem, match="a column name of 31 characters"):
+        parse("leads.csv", csv(f"lead_id,{name}\u00e9", "L1,x"), limits=Limits(max_cell_chars=30))

@@ -201,12 +201,14 @@ def _check_header(name: str, data: bytes, limits: Limits) -> None:
     if first is None:
         return
     end = data.find(b"\n", first.start())
-    # latin-1 maps each byte to one character: the ASCII delimiters and quotes count exactly in any of the
-    # 8-bit encodings the reader accepts, and nothing here can fail to decode
-    line = data[first.start(): len(data) if end < 0 else end].decode("latin-1").rstrip("\r")
-    if line.startswith("\xef\xbb\xbf"):
-        line = line[3:]
-    check_header_line(name, line, limits)
+    raw = data[first.start(): len(data) if end < 0 else end].removeprefix(BOM_UTF8)
+    try:  # the first line alone, decoded as decode() would: lengths are counted in characters
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # latin-1 maps each byte to one character and never fails: the ASCII delimiters and quotes count
+        # exactly in any of the 8-bit encodings the reader accepts
+        line = raw.decode("latin-1")
+    check_header_line(name, line.rstrip("\r"), limits)
 
 
 def check_header_line(name: str, line: str, limits: Limits) -> None:
