@@ -41,6 +41,7 @@ else:  # pandas on first use (core.lazy); altair only when charts are drawn
 FORMATS = ("html", "pdf", "png")
 CHANGES_DAYS = 7  # "what changed" covers the week up to as-of (within the period)
 TOP = 5
+NO_EDITS = "No goal, SLA policy or definition change was saved in the period."
 PAGE_WIDTH = 760  # pixels of the PDF/PNG page's text column
 WRAP = 120  # characters per line of text at 12 px in it
 
@@ -185,7 +186,7 @@ def _e(value: object) -> str:
 
 def _table(frame: pd.DataFrame, columns: dict[str, str], money: tuple[str, ...] = ()) -> str:
     if frame is None or frame.empty:
-        return "<p class='muted'>None.</p>"
+        return "<p class='muted'>Nothing to list.</p>"
     head = "".join(f"<th>{_e(label)}</th>" for label in columns.values())
     rows = []
     for rec in frame.to_dict("records"):
@@ -228,7 +229,7 @@ def to_html(d: Digest) -> str:
                  "<p class='muted'>Open, expected to close in the period, and stalled.</p>"
                  + _table(d.at_risk, DEAL_COLUMNS, money=("amount",)))
     parts.append("<h2>Goal, SLA and definition changes in the period</h2>"
-                 + ("".join(f"<p>{_e(line)}</p>" for line in d.edits_made) or "<p class='muted'>None.</p>"))
+                 + ("".join(f"<p>{_e(line)}</p>" for line in d.edits_made) or f"<p class='muted'>{NO_EDITS}</p>"))
     if d.notes:
         parts.append("<h2>Figures that cannot be computed</h2>" + "".join(f"<p>{_e(n)}</p>" for n in d.notes))
     policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -252,7 +253,7 @@ def _text_block(lines: list[str], bold: bool = False, size: int = 12) -> alt.Cha
 
 def _deal_lines(frame: pd.DataFrame) -> list[str]:
     if frame is None or frame.empty:
-        return ["None."]
+        return ["Nothing to list."]
     return [f"{r.get('deal_id')} · {r.get('account') or '—'} · {r.get('stage')} · {fmt(r.get('amount'), 'money')}"
             for r in frame.to_dict("records")]
 
@@ -271,12 +272,12 @@ def to_spec(d: Digest) -> dict:
     for title, chart in d.charts:
         blocks += [_text_block([title], bold=True, size=14), chart]
     gap_lines = [f"{r.get('label')}: gap {fmt(r.get('gap_to_date'), 'count')}, revenue at stake "
-                 f"{fmt(r.get('revenue_at_stake'), 'money')}" for r in d.gaps.to_dict("records")] or ["None."]
+                 f"{fmt(r.get('revenue_at_stake'), 'money')}" for r in d.gaps.to_dict("records")] or ["No stage has a target to be short of."]
     blocks += [_text_block(["Biggest gaps"], bold=True, size=14), _text_block(gap_lines),
                _text_block([f"Stalled deals ({d.stalled_total:,})"], bold=True, size=14), _text_block(_deal_lines(d.stalled)),
                _text_block([f"Deals at risk ({d.at_risk_total:,})"], bold=True, size=14), _text_block(_deal_lines(d.at_risk)),
                _text_block(["Goal, SLA and definition changes in the period"], bold=True, size=14),
-               _text_block(d.edits_made or ["None."])]
+               _text_block(d.edits_made or [NO_EDITS])]
     if d.notes:
         blocks += [_text_block(["Figures that cannot be computed"], bold=True, size=14), _text_block(d.notes)]
     # each chart keeps its own colours and legend (the goal's teams, the SLA's statuses)

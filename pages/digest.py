@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.digest import DEAL_COLUMNS, GAP_COLUMNS, build_digest, period_is_empty, render
+from core.digest import DEAL_COLUMNS, GAP_COLUMNS, NO_EDITS, build_digest, period_is_empty, render
 from ui import data, sidebar
 from ui.widgets import measure_row, notes, period_caption
 
@@ -60,6 +60,6 @@ st.subheader(f"Stalled deals ({digest.stalled_total:,})")
 if len(digest.stalled):
     st.dataframe(digest.stalled[list(DEAL_COLUMNS)].rename(columns=DEAL_COLUMNS), hide_index=True, width="stretch")
 st.subheader("Goal, SLA and definition changes in the period")
-for line in digest.edits_made or ["None."]:
+for line in digest.edits_made or [NO_EDITS]:
     st.text(line)  # reasons are typed by people: plain text
 notes(digest.notes)
