@@ -80,7 +80,7 @@ def _open_period(args: argparse.Namespace):
         try:
             as_of = parse_as_of(stored)  # None: now
         except BadAsOf as exc:
-            con.close()
+            _close(con)
             raise BadAsOf(f"The as-of stored with the data is unusable ({exc}); pass --as-of.") from None
     return con, period, as_of
 
@@ -97,6 +97,13 @@ def _open_for_reading(db: str):
         return open_store(db, read_only=True, on_wait=_waiting)
 
 
+def _close(con) -> None:
+    """Close through core.db.close, so no other process opens the file while this one is still closing it."""
+    from core.db import close
+
+    close(con)
+
+
 def _waiting(sentence: str) -> None:
     """Said once when the file is held (the app mid-page, another import): progress, not a problem."""
     print(sentence, file=sys.stderr, flush=True)
@@ -110,7 +117,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         report = build_report(con, period, as_of, stall_days=get_settings().stall_days)
     finally:
-        con.close()
+        _close(con)
     # report_dict turns non-finite figures into null with a note: allow_nan=False keeps it that way
     sys.stdout.write(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return 0
@@ -129,7 +136,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
             raise AccordError(empty)
         digest = build_digest(con, period, as_of, stall_days=get_settings().stall_days)
     finally:
-        con.close()
+        _close(con)
     data = render(digest, kind)
     out.write_bytes(data)
     print(f"Digest of {period.label} (as of {as_of:%Y-%m-%d %H:%M} UTC) written to {out} ({len(data):,} bytes)",
@@ -178,7 +185,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 demo_outcome, demo_line = _after_demo_import(
                     con, db, summary, replaced=bool(args.replace_demo), demo_leads=demo_leads, demo_source=demo_source)
         finally:
-            con.close()
+            _close(con)
     except AccordError as exc:
         print(f"Import failed: {exc}", file=sys.stderr)
         print(json.dumps({"ok": False, "error": str(exc)}))

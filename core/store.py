@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.db import connect, fault
+from core.db import close, connect, fault
 from core.edits import ensure_defaults
 
 
@@ -20,9 +20,9 @@ def open_store(path: str | Path, *, create: bool = False, read_only: bool = Fals
         try:
             ensure_defaults(con)
         except duckdb.Error as exc:  # a read-only or full disk shows here first, at the defaults' save
-            con.close()
+            close(con)
             raise fault(exc, path) from exc
         except BaseException:
-            con.close()
+            close(con)
             raise
     return con

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from core.db import DOMAINS, DatabaseReadOnly, DiskFull, connect, domain_versions
+from core.db import DOMAINS, DatabaseReadOnly, DiskFull, close, connect, domain_versions
 from core.settings import Settings, get_settings
 from core.store import open_store
 
@@ -171,7 +171,7 @@ class Database:
         self._leases = 0  # closing the connection closed any cursor still out
         if con is not None:
             try:
-                con.close()  # under the condition: a cursor asked for meanwhile waits for a fresh open
+                close(con)  # under the condition: a cursor asked for meanwhile waits for a fresh open
             except duckdb.Error:
                 pass  # a connection DuckDB invalidated still lets go of the file
             self.closes += 1
