@@ -14,6 +14,22 @@ NEW_LEADS_CSV = ("lead_id,created_at,source,status,score,company\n"
                  "N2,2026-08-04 11:00:00,events,open,80,Newer\n")
 
 
+# Another program taking the file as soon as the app lets go of it (within its idle grace after the page's
+# run), holding it until told on standard input.
+HOLD = """
+import duckdb, sys, time
+deadline = time.monotonic() + 60
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+print("held", flush=True)
+sys.stdin.readline()
+"""
 RUNNING = """() => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state') === 'running'"""
 
 
@@ -59,11 +75,10 @@ def test_a_rerun_while_an_import_holds_the_file_waits_and_then_draws(browser, se
     """A page run that finds the file held by another program waits for it, then draws (no error)."""
     server = server_for(tiny_db_copy)
     page = open_page(browser, server, "overview")
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); sys.stdin.readline()", str(tiny_db_copy)],
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tiny_db_copy)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        assert holder.stdout.readline().strip() == "held"  # the app had let go: the holder got the file
+        assert holder.stdout.readline().strip() == "held"  # the app let go when idle: the holder got the file
         with reruns(page):
             page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Period").click()
             page.keyboard.type("2026-08")
