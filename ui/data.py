@@ -69,7 +69,10 @@ class LeasedCursor:
 
     def __del__(self) -> None:  # a forgotten cursor must not hold the file for the process's life
         if getattr(self, "_owner", None) is not None:
-            self.close()
+            try:
+                self.close()
+            except Exception:  # at interpreter exit the lock or DuckDB may be gone already
+                pass
 
 
 class Database:
@@ -151,6 +154,8 @@ class Database:
             self._leases -= 1
             self._last_release = time.monotonic()
             if self._leases == 0:
+                if self._stopped:  # released from the cache: no closer thread is left to do it
+                    self._close_locked()
                 self._cond.notify_all()
 
     def _close_when_idle(self) -> None:
