@@ -192,8 +192,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 2
     except Exception as exc:  # never a traceback on the command line
         detail = _os_problem(exc) if isinstance(exc, OSError) else _first_line(exc, named=True)
-        if _is_duckdb_error(exc):  # the file failed under the import: disk full, read-only, damaged
-            detail = str(_db_fault(exc, db))
+        told = _db_fault(exc, db)
+        if told:  # the file failed under the import: disk full, read-only, damaged
+            detail = told
         print(f"Import failed: {detail}", file=sys.stderr)
         print(json.dumps({"ok": False, "error": detail}))
         return 2
@@ -311,24 +312,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_os_problem(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:
-        if _is_duckdb_error(exc):  # the database file failed under the command: say how, plainly
-            print(f"error: {_db_fault(exc, getattr(args, 'db', None))}", file=sys.stderr)
+        told = _db_fault(exc, getattr(args, "db", None))
+        if told:  # the database file failed under the command: say how, plainly
+            print(f"error: {told}", file=sys.stderr)
             return 2
         print(f"error: unexpected {_first_line(exc, named=True)}", file=sys.stderr)
         return 1
 
 
-def _is_duckdb_error(exc: BaseException) -> bool:
+def _db_fault(exc: BaseException, db: str | None) -> str | None:
+    """A DuckDB failure the person can act on (held, read-only, full, damaged), as core.db words it; None for
+    anything else, which stays an unexpected error (exit 1) rather than being dressed up as a file problem."""
     import duckdb
 
-    return isinstance(exc, duckdb.Error)
+    from core.db import DatabaseUnreadable, fault
 
-
-def _db_fault(exc: BaseException, db: str | None) -> str:
-    """A DuckDB failure as the sentence core.db gives it; anything unrecognised keeps DuckDB's first line."""
-    from core.db import fault
-
-    return str(fault(exc, db))
+    if not isinstance(exc, duckdb.Error):
+        return None
+    told = fault(exc, db)
+    return None if type(told) is DatabaseUnreadable else str(told)
 
 
 def _first_line(exc: BaseException, *, named: bool = False) -> str:

@@ -299,7 +299,7 @@ def fault(exc: BaseException, path: str | Path | None = None, *, waited: float |
     Something unrecognised keeps DuckDB's first line, so it can still be looked up."""
     if isinstance(exc, AccordError):
         return exc
-    where = f"{path}" if path is not None else "the database"
+    where = f"{path}" if path is not None else "The database"
     text = str(exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     low = text.lower()
