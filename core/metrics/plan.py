@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from core.db import reads
-from core.metrics.goals import CASCADE, goal_plan
+from core.metrics.goals import CASCADE, goal_plan, goal_revenue
 from core.periods import Period, period_containing
 from core.semantic.blocks import (
     CLOSED_IN_TRAILING_YEAR,
@@ -138,9 +138,9 @@ def plan_ahead(con: duckdb.DuckDBPyConnection | None, quarters: Sequence[Period]
     result.notes.extend(result.lags.notes)
     rows = []
     for quarter in quarters:
-        plan = goal_plan(None, quarter, as_of, call=call)
-        if plan.goal_revenue is None:
+        if call(goal_revenue, quarter) is None:  # no goal, nothing to place: skip its plan's queries
             continue
+        plan = goal_plan(None, quarter, as_of, call=call)
         result.goals.append((quarter.label, plan.goal_revenue))
         for stage in CASCADE:
             target, lag = plan.targets.get(stage.key), stage_lag(result.lags, stage.key)
