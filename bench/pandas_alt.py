@@ -247,11 +247,20 @@ def sla_rows(leads: pd.DataFrame, activities: pd.DataFrame, policies: list[tuple
     return q
 
 
-def _sla_figures(g: pd.DataFrame) -> dict:
+def _sla_figures(g: pd.DataFrame, as_of: datetime) -> dict:
     met, breached = int((g["sla_status"] == "met").sum()), int((g["sla_status"] == "breached").sum())
     hours = g["hours_to_first_touch"].dropna()
     closed = g["attempt_window_closed"]
+    # routing: created -> assigned, assigned by as-of and not before creation; the distribution over touched leads
+    routed = g[g["assigned_at"].notna() & (g["assigned_at"] <= as_of) & (g["assigned_at"] >= g["created_at"])]
+    routing = (routed["assigned_at"] - routed["created_at"]).dt.total_seconds() / 3600.0
+    seconds = (g["first_touch_at"] - g["clock_start"]).dt.total_seconds().dropna()
+    within = {f"within_{k}_share": _ratio(int((seconds <= limit).sum()), len(seconds))
+              for k, limit in (("5m", 300), ("1h", 3600), ("24h", 86400))}
     return {
+        "median_routing_hours": _num(routing.quantile(0.5)) if len(routing) else None,
+        "p90_routing_hours": _num(routing.quantile(0.9)) if len(routing) else None,
+        "routed_leads": len(routing), "touched_leads": len(seconds), **within,
         "quality_leads": len(g), "met": met, "breached": breached, "pending": int((g["sla_status"] == "pending").sum()),
         "compliance": _ratio(met, met + breached),
         "median_hours_to_first_touch": _num(hours.quantile(0.5)) if len(hours) else None,
@@ -331,7 +340,7 @@ def report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stal
     goal = goal_revenue(con, period)
     won = _won_revenue(deals, period)
     cohort = cohort_funnel(leads, deals, period)
-    sla = _sla_figures(sla_rows(leads, activities, policies, period, as_of))
+    sla = _sla_figures(sla_rows(leads, activities, policies, period, as_of), as_of)
     promised = committed(policies, period)
     return {
         "period": {"label": period.label, "start": period.start.date().isoformat(),
@@ -340,7 +349,8 @@ def report(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stal
         "goal": {"revenue": goal, "won_revenue": won, "attainment": _ratio(won, goal)},
         "funnel": {k: cohort[k] for k in FUNNEL_STAGES},
         "sla": {k: sla[k] for k in ("met", "breached", "pending", "compliance", "median_hours_to_first_touch",
-                                    "p90_hours_to_first_touch")},
+                                    "p90_hours_to_first_touch", "median_routing_hours", "p90_routing_hours",
+                                    "within_5m_share", "within_1h_share", "within_24h_share")},
         "delivery": {"quality_leads": cohort["quality_leads"], "committed": promised,
                      "delivery": _ratio(cohort["quality_leads"], promised)},
         "pipeline": pipeline_figures(deals, history, period, as_of, goal, won, stall_days, lost_recorded),
@@ -366,7 +376,7 @@ def sla_by_team(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime)
     reps = load(con, "reps", ["rep_id", "team"])
     rows = sla_rows(leads, activities, schedule(con, "sla_policy"), period, as_of)
     rows["team"] = owner_team(rows["owner_id"], reps)
-    return pd.DataFrame([{"team": team, **_sla_figures(g)} for team, g in rows.groupby("team", sort=True)])
+    return pd.DataFrame([{"team": team, **_sla_figures(g, as_of)} for team, g in rows.groupby("team", sort=True)])
 
 
 def funnel_comparison(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict:
