@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import edits, exclusions
+from core.db import check_free_space
 from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, import_as, import_runs, quarantine_rows
 from core.settings import get_settings
@@ -61,6 +62,8 @@ if st.button("Import", type="primary", disabled=not uploads, key="import_go"):
     bar = st.progress(0.0, text="Starting the import…")
     files = [SourceFile(u.name, u.getvalue()) for u in uploads]
     try:
+        # refused before anything is written when the disk may not hold the import (DiskFull is an AccordError)
+        check_free_space(data.db_path(), sum(len(f.data) for f in files))
         result = import_as(
             data.connection(), scope.actor, name, files,
             progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=plain(text)),  # names files

@@ -54,6 +54,7 @@ def test_empty_database_says_what_cannot_be_computed(tmp_path, use_db):
 def test_first_run_builds_the_demo_database_and_says_so(tmp_path, use_db, monkeypatch):
     path = tmp_path / "fresh" / "accord.duckdb"
     monkeypatch.setenv("ACCORD_DEMO_LEADS", "1000")
+    monkeypatch.setenv("ACCORD_DEMO_IF_MISSING", "true")  # not the default path: the demo is built only when asked
     use_db(path)
     at = run_page("pages/overview.py")
     assert not at.exception
