@@ -23,6 +23,7 @@ import pytest
 from browser_support import (
     MAIN,
     SERVER_START_SECONDS,
+    TIMEOUT,
     Server,
     assert_clean,
     download_text,
@@ -279,6 +280,10 @@ class ScriptServer(Server):
             raise
 
 
+# Words of the rendering script itself (and hidden elements' ""), not of the value under test.
+SCRIPT_WORDS = ("", "1", "inside", "other", "Radio", "a", "b")
+
+
 def test_plain_text_reads_as_typed_in_every_kind_of_element(browser, tmp_path, trap_port):
     """Each corpus value through ui.widgets.plain into every Markdown element Streamlit has (markdown, caption,
     alert, expander and tab labels, metric label, delta and help, widget label and help, radio option, button,
@@ -303,10 +308,15 @@ def test_plain_text_reads_as_typed_in_every_kind_of_element(browser, tmp_path, t
         assert page.evaluate(FOREIGN_MARKUP, ["[data-testid='stToastContainer']"]) == []
         for i, value in enumerate(values):
             # every Markdown container in the value's box: its text, less the script's own words (and hidden ones' "")
-            shown = page.locator(f".st-key-v{i} :is([data-testid='stMarkdownContainer'], "
-                                 "[data-testid='stCaptionContainer'])").evaluate_all(
-                "els => els.map(e => e.innerText.trim())")
-            texts = [t.replace(WORD_JOINER, "") for t in shown if t not in ("", "1", "inside", "other", "Radio", "a", "b")]
+            boxes = (f".st-key-v{i} :is([data-testid='stMarkdownContainer'], "
+                     "[data-testid='stCaptionContainer'])")
+            # the box's elements draw after "done" under load (8 of 12 seen): wait until all twelve show text
+            page.wait_for_function(
+                "([sel, skip]) => [...document.querySelectorAll(sel)].map(e => e.innerText.trim())"
+                ".filter(t => !skip.includes(t)).length >= 12",
+                arg=[boxes, list(SCRIPT_WORDS)], polling=100, timeout=TIMEOUT)
+            shown = page.locator(boxes).evaluate_all("els => els.map(e => e.innerText.trim())")
+            texts = [t.replace(WORD_JOINER, "") for t in shown if t not in SCRIPT_WORDS]
             # markdown, caption, alert, expander, tab, metric label and delta, selectbox label, radio option,
             # button, progress text, subheader (tooltips are drawn on hover only)
             assert len(texts) == 12, (value, texts)
