@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -84,14 +85,14 @@ def shown(sections: list[tuple[str, list[tuple[str, object]]]]) -> list[tuple[st
     return [(title, [(MEASURES[m].label, fmt(v, MEASURES[m].fmt)) for m, v in lines]) for title, lines in sections]
 
 
-def _edits_in(con: duckdb.DuckDBPyConnection, period: Period) -> list[str]:
+def _edits_in(call: Callable[..., Any], period: Period) -> list[str]:
     """Every version of the period's goal (whenever it was saved: a goal set before the quarter shaped it), and
     the SLA policy and quality-definition versions saved during the period, oldest first."""
     found = []
     for kind, subject, words in (("goal", period.quarter().label, f"Goal for {period.quarter().label}"),
                                  ("sla_policy", edits.POLICY_SUBJECT, "SLA policy"),
                                  ("quality_definition", edits.POLICY_SUBJECT, "Quality-lead definition")):
-        for v in edits.history(con, kind, subject):
+        for v in call(edits.history, kind, subject):
             if kind == "goal" or period.start <= v.saved_at < period.end:
                 found.append((v.saved_at, f"{v.saved_at:%d %b %Y}: {words}, version {v.version}, saved by "
                                           f"{v.saved_by} — {v.reason}"))
@@ -116,32 +117,40 @@ def period_is_empty(con: duckdb.DuckDBPyConnection, period: Period, as_of: datet
             "is expected to close in it (as of the data). Choose a period that holds data.")
 
 
-@reads('records', 'goal', 'sla_policy', 'quality_definition', 'stalls')
-def build_digest(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, stall_days: int = 30,
-                 with_charts: bool = True) -> Digest:
-    h: Headline = headline(con, period, as_of, stall_days, with_forecast=True)
+def build_digest(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, stall_days: int = 30,
+                 with_charts: bool = True, call: Callable[..., Any] | None = None) -> Digest:
+    """The digest of `period`. `call(fn, *args)` computes each part (default fn(con, *args)); the page passes its
+    cache (ui.data.cached) with the arguments the other pages use, so a digest opened after the Overview,
+    Pipeline or What changed reuses their figures instead of computing them again."""
+    if call is None:
+        if con is None:
+            raise ValueError("build_digest needs a connection or a call")
+
+        def call(fn: Callable[..., Any], *args: Any) -> Any:
+            return fn(con, *args)
+
+    h: Headline = headline(None, period, as_of, stall_days, call=call, with_forecast=True)
     d = Digest(period=period, as_of=as_of, report=report_dict(h, period, as_of))
     for title, lines in LINES:
         d.sections.append((title, [(m, d.report[section][name]) for section, name, m in lines]))
     sentence = forecast_sentence(h)
     if sentence:
         d.sentences.append(sentence)
-    gaps = stage_gaps(con, period, as_of)
-    frame = gaps.frame
+    frame = call(stage_gaps, period, as_of, None).frame
     if len(frame) and "revenue_at_stake" in frame:
         d.gaps = frame.sort_values("revenue_at_stake", ascending=False, na_position="last").head(3)
-    stalled = deal_records(con, period, as_of, "stalled", None, None, stall_days)
+    stalled = call(deal_records, period, as_of, "stalled", None, None, stall_days)
     d.stalled, d.stalled_total = _labelled(stalled.frame.head(TOP)), stalled.total
-    risky = deal_records(con, period, as_of, "at_risk", None, None, stall_days)
+    risky = call(deal_records, period, as_of, "at_risk", None, None, stall_days)
     d.at_risk, d.at_risk_total = _labelled(risky.frame.head(TOP)), risky.total
     since = max(period.start, as_of - timedelta(days=CHANGES_DAYS))
     if since < as_of:
-        d.changed = changes(con, since, as_of)
+        d.changed = call(changes, since, as_of, "source")
         d.sentences.extend(d.changed.sentences)
-    d.edits_made = _edits_in(con, period)
+    d.edits_made = _edits_in(call, period)
     d.notes = headline_notes(h)
     if with_charts:
-        d.charts = _charts(con, h, period, as_of)
+        d.charts = _charts(call, h, period, as_of)
     return d
 
 
@@ -152,19 +161,19 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _charts(con: duckdb.DuckDBPyConnection, h: Headline, period: Period, as_of: datetime) -> list[tuple[str, Any]]:
+def _charts(call: Callable[..., Any], h: Headline, period: Period, as_of: datetime) -> list[tuple[str, Any]]:
     from core.charts import funnel_chart, funnel_frame
     from core.charts_goals import progress_chart
     from core.charts_sla import weekly_trend_chart
 
     out: list[tuple[str, Any]] = []
-    plan = goal_plan(con, period, as_of)
+    plan = goal_plan(None, period, as_of, call=call)
     progress = progress_chart(stage_rows(plan, None), plan.elapsed_share)
     if progress is not None:
         out.append(("Target vs actual to date", progress))
     if h.funnel.leads:
         out.append(("The period's funnel", funnel_chart(funnel_frame(h.funnel))))
-    weekly = sla_weekly(con, period, as_of)
+    weekly = call(sla_weekly, period, as_of)
     if len(weekly):
         out.append(("Speed to lead, week by week", weekly_trend_chart(weekly)))
     return out

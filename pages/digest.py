@@ -18,7 +18,7 @@ empty = data.cached(period_is_empty, period, as_of)
 if empty:
     st.info(empty)
     st.stop()
-digest = data.cached(build_digest, period, as_of, scope.stall_days)
+digest = build_digest(None, period, as_of, scope.stall_days, call=data.cached)  # each part cached, shared with the pages
 
 # The files take seconds to draw (charts rendered offline): each is made when asked, then offered.
 files = st.session_state.setdefault(f"{KEY}_files", {})
