@@ -2,11 +2,12 @@
 dates, with amounts; the largest movements in funnel conversion by segment; all said in plain sentences."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
-from core.metrics.changes import CHANGE_SEGMENTS, KIND_WORDS, LIST_LIMIT, changes
+from core.errors import AccordError
+from core.metrics.changes import CHANGE_SEGMENTS, KIND_WORDS, LIST_LIMIT, changes, window_of_days
 from core.semantic.dimensions import labels
 from core.semantic.measures import fmt
 from ui import data, links, sidebar
@@ -33,11 +34,11 @@ st.title("What changed")
 if since is None or until is None:
     st.info("Choose both dates to see what changed between them.")
     st.stop()
-if until < since:
-    st.warning("The end date comes before the start date: choose a window that runs forward.")
+try:
+    start, end = window_of_days(since, until, scope.as_of)
+except AccordError as exc:
+    st.warning(str(exc))  # our own sentence
     st.stop()
-start = datetime.combine(since, time.min)
-end = min(datetime.combine(until + timedelta(days=1), time.min), scope.as_of)
 st.caption(f"{start:%d %b %Y} – {end:%d %b %Y %H:%M} UTC · every deal's state as of the window's end · "
            "data as of " f"{scope.as_of:%Y-%m-%d %H:%M} UTC")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import edits
-from core.metrics.targets import KIND, active, rep_targets
+from core.metrics.targets import KIND, active, rep_targets, with_share
 from core.models import RepTargets
 from ui import data, sidebar, widgets
 
@@ -66,16 +66,10 @@ with st.form(f"{KEY}_form"):
     submitted = st.form_submit_button("Save the split", disabled=refusal is not None)
 if submitted:
     target = team_pick if who == "team" else rep_pick
-    field = "team_shares" if who == "team" else "rep_shares"
-    shares = dict(getattr(body, field))
     if target is None:
         st.error("Choose a team or a rep.")
     else:
-        if share is None:
-            shares.pop(target, None)
-        else:
-            shares[target] = share / 100
-        new = body.model_copy(update={field: shares})
+        new = with_share(body, who, target, share)
         saved = widgets.submit_edit(KEY, KIND, quarter.label, new, actor=scope.actor, reason=reason, as_of=scope.as_of)
         if saved is not None:
             st.rerun()

@@ -101,3 +101,16 @@ def test_a_window_must_run_forward(world):
         window(UNTIL, SINCE)
     with pytest.raises(ValueError):
         changes(world, SINCE, UNTIL, "deal_id; DROP TABLE deals")  # segments come from an allow-list
+
+
+def test_the_pages_two_dates_make_a_window_cut_at_as_of():
+    from datetime import date
+
+    from core.errors import AccordError
+    from core.metrics.changes import window_of_days
+
+    as_of = datetime(2026, 8, 15, 12, 0)
+    assert window_of_days(date(2026, 8, 8), date(2026, 8, 10), as_of) == (datetime(2026, 8, 8), datetime(2026, 8, 11))
+    assert window_of_days(date(2026, 8, 8), date(2026, 8, 15), as_of) == (datetime(2026, 8, 8), as_of)
+    with pytest.raises(AccordError, match="The end date comes before the start date"):
+        window_of_days(date(2026, 8, 15), date(2026, 8, 1), as_of)

@@ -105,3 +105,11 @@ def test_no_goal_means_no_targets_but_the_actuals_are_there(empty):
     t = rep_targets(empty, Q3, AS_OF)
     assert t.reps["revenue_target"].tolist() == [None] and t.reps["revenue"].tolist() == [0.0]
     assert t.notes == ["No revenue goal is set for 2026-Q3, so no team or rep has a target."]
+
+
+def test_the_editor_fixes_a_share_or_gives_it_back_to_the_trailing_year():
+    from core.metrics.targets import with_share
+
+    chosen = with_share(RepTargets(rep_shares={"A2": 0.5}), "team", "ae-west", 60.0)
+    assert (chosen.team_shares, chosen.rep_shares) == ({"ae-west": 0.6}, {"A2": 0.5})
+    assert with_share(chosen, "rep", "A2", None).rep_shares == {}

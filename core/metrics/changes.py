@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import duckdb
 
 from core.db import reads
-from core.metrics.funnel import conversions, funnels_by
+from core.errors import AccordError
+from core.metrics.funnel import CONVERSION_MEASURES, conversions, funnels_by
 from core.metrics.pipeline import ADVANCED_CTE, DEAL_KINDS, MOVEMENTS, Movement, pipeline_movement
 from core.periods import Period
 from core.semantic.blocks import (
@@ -41,7 +42,7 @@ from core.semantic.blocks import (
 )
 from core.semantic.dimensions import DIMENSIONS, dimension
 from core.semantic.enums import DEAL_STAGE_LABELS, FUNNEL_STAGES, OPEN_STAGES
-from core.semantic.measures import fmt, label
+from core.semantic.measures import MEASURES, fmt, label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,6 +106,15 @@ def window(since: datetime, until: datetime) -> Period:
     return Period(f"{since:%Y-%m-%d} to {until:%Y-%m-%d %H:%M}", since, until)
 
 
+def window_of_days(first: date, last: date, as_of: datetime) -> tuple[datetime, datetime]:
+    """[first day 00:00, the day after the last 00:00), cut at as-of: the page's two dates, the last included."""
+    start = datetime.combine(first, time.min)
+    end = min(datetime.combine(last + timedelta(days=1), time.min), as_of)
+    if end <= start:
+        raise AccordError("The end date comes before the start date: choose a window that runs forward.")
+    return start, end
+
+
 def _regressed(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[int, float, int]:
     row = one_row(run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}, {REGRESSED_CTE}
         SELECT count(*), coalesce(sum(d.amount), 0), count(*) FILTER (coalesce(d.amount, 0) = 0)
@@ -152,7 +162,7 @@ def _conversion_moves(con: duckdb.DuckDBPyConnection, since: datetime, until: da
             a, b = conv_after[later], conv_before[later]
             if a is None or b is None:
                 continue
-            rows.append({"segment": rec["segment"], "stage": later, "step": STAGE_STEP_WORDS[later], "before": b, "after": a, "change": a - b,
+            rows.append({"segment": rec["segment"], "stage": later, "step": step_words(later), "before": b, "after": a, "change": a - b,
                          "base_before": base_before, "base_after": base_after})
     frame = pd.DataFrame(rows, columns=["segment", "stage", "step", "before", "after", "change", "base_before", "base_after"])
     if frame.empty:
@@ -161,10 +171,10 @@ def _conversion_moves(con: duckdb.DuckDBPyConnection, since: datetime, until: da
     return frame.loc[order].head(TOP_MOVES).reset_index(drop=True)
 
 
-STAGE_STEP_WORDS: dict[str, str] = {  # the conversion into a stage, as a reader says it
-    "quality_leads": "lead → quality", "accepted": "quality → accepted",
-    "opportunities": "accepted → opportunity", "won": "opportunity → won",
-}
+def step_words(stage: str) -> str:
+    """The conversion into `stage` as a sentence says it ('quality → accepted'): its measure's own label, without
+    the basis the card label carries."""
+    return MEASURES[CONVERSION_MEASURES[stage]].label.split(" (")[0].lower()
 
 
 def movement_sentence(ch: Changes) -> str:
@@ -200,7 +210,7 @@ def conversion_sentences(ch: Changes) -> list[str]:
     out = []
     for rec in ch.conversion_moves.to_dict("records"):
         bases = f"{rec['base_before']:,} then {rec['base_after']:,} {label(_earlier(rec['stage'])).lower()}"
-        what = f"Conversion {STAGE_STEP_WORDS[rec['stage']]} for {dim_label} “{rec['segment']}”"
+        what = f"Conversion {step_words(rec['stage'])} for {dim_label} “{rec['segment']}”"
         if round(rec["change"] * 1000) == 0:  # the same at the precision shown
             out.append(f"{what} held at {fmt(rec['after'], 'percent')} ({bases}).")
             continue

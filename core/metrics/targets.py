@@ -79,6 +79,18 @@ def split_version(con: duckdb.DuckDBPyConnection, period: Period) -> edits.Versi
     return edits.latest(con, KIND, period.quarter().label)
 
 
+def with_share(chosen: RepTargets, who: str, key: str, percent: float | None) -> RepTargets:
+    """`chosen` with the share of team or rep `key` fixed at `percent` of the whole or of its team, or given back
+    to the trailing year when `percent` is None (the editor's empty field)."""
+    field = {"team": "team_shares", "rep": "rep_shares"}[who]
+    shares = dict(getattr(chosen, field))
+    if percent is None:
+        shares.pop(key, None)
+    else:
+        shares[key] = percent / 100
+    return chosen.model_copy(update={field: shares})
+
+
 def split(weights: Mapping[str, float], fixed: Mapping[str, float]) -> dict[str, float]:
     """Shares of a whole: `fixed` ones as given, the others in proportion to `weights` over what is left
     (equally when none of them has any weight)."""
