@@ -7,7 +7,7 @@ from datetime import timedelta
 import streamlit as st
 
 from core.errors import AccordError
-from core.metrics.changes import CHANGE_SEGMENTS, KIND_WORDS, LIST_LIMIT, changes, window_of_days
+from core.metrics.changes import CHANGE_SEGMENTS, LIST_LIMIT, changes, window_of_days
 from core.semantic.dimensions import labels
 from core.semantic.measures import fmt
 from ui import data, links, sidebar
@@ -53,7 +53,8 @@ measure_row([(f"window_{kind}", deals, None if not deals or amount is None else 
 st.subheader("The deals that moved")
 if result.deals_total:
     shown = f"the largest {LIST_LIMIT:,} are listed and in the CSV" if result.deals_total > LIST_LIMIT else "all listed"
-    st.caption(f"{result.deals_total:,} deal(s) {'/'.join(KIND_WORDS)} in the window; {shown}.")
+    st.caption(f"{result.deals_total:,} deal(s) created, advanced, moved back, won, lost or slipped in the window; "
+               f"{shown}.")
     measure_table(result.deals, ["deal_id", "account", "amount", "stage", "what_happened"], key=f"{KEY}_deals",
                   labels={"deal_id": "Deal", "account": "Account", "amount": "Amount", "stage": "Stage now",
                           "what_happened": "What happened"}, formats={"amount": "dollar"}, max_height=420)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import edits
-from core.metrics.targets import KIND, active, rep_targets, with_share
+from core.metrics.targets import KIND, TABLE_LABELS, active, rep_targets, with_share
 from core.models import RepTargets
 from ui import data, sidebar, widgets
 
@@ -19,25 +19,19 @@ widgets.period_caption(scope, "deals count for their owner")
 widgets.announce(KEY)
 st.caption("Each team's share of the goal and of the cascade's deal targets is its share of the trailing year; "
            "each rep's share of the team's is theirs within it — unless a sales manager fixed it below.")
-COLUMNS = {"rep_revenue_target": "revenue_target", "rep_won_revenue": "revenue", "rep_attainment": "revenue_attainment",
-           "rep_pacing": "revenue_pacing", "rep_won_target": "won_target", "rep_opportunities_target": "opportunities_target"}
-LABELS = {"rank": "#", "name": "Rep", "team": "Team", "status": "Pace", "won": "Deals won", "created": "Deals created"}
 board = t.leaderboard()
 st.subheader("Leaderboard")
 if board.empty:
     st.info("No rep has a target or a deal in this period.")
 else:
-    shown = board.rename(columns={v: k for k, v in COLUMNS.items()})
-    widgets.measure_table(shown, ["rank", "name", "team", "rep_revenue_target", "rep_won_revenue", "rep_attainment",
-                                  "rep_pacing", "status", "rep_won_target", "won", "rep_opportunities_target", "created"],
-                          key=f"{KEY}_board", labels=LABELS)
-    widgets.csv_download(shown, f"leaderboard-{period.label}.csv", "Download the leaderboard (CSV)", key=f"{KEY}_csv")
+    shown, columns = t.table(board, ("rank", "name", "team"))
+    widgets.measure_table(shown, columns, key=f"{KEY}_board", labels=TABLE_LABELS)
+    widgets.csv_download(shown[columns], f"leaderboard-{period.label}.csv", "Download the leaderboard (CSV)",
+                         key=f"{KEY}_csv")
 st.subheader("By team")
 if not active(t.teams).empty:
-    teams = active(t.teams).rename(columns={v: k for k, v in COLUMNS.items()})
-    widgets.measure_table(teams, ["team", "rep_revenue_target", "rep_won_revenue", "rep_attainment", "rep_pacing",
-                                  "status", "rep_won_target", "won", "rep_opportunities_target", "created"],
-                          key=f"{KEY}_teams", labels=LABELS)
+    teams, columns = t.table(active(t.teams), ("team",))
+    widgets.measure_table(teams, columns, key=f"{KEY}_teams", labels=TABLE_LABELS)
 widgets.notes(t.notes)
 
 # --- Fix a share: through the write path, with a reason; the others keep their trailing-year proportions ------

@@ -33,3 +33,18 @@ def test_a_viewer_sees_the_board_but_cannot_fix_a_share(tiny_db_copy, use_db):
     assert len(_board(at)) == 1
     assert at.get("form_submit_button")[0].proto.disabled
     assert at.info[0].value == "Vic Board (viewer) may not split the sales targets between teams and reps."
+
+
+def test_without_a_goal_the_tables_show_no_column_of_blanks(tiny_db_copy, use_db):
+    from core.db import transaction
+    from core.store import open_store
+
+    con = open_store(tiny_db_copy)
+    with transaction(con, ("goal",)) as cur:
+        cur.execute("DELETE FROM edit_versions WHERE kind = 'goal'")
+    con.close()
+    use_db(tiny_db_copy)
+    at = open_page("pages/targets.py")
+    board = _board(at)
+    assert list(board.columns) == ["rank", "name", "team", "rep_won_revenue", "deals_won", "deals_created"]
+    assert board[["name", "rep_won_revenue", "deals_won", "deals_created"]].values.tolist() == [["Ann Lowe", 35_000.0, 2, 7]]

@@ -113,3 +113,24 @@ def test_the_editor_fixes_a_share_or_gives_it_back_to_the_trailing_year():
     chosen = with_share(RepTargets(rep_shares={"A2": 0.5}), "team", "ae-west", 60.0)
     assert (chosen.team_shares, chosen.rep_shares) == ({"ae-west": 0.6}, {"A2": 0.5})
     assert with_share(chosen, "rep", "A2", None).rep_shares == {}
+
+
+def test_deals_without_creation_dates_leave_deals_created_unknown_not_zero(empty):
+    # an Olist-like export: every deal carries the importer's stamp, not a date of its own
+    from datetime import datetime as dt
+
+    from core.ingest.profile import record_stamp
+
+    stamp = dt(2026, 8, 1)
+    with transaction(empty, ("records",)) as cur:
+        cur.execute("INSERT INTO reps VALUES ('A1', 'Ann', 'ae-east', 'na')")
+        cur.execute("""INSERT INTO deals (deal_id, owner_id, created_at, amount, stage, closed_at) VALUES
+            ('D1', 'A1', '2026-08-01', 100, 'closed_won', '2026-08-05'),
+            ('D2', 'A1', '2026-08-01', 300, 'closed_won', '2026-08-06')""")
+        record_stamp(cur, "deals", "created_at", stamp, "Deals.csv has no creation dates.")
+    t = rep_targets(empty, Q3, AS_OF)
+    assert not t.created_known
+    assert "None of the 2 deals loaded has a creation date in the source" in " ".join(t.notes)
+    board, columns = t.table(t.leaderboard(), ("rank", "name", "team"))
+    assert columns == ["rank", "name", "team", "rep_won_revenue", "deals_won"]  # no goal, no deals created
+    assert board[columns].values.tolist() == [[1, "Ann", "ae-east", 400.0, 2]]

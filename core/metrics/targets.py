@@ -29,6 +29,7 @@ from core import edits
 from core.db import reads
 from core.metrics.forecast import STATUS_WORDS, pace_status
 from core.metrics.goals import goal_plan
+from core.metrics.pipeline import won_revenue
 from core.models import RepTargets
 from core.periods import Period
 from core.semantic.blocks import (
@@ -37,9 +38,11 @@ from core.semantic.blocks import (
     DEAL_ASOF,
     WON_IN_PERIOD,
     Figures,
+    Present,
     ratio,
     run,
     scope_params,
+    tables_with_rows,
 )
 
 if TYPE_CHECKING:
@@ -91,6 +94,11 @@ def with_share(chosen: RepTargets, who: str, key: str, percent: float | None) ->
     return chosen.model_copy(update={field: shares})
 
 
+@reads('records')
+def _present(con: duckdb.DuckDBPyConnection) -> Present:
+    return tables_with_rows(con)
+
+
 def split(weights: Mapping[str, float], fixed: Mapping[str, float]) -> dict[str, float]:
     """Shares of a whole: `fixed` ones as given, the others in proportion to `weights` over what is left
     (equally when none of them has any weight)."""
@@ -104,14 +112,36 @@ def split(weights: Mapping[str, float], fixed: Mapping[str, float]) -> dict[str,
     return shares
 
 
+# What the tables show: (name on screen — a measure's, or a plain column label —, the frame's column, whether it
+# needs a target).
+_SHOWN: tuple[tuple[str, str, bool], ...] = (
+    ("rep_revenue_target", "revenue_target", True), ("rep_won_revenue", "revenue", False),
+    ("rep_attainment", "revenue_attainment", True), ("rep_pacing", "revenue_pacing", True), ("status", "status", True),
+    ("rep_won_target", "won_target", True), ("deals_won", "won", False),
+    ("rep_opportunities_target", "opportunities_target", True), ("deals_created", "created", False),
+)
+TABLE_LABELS = {"rank": "#", "name": "Rep", "team": "Team", "status": "Pace", "deals_won": "Deals won",
+                "deals_created": "Deals created"}
+
+
 @dataclass
 class Targets(Figures):
     period_label: str = ""
     elapsed_share: float = 0.0
     whole: dict[str, float | None] = field(default_factory=dict)  # stage → the period's target
     split_version: int | None = None
+    created_known: bool = True  # False when no loaded deal has a creation date: deals created is unknown, not 0
     reps: pd.DataFrame = field(default_factory=pd.DataFrame)
     teams: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def table(self, frame: pd.DataFrame, first: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+        """`frame` (reps or teams) with its figures under their measures' names, and the columns to show after
+        `first`: without a goal there is no target, so no target, attainment, pacing or pace column (never a
+        column of blanks)."""
+        shown = [(name, column) for name, column, needs_target in _SHOWN
+                 if (not needs_target or self.whole.get("revenue") is not None)
+                 and (column != "created" or self.created_known)]
+        return frame.rename(columns={column: name for name, column in shown}), [*first, *(n for n, _ in shown)]
 
     def leaderboard(self) -> pd.DataFrame:
         """Reps ranked by attainment of their revenue target (reps without one last, by revenue won)."""
@@ -157,6 +187,15 @@ def rep_targets(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: da
                     "opportunities": plan.targets.get("opportunities")}
     if plan.goal_revenue is None:
         result.notes.append(f"No revenue goal is set for {period.quarter().label}, so no team or rep has a target.")
+    present = call(_present)
+    undated, total = present.undated.get("deals", 0), present.totals.get("deals", 0)
+    if total and undated == total:
+        result.created_known = False
+        result.notes.append(f"None of the {total:,} deals loaded has a creation date in the source, so deals created "
+                            "cannot be counted per rep.")
+    else:
+        result.notes.extend(present.undated_notes("deals"))
+    result.notes.extend(call(won_revenue, period, as_of)[2])  # won revenue's caveats (no amount, one outlier)
     version = call(split_version, period)
     chosen = version.body if version else RepTargets()
     result.split_version = version.version if version else None
