@@ -158,6 +158,8 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     if "stage" in frame:
         frame["stage"] = frame["stage"].map(DEAL_STAGE_LABELS).fillna(frame["stage"])
+    if "account" in frame:
+        frame["account"] = frame["account"].fillna("—")  # shown in the page's tables: a dash, never "None"
     return frame
 
 

@@ -140,6 +140,7 @@ def _deal_list(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[pd.DataFra
         ORDER BY amount DESC NULLS LAST, deal_id LIMIT {LIST_LIMIT}""", params).df()
     total = int(frame["total"].iloc[0]) if len(frame) else 0
     frame["stage"] = frame["stage"].map(DEAL_STAGE_LABELS).fillna(frame["stage"])
+    frame["account"] = frame["account"].fillna("—")  # a deal without an account: a dash, never "None"
     return frame.drop(columns="total"), total
 
 

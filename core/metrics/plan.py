@@ -172,7 +172,8 @@ def plan_table(ahead: PlanAhead) -> pd.DataFrame:
 
     from core.metrics.goals import STAGES as GOAL_STAGES
 
-    frame = ahead.matrix.map(lambda v: None if v != v else math.ceil(v - 1e-9))  # NaN: nothing lands there
+    # NaN: nothing of the goals set lands in that quarter, so 0 is needed there (not a blank cell reading "None")
+    frame = ahead.matrix.map(lambda v: 0 if v != v else math.ceil(v - 1e-9))
     frame.insert(0, "Stage", [GOAL_STAGES[k].label for k in frame.index])
     frame.columns.name = None
     return frame.reset_index(drop=True)
