@@ -47,11 +47,17 @@ MAIN = "[data-testid='stMain']"
 CHART = "[data-testid='stVegaLiteChart'] > :is(svg, canvas)"
 # Installed in every page before Streamlit's own scripts: what the server says about script runs, read from
 # its messages (each a protobuf ForwardMsg: field 4, new_session, opens a run; field 6, script_finished, ends it,
-# value 2 meaning "ended early for a rerun"), and React's commits, so a wait can tell that the page shows a
-# run's end. The page's state attribute alone can miss a short run when React draws two updates in one go.
+# value 2 meaning "ended early for a rerun"; field 9, session_status_changed, says whether a run is going on),
+# and React's commits, so a wait can tell that the page shows a run's end. The page's state attribute alone
+# can miss a short run when React draws two updates in one go. A run can start and never be said to end: when
+# the browser asks for a rerun while one is going on, Streamlit (runner.fastReruns) starts a new script runner
+# and drops every later event of the old one, its script_finished too (AppSession._handle_scriptrunner_event_
+# on_event_loop, "Ignoring event from non-current ScriptRunner"). The server's status "no script is running"
+# therefore closes every run still open.
 RUN_WATCH = """
 (() => {
-  const runs = window.__accordRuns = {started: 0, ended: 0, completed: 0, commits: 0, commitsAtMessage: 0};
+  const runs = window.__accordRuns = {started: 0, ended: 0, completed: 0, statuses: 0, commits: 0,
+                                       commitsAtMessage: 0};
   const scan = (buffer) => {
     const b = new Uint8Array(buffer);
     let i = 0;
@@ -70,9 +76,24 @@ RUN_WATCH = """
           runs.commitsAtMessage = runs.commits;
         }
       } else if (wire === 2) {
-        const length = varint();
+        const length = varint(), end = i + length;
         if (field === 4) { runs.started += 1; runs.commitsAtMessage = runs.commits; }
-        i += length;
+        if (field === 9) {  // session_status_changed: field 2, script_is_running, absent when false
+          let running = false;
+          while (i < end) {
+            const inner = varint();
+            if (inner % 8 !== 0) break;  // SessionStatus holds two bools; anything else is not read
+            const flag = varint();
+            if (Math.floor(inner / 8) === 2) running = flag !== 0;
+          }
+          runs.statuses += 1;
+          if (!running && runs.started > runs.ended) {
+            runs.completed += runs.started - runs.ended;
+            runs.ended = runs.started;
+          }
+          runs.commitsAtMessage = runs.commits;
+        }
+        i = end;
       } else if (wire === 1) { i += 8; } else if (wire === 5) { i += 4; } else { return; }
     }
   };
