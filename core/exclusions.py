@@ -47,6 +47,7 @@ flagged AS (
     WHERE m.n >= $min_amounts AND s.amount > 0
       AND (s.amount > {OUTLIER_FACTOR} * m.median OR s.amount < m.median / {OUTLIER_FACTOR})
 )
+SELECT * FROM (  -- ordered outside the UNION: DuckDB 1.5 orders a UNION by its output columns only
 SELECT 'deals' AS table_name, f.deal_id AS record_id, f.amount, f.stage, f.created_at, f.median, f.side,
        x.record_id IS NOT NULL AS excluded
 FROM flagged f LEFT JOIN exclusions x ON x.table_name = 'deals' AND x.record_id = f.deal_id
@@ -56,6 +57,7 @@ FROM exclusions x
 LEFT JOIN deals d ON x.table_name = 'deals' AND d.deal_id = x.record_id
 LEFT JOIN leads l ON x.table_name = 'leads' AND l.lead_id = x.record_id
 WHERE NOT EXISTS (SELECT 1 FROM flagged f WHERE x.table_name = 'deals' AND f.deal_id = x.record_id)
+)
 ORDER BY excluded DESC, greatest(amount / median, median / amount) DESC NULLS LAST, record_id
 LIMIT $limit
 """

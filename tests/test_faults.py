@@ -205,7 +205,9 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
     finally:
         get_settings.cache_clear()
     assert sorted(p.name for p in where.iterdir()) == ["tiny.duckdb"]  # no write-ahead log left behind
-    assert shutil.disk_usage(where).free >= free_before - 512 * 1024  # one checkpoint's blocks at most
+    # a checkpoint's own blocks at most: DuckDB 1.5.5 writes three new 256 KiB metadata blocks per checkpoint,
+    # where the failed import left 11 free blocks (2.75 MiB) at the file's end
+    assert shutil.disk_usage(where).free >= free_before - 1024 * 1024
     assert _leads(db) == TINY_LEADS
 
 
