@@ -25,6 +25,7 @@ import duckdb
 
 from core.db import DatabaseLocked, DatabaseMissing, connect, fault
 from core.errors import AccordError
+from core.lake import is_lake
 
 MANIFEST = "accord-backup.json"
 FORMAT = "accord-backup/1"
@@ -72,12 +73,20 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _refuse_lake(db: str | Path) -> None:
+    if is_lake(db):
+        raise BackupFailed("A DuckLake is backed up as its two parts: its PostgreSQL catalog (pg_dump) and its data "
+                           "path (a copy or bucket snapshot taken after the dump); README, \"Several app "
+                           "processes\". backup and restore handle DuckDB files.")
+
+
 def backup(db: str | Path, to: str | Path, *, lock_wait_seconds: float | None = None,
            now: datetime | None = None) -> BackupResult:
     """Export `db` into the new folder `to` (refused if it exists and is not empty: a backup is never
     overwritten). Written into a hidden folder beside `to` and renamed at the end, so `to` holds a whole
     backup or nothing."""
     started = time.perf_counter()
+    _refuse_lake(db)
     db, to = Path(db), Path(to)
     if str(db) == ":memory:":
         raise BackupFailed("An in-memory database has nothing on disk to back up.")
@@ -145,6 +154,7 @@ def restore(backup_folder: str | Path, db: str | Path, *, replace: bool = False,
     given; that database is then kept beside it, renamed, never deleted. Stop the app first: a restore swaps
     the file every session reads (README, Backups and restore)."""
     started = time.perf_counter()
+    _refuse_lake(db)
     source, db = Path(backup_folder), Path(db)
     manifest = read_manifest(source)
     if db.exists() and db.is_dir():

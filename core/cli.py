@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.errors import AccordError
+from core.lake import describe, is_lake
 
 # The bytes every DuckDB database file carries at offset 8 (after its checksum).
 _DUCKDB_MAGIC = b"DUCK"
@@ -44,15 +45,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from core.periods import parse_as_of
 
     as_of = parse_as_of(args.as_of) if args.as_of else None
-    path = Path(args.db)
-    if path.is_dir():
-        raise AccordError(f"{path} is a folder, not a DuckDB database file.")
-    if path.is_file() and path.stat().st_size and not _looks_like_duckdb(path):
-        raise AccordError(f"{path} exists and is not a DuckDB database: refusing to overwrite it with the demo.")
+    if not is_lake(args.db):  # a lake is a catalog, not a path: nothing there to mistake for a database file
+        path = Path(args.db)
+        if path.is_dir():
+            raise AccordError(f"{path} is a folder, not a DuckDB database file.")
+        if path.is_file() and path.stat().st_size and not _looks_like_duckdb(path):
+            raise AccordError(f"{path} exists and is not a DuckDB database: refusing to overwrite it with the demo.")
     started = time.perf_counter()
-    summary = build_demo(path, leads=args.leads, seed=args.seed, as_of=as_of, progress=_progress)
+    summary = build_demo(args.db, leads=args.leads, seed=args.seed, as_of=as_of, progress=_progress)
     print(
-        f"Demo database written to {args.db} in {time.perf_counter() - started:.1f}s "
+        f"Demo database written to {describe(args.db)} in {time.perf_counter() - started:.1f}s "
         f"({summary.get('counts', summary)})",
         file=sys.stderr,
     )
@@ -162,7 +164,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if str(args.preset).strip().lower() not in PRESETS:
             raise UnknownPreset(f"Unknown import preset {args.preset!r}: choose one of {', '.join(PRESETS)}.")
         files = files_from_paths(args.paths)
-        fresh = str(db) != ":memory:" and not Path(db).exists()
+        fresh = str(db) != ":memory:" and not is_lake(db) and not Path(db).exists()
         con = open_store(db, create=True, on_wait=_waiting)
         if fresh:  # a first import makes its database; a mistyped --db in a cron line must show in its log
             print(f"{db} did not exist: created a new, empty database there for this import.", file=sys.stderr)
@@ -245,6 +247,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+DATA_PATH_HELP = ("With --db ducklake:postgres:<connection string>: where the lake keeps its data files "
+                  "(default: ACCORD_DATA_PATH).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.settings import get_settings
 
@@ -254,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="Build a seeded demo database.")
     demo.add_argument("--db", default=default_db)
+    demo.add_argument("--data-path", dest="data_path", default=None, help=DATA_PATH_HELP)
     demo.add_argument("--leads", type=_whole_number(1), default=50_000)
     demo.add_argument("--seed", type=_whole_number(0), default=7)
     demo.add_argument("--as-of", dest="as_of", default=None, help="ISO date/time the data ends at (default: now).")
@@ -261,12 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="Print a period's headline figures as JSON.")
     report.add_argument("--db", default=default_db)
+    report.add_argument("--data-path", dest="data_path", default=None, help=DATA_PATH_HELP)
     report.add_argument("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
     report.add_argument("--as-of", dest="as_of", default=None, help="Default: the data's as-of, else now.")
     report.set_defaults(run=_cmd_report)
 
     digest = sub.add_parser("digest", help="Write a period's one-page digest as HTML, PDF or PNG.")
     digest.add_argument("--db", default=default_db)
+    digest.add_argument("--data-path", dest="data_path", default=None, help=DATA_PATH_HELP)
     digest.add_argument("--period", required=True, help="A quarter (2026-Q3) or a month (2026-08).")
     digest.add_argument("--as-of", dest="as_of", default=None, help="Default: the data's as-of, else now.")
     digest.add_argument("--out", required=True, help="The file to write: .html, .pdf or .png.")
@@ -274,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="Import CRM exports into the database.")
     imp.add_argument("--db", default=default_db)
+    imp.add_argument("--data-path", dest="data_path", default=None, help=DATA_PATH_HELP)
     imp.add_argument("--preset", required=True)
     imp.add_argument("--actor", default="cli")
     into_demo = imp.add_mutually_exclusive_group()
@@ -300,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "data_path", None):
+        import os
+
+        from core.settings import get_settings
+
+        os.environ["ACCORD_DATA_PATH"] = args.data_path  # read through the settings, as the app reads it
+        get_settings.cache_clear()
     try:
         return args.run(args)
     except AccordError as exc:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import duckdb
 
+from core import lake
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
 # `before`, then schema.sql (which always creates the full current shape of anything missing), then
@@ -54,6 +55,9 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     # 5: edit_versions may hold a quarter's team and rep target split (kind 'rep_targets').
     (5, ["ALTER TABLE edit_versions RENAME TO edit_versions_v4"],
         ["INSERT INTO edit_versions SELECT * FROM edit_versions_v4", "DROP TABLE edit_versions_v4"]),
+    # 6: each domain's version counter is a table of its own (version_<domain>; _create_counters carries the
+    # meta rows over), so writes to different domains do not conflict on a DuckLake.
+    (6, [], []),
 ]
 
 
@@ -85,18 +89,28 @@ class NewerSchema(AccordError):
     pass
 
 
+class WriteRace(AccordError):
+    """On DuckLake, another process's write overlapped this one, which was rolled back whole (core.lake);
+    callers with a state check (core.edits) retry it."""
+
+
+
 def _statements(sql: str) -> list[str]:
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in body.split(";\n") if s.strip()]
+
+
+def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+                      "AND table_catalog = current_database()").fetchone()
+    return bool(row and row[0])
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, refuse a newer file, migrate an older one, all in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        has_meta = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()[0]  # type: ignore[index]  # an aggregate: always one row
+        has_meta = _has_meta(con)
         found = None
         if has_meta:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -107,16 +121,16 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
                 f"{SCHEMA_VERSION}). Upgrade Accord, or point ACCORD_DB_PATH at another file."
             )
         schema = _statements(SCHEMA_PATH.read_text())
+        if on_lake(con):
+            schema = lake.lake_statements(schema)
         for _, before, after in [m for m in MIGRATIONS if found is not None and m[0] > found]:
             for statement in (*before, *schema, *after):
                 con.execute(statement)
         for statement in schema:
             con.execute(statement)
         refresh_views(con)
-        con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
-        con.execute("INSERT OR IGNORE INTO meta VALUES ('data_version', '0')")
+        _create_counters(con)
+        set_meta(con, "schema_version", str(SCHEMA_VERSION))
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -172,6 +186,8 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
     for whom (the CLI prints it, so a cron log shows why an import took longer). Every failure becomes an
     AccordError with a one-line message, so the CLI and the app can show it.
     """
+    if lake.is_lake(path):
+        return _connect_lake(str(path), create=create, read_only=read_only, migrate=migrate)
     path = Path(path)
     memory = str(path) == ":memory:"
     if not memory and not path.exists() and not create:
@@ -203,6 +219,69 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
             raise
         return con
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+LAKE_OPEN_RETRIES = 5
+
+
+def _connect_lake(target: str, *, create: bool, read_only: bool, migrate: bool) -> duckdb.DuckDBPyConnection:
+    """connect() for a DuckLake target (core.lake). A lake opened for the first time gets the schema; two
+    processes doing so at once conflict on creating the same tables, and the loser simply tries again."""
+    data_path = _data_path_setting()
+    for attempt in range(LAKE_OPEN_RETRIES + 1):
+        try:
+            con = lake.attach(target, data_path=data_path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise lake_fault(exc, target, data_path) from exc
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            # the schema is written only when missing or older: every process opens the lake, and a write per
+            # open would make each open a transaction racing every other (four processes opening at once
+            # failed to open after three tries when each applied the schema)
+            _check_version_only(con, None, migrating=not read_only)
+            return con
+        except duckdb.Error as exc:
+            con.close()
+            if lake.is_write_race(exc) and attempt < LAKE_OPEN_RETRIES:
+                time.sleep(LOCK_POLL_SECONDS * (attempt + 1))
+                continue
+            raise lake_fault(exc, target, data_path) from exc
+        except BaseException:
+            con.close()
+            raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _data_path_setting() -> str | None:
+    try:  # core.settings is optional here, as in lock_wait_default
+        from core.settings import get_settings
+
+        return get_settings().data_path or None
+    except Exception:
+        return None
+
+
+def lake_fault(exc: BaseException, target: str, data_path: str | None) -> AccordError:
+    """The plain sentence for a DuckLake target that cannot be opened."""
+    if isinstance(exc, AccordError):
+        return exc
+    text = lake.describe(str(exc).strip())  # DuckDB quotes the connection string, password and all
+    first = text.splitlines()[0] if text else type(exc).__name__
+    low = text.lower()
+    where = lake.describe(target)
+    if "data_path" in low or "data path" in low:
+        return DatabaseUnreadable(f"{where} is a new DuckLake and needs a folder for its data files: set "
+                                  f"ACCORD_DATA_PATH (--data-path) ({first}).")
+    if "connection" in low or "could not connect" in low or "postgres" in low:
+        return DatabaseUnreadable(f"Could not open the DuckLake catalog {where}: {first}. Check that PostgreSQL "
+                                  "is running and the connection string is right.")
+    return DatabaseUnreadable(f"Could not open the DuckLake {where} ({first}).")
+
+
+def on_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` works on a DuckLake (core.lake) rather than a DuckDB file."""
+    row = con.execute("SELECT type FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    return row is not None and row[0] == "ducklake"
 
 
 def _open_waiting(path: Path, read_only: bool, wait: float | None,
@@ -263,8 +342,9 @@ def close(con: duckdb.DuckDBPyConnection) -> None:
     """Close an Accord connection inside the handoff lock (see handoff): every process that opens the file
     through connect() must close it through here."""
     try:
-        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-        path = row[0] if row and row[0] else None
+        row = con.execute(
+            "SELECT path, type FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+        path = row[0] if row and row[0] and row[1] == "duckdb" else None  # a lake has no file to hand off
     except duckdb.Error:
         path = None  # an invalidated connection: close it anyway
     if path is None:
@@ -359,8 +439,8 @@ def free_bytes(path: str | Path) -> int:
 def check_free_space(path: str | Path, input_bytes: int, *, reserve_mb: int | None = None) -> None:
     """Refuse an import before it writes when the disk may not hold it: a write that fails half-way wastes
     the space it took and can leave too little for any later save."""
-    if str(path) == ":memory:":
-        return
+    if str(path) == ":memory:" or lake.is_lake(path):
+        return  # a lake's files live under its data path, often another machine's or an object store's
     if reserve_mb is None:
         try:
             from core.settings import get_settings
@@ -392,7 +472,7 @@ def reclaim(con: duckdb.DuckDBPyConnection) -> int:
     if not free:
         return 0
     try:
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('space_reclaimed_at', CAST(current_timestamp AS VARCHAR))")
+        set_meta(con, "space_reclaimed_at", utc_stamp())
         con.execute("CHECKPOINT")
     except duckdb.Error:
         return 0  # busy (another transaction) or still full: the next open tries again
@@ -400,8 +480,7 @@ def reclaim(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _check_version_only(con: duckdb.DuckDBPyConnection, path: Path | None = None, *, migrating: bool = False) -> None:
-    has_meta = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()[0]  # type: ignore[index]
+    has_meta = _has_meta(con)
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
     if row and int(row[0]) > SCHEMA_VERSION:
         raise NewerSchema(f"This database was written by a newer Accord (schema {row[0]}).")
@@ -418,7 +497,21 @@ def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    """Set one meta value: an UPDATE, or an INSERT for a key not there yet (DuckLake has no primary key to
+    replace on; callers are inside a transaction or alone)."""
+    if not _updated(con.execute("UPDATE meta SET value = ? WHERE key = ?", [value, key])):
+        con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+
+def _updated(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def utc_stamp() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 # What a write can change, each with its own version counter, so a cache keyed on the domains a figure
@@ -427,34 +520,52 @@ DOMAINS: tuple[str, ...] = ("records", "goal", "sla_policy", "quality_definition
                             "stalls")
 
 
+def _counter(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown data domain {domain!r}")
+    return f"version_{domain}"  # an identifier from the allow-list DOMAINS
+
+
+def _create_counters(con: duckdb.DuckDBPyConnection) -> None:
+    """One single-row table per domain holding its version counter (inside apply_schema's transaction).
+
+    A table each, not rows of one table: on DuckLake two transactions that update the same table conflict
+    (core.lake), which is what makes two saves of one kind serialise, while a goal save and an import, which
+    bump different counters, commit side by side. With one shared table an import lost every race to a burst
+    of saves (4 processes saving back to back: 11 tries over 20 s, all refused). A database from before schema
+    6 kept its counters as meta rows 'version.<domain>'; they are carried over once."""
+    for domain in DOMAINS:
+        table = _counter(domain)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} (value BIGINT NOT NULL)")
+        con.execute(f"INSERT INTO {table} SELECT coalesce((SELECT max(TRY_CAST(value AS BIGINT)) FROM meta "
+                    f"WHERE key = ?), 0) WHERE NOT EXISTS (SELECT 1 FROM {table})", [f"version.{domain}"])
+    con.execute("DELETE FROM meta WHERE key = 'data_version' OR key LIKE 'version.%'")
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
-    """A counter bumped by every write, whatever it changed."""
-    value = get_meta(con, "data_version")
-    return int(value) if value is not None else 0
+    """A counter that every write bumping any domain moves up: the sum of the domains' counters."""
+    return sum(domain_versions(con))
 
 
 def domain_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = DOMAINS) -> tuple[int, ...]:
     """The version counter of each of `domains`, in that order (0 for one never written)."""
-    found = dict(con.execute(
-        "SELECT key, CAST(value AS BIGINT) FROM meta WHERE key IN (SELECT 'version.' || unnest($d))",
-        {"d": list(domains)},
-    ).fetchall())
-    return tuple(found.get(f"version.{d}", 0) for d in domains)
+    if not domains:
+        return ()
+    # one row of scalar subqueries: one round trip on a lake, where each table is a catalog lookup
+    row = con.execute("SELECT " + ", ".join(f"(SELECT max(value) FROM {_counter(d)})" for d in domains)).fetchone()
+    return tuple(int(v or 0) for v in row) if row else (0,) * len(domains)
 
 
 def bump_versions(con: duckdb.DuckDBPyConnection, domains: tuple[str, ...] = DOMAINS) -> None:
-    """Bump each domain's counter and the global one; `()` (a log line, not state) bumps nothing."""
+    """Bump each domain's counter; `()` (a log line, not state) bumps nothing."""
     unknown = set(domains) - set(DOMAINS)
     if unknown:
         raise ValueError(f"unknown data domains {sorted(unknown)}")
-    if not domains:
-        return
-    for key in ("data_version", *(f"version.{d}" for d in domains)):
-        con.execute(
-            "INSERT INTO meta VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
-            "SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS VARCHAR)",
-            [key],
-        )
+    for domain in dict.fromkeys(domains):
+        table = _counter(domain)
+        # an UPDATE of the row apply_schema created: on DuckLake, the write's real conflict (core.lake)
+        if not _updated(con.execute(f"UPDATE {table} SET value = value + 1")):
+            con.execute(f"INSERT INTO {table} VALUES (1)")
 
 
 # DuckDB serialises transactions per connection; the app shares one connection across session threads,
@@ -482,6 +593,9 @@ def transaction(
                 pass  # a COMMIT that failed (disk full, read-only) has already ended the transaction
             if isinstance(exc, duckdb.Error) and _is_io_fault(exc):
                 raise fault(exc) from exc  # the person's problem, told plainly: nothing was saved
+            if isinstance(exc, duckdb.Error) and lake.is_write_race(exc):
+                raise WriteRace("Another save landed at the same moment; nothing of this one was saved. "
+                                "Try again.") from exc
             raise
         finally:
             cur.close()

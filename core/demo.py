@@ -73,7 +73,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 
-from core import edits
+from core import edits, lake
 from core.db import connect, set_meta
 from core.models import Actor, GoalBody, SlaPolicy
 from core.periods import Period, parse_period, period_containing, utc_now
@@ -1189,6 +1189,8 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     if as_of.tzinfo is not None:
         as_of = as_of.astimezone(UTC).replace(tzinfo=None)
     report = progress or (lambda fraction, message: None)
+    if lake.is_lake(path):
+        return _build_demo_on_lake(str(path), leads=leads, seed=seed, as_of=as_of, report=report, started=started)
     path = Path(path)
 
     report(0.0, f"generating {leads:,} leads (seed {seed})")
@@ -1244,3 +1246,19 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
         "monthly_quality_commitment": commitment,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _build_demo_on_lake(target: str, *, leads: int, seed: int, as_of: datetime,
+                        report: Callable[[float, str], None], started: float) -> dict:
+    """The demo on a DuckLake: generated into a scratch file exactly as for a file target (same seed, same
+    records), then copied into the lake in one transaction (core.lake.replace_from_file)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="accord-demo-") as scratch:
+        built = build_demo(Path(scratch) / "demo.duckdb", leads=leads, seed=seed, as_of=as_of,
+                           progress=lambda f, m: report(0.9 * f, m))
+        report(0.9, "copying into the lake")
+        counts = lake.replace_from_file(target, Path(scratch) / "demo.duckdb")
+    report(1.0, "done")
+    return {**built, "path": lake.describe(target), "counts": {t: counts.get(t, 0) for t in built["counts"]},
+            "seconds": round(time.perf_counter() - started, 2)}

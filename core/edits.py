@@ -24,6 +24,8 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 from __future__ import annotations
 
 import json
+import random
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +37,7 @@ import duckdb
 from pydantic import BaseModel, ValidationError
 
 from core import quality, signoff
-from core.db import reads, refresh_views, transaction
+from core.db import WriteRace, reads, refresh_views, transaction
 from core.errors import AccordError
 from core.models import (
     DEFAULT_QUALITY_DEFINITION,
@@ -395,6 +397,8 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnectio
 
 # --- writing: versions ------------------------------------------------------------------------------------
 
+RACE_RETRIES = 8  # DuckLake write races a save runs again before it says "try again" (core.lake)
+
 
 def save(
     con: duckdb.DuckDBPyConnection,
@@ -418,12 +422,21 @@ def save(
     reason = _required(reason, "Say why you are making this change (the reason is kept in the history).")
     check_right(con, actor, kind)
     saved_at = now or utc_now()
-    with _unit(con, kind, subject, expected_version, CHANGES.get(kind, (kind,))) as cur:
-        version = _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
-                          expected_version=expected_version, effective_from=effective_from or saved_at)
-        if isinstance(model, Exclusion):
-            _apply_exclusion(cur, model)
-        return version
+    for attempt in range(RACE_RETRIES + 1):
+        try:
+            with _unit(con, kind, subject, expected_version, CHANGES.get(kind, (kind,))) as cur:
+                version = _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
+                                  expected_version=expected_version, effective_from=effective_from or saved_at)
+                if isinstance(model, Exclusion):
+                    _apply_exclusion(cur, model)
+                return version
+        except WriteRace:
+            # DuckLake: another process's write overlapped ours and ours was rolled back whole. Run again from
+            # the state check: a save of the same subject is now a Conflict, any other write is no obstacle.
+            if attempt == RACE_RETRIES:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # apart, so the same two do not meet again
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _apply_exclusion(cur: duckdb.DuckDBPyConnection, exclusion: Exclusion) -> None:
@@ -598,12 +611,17 @@ def diff(before: BaseModel | None, after: BaseModel) -> list[tuple[str, Any, Any
 
 def ensure_defaults(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> None:
     """A new database starts on quality definition version 1 and the default SLA policy (METRICS.md).
-    `now` stamps the saves (the demo passes its as-of so the same seed gives identical bytes)."""
-    if latest(con, "quality_definition", POLICY_SUBJECT) is None:
-        save(con, "quality_definition", POLICY_SUBJECT, DEFAULT_QUALITY_DEFINITION, actor=SYSTEM_ACTOR,
-             reason="Version 1: score >= 60, or a demo request, or qualified by the source CRM.",
-             expected_version=0, effective_from=BEGINNING, now=now)
-    if latest(con, "sla_policy", POLICY_SUBJECT) is None:
-        save(con, "sla_policy", POLICY_SUBJECT, DEFAULT_SLA_POLICY, actor=SYSTEM_ACTOR,
-             reason="Default policy: first touch within 24 hours, 3 attempts within 7 days.",
-             expected_version=0, effective_from=BEGINNING, now=now)
+    `now` stamps the saves (the demo passes its as-of so the same seed gives identical bytes). Another
+    process opening a new shared database (DuckLake) at the same moment may save them first: that is a
+    Conflict here, and the defaults are there either way."""
+    for kind, body, reason in (
+        ("quality_definition", DEFAULT_QUALITY_DEFINITION,
+         "Version 1: score >= 60, or a demo request, or qualified by the source CRM."),
+        ("sla_policy", DEFAULT_SLA_POLICY, "Default policy: first touch within 24 hours, 3 attempts within 7 days."),
+    ):
+        if latest(con, kind, POLICY_SUBJECT) is None:
+            try:
+                save(con, kind, POLICY_SUBJECT, body, actor=SYSTEM_ACTOR, reason=reason, expected_version=0,
+                     effective_from=BEGINNING, now=now)
+            except Conflict:
+                pass  # saved by the other process meanwhile

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,10 +13,18 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ACCORD_", env_file=".env", extra="ignore")
 
-    db_path: Path = Field(
-        Path("data/accord.duckdb"),
+    db_path: str = Field(
+        "data/accord.duckdb",
         description="DuckDB file the app reads and writes; at the default path only (or with ACCORD_DEMO_IF_MISSING) "
-                    "the app builds the demo there when it is missing, so a mistyped path is reported, not filled.",
+                    "the app builds the demo there when it is missing, so a mistyped path is reported, not filled. "
+                    "Or `ducklake:postgres:<libpq connection string>` for a DuckLake shared by several processes "
+                    "(with ACCORD_DATA_PATH).",
+    )
+    data_path: str = Field(
+        "",
+        description="Where a DuckLake database (ACCORD_DB_PATH = ducklake:postgres:<connection string>) keeps its "
+                    "data files: a folder every app process and importer can reach, or an object-store prefix. "
+                    "Needed when the lake is created; an existing lake remembers its own.",
     )
     demo_if_missing: bool = Field(
         False,
@@ -73,6 +81,11 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated e-mails that are admins whatever the access map says (with sign-in configured).",
     )
+
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value  # a Path is welcome; a lake target is text
 
     @property
     def admin_emails(self) -> frozenset[str]:

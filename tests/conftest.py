@@ -15,7 +15,7 @@ from core.models import Actor, GoalBody, SlaPolicy
 from core.store import open_store
 
 # The app tier's fixtures (use_db) live with its helpers in apptest_support.py.
-pytest_plugins = ["apptest_support"]
+pytest_plugins = ["apptest_support", "lake_support"]
 
 FIXTURES = Path(__file__).with_name("fixtures")
 AS_OF = datetime(2026, 8, 15, 12, 0)

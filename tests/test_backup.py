@@ -55,7 +55,9 @@ def test_a_restored_backup_gives_the_same_report_and_history(tiny_db_copy, tmp_p
     assert json.loads(out.stdout)["kept_as"] is None
     original = _report(tiny_db_copy)
     assert json.loads(original)["period"] and _report(restored) == original
-    for sql in ("SELECT * FROM edit_versions ORDER BY ALL", "SELECT * FROM meta ORDER BY ALL",
+    # meta less the moment a full open last gave free blocks back (core.db.reclaim's bookkeeping, not data)
+    for sql in ("SELECT * FROM edit_versions ORDER BY ALL",
+                "SELECT * FROM meta WHERE key <> 'space_reclaimed_at' ORDER BY ALL",
                 "SELECT * FROM deals ORDER BY ALL"):
         assert _rows(restored, sql) == _rows(tiny_db_copy, sql), sql
 

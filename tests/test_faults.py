@@ -204,7 +204,10 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
         assert report == 0, capsys.readouterr().err
     finally:
         get_settings.cache_clear()
-    assert sorted(p.name for p in where.iterdir()) == ["tiny.duckdb"]  # no write-ahead log left behind
+    # no write-ahead log holding anything: DuckDB 1.5.5 sometimes leaves an empty one behind after the failed
+    # import's database was invalidated (seen in 3 of 4 runs of this file beside others; 0 bytes each time)
+    left = {p.name: p.stat().st_size for p in where.iterdir()}
+    assert left.keys() <= {"tiny.duckdb", "tiny.duckdb.wal"} and left.get("tiny.duckdb.wal", 0) == 0, left
     # a checkpoint's own blocks at most: DuckDB 1.5.5 writes three new 256 KiB metadata blocks per checkpoint,
     # where the failed import left 11 free blocks (2.75 MiB) at the file's end
     assert shutil.disk_usage(where).free >= free_before - 1024 * 1024

@@ -173,7 +173,7 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ACCORD_DB_PATH", str(tmp_path / "x.duckdb"))
     monkeypatch.setenv("ACCORD_STALL_DAYS", "45")
     s = Settings()
-    assert s.db_path == tmp_path / "x.duckdb" and s.stall_days == 45
+    assert s.db_path == str(tmp_path / "x.duckdb") and s.stall_days == 45
 
 
 def test_newer_schema_is_refused(tmp_path):

@@ -29,6 +29,7 @@ import duckdb
 import streamlit as st
 
 from core.db import DOMAINS, DatabaseReadOnly, DiskFull, close, connect, domain_versions
+from core.lake import is_lake
 from core.settings import Settings, get_settings
 from core.store import open_store
 
@@ -36,8 +37,10 @@ _build_lock = threading.Lock()
 log = logging.getLogger("accord")
 
 
-def db_path() -> Path:
-    return Path(get_settings().db_path)
+def db_path() -> Path | str:
+    """The database file, or a DuckLake target kept as written (a libpq URI must not lose its '//')."""
+    target = get_settings().db_path
+    return target if is_lake(target) else Path(target)
 
 
 class LeasedCursor:
@@ -82,7 +85,7 @@ class Database:
     work still takes its own cursor (`cursor()`), and the connection only hands cursors out. Closing the
     connection closes its cursors, so it closes only when no cursor is out (`_leases == 0`)."""
 
-    def __init__(self, path: str, *, idle_close_seconds: float, lock_wait_seconds: float):
+    def __init__(self, path: str, *, idle_close_seconds: float | None, lock_wait_seconds: float):
         self.path = path
         self.idle_close_seconds = idle_close_seconds
         self.lock_wait_seconds = lock_wait_seconds
@@ -161,7 +164,7 @@ class Database:
     def _close_when_idle(self) -> None:
         with self._cond:
             while not self._stopped:
-                if self._con is None or self._leases:
+                if self._con is None or self._leases or self.idle_close_seconds is None:
                     self._cond.wait()
                     continue
                 remaining = self._last_release + self.idle_close_seconds - time.monotonic()
@@ -202,7 +205,8 @@ def _stop(database: Any) -> None:
 @st.cache_resource(show_spinner=False, on_release=_stop)
 def _connection(path: str) -> Database:
     settings = get_settings()
-    return Database(path, idle_close_seconds=settings.idle_close_seconds,
+    # a DuckLake holds no file lock to give up, and attaching it costs a catalog round trip: kept open
+    return Database(path, idle_close_seconds=None if is_lake(path) else settings.idle_close_seconds,
                     lock_wait_seconds=settings.lock_wait_seconds)
 
 
@@ -236,6 +240,8 @@ def builds_demo_here(settings: Settings | None = None) -> bool:
     ACCORD_DB_PATH is reported as missing, never silently filled with sample data."""
     settings = settings or get_settings()
     default = Path(Settings.model_fields["db_path"].default)
+    if is_lake(settings.db_path):
+        return False  # a lake gets its demo only when asked: python -m core demo --db ducklake:...
     return settings.demo_if_missing or Path(settings.db_path).resolve() == default.resolve()
 
 
@@ -244,7 +250,7 @@ def ensure_database(progress: Callable[[float, str], None]) -> bool:
     it built one; a missing file elsewhere is left for the first unit of work to report."""
     path = db_path()
     with _build_lock:  # two first visitors must not both build
-        if path.exists() or not builds_demo_here():
+        if not isinstance(path, Path) or path.exists() or not builds_demo_here():
             return False
         from core.demo import build_demo
 

@@ -2,6 +2,7 @@
 everything in one transaction, with a record per file and the refused rows in quarantine."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -11,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.db import get_meta, reads, set_meta, transaction
+from core.db import WriteRace, get_meta, reads, set_meta, transaction
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
-from core.ingest.presets.base import Ctx, Recognised, Unrecognised, recognise, staging_frame
+from core.ingest.presets.base import Ctx, Preset, Recognised, Unrecognised, recognise, staging_frame
 from core.ingest.profile import Flag, clear_stamps, profile, prune_stamps, record_stamp
 from core.ingest.reader import FileProblem, Limits, TooManyRows, parse, sha256, size_problem
 from core.ingest.validate import BatchResult, apply_batch, unregister
@@ -54,6 +55,8 @@ class TableCounts:
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
 
+
+WRITE_RACE_RETRIES = 10  # DuckLake write races an import is written again after (core.lake)
 
 @dataclass
 class FileRun:
@@ -206,73 +209,32 @@ def import_files(
             messages.append(f"{f.name}: could not be read as CSV ({detail}); it was not imported.")
 
     report(0.4, "Checking and writing rows")
-    by_table: dict[str, TableCounts] = {}
-    flags: list[Flag] = []
-    try:
-        with transaction(con, ("records",)) as cur:
-            replacing = replace_existing and any(r.parsed.rows for r in recognised)  # never for nothing
-            if replacing:
-                for table in TABLES:  # allow-listed names
-                    cur.execute(f"DELETE FROM {table}")
-                messages.append("The records that were in the database before this import were removed first.")
-            ctx = Ctx(cur=cur, files=recognised, now=now)
-            batches = p.build(ctx) if recognised else []
-            messages.extend(ctx.messages)
-            bad_parts: list[pd.DataFrame] = []
-            for b_i, batch in enumerate(batches):
-                report(0.45 + 0.45 * b_i / max(len(batches), 1), f"Writing {batch.table}")
-                result = apply_batch(cur, batch, p.formats, now)
-                by_table.setdefault(batch.table, TableCounts()).add(result)
-                if result.missing:
-                    by_table[batch.table].read -= result.missing
-                if result.bad_rows is not None and len(result.bad_rows):
-                    part = result.bad_rows.copy()
-                    part["target"] = batch.target or batch.table
-                    bad_parts.append(part)
-                if batch.primary:
-                    for src, n in result.loaded_by_src.items():
-                        runs[src].rows_loaded += n
-                    for src, n in result.updated_by_src.items():
-                        runs[src].rows_updated += n
-            # rows the reader could not split properly (ragged, unbalanced quotes)
-            for rec in recognised:
-                if rec.parsed.rejects:
-                    target = rec.kind.target
-                    counts = by_table.setdefault(target, TableCounts())
-                    counts.read += len(rec.parsed.rejects)
-                    counts.quarantined += len(rec.parsed.rejects)
-            bad_parts.extend(ctx.refused)
-            _write_quarantine(cur, bad_parts, recognised, runs)
-            for run, digest in zip(runs, hashes):
-                cur.execute(
-                    "INSERT INTO import_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run.import_id, p.name, run.file_name, digest, now, actor, run.rows_read,
-                     run.rows_loaded, run.rows_updated, run.rows_quarantined],
-                )
-            used = [r for r in recognised if r.parsed.rows]
-            if replacing:
-                clear_stamps(cur)  # the records they described are gone
-            for table, column, at, note in ctx.stamps:
-                record_stamp(cur, table, column, at, note)
-            prune_stamps(cur)
-            if used:
-                source = f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})"
-                if get_meta(cur, "is_demo") == "1" and not replacing:
-                    # appended beside demo records: the demo banner stays, and the source says both
-                    set_meta(cur, "source", f"{get_meta(cur, 'source')} + {source}")
-                else:
-                    set_meta(cur, "source", source)
-                    set_meta(cur, "is_demo", "0")
-                latest = latest_stamp(cur)
-                if latest is not None:  # never past the import's moment: the future is not data
-                    set_meta(cur, "as_of", min(latest, now).isoformat(timespec="seconds"))
-            if recognised:
-                flags = [*profile(cur, import_ids=[r.import_id for r in runs]), *ctx.flags]
-    except AccordError:
-        raise
-    except Exception as exc:  # roll back (done by transaction) and say so in one line
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImportFailed(f"The import failed and nothing was saved ({type(exc).__name__}: {detail[:300]}).") from exc
+    read_counts = [run.rows_read for run in runs]
+    noted = len(messages)
+    for attempt in range(WRITE_RACE_RETRIES + 1):
+        # a DuckLake write race (another process wrote at the same moment) rolled the whole import back: it is
+        # written again from the same parsed files, with every count started afresh
+        del messages[noted:]
+        for run, read in zip(runs, read_counts):
+            run.rows_read, run.rows_loaded, run.rows_updated, run.rows_quarantined = read, 0, 0, 0
+        try:
+            by_table, flags = _write(con, p, recognised, runs, hashes, messages, now, actor, replace_existing,
+                                     report)
+            break
+        except WriteRace:
+            if attempt == WRITE_RACE_RETRIES:
+                raise
+            # an import is long beside a save, so it loses every race to a burst of saves: it waits longer
+            # each time (0.2 s growing to 3 s; about 20 s over all tries) for the burst to pass
+            time.sleep(min(0.2 * 1.5 ** attempt, 3.0))
+            report(0.4, f"Another process wrote at the same moment; writing again (try {attempt + 2})")
+        except AccordError:
+            raise
+        except Exception as exc:  # roll back (done by transaction) and say so in one line
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ImportFailed(
+                f"The import failed and nothing was saved ({type(exc).__name__}: {detail[:300]})."
+            ) from exc
     ordered = {t: by_table[t] for t in TABLE_ORDER if t in by_table}
     for run in runs:
         if run.rows_quarantined:
@@ -283,6 +245,76 @@ def import_files(
         import_ids=[r.import_id for r in runs], by_table=ordered, messages=messages, files=runs, preset=p.name,
         profile=flags,
     )
+
+
+
+def _write(con: duckdb.DuckDBPyConnection, p: Preset, recognised: list[Recognised], runs: list[FileRun],
+           hashes: list[str], messages: list[str], now: datetime, actor: str, replace_existing: bool,
+           report: Callable[[float, str], None]) -> tuple[dict[str, TableCounts], list[Flag]]:
+    """import_files' one write transaction: every batch, the quarantine, the runs, stamps and meta. Returns
+    (counts per table, data-quality flags)."""
+    by_table: dict[str, TableCounts] = {}
+    flags: list[Flag] = []
+    with transaction(con, ("records",)) as cur:
+        replacing = replace_existing and any(r.parsed.rows for r in recognised)  # never for nothing
+        if replacing:
+            for table in TABLES:  # allow-listed names
+                cur.execute(f"DELETE FROM {table}")
+            messages.append("The records that were in the database before this import were removed first.")
+        ctx = Ctx(cur=cur, files=recognised, now=now)
+        batches = p.build(ctx) if recognised else []
+        messages.extend(ctx.messages)
+        bad_parts: list[pd.DataFrame] = []
+        for b_i, batch in enumerate(batches):
+            report(0.45 + 0.45 * b_i / max(len(batches), 1), f"Writing {batch.table}")
+            result = apply_batch(cur, batch, p.formats, now)
+            by_table.setdefault(batch.table, TableCounts()).add(result)
+            if result.missing:
+                by_table[batch.table].read -= result.missing
+            if result.bad_rows is not None and len(result.bad_rows):
+                part = result.bad_rows.copy()
+                part["target"] = batch.target or batch.table
+                bad_parts.append(part)
+            if batch.primary:
+                for src, n in result.loaded_by_src.items():
+                    runs[src].rows_loaded += n
+                for src, n in result.updated_by_src.items():
+                    runs[src].rows_updated += n
+        # rows the reader could not split properly (ragged, unbalanced quotes)
+        for rec in recognised:
+            if rec.parsed.rejects:
+                target = rec.kind.target
+                counts = by_table.setdefault(target, TableCounts())
+                counts.read += len(rec.parsed.rejects)
+                counts.quarantined += len(rec.parsed.rejects)
+        bad_parts.extend(ctx.refused)
+        _write_quarantine(cur, bad_parts, recognised, runs)
+        for run, digest in zip(runs, hashes):
+            cur.execute(
+                "INSERT INTO import_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run.import_id, p.name, run.file_name, digest, now, actor, run.rows_read,
+                 run.rows_loaded, run.rows_updated, run.rows_quarantined],
+            )
+        used = [r for r in recognised if r.parsed.rows]
+        if replacing:
+            clear_stamps(cur)  # the records they described are gone
+        for table, column, at, note in ctx.stamps:
+            record_stamp(cur, table, column, at, note)
+        prune_stamps(cur)
+        if used:
+            source = f"imported: {p.name} ({len(used)} file{'s' if len(used) != 1 else ''})"
+            if get_meta(cur, "is_demo") == "1" and not replacing:
+                # appended beside demo records: the demo banner stays, and the source says both
+                set_meta(cur, "source", f"{get_meta(cur, 'source')} + {source}")
+            else:
+                set_meta(cur, "source", source)
+                set_meta(cur, "is_demo", "0")
+            latest = latest_stamp(cur)
+            if latest is not None:  # never past the import's moment: the future is not data
+                set_meta(cur, "as_of", min(latest, now).isoformat(timespec="seconds"))
+        if recognised:
+            flags = [*profile(cur, import_ids=[r.import_id for r in runs]), *ctx.flags]
+    return by_table, flags
 
 
 def _write_quarantine(cur, parts: list[pd.DataFrame], recognised: list[Recognised], runs: list[FileRun]) -> None:

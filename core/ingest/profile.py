@@ -98,7 +98,10 @@ def record_stamp(con: duckdb.DuckDBPyConnection, table: str, column: str, at: da
     """Remember that an importer stamped `table.column` with `at` for records whose source had no value
     (the table import_stamps; prune_stamps drops stamps no record carries any more)."""
     ident(table), ident(column)  # allow-listed, or ValueError
-    con.execute("INSERT OR REPLACE INTO import_stamps VALUES (?, ?, ?, ?)", [table, column, at, note])
+    # replace without a primary key to lean on (DuckLake has none): inside the import's transaction
+    con.execute("DELETE FROM import_stamps WHERE table_name = ? AND column_name = ? AND stamped_at = ?",
+                [table, column, at])
+    con.execute("INSERT INTO import_stamps VALUES (?, ?, ?, ?)", [table, column, at, note])
     refresh_views(con)  # the figures' views follow the stamps
 
 
