@@ -140,11 +140,11 @@ def free_port() -> int:
 class Server:
     """`streamlit run app.py` on a free port against one database file; ready once /_stcore/health says ok."""
 
-    def __init__(self, db_path: Path, extra_env: dict[str, str] | None = None, *, port: int | None = None,
-                 args: tuple[str, ...] = ()):
+    def __init__(self, db_path: Path | str, extra_env: dict[str, str] | None = None, *, port: int | None = None,
+                 args: tuple[str, ...] = (), log_path: Path | None = None):
         self.port = port or free_port()
         env = dict(os.environ, ACCORD_DB_PATH=str(db_path), PYTHONUNBUFFERED="1", **(extra_env or {}))
-        self.log_path = db_path.with_suffix(".log")
+        self.log_path = log_path or Path(db_path).with_suffix(".log")  # a DuckLake target names its own log
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

@@ -115,8 +115,8 @@ def server_for():
 
     started = []
 
-    def _start(db_path: Path, **env) -> Server:
-        server = Server(db_path, extra_env=env)
+    def _start(db_path: Path | str, log_path: Path | None = None, **env) -> Server:
+        server = Server(db_path, extra_env=env, log_path=log_path)
         started.append(server)
         return server
 

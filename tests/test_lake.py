@@ -203,3 +203,13 @@ def test_four_processes_saving_and_an_importer_on_one_lake_lose_nothing(lake_tar
         assert versions == list(range(1, len(versions) + 1)), subject  # unique, none skipped
     assert len(saved) >= 4 * SAVES // 4  # the race refused some saves, not most of them
     assert leads == 300 and json.loads(out)["ok"] is True
+
+
+def test_the_app_on_an_unreachable_catalog_says_so_plainly(use_db):
+    from browser_support import free_port
+
+    use_db(f"ducklake:postgres:host=127.0.0.1 port={free_port()} user=postgres dbname=gone password=hush")
+    at = open_page("pages/overview.py", clean=False)
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(str(e.value) for e in [*at.error, *at.warning, *at.info])
+    assert "Could not open the DuckLake catalog" in shown and "hush" not in shown, shown
