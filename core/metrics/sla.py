@@ -306,6 +306,9 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
                count(*) FILTER (a.occurred_at <= w.attempts_until) AS attempts
         FROM windows w
         JOIN activities a ON a.lead_id = w.lead_id AND a.occurred_at >= w.clock_start AND a.occurred_at <= $as_of
+            -- implied by the line above (every clock starts in the period) but a constant: the scan skips the
+            -- row groups of earlier activities (148 -> 124 ms at a million leads) instead of joining them
+            AND a.occurred_at >= $start
         GROUP BY w.lead_id
     )"""
     judged = f"""judged AS (
