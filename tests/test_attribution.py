@@ -398,3 +398,11 @@ def test_the_table_shows_unattributed_credit_and_still_adds_up(world):
     assert "unattributed" not in set(at.attribution(world, Q3, AS_OF).table("linear")["key"])
     records = at.attribution_records(world, Q3, AS_OF, "first_touch", "campaign", "unattributed", lookback_days=7)
     assert sorted(records.frame["deal_id"]) == ["E1", "E4", "E5"]
+
+
+def test_the_page_query_refuses_credit_that_does_not_sum_to_the_deal(world, monkeypatch):
+    # the check rides in the page's own query (one computation of the credit): break linear credit on purpose
+    ctes = at._credit_ctes
+    monkeypatch.setattr(at, "_credit_ctes", lambda *a, **k: ctes(*a, **k).replace("1.0::DOUBLE / n", "2.0::DOUBLE / n"))
+    with pytest.raises(AssertionError, match="do not sum to 1"):
+        at.attribution(world, Q3, AS_OF)

@@ -181,7 +181,7 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
     decay AS (
         SELECT deal_id, campaign_id, pow(2.0, -age_days / CAST($half_life_days AS DOUBLE)) AS weight FROM weighted
     ),
-    credit AS (
+    credit AS MATERIALIZED (  -- read by the figures and by share_check
         SELECT deal_id, 'first_touch' AS model, bucket, campaign_id, 1.0::DOUBLE AS share FROM first_touch
         UNION ALL
         SELECT deal_id, 'linear', 'campaign', campaign_id, 1.0::DOUBLE / n FROM weighted
@@ -212,15 +212,25 @@ def _scope(period: Period, as_of: datetime, lookback_days: int | None, half_life
     return params
 
 
-def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
-    """Every deal of the period has credit under every model, summing to 1: otherwise revenue would appear or
-    vanish (a deal with no share at all would drop out of the rows silently). Credit rows only ever come from
-    deals_in, so as many (deal, model) groups as deals × models means none is missing."""
-    worst, groups, deals = one_row(run(con, f"""WITH {ctes}
-        SELECT coalesce(max(abs(total - 1)), 0), count(*), (SELECT count(*) FROM deals_in) FROM (
-            SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)""", params))
+# Every deal of the period has credit under every model, summing to 1: otherwise revenue would appear or vanish
+# (a deal with no share at all would drop out of the rows silently). Credit rows only ever come from deals_in,
+# so as many (deal, model) groups as deals × models means none is missing. A CTE, so the page's own query
+# checks the credit it computes (a separate query computed every model twice: 40% of the page's time).
+SHARE_CHECK = """share_check AS (
+        SELECT coalesce(max(abs(total - 1)), 0) AS share_worst, count(*) AS share_groups,
+               (SELECT count(*) FROM deals_in) AS share_deals
+        FROM (SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)
+    )"""
+SHARE_CHECK_COLUMNS = ("share_worst", "share_groups", "share_deals")
+
+
+def _assert_shares(worst: float, groups: int, deals: int) -> None:
     assert worst < 1e-9, f"attribution shares of a deal do not sum to 1 (off by {worst})"
     assert groups == deals * len(MODELS), f"{deals * len(MODELS) - groups} (deal, model) pairs have no credit"
+
+
+def _check_shares(con: duckdb.DuckDBPyConnection, ctes: str, params: dict) -> None:
+    _assert_shares(*one_row(run(con, f"WITH {ctes}, {SHARE_CHECK} SELECT * FROM share_check", params)))
 
 
 @reads('records')
@@ -314,13 +324,12 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     result.notes.extend(present.undated_notes("leads", "deals"))
     params = _scope(period, as_of, lookback_days, half_life_days)
     ctes = _credit_ctes(con, params, lookback_days)
-    _check_shares(con, ctes, params)
     models = ", ".join(
         f"coalesce(sum(c.share) FILTER (c.model = '{m}' AND di.is_created), 0) AS opportunities_{m}, "
         f"coalesce(sum(c.share * di.amount) FILTER (c.model = '{m}' AND di.is_won), 0) AS won_revenue_{m}"
         for m in MODELS  # allow-listed model names
     )
-    frame = run(con, f"""WITH {ctes}, {COHORT},
+    frame = run(con, f"""WITH {ctes}, {COHORT}, {SHARE_CHECK},
         first_touch_leads AS (
             SELECT CASE WHEN campaign_id IS NULL THEN '{NO_CAMPAIGN}' ELSE 'campaign' END AS bucket, campaign_id,
                    count(*) AS leads, count(*) FILTER (is_quality) AS quality_leads
@@ -349,12 +358,17 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
                CASE WHEN k.bucket <> 'campaign' THEN NULL
                     WHEN s.days > 0 THEN s.cost * s.days_in_period / s.days
                     WHEN s.campaign_id IS NOT NULL THEN 0.0 * s.cost END AS cost,
-               {", ".join(f"coalesce(cr.opportunities_{m}, 0) AS opportunities_{m}, coalesce(cr.won_revenue_{m}, 0) AS won_revenue_{m}" for m in MODELS)}
+               {", ".join(f"coalesce(cr.opportunities_{m}, 0) AS opportunities_{m}, coalesce(cr.won_revenue_{m}, 0) AS won_revenue_{m}" for m in MODELS)},
+               sc.*
         FROM keys k
         LEFT JOIN first_touch_leads co ON co.bucket = k.bucket AND co.campaign_id IS NOT DISTINCT FROM k.campaign_id
         LEFT JOIN credited cr ON cr.bucket = k.bucket AND cr.campaign_id IS NOT DISTINCT FROM k.campaign_id
         LEFT JOIN spend s ON s.campaign_id = k.campaign_id AND k.bucket = 'campaign'
+        CROSS JOIN share_check sc
         """, params | {"not_loaded": NOT_LOADED}).df()
+    if len(frame):  # no row: no lead, deal or campaign in the period, so no credit to check
+        _assert_shares(*(frame[c].iloc[0] for c in SHARE_CHECK_COLUMNS))
+    frame = frame.drop(columns=list(SHARE_CHECK_COLUMNS))
     if view == "channel":
         frame["cost_known"] = frame["cost"].notna()
         frame = frame.groupby("channel", as_index=False, dropna=False).agg(
