@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="The app closes the database file after this many seconds without work, so imports and "
                     "reports run while it serves; it reopens the file at the next interaction.",
     )
+    app_memory_mb: int = Field(
+        1024, ge=128, le=1_048_576,
+        description="Memory, in MiB, DuckDB may use in the app process for its caches and queries (SET memory_limit); "
+                    "beyond it DuckDB evicts cached blocks or spills to disk. DuckDB's own default is 80% of the "
+                    "machine's memory, which let a server on ten million leads grow to 2.7 GiB.",
+    )
     min_free_mb: int = Field(
         64, ge=0, le=1_048_576,
         description="Free disk space, in MiB, an import must leave beyond its estimate (4 × the files' size); "

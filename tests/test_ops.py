@@ -183,3 +183,21 @@ def test_the_cli_report_runs_while_a_process_serves_the_app(app_data, tiny_db_co
     out = _cli("report", "--db", str(tiny_db_copy), "--period", "2026-Q3")
     assert out.returncode == 0, out.stderr
     assert data.uncached(data_version) == version  # the report wrote no figures' version
+
+
+def test_the_app_bounds_duckdbs_memory_and_the_command_line_does_not(tiny_db_copy, use_db):
+    from core.db import close, connect
+    from ui import data
+
+    use_db(tiny_db_copy, ACCORD_APP_MEMORY_MB="256")
+    data._connection.clear()
+    try:
+        with data.cursor() as cur:
+            assert cur.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "256.0 MiB"
+    finally:
+        data._connection.clear()
+    con = connect(tiny_db_copy)  # the command line's open: DuckDB's default (80% of the machine)
+    try:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] != "256.0 MiB"
+    finally:
+        close(con)

@@ -85,8 +85,10 @@ class Database:
     work still takes its own cursor (`cursor()`), and the connection only hands cursors out. Closing the
     connection closes its cursors, so it closes only when no cursor is out (`_leases == 0`)."""
 
-    def __init__(self, path: str, *, idle_close_seconds: float | None, lock_wait_seconds: float):
+    def __init__(self, path: str, *, idle_close_seconds: float | None, lock_wait_seconds: float,
+                 memory_mb: int | None = None):
         self.path = path
+        self.memory_mb = memory_mb
         self.idle_close_seconds = idle_close_seconds
         self.lock_wait_seconds = lock_wait_seconds
         self._cond = threading.Condition()
@@ -142,8 +144,13 @@ class Database:
             # tries to write again, so freeing space or making the file writable needs no restart
             con = connect(self.path, read_only=True, lock_wait_seconds=self.lock_wait_seconds, on_wait=self._waiting)
             self.read_only_reason = str(exc)
-            return con
+            return self._bounded(con)
         self.read_only_reason = None
+        return self._bounded(con)
+
+    def _bounded(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        if self.memory_mb:  # the app's share of the machine (ACCORD_APP_MEMORY_MB); the CLI keeps DuckDB's default
+            con.execute(f"SET memory_limit = '{int(self.memory_mb)}MiB'")
         return con
 
     def _waiting(self, sentence: str) -> None:
@@ -207,7 +214,7 @@ def _connection(path: str) -> Database:
     settings = get_settings()
     # a DuckLake holds no file lock to give up, and attaching it costs a catalog round trip: kept open
     return Database(path, idle_close_seconds=None if is_lake(path) else settings.idle_close_seconds,
-                    lock_wait_seconds=settings.lock_wait_seconds)
+                    lock_wait_seconds=settings.lock_wait_seconds, memory_mb=settings.app_memory_mb)
 
 
 def connection() -> Database:
