@@ -405,6 +405,11 @@ def fault(exc: BaseException, path: str | Path | None = None, *, waited: float |
         return DatabaseDamaged(f"{where} could not be opened as a DuckDB database ({first}): it is damaged or not "
                                "a whole database file. Restore it from a backup, or point ACCORD_DB_PATH (--db) at "
                                "another file; it was left untouched.")
+    if "created with an newer version of duckdb" in low or "created with a newer version of duckdb" in low:
+        # Accord moved from DuckDB 2.0 to 1.5.5 (for DuckLake): a file written by 2.0 cannot be read back here
+        return DatabaseUnreadable(f"{where} was written by a newer DuckDB than this Accord uses ({duckdb.__version__}); "
+                                  "it was left untouched. Rebuild the demo (python -m core demo --db …), or restore a "
+                                  "backup made with `python -m core backup` (Parquet reads back across versions).")
     if "invalidated" in low:
         return DatabaseUnreadable(f"{where} stopped accepting work after an earlier failure ({first}); "
                                   "it will be reopened at the next step.")

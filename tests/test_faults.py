@@ -382,3 +382,14 @@ def test_a_report_at_a_missing_path_creates_nothing(tmp_path):
     assert out.returncode == 2
     assert _one_line(out) == f"error: Database file not found: {missing}. Build one with: python -m core demo --db {missing}"
     assert not missing.parent.exists()
+
+
+def test_a_file_from_duckdb_2_is_told_as_such_not_as_damaged():
+    # DuckDB's own words when 1.5.5 meets a file DuckDB 2.0 wrote (Accord used 2.0 before DuckLake); a real one
+    # cannot be made here, and a header patched by hand fails its checksum first
+    said = ("IO Error: Trying to read a database file with version number 999, but we can only read versions "
+            "between 64 and 68.\nThe database file was created with an newer version of DuckDB.")
+    told = core_db.fault(duckdb.IOException(said), "data/accord.duckdb")
+    assert isinstance(told, core_db.DatabaseUnreadable) and not isinstance(told, core_db.DatabaseDamaged)
+    assert str(told).startswith(f"data/accord.duckdb was written by a newer DuckDB than this Accord uses "
+                                f"({duckdb.__version__}); it was left untouched.")
