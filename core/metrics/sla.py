@@ -42,6 +42,7 @@ from core.db import reads
 from core.metrics.funnel import Funnel, funnel, funnel_by
 from core.periods import Period
 from core.semantic.blocks import (
+    CLOCK_BRANCHES,
     CLOCK_WINDOW,
     CREATED_WINDOW,
     Figures,
@@ -294,7 +295,7 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         f"{schedule_value_sql(schedule, name, 'q.clock_start', params, 's')} AS {name}"
         for name in ("response_hours", "min_attempts", "attempt_days")
     )
-    leads = f"""{lead_q(con, params, window=CLOCK_WINDOW)},
+    leads = f"""{lead_q(con, params, window=CLOCK_BRANCHES)},
     sla_leads AS (
         SELECT q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.assigned_at, q.clock_start,
                {policy}{{calendar}}

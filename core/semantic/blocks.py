@@ -147,24 +147,38 @@ CREATED_WINDOW = "l.created_at >= $start AND l.created_at < $end"  # the cohort'
 # the scan skip row groups (least/greatest of the two made it read every lead: 0.15 s against 0.014 s at 10M).
 CLOCK_WINDOW = ("((l.created_at >= $start AND l.created_at < $end) "
                 "OR (l.assigned_at >= $start AND l.assigned_at < $end))")
+# The same leads as CLOCK_WINDOW, as two disjoint branches lead_q reads as a UNION ALL: DuckDB 1.5.5 prunes row
+# groups on each plain range but not on their OR, which read every lead (0.45 s of the SLA headline's 0.70 s at
+# ten million leads; the headline query 0.78-0.97 -> 0.48 s).
+CLOCK_BRANCHES = ("l.created_at >= $start AND l.created_at < $end",
+                  "l.assigned_at >= $start AND l.assigned_at < $end "
+                  "AND NOT (l.created_at >= $start AND l.created_at < $end)")
 
 
 def lead_q(
     con: duckdb.DuckDBPyConnection,
     params: dict,
     schedule: Sequence[tuple[datetime, QualityDefinition]] | None = None,
-    window: str | None = None,
+    window: str | tuple[str, ...] | None = None,
 ) -> str:
     """CTE `lead_q`: leads created by $as_of with every lead column, `is_quality` (the definition in
     force at created_at, or `schedule` when given) and `clock_start` (SLA_CLOCK). Leads whose creation date
     is an importer's stamp are left out: every lead figure is placed in time by it (see Present). `window`
     (CREATED_WINDOW, CLOCK_WINDOW) narrows the leads on raw columns first; it never changes a result that
-    then filters on the same period."""
+    then filters on the same period. A tuple of disjoint conditions (CLOCK_BRANCHES) is read as one scan
+    each, joined by UNION ALL."""
     quality = schedule_sql(quality_schedule(con) if schedule is None else schedule, params, alias="l")
+    known = "l.created_at <= $as_of AND l.created_known"
+    if isinstance(window, tuple):
+        source = ("(" + " UNION ALL ".join(f"SELECT * FROM counted_leads l WHERE {known} AND {w}" for w in window)
+                  + ") l")
+        where = ""
+    else:
+        source = "counted_leads l"
+        where = f"\n        WHERE {known}{f' AND {window}' if window else ''}"
     return f"""lead_q AS (
         SELECT l.*, {quality} AS is_quality, {SLA_CLOCK} AS clock_start
-        FROM counted_leads l
-        WHERE l.created_at <= $as_of AND l.created_known{f" AND {window}" if window else ""}
+        FROM {source}{where}
     )"""
 
 
