@@ -195,9 +195,10 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
     from core.settings import get_settings
     get_settings.cache_clear()
     # something else on the disk that the person can remove when told the disk is full: the failed import may
-    # leave no byte at all (it did in CI), and giving blocks back needs a write-ahead log entry of its own
+    # leave no byte at all (it did in CI), and giving blocks back needs a write-ahead log entry and a checkpoint
+    # of its own (with 256 KiB freed, 1 run in 3 of the whole suite could not: the file stayed 8.1 MB)
     other = where / "other-files"
-    other.write_bytes(b"\0" * 256 * 1024)
+    other.write_bytes(b"\0" * 1024 * 1024)
     free_before = shutil.disk_usage(where).free
     try:
         code = cli.main(["import", "--db", str(db), "--preset", "accord", str(csv)])
@@ -213,10 +214,10 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
     # import's database was invalidated (seen in 3 of 4 runs of this file beside others; 0 bytes each time)
     left = {p.name: p.stat().st_size for p in where.iterdir()}
     assert left.keys() <= {"tiny.duckdb", "tiny.duckdb.wal"} and left.get("tiny.duckdb.wal", 0) == 0, left
-    # a checkpoint's own blocks at most: DuckDB 1.5.5 writes three new 256 KiB metadata blocks per checkpoint,
-    # where the failed import left 10-11 free blocks (2.5-2.75 MiB) at the file's end; without the reclaim the
-    # free space would be the 256 KiB just removed
-    assert shutil.disk_usage(where).free >= free_before - 1024 * 1024
+    # the space is back, less a checkpoint's own blocks (DuckDB 1.5.5 writes three new 256 KiB metadata blocks
+    # per checkpoint) and plus the MiB removed: about free_before + 0.25 MiB; without the reclaim it would be the
+    # MiB just removed, about free_before - 0.75 MiB (the failed import left 10-11 free blocks in the file)
+    assert shutil.disk_usage(where).free >= free_before - 512 * 1024
     assert _leads(db) == TINY_LEADS
 
 
