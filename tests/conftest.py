@@ -49,6 +49,20 @@ def tiny(tiny_db_file, tmp_path):
     con.close()
 
 
+def csv_bytes(*lines: str, eol: str = "\n", encoding: str = "utf-8") -> bytes:
+    """A CSV file's bytes from its lines (the import tests' files are written inline)."""
+    return (eol.join(lines) + eol).encode(encoding)
+
+
+@pytest.fixture
+def con():
+    """A new in-memory Accord database (schema and defaults), for tests that import into nothing else. Test
+    modules that need another `con` (a file, the demo) define their own."""
+    c = open_store(":memory:", create=True)
+    yield c
+    c.close()
+
+
 @pytest.fixture
 def empty(tmp_path):
     con = open_store(tmp_path / "empty.duckdb", create=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 import core.ingest.engine as engine
+from conftest import csv_bytes
 from core.db import data_version, get_meta
 from core.errors import AccordError
 from core.ingest import PRESETS, SourceFile, files_from_paths, import_files, quarantine_rows
@@ -17,10 +18,6 @@ from core.store import open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 CANONICAL = tuple(TABLES)
-
-
-def csv_bytes(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
 
 
 LEADS = csv_bytes(
@@ -34,13 +31,6 @@ DEALS = csv_bytes(
     "D1,L2,2024-01-10,1000,proposal,",
     "D2,,2024-01-11,500,closed_won,2024-02-01 09:30:00",
 )
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 def snapshot(con) -> dict[str, list[str]]:

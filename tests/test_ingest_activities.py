@@ -11,18 +11,10 @@ import pytest
 from core.ingest import SourceFile, files_from_paths, import_files, quarantine_rows
 from core.metrics.sla import response_sla
 from core.periods import parse_period
-from core.store import open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 FIXTURES = Path(__file__).with_name("fixtures")
 SF, HS = FIXTURES / "salesforce", FIXTURES / "hubspot"
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 def activities(con) -> list[tuple]:

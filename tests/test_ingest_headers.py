@@ -8,16 +8,13 @@ from datetime import datetime
 
 import pytest
 
+from conftest import csv_bytes as csv
 from core.ingest import SourceFile, import_files, quarantine_rows
 from core.ingest.presets.base import norm
 from core.store import open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 TABLES = ("reps", "campaigns", "leads", "activities", "deals", "deal_stage_history", "campaign_touches")
-
-
-def csv(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
 
 
 def snapshot(con) -> dict[str, list[tuple]]:

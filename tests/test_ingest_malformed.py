@@ -9,19 +9,15 @@ from datetime import datetime
 
 import pytest
 
+from conftest import csv_bytes
 from core.errors import AccordError
 from core.ingest import SourceFile, import_files, quarantine_csv, quarantine_rows
-from core.store import open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 H = "lead_id,created_at,source,status"
 GOOD = ["G1,2024-01-02 10:00:00,email,open", "G2,2024-01-03,paid_search,accepted"]
 DH = "deal_id,created_at,amount,stage,closed_at"
 GOOD_DEALS = ["D1,2024-01-01,100,proposal,", "D2,2024-01-01,250.5,closed_won,2024-02-01"]
-
-
-def csv_bytes(*lines: str, eol: str = "\n", encoding: str = "utf-8") -> bytes:
-    return (eol.join(lines) + eol).encode(encoding)
 
 
 @dataclass
@@ -137,13 +133,6 @@ CASES = [
     ),
     Case("two-files-one-bad", [("leads.csv", csv_bytes(H, *GOOD)), ("deals.csv", b"\x00\x01binary")], {"leads": 2}, message="binary"),
 ]
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

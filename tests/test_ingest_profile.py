@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import csv_bytes as csv
 from core.ingest import SourceFile, files_from_paths, import_files
 from core.ingest.profile import OUTLIER_FACTOR, Flag, profile
 from core.periods import parse_period
@@ -21,10 +22,6 @@ DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 OLIST = DATASETS / "olist-marketing-funnel"
 MAVEN = DATASETS / "maven-crm-sales-opportunities"
 XEDU = DATASETS / "x-education-lead-scoring"
-
-
-def csv(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
 
 
 LEADS = csv("lead_id,created_at,source,status", "L1,2025-01-05,email,open", "L2,2025-01-06,web,open")
@@ -41,13 +38,6 @@ DEALS = csv(
     "O2,2025-01-10,4000,negotiation,,",
     "O3,2025-01-10,2000,discovery,,",
 )
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 @pytest.fixture

@@ -8,25 +8,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from conftest import csv_bytes as csv
 from core.db import get_meta, set_meta
 from core.ingest import SourceFile, import_files, quarantine_rows
-from core.store import open_store
 
 NOW = datetime(2026, 1, 15, 12, 0, 0)
 AFTER = "after the import (2026-01-15 12:00:00 UTC)"
 LEADS_H = "lead_id,created_at,source,status"
 DEALS_H = "deal_id,created_at,amount,stage,expected_close_on,closed_at"
-
-
-def csv(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 def run(con, *files, preset="accord", now=NOW):

@@ -11,6 +11,7 @@ import pytest
 from streamlit import config as st_config
 
 from apptest_support import PERSONAS, click, open_page
+from conftest import csv_bytes as csv
 from core.errors import AccordError
 from core.ingest import SourceFile, files_from_paths, import_files, quarantine_rows, reader
 from core.ingest.reader import FileProblem, Limits, parse
@@ -19,17 +20,6 @@ from core.store import open_store
 ROOT = Path(__file__).resolve().parents[1]
 H = "lead_id,created_at,source,status"
 ROWS = ["L1,2024-01-02,email,open", "L2,2024-01-03,webinar,open", "L3,2024-01-04,email,open"]
-
-
-def csv(*lines: str) -> bytes:
-    return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture
-def con():
-    c = open_store(":memory:", create=True)
-    yield c
-    c.close()
 
 
 def _count(con, table: str) -> int:
