@@ -194,7 +194,7 @@ def replace_from_file(target: str, source: str | Path) -> dict[str, int]:
     lake transaction: how the demo is built on a lake (generated into a file, then copied), and how a file
     database moves to a lake. The lake's own version counters (version_<domain>) go up, never back to the
     file's, so no process's cache keyed on the old counters can match the new data. Returns rows per table."""
-    from core.db import bump_versions, close, connect, refresh_views, transaction
+    from core.db import close, connect, refresh_views, transaction
 
     con = connect(target)  # the schema applied: every table exists
     try:
@@ -205,7 +205,7 @@ def replace_from_file(target: str, source: str | Path) -> dict[str, int]:
                 "AND table_name NOT LIKE 'version\\_%' ESCAPE '\\' ORDER BY table_name"
             ).fetchall()]
             counts: dict[str, int] = {}
-            with transaction(con, ()) as cur:
+            with transaction(con) as cur:  # every domain's counter goes up with the copy
                 for table in tables:  # names read from the file's own catalog, quoted as identifiers
                     name = '"' + table.replace('"', '""') + '"'
                     cur.execute(f"DELETE FROM {name}")
@@ -213,7 +213,6 @@ def replace_from_file(target: str, source: str | Path) -> dict[str, int]:
                     row = cur.execute(f"SELECT count(*) FROM {name}").fetchone()
                     counts[table] = int(row[0]) if row else 0
                 refresh_views(cur)
-                bump_versions(cur)
         finally:
             con.execute("DETACH accord_source")
     finally:
