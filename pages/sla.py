@@ -73,7 +73,7 @@ widgets.notes(head.notes)
 def by_team_and_rep() -> None:
     if not needs_sales_side("By team and by rep need"):
         return
-    by_team = data.cached(sla.sla_by, period, as_of, "team")
+    by_team = head.by["team"]
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Compliance by team**")
@@ -85,7 +85,7 @@ def by_team_and_rep() -> None:
         st.markdown("**By team**")
         table(by_team, ["team", *SALES_COLUMNS], "by_team", sales=True)
     st.markdown("**By rep** (the lead's current owner; leads without one are 'unassigned')")
-    by_rep = data.cached(sla.sla_by, period, as_of, "rep")
+    by_rep = head.by["rep"]
     table(by_rep, ["team", "rep", "rep_key", *SALES_COLUMNS], "by_rep", sales=True, labels={"rep_key": "Owner id"})
     widgets.csv_download(by_rep[["team", "rep", "rep_key", *SALES_COLUMNS]], f"sla-by-rep-{period.label}.csv",
                          label="Download by rep (CSV)", key=f"{KEY}_by_rep_csv")
@@ -107,7 +107,7 @@ def routing_and_response() -> None:
     segments = dimension_labels(sla.SPEED_BY)
     by = st.radio("Routing and response by", list(segments), horizontal=True, key=f"{KEY}_speed_by",
                   format_func=segments.get, bind="query-params")
-    frame = data.cached(sla.sla_by, period, as_of, by)
+    frame = head.by[by]
     keys = ["team", "rep", "rep_key"] if by == "rep" else [by]
     label = "rep" if by == "rep" else by
     if len(frame) and frame["touched_leads"].sum():
@@ -165,7 +165,7 @@ def marketing_side() -> None:
 def breach_list() -> None:
     if not needs_sales_side("The breach list needs"):
         return
-    teams, reps = sla.breach_filter_choices(data.cached(sla.sla_by, period, as_of, "rep"))
+    teams, reps = sla.breach_filter_choices(head.by["rep"])
     c = st.columns(4)
     filters = {
         "team": c[0].selectbox("Team", list(teams), key=f"{KEY}_f_team", format_func=teams.get,

@@ -140,6 +140,18 @@ def test_policy_change_mid_period_judges_each_lead_by_its_own_policy(world):
     assert sla.policy_changes_within(world, parse_period("2026-Q4")) == []
 
 
+def test_page_headline_from_the_breakdown_query_equals_the_headline_query(world):
+    # the SLA page reads its cards and tables from one GROUPING SETS query, the Overview and the report from
+    # the headline query: the same figures, types and notes (counts stay ints: "8 of 11 met", not "8.0")
+    h = sla.sla_headline(world, Q3, AS_OF)
+    assert h.response == sla.response_sla(world, Q3, AS_OF)
+    assert isinstance(h.response.met, int) and h.response.met_note == "8 of 11 met"
+    assert sorted(h.by) == ["rep", "source", "team"]
+    for by, frame in h.by.items():
+        assert frame.equals(sla.sla_by(world, Q3, AS_OF, by))
+        assert frame["quality_leads"].sum() == h.response.quality_leads  # every grouping adds up
+
+
 def test_by_rep(world):
     by_rep = sla.sla_by(world, Q3, AS_OF, "rep")
     # ordered by team, rep: 'rep not loaded' < 'sdr-emea' < 'sdr-na' < 'unassigned'; an owner missing from

