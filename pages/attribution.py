@@ -17,7 +17,7 @@ from core.metrics.attribution import (
 )
 from core.semantic.dimensions import labels
 from ui import data, sidebar
-from ui.widgets import csv_download, measure_row, notes, period_caption, plain, records_list
+from ui.widgets import csv_download, drill_down, measure_row, notes, period_caption, plain, records_list
 
 KEY = "attribution"
 scope = sidebar.scope()
@@ -68,14 +68,16 @@ else:
         st.caption("Where the bars differ, the models disagree about which campaign earned the revenue.")
         st.altair_chart(chart, width="stretch")
 
-    with st.expander("Deals behind a row", expanded=False):
-        choices = view.attribution_choices(table)
-        pick = st.selectbox(views[per], list(choices), format_func=choices.get, key=f"{KEY}_pick")
-        records = data.cached(attribution_records, period, as_of, model, per, pick, lookback_days=lookback,
-                              half_life_days=float(half_life))
-        records_list(records.frame, records.caption("deal(s) credited",
-                                                    empty="No deal of the period is credited to this row under this model."),
-                     f"attribution-{period.label}-{model}-{pick}.csv", f"{KEY}_records_csv")
+    box = drill_down("Deals behind a row", f"{KEY}_records")
+    with box:
+        if box.open:
+            choices = view.attribution_choices(table)
+            pick = st.selectbox(views[per], list(choices), format_func=choices.get, key=f"{KEY}_pick")
+            records = data.cached(attribution_records, period, as_of, model, per, pick, lookback_days=lookback,
+                                  half_life_days=float(half_life))
+            records_list(records.frame, records.caption("deal(s) credited",
+                                                        empty="No deal of the period is credited to this row under this model."),
+                         f"attribution-{period.label}-{model}-{pick}.csv", f"{KEY}_records_csv")
 
 with st.expander("How credit is assigned"):
     st.markdown(

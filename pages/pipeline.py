@@ -47,6 +47,7 @@ from core.semantic.measures import label
 from ui import data, sidebar
 from ui.widgets import (
     after_submit,
+    drill_down,
     measure,
     measure_row,
     notes,
@@ -100,13 +101,15 @@ def funnel_section() -> None:
         st.caption("Conversions are from the previous stage; in brackets, the change in percentage points.")
         st.dataframe(segment_funnel_table(by_segment, segment, compare), hide_index=True, width="stretch")
 
-        with st.expander("Records behind a figure", expanded=False):
-            c1, c2 = st.columns(2)
-            value = c1.selectbox(segments[segment], view.value_choices(by_segment), key=f"{KEY}_funnel_value")
-            kind = c2.selectbox("Figure", list(LEAD_KINDS), format_func=label, key=f"{KEY}_funnel_kind")
-            records = data.cached(lead_records, period, as_of, kind, *view.narrowed(segment, value))
-            records_list(records.frame, records.caption(), f"{period.label}-{kind}-{segment}-{value}.csv",
-                         f"{KEY}_funnel_csv")
+        box = drill_down("Records behind a figure", f"{KEY}_funnel_records")
+        with box:
+            if box.open:
+                c1, c2 = st.columns(2)
+                value = c1.selectbox(segments[segment], view.value_choices(by_segment), key=f"{KEY}_funnel_value")
+                kind = c2.selectbox("Figure", list(LEAD_KINDS), format_func=label, key=f"{KEY}_funnel_kind")
+                records = data.cached(lead_records, period, as_of, kind, *view.narrowed(segment, value))
+                records_list(records.frame, records.caption(), f"{period.label}-{kind}-{segment}-{value}.csv",
+                             f"{KEY}_funnel_csv")
     notes(comparison.notes)
 
 # --- 2. Gap to goal per stage, biggest first ------------------------------------------------------------
@@ -128,11 +131,13 @@ def gap_section() -> None:
             st.success("Every stage is on or ahead of pace.")
         st.dataframe(stage_table(gaps.frame, GAP_TABLE, segment_label=splits.get(split)), hide_index=True,
                      width="stretch")
-        with st.expander("Records behind a gap", expanded=False):
-            choice = st.selectbox("Gap", view.gap_choices(gaps), format_func=lambda c: c.label, key=f"{KEY}_gap_pick")
-            records = data.cached(view.gap_records, period, as_of, split, choice.stage, choice.segment_value,
-                                  scope.stall_days)
-            records_list(records.frame, records.caption(), f"{period.label}-gap-{choice.stage}.csv", f"{KEY}_gap_csv")
+        box = drill_down("Records behind a gap", f"{KEY}_gap_records")
+        with box:
+            if box.open:
+                choice = st.selectbox("Gap", view.gap_choices(gaps), format_func=lambda c: c.label, key=f"{KEY}_gap_pick")
+                records = data.cached(view.gap_records, period, as_of, split, choice.stage, choice.segment_value,
+                                      scope.stall_days)
+                records_list(records.frame, records.caption(), f"{period.label}-gap-{choice.stage}.csv", f"{KEY}_gap_csv")
     notes(gaps.notes)
 
 # --- 3. Pipeline health -------------------------------------------------------------------------------
@@ -165,13 +170,15 @@ def health_section() -> None:
         else:
             stalls_section()
 
-        with st.expander("Records behind a figure", expanded=False):
-            c1, c2 = st.columns(2)
-            kind = c1.selectbox("Figure", list(DEAL_KINDS), format_func=deal_kind_label, key=f"{KEY}_deal_kind")
-            value = c2.selectbox(dims[segment], view.value_choices(by_segment), key=f"{KEY}_deal_value")
-            records = data.cached(deal_records, period, as_of, kind, *view.narrowed(segment, value), scope.stall_days)
-            records_list(records.frame, records.caption(), f"{period.label}-{kind}-{segment}-{value}.csv",
-                         f"{KEY}_deals_csv")
+        box = drill_down("Records behind a figure", f"{KEY}_deal_records")
+        with box:
+            if box.open:
+                c1, c2 = st.columns(2)
+                kind = c1.selectbox("Figure", list(DEAL_KINDS), format_func=deal_kind_label, key=f"{KEY}_deal_kind")
+                value = c2.selectbox(dims[segment], view.value_choices(by_segment), key=f"{KEY}_deal_value")
+                records = data.cached(deal_records, period, as_of, kind, *view.narrowed(segment, value), scope.stall_days)
+                records_list(records.frame, records.caption(), f"{period.label}-{kind}-{segment}-{value}.csv",
+                             f"{KEY}_deals_csv")
     notes(health.notes + movement.notes)
 
 

@@ -57,6 +57,14 @@ def set_bound(at: AppTest, key: str, value: str) -> None:
     at.session_state[key] = value
 
 
+def open_drill_down(at: AppTest, key: str) -> AppTest:
+    """Open a records expander (ui.widgets.drill_down: its content runs only while open), as a click would."""
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def open_page(page: str, *, persona: str | None = None, period: str | None = None,
               state: dict | None = None, clean: bool = True, tab: str | None = None) -> AppTest:
     """A new session showing `page` ('pages/sla.py'); persona is an 'Acting as' option (PERSONAS[team]);

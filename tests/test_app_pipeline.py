@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import PERSONAS, card, card_delta, cards, click, each_tab, open_page, set_bound, table, texts
+from apptest_support import (
+    PERSONAS,
+    card,
+    card_delta,
+    cards,
+    click,
+    each_tab,
+    open_drill_down,
+    open_page,
+    set_bound,
+    table,
+    texts,
+)
 from core.metrics.goals import STAGE_LABELS
 from core.semantic.measures import label
 from core.store import open_store
@@ -87,12 +99,14 @@ def test_pipeline_segments_and_drill_down(db):
     # its share of the goal is all of it: (100,000 − 35,000) × 5/3 − 42,000 open = 66,333 short
     columns = [label("segment_goal"), label("coverage"), label("pipeline_shortfall"), "Status"]
     assert health.loc["ae-na", columns].tolist() == ["$100k", "0.65×", "$66k", "short"]
+    open_drill_down(at, "pipeline_deal_records")
     at.selectbox(key="pipeline_deal_kind").select("stalled")
     at.run()
     records = table(at, "deal_id")
     assert sorted(records["deal_id"]) == ["D4", "D6"]
     show_tab(at, "Funnel")
     # funnel drill-down: the quality leads of paid_search are L2 and L3
+    open_drill_down(at, "pipeline_funnel_records")
     at.selectbox(key="pipeline_funnel_value").select("paid_search")
     at.selectbox(key="pipeline_funnel_kind").select("quality_leads")
     at.run()
@@ -103,6 +117,8 @@ def test_pipeline_segments_and_drill_down(db):
 
 def test_records_behind_a_gap(db):
     at = open_clean("pages/pipeline.py", "Gap to goal")
+    assert "pipeline_gap_pick" not in [w.key for w in at.selectbox]  # closed: the records are not computed
+    open_drill_down(at, "pipeline_gap_records")
     # the first gap is accepted leads (whole funnel): the cohort's accepted leads L1, L2, L6
     assert at.selectbox(key="pipeline_gap_pick").value.stage == "accepted"
     assert "3 record(s)." in texts(at)
@@ -159,6 +175,7 @@ def test_attribution_page(db):
     t = table(at, ret, "Channel")
     assert t.loc["webinar", won] == "$20k"
     # drill-down: the deals credited to the webinar channel under W-shaped are D1 and D4 (L9's deal)
+    open_drill_down(at, "attribution_records")
     at.selectbox(key="attribution_pick").select("webinar")
     at.run()
     assert sorted(table(at, "deal_id")["deal_id"]) == ["D1", "D4"]

@@ -147,7 +147,12 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
     ),
     deal_touches AS (
         SELECT di.deal_id, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
-        FROM deals_in di JOIN campaign_touches t ON t.lead_id = di.lead_id AND t.touched_at <= di.created_at
+        FROM deals_in di
+        -- the semi-join is implied by the join; without it DuckDB, which cannot estimate the CTE, built the
+        -- join's hash table on every touch (18M rows at ten million leads) instead of the period's deals:
+        -- the whole query 1.51 -> 0.92 s there
+        JOIN (SELECT * FROM campaign_touches WHERE lead_id IN (SELECT lead_id FROM deals_in)) t
+          ON t.lead_id = di.lead_id AND t.touched_at <= di.created_at
     ),
     every_touch AS (  -- whatever their age
         SELECT * FROM deal_touches
