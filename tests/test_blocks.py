@@ -106,6 +106,20 @@ def test_current_stage_is_the_latest_row_entered_by_as_of(con):
     assert got == [("O", "proposal", datetime(2026, 7, 20)), ("W2", "discovery", datetime(2026, 7, 11))]
 
 
+def test_open_current_stage_is_current_stage_for_the_deals_open_at_as_of(con):
+    # W (won by as-of) and L (lost by as-of) have history too: CURRENT_STAGE reads it, the open-only block
+    # does not; W2, won after as-of, was open then and keeps its stage
+    given(con, DEALS + ";" + HISTORY + ";INSERT INTO deal_stage_history VALUES ('W', 'negotiation', '2026-07-25'), "
+               "('L', 'proposal', '2026-07-20')")
+    params = blocks.scope_params(Q3, AS_OF)
+    sql = "SELECT deal_id, stage, entered_at FROM current_stage ORDER BY 1"
+    assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.CURRENT_STAGE}", sql, params) == [
+        ("L", "proposal", datetime(2026, 7, 20)), ("O", "proposal", datetime(2026, 7, 20)),
+        ("W", "negotiation", datetime(2026, 7, 25)), ("W2", "discovery", datetime(2026, 7, 11))]
+    assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.OPEN_CURRENT_STAGE}", sql, params) == [
+        ("O", "proposal", datetime(2026, 7, 20)), ("W2", "discovery", datetime(2026, 7, 11))]
+
+
 def test_deal_conditions_select_the_deals_each_figure_counts(con):
     given(con, DEALS + ";" + HISTORY)
     params = blocks.scope_params(Q3, AS_OF) | {"stall_days": 30}

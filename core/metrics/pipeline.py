@@ -34,11 +34,11 @@ from core.periods import Period
 from core.semantic.blocks import (
     CLOSED_IN_TRAILING_YEAR,
     CREATED_IN_PERIOD,
-    CURRENT_STAGE,
     DAYS_IN_STAGE,
     DEAL_ASOF,
     EXPECTED_IN_PERIOD,
     LOST_IN_PERIOD,
+    OPEN_CURRENT_STAGE,
     OPEN_IN_PERIOD,
     SALES_CYCLE_DAYS,
     STAGE_NOW,
@@ -107,7 +107,7 @@ def _sums(
 ) -> list[dict]:
     """The SUMS called `names`, one row per value of `dim` (a `segment` column), or one row without it."""
     stage = bool({"stalled_deals", "snoozed_deals"} & set(names))  # only stalls need the stage and the snoozes
-    ctes = f"{DEAL_ASOF}, {CURRENT_STAGE}, {SNOOZES}" if stage else DEAL_ASOF
+    ctes = f"{DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}" if stage else DEAL_ASOF
     joins = (dim.deal_joins() if dim else "") + (f"\n    LEFT JOIN current_stage s ON s.deal_id = d.deal_id {SNOOZE_JOIN}"
                                                   if stage else "")
     select = ",\n           ".join(f"{SUMS[n]} AS {n}" for n in names)
@@ -587,7 +587,7 @@ def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict)
 def _deal_list_sql(kind: str, dim: Dimension | None) -> str:
     advanced = kind == "advanced"  # the only condition over `advanced`, which needs the period
     where = DEAL_KINDS[kind][1] + (f" AND ({dim.deal_sql()}) = $value" if dim else "")
-    return f"""WITH {DEAL_ASOF}, {CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
+    return f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
         SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage,
                CASE WHEN d.state = 'open' THEN {DAYS_IN_STAGE} END AS days_in_stage,
                {DIMENSIONS["rep"].deal_sql()} AS owner, {DIMENSIONS["team"].deal_sql()} AS owner_team,

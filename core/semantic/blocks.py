@@ -212,6 +212,16 @@ CURRENT_STAGE = """current_stage AS (
         FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_id
     )"""
 
+# CURRENT_STAGE for the deals open as of only (needs DEAL_ASOF): the pipeline reads a deal's current stage only
+# when it is open (stalls, days in stage; a closed deal's stage is its outcome, STAGE_NOW), and the semi-join
+# keeps the grouping to their history (72k of 888k deals at ten million leads: 0.28 -> 0.19 s for the headline).
+OPEN_CURRENT_STAGE = """current_stage AS (
+        SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
+        FROM deal_stage_history
+        WHERE entered_at <= $as_of AND deal_id IN (SELECT deal_id FROM deal_asof WHERE state = 'open')
+        GROUP BY deal_id
+    )"""
+
 # Over deal_asof d LEFT JOIN current_stage s: when the deal entered its current stage (creation when the
 # deal has no history row), and the stage itself (the recorded one when there is no history).
 # (a deal whose creation date is an importer's stamp and that has no history: unknown, so never stalled)
