@@ -29,7 +29,7 @@ import duckdb
 
 from core import edits
 from core.db import reads
-from core.metrics.funnel import Funnel, funnel, funnel_by
+from core.metrics.funnel import Funnel, funnel, funnel_by, funnels
 from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
@@ -196,7 +196,7 @@ class CascadeRates(Figures):
 @reads('records', 'quality_definition')
 def trailing_year_rates(con: duckdb.DuckDBPyConnection, as_of: datetime) -> CascadeRates:
     deals = trailing_year_deals(con, as_of)
-    f = funnel(con, trailing_year(as_of), as_of)
+    f = funnels(con, [trailing_year(as_of)], as_of, beside=False)[0]  # the stages' conversions only
     conv = f.conversions()
     rates = CascadeRates(
         avg_deal_size=deals.avg_won_deal_size,
