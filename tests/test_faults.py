@@ -215,12 +215,26 @@ def test_a_disk_that_fills_during_an_import_loses_nothing_and_the_space_comes_ba
     # import's database was invalidated (seen in 3 of 4 runs of this file beside others; 0 bytes each time)
     left = {p.name: p.stat().st_size for p in where.iterdir()}
     assert left.keys() <= {"tiny.duckdb", "tiny.duckdb.wal"} and left.get("tiny.duckdb.wal", 0) == 0, left
-    # the space is back, plus the 2 MiB removed (free_before + 1.0-1.3 MiB, measured): where the disk filled
-    # decides whether the failed import left dead blocks in the file (given back by core.db.reclaim at this open,
-    # less a checkpoint's three 256 KiB metadata blocks) or only in its log (removed); had neither happened, free
-    # space would be the 2 MiB just removed, some 2 MiB below free_before (the import took every byte there was)
-    assert shutil.disk_usage(where).free >= free_before - 512 * 1024
-    assert _leads(db) == TINY_LEADS
+    # the space is back for use, plus the 2 MiB removed: either given back to the disk (core.db.reclaim truncates
+    # the file's free tail at this open) or free inside the file for Accord's next write, depending on where
+    # DuckDB placed the failed import's blocks (measured: free_before + 1.0-1.3 MiB on the disk; in 2 whole-suite
+    # runs of 3 nothing came back to the disk, so the disk alone is not the measure). Had the failed import's
+    # blocks stayed in use, this would be the 2 MiB just removed, some 2 MiB below free_before.
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        inside = con.execute("SELECT free_blocks * block_size FROM pragma_database_size()").fetchone()[0]
+    finally:
+        con.close()
+    assert shutil.disk_usage(where).free + inside >= free_before - 512 * 1024, (shutil.disk_usage(where).free, inside)
+    # and trying again works on the same disk: a small import lands in that space
+    small = tmp_path / "few.csv"
+    small.write_text("lead_id,created_at,source,status,score,company\n"
+                     + "".join(f"N{i},2026-08-02 10:00:00,email,open,50,Retry {i}\n" for i in range(100)))
+    try:
+        assert cli.main(["import", "--db", str(db), "--preset", "accord", str(small)]) == 0, capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+    assert _leads(db) == TINY_LEADS + 100
 
 
 def test_on_a_disk_with_no_space_left_reports_still_read_and_imports_are_refused(tiny_db_copy, tmpfs, tmp_path):
