@@ -717,18 +717,22 @@ def rejected_quality_leads(con: duckdb.DuckDBPyConnection, period: Period, as_of
                        params))[0]
 
 
+def _only_row(frame: pd.DataFrame) -> dict[str, Any]:
+    """A one-row frame's values as Python values, None where undefined; read column by column, because a row
+    of mixed columns comes out as floats (8 met would read "8.0")."""
+    values = {c: frame[c].iloc[0] for c in frame.columns}
+    return {c: None if pd.isna(v) else v.item() if hasattr(v, "item") else v for c, v in values.items()}
+
+
 @reads('records', 'sla_policy', 'quality_definition')
 def sla_headline(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> SlaHeadline:
-    """Both sides' cards for the SLA page, from the same functions the Overview and the report use."""
+    """Both sides' cards for the SLA page and its team, rep and source tables (`by`), from one SLA query; the
+    sales side's headline equals response_sla's (the Overview's and the report's: asserted in tests)."""
     rejected = rejected_quality_leads(con, period, as_of)
     by = sla_breakdowns(con, period, as_of)
     sales_notes = sales_side_notes(con)
-    # the headline row of the same query the page's tables come from (a row always: () over no lead counts 0)
-    head = by[""]
-    values = {k: None if pd.isna(v) else v.item() if hasattr(v, "item") else v  # column by column: a row
-              for k, v in ((c, head[c].iloc[0]) for c in head.columns)} if len(head) else {}  # would be floats
     return SlaHeadline(
-        response=ResponseSla(notes=sales_notes) if sales_notes else _response(con, values),
+        response=ResponseSla(notes=sales_notes) if sales_notes else _response(con, _only_row(by[""])),
         by={k: v for k, v in by.items() if k},
         delivery=delivery(con, period, as_of),
         rejected=rejected,
