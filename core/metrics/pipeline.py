@@ -569,34 +569,48 @@ RECORDS_LIMIT = 200
 # longest in one stage first; snoozed: the soonest back in the count; otherwise biggest first
 _ORDER = {"stalled": "days_in_stage DESC, deal_id", "snoozed": "snoozed_until, deal_id", "at_risk": "amount DESC, deal_id"}
 # What a list of stalls shows beyond every deal list's columns: the threshold it was judged on, the snooze.
-_STALL_COLUMNS = {"stalled": f", {THRESHOLD_DAYS} AS stall_after_days", "at_risk": f", {THRESHOLD_DAYS} AS stall_after_days",
-                  "snoozed": f", {THRESHOLD_DAYS} AS stall_after_days, z.until AS snoozed_until, "
-                             "z.snoozed_by, z.snooze_reason"}
+_STALL_COLUMNS = {"stalled": {"stall_after_days": THRESHOLD_DAYS}, "at_risk": {"stall_after_days": THRESHOLD_DAYS},
+                  "snoozed": {"stall_after_days": THRESHOLD_DAYS, "snoozed_until": "z.until",
+                              "snoozed_by": "z.snoozed_by", "snooze_reason": "z.snooze_reason"}}
 
 
 def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict) -> Records:
     """The first $limit rows of the query `base` in `order` (its output columns) and how many rows it has,
     from one run of it: the count is a window over every row, taken before the limit (counting in a query
     of its own ran the whole base twice)."""
-    frame = run(con, f"SELECT *, count(*) OVER () AS _total FROM ({base}) ORDER BY {order} LIMIT $limit",
-                params).df()
+    return _counted(run(con, f"SELECT *, count(*) OVER () AS _total FROM ({base}) ORDER BY {order} LIMIT $limit",
+                        params).df(), params)
+
+
+def _counted(frame: pd.DataFrame, params: dict) -> Records:
+    """Records from rows that carry the count of them all before the limit (`_total`)."""
     total = int(frame["_total"].iloc[0]) if len(frame) else 0
     return Records(frame=frame.drop(columns="_total"), total=total, limit=int(params["limit"]))
 
 
-def _deal_list_sql(kind: str, dim: Dimension | None) -> str:
+def _deal_list_sql(kind: str, dim: Dimension | None, order: str, limited: bool) -> str:
+    """The deals of `kind` (of one value of `dim`) in `order` (output columns), the first $limit when `limited`,
+    each with the count of them all (`_total`). The owner, team and source are joined to the rows kept, after
+    the limit: the source's join probes every lead (0.26 s at ten million leads) for a list that shows 200."""
     advanced = kind == "advanced"  # the only condition over `advanced`, which needs the period
     where = DEAL_KINDS[kind][1] + (f" AND ({dim.deal_sql()}) = $value" if dim else "")
-    return f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
+    stall = _STALL_COLUMNS.get(kind, {})
+    kept = f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
         SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage,
                CASE WHEN d.state = 'open' THEN {DAYS_IN_STAGE} END AS days_in_stage,
-               {DIMENSIONS["rep"].deal_sql()} AS owner, {DIMENSIONS["team"].deal_sql()} AS owner_team,
-               {DIMENSIONS["source"].deal_sql()} AS source, d.lead_id,
-               d.created_at, d.expected_close_on, d.closed_at{_STALL_COLUMNS.get(kind, "")}
-        FROM deal_asof d {DEAL_JOINS}
+               d.lead_id, d.owner_id, d.created_at, d.expected_close_on, d.closed_at,
+               {"".join(f"{sql} AS {name}, " for name, sql in stall.items())}count(*) OVER () AS _total
+        FROM deal_asof d {dim.deal_joins() if dim else ""}
         LEFT JOIN current_stage s ON s.deal_id = d.deal_id {SNOOZE_JOIN}
         {"LEFT JOIN advanced a ON a.deal_id = d.deal_id" if advanced else ""}
-        WHERE {where}"""
+        WHERE {where}
+        ORDER BY {order}{" LIMIT $limit" if limited else ""}"""
+    return f"""SELECT d.deal_id, d.account, d.amount, d.stage, d.days_in_stage,
+               {DIMENSIONS["rep"].deal_sql()} AS owner, {DIMENSIONS["team"].deal_sql()} AS owner_team,
+               {DIMENSIONS["source"].deal_sql()} AS source, d.lead_id,
+               d.created_at, d.expected_close_on, d.closed_at{"".join(f", d.{name}" for name in stall)}, d._total
+        FROM ({kept}) d {DEAL_JOINS}
+        ORDER BY {order}"""
 
 
 @reads('records', 'stalls')
@@ -616,8 +630,8 @@ def deal_records(
         raise ValueError(f"unknown kind of deal {kind!r}")
     dim = dimension(segment, PIPELINE_DIMENSIONS) if segment is not None else None
     params = scope_params(period, as_of) | stall_params(con, stall_days) | {"limit": int(limit), "value": value}
-    base = _deal_list_sql(kind, dim)
-    return bounded(con, base, _ORDER.get(kind, "amount DESC, deal_id"), params)
+    return _counted(run(con, _deal_list_sql(kind, dim, _ORDER.get(kind, "amount DESC, deal_id"), True), params).df(),
+                    params)
 
 
 @reads('records', 'stalls')
@@ -628,5 +642,5 @@ def stalled_deals(
     (the rules, else stall_days) and that no snooze holds out, longest in stage first (the first `limit` of
     them when given): deal_records' list, for any period."""
     params = scope_params(None, as_of) | stall_params(con, stall_days) | {"limit": limit}
-    sql = f"{_deal_list_sql('stalled', None)} ORDER BY {_ORDER['stalled']}"
-    return run(con, sql + (" LIMIT $limit" if limit is not None else ""), params).df()
+    sql = _deal_list_sql("stalled", None, _ORDER["stalled"], limit is not None)
+    return run(con, sql, params).df().drop(columns="_total")
