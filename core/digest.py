@@ -26,7 +26,7 @@ from core.metrics.changes import Changes, changes
 from core.metrics.gaps import stage_gaps
 from core.metrics.goals import goal_plan, stage_rows
 from core.metrics.pipeline import deal_records
-from core.metrics.sla import sla_weekly
+from core.metrics.sla import sla_headline
 from core.periods import Period
 from core.report import Headline, forecast_sentence, headline, headline_notes, report_dict
 from core.semantic.blocks import one_row
@@ -175,7 +175,7 @@ def _charts(call: Callable[..., Any], h: Headline, period: Period, as_of: dateti
         out.append(("Target vs actual to date", progress))
     if h.funnel.leads:
         out.append(("The period's funnel", funnel_chart(funnel_frame(h.funnel))))
-    weekly = call(sla_weekly, period, as_of)
+    weekly = call(sla_headline, period, as_of).by["week"]  # the SLA page's one query, shared
     if len(weekly):
         out.append(("Speed to lead, week by week", weekly_trend_chart(weekly)))
     return out

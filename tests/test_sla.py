@@ -146,9 +146,11 @@ def test_page_headline_from_the_breakdown_query_equals_the_headline_query(world)
     h = sla.sla_headline(world, Q3, AS_OF)
     assert h.response == sla.response_sla(world, Q3, AS_OF)
     assert isinstance(h.response.met, int) and h.response.met_note == "8 of 11 met"
-    assert sorted(h.by) == ["rep", "source", "team"]
-    for by, frame in h.by.items():
-        assert frame.equals(sla.sla_by(world, Q3, AS_OF, by))
+    assert sorted(h.by) == ["rep", "source", "team", "week"]
+    for by in ("rep", "source", "team"):
+        assert h.by[by].equals(sla.sla_by(world, Q3, AS_OF, by))
+    assert h.by["week"].equals(sla.sla_weekly(world, Q3, AS_OF))
+    for frame in h.by.values():
         assert frame["quality_leads"].sum() == h.response.quality_leads  # every grouping adds up
 
 

@@ -249,7 +249,7 @@ class SlaHeadline:
     elapsed_share: float
     sales_notes: list[str] = field(default_factory=list)  # why the response SLA cannot be measured
     rejected_note: str | None = None  # why rejections cannot be counted, when leads exist
-    by: dict[str, pd.DataFrame] = field(default_factory=dict)  # sla_by's frames, from the same query
+    by: dict[str, pd.DataFrame] = field(default_factory=dict)  # sla_by's frames and 'week', one query
 
     @property
     def sales_cards(self) -> list[tuple[str, object, str | None]]:
@@ -474,53 +474,64 @@ def sla_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, by: 
 _GROUP_COLUMNS = tuple(dict.fromkeys(c for keys in _GROUPINGS.values() for c in keys))
 
 
+# The weekly trend groups by the ISO week of clock start (after the other groupings' columns in GROUPING()).
+_WEEK_COLUMNS = (*_GROUP_COLUMNS, "week_start")
+_WEEKLY = ("week", "week_start", *SALES_AGGREGATES)
+
+
 def _grouping_id(keys: tuple[str, ...]) -> int:
-    """GROUPING(*_GROUP_COLUMNS) of the rows grouped by `keys`: a bit set for every column not grouped by."""
-    return sum(1 << i for i, c in enumerate(reversed(_GROUP_COLUMNS)) if c not in keys)
+    """GROUPING(*_WEEK_COLUMNS) of the rows grouped by `keys`: a bit set for every column not grouped by."""
+    return sum(1 << i for i, c in enumerate(reversed(_WEEK_COLUMNS)) if c not in keys)
 
 
 @reads('records', 'sla_policy', 'quality_definition')
 def sla_breakdowns(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict[str, pd.DataFrame]:
-    """The headline ('', one row) and every grouping of _GROUPINGS, from one pass over the per-lead rows
-    (GROUPING SETS): the per-lead SLA is most of the cost, and a query per grouping computed it again each
-    time (headline, team, rep and source: 1.8 s -> 0.6 s at ten million leads)."""
+    """The headline ('', one row), every grouping of _GROUPINGS and the weekly trend ('week': every ISO week of
+    the period up to as-of, its counts 0 where no clock started) from one pass over the per-lead rows (GROUPING
+    SETS): the per-lead SLA is most of the cost, and a query per table computed it again each time (headline,
+    team, rep and source: 1.8 s -> 0.6 s at ten million leads; the weekly trend's own query took 0.48 s more)."""
     if sales_side_notes(con):
-        return {"": pd.DataFrame(columns=list(SALES_AGGREGATES)),
+        return {"": pd.DataFrame(columns=list(SALES_AGGREGATES)), "week": pd.DataFrame(columns=list(_WEEKLY)),
                 **{by: pd.DataFrame(columns=[*keys, *SALES_AGGREGATES]) for by, keys in _GROUPINGS.items()}}
     params = scope_params(period, as_of)
-    columns = ", ".join(_GROUP_COLUMNS)
+    columns = ", ".join(_WEEK_COLUMNS)
+    names = ", ".join(SALES_AGGREGATES)
     aggregates = ", ".join(f"{sql} AS {name}" for name, sql in SALES_AGGREGATES.items())
-    sets = ", ".join(f"({', '.join(keys)})" for keys in ((), *_GROUPINGS.values()))
+    sets = ", ".join(f"({', '.join(keys)})" for keys in ((), *_GROUPINGS.values(), ("week_start",)))
+    week = _grouping_id(("week_start",))  # an int of our own
+    # a week in which no clock started reads 0 for the counts (and undefined for the rest)
+    figures = ", ".join(f"coalesce(p.{c}, 0)" if c in SALES_COUNTS else f"p.{c}" for c in SALES_AGGREGATES)
+    others = ", ".join("NULL" for _ in _GROUP_COLUMNS)
     # within one grouping the other key columns are all NULL, so ordering by every key orders each by its own
-    frame = run(con, f"""SELECT GROUPING({columns}) AS grouping_id, {columns}, {aggregates}
-        FROM ({sla_leads_sql(con, params)}) GROUP BY GROUPING SETS ({sets}) ORDER BY grouping_id, {columns}""",
-                params).df()
-    out = {}
-    for by, keys in {"": (), **_GROUPINGS}.items():
-        part = frame[frame["grouping_id"] == _grouping_id(keys)]
-        out[by] = part[[*keys, *SALES_AGGREGATES]].reset_index(drop=True)
-    return out
-
-
-@reads('records', 'sla_policy', 'quality_definition')
-def sla_weekly(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
-    """Response-SLA figures per ISO week of clock start, every week of the period up to as-of."""
-    columns = ["week", "week_start", *SALES_AGGREGATES]
-    if sales_side_notes(con):
-        return pd.DataFrame(columns=columns)
-    params = scope_params(period, as_of)
-    figures = ", ".join(f"coalesce(p.{c}, 0) AS {c}" if c in SALES_COUNTS else f"p.{c}" for c in SALES_AGGREGATES)
-    sql = f"""
-        WITH per_week AS ({_sales_sql(con, params, {"week_start": "date_trunc('week', clock_start)"})}),
+    frame = run(con, f"""
+        WITH grouped AS (
+            SELECT GROUPING({columns}) AS grouping_id, {columns}, {aggregates}
+            FROM (SELECT *, date_trunc('week', clock_start) AS week_start FROM ({sla_leads_sql(con, params)}))
+            GROUP BY GROUPING SETS ({sets})
+        ),
         weeks AS (
             SELECT unnest(generate_series(date_trunc('week', $start),
                                           date_trunc('week', least($end - INTERVAL 1 MICROSECOND, $as_of)),
                                           INTERVAL 1 WEEK)) AS week_start
         )
-        SELECT printf('%d-W%02d', isoyear(w.week_start), week(w.week_start)) AS week, w.week_start, {figures}
-        FROM weeks w LEFT JOIN per_week p ON p.week_start = w.week_start
-        ORDER BY w.week_start"""
-    return run(con, sql, params).df()[columns]
+        SELECT grouping_id, {columns}, NULL AS week, {names} FROM grouped WHERE grouping_id <> {week}
+        UNION ALL
+        SELECT {week}, {others}, w.week_start, printf('%d-W%02d', isoyear(w.week_start), week(w.week_start)), {figures}
+        FROM weeks w LEFT JOIN (SELECT * FROM grouped WHERE grouping_id = {week}) p ON p.week_start = w.week_start
+        ORDER BY grouping_id, {columns}""", params).df()
+    out = {}
+    for by, keys in {"": (), **_GROUPINGS}.items():
+        part = frame[frame["grouping_id"] == _grouping_id(keys)]
+        out[by] = part[[*keys, *SALES_AGGREGATES]].reset_index(drop=True)
+    out["week"] = frame[frame["grouping_id"] == week][list(_WEEKLY)].reset_index(drop=True)
+    return out
+
+
+@reads('records', 'sla_policy', 'quality_definition')
+def sla_weekly(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> pd.DataFrame:
+    """Response-SLA figures per ISO week of clock start, every week of the period up to as-of (a part of the SLA
+    page's one query, sla_breakdowns: the page and the digest read it from sla_headline(...).by['week'])."""
+    return sla_breakdowns(con, period, as_of)["week"]
 
 
 @dataclass
