@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -25,6 +26,7 @@ from core import lake
 from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+T = TypeVar("T")
 SCHEMA_VERSION = 6
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
@@ -92,6 +94,23 @@ class NewerSchema(AccordError):
 class WriteRace(AccordError):
     """On DuckLake, another process's write overlapped this one, which was rolled back whole (core.lake);
     callers with a state check (core.edits) retry it."""
+
+
+def retry_races(run: Callable[[], T], *, tries: int, pause: Callable[[int], float],
+                again: Callable[[int], None] | None = None) -> T:
+    """`run()`, run again after each WriteRace up to `tries` times, `pause(attempt)` seconds apart (`again`
+    told of each new try); the last race is raised. For writes that start with their own state check (a save,
+    an import), so the run after a race sees what the other process wrote."""
+    for attempt in range(tries + 1):
+        try:
+            return run()
+        except WriteRace:
+            if attempt == tries:
+                raise
+            time.sleep(pause(attempt))
+            if again is not None:
+                again(attempt + 1)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 
@@ -477,7 +496,9 @@ def reclaim(con: duckdb.DuckDBPyConnection) -> int:
     if not free:
         return 0
     try:
-        set_meta(con, "space_reclaimed_at", utc_stamp())
+        from core.periods import utc_now  # core.periods imports this module
+
+        set_meta(con, "space_reclaimed_at", utc_now().isoformat(sep=" "))
         con.execute("CHECKPOINT")
     except duckdb.Error:
         return 0  # busy (another transaction) or still full: the next open tries again
@@ -511,12 +532,6 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def _updated(result: duckdb.DuckDBPyConnection) -> int:
     row = result.fetchone()
     return int(row[0]) if row and row[0] else 0
-
-
-def utc_stamp() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 # What a write can change, each with its own version counter, so a cache keyed on the domains a figure

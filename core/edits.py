@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ import duckdb
 from pydantic import BaseModel, ValidationError
 
 from core import quality, signoff
-from core.db import WriteRace, reads, refresh_views, transaction
+from core.db import reads, refresh_views, retry_races, transaction
 from core.errors import AccordError
 from core.models import (
     DEFAULT_QUALITY_DEFINITION,
@@ -422,21 +421,19 @@ def save(
     reason = _required(reason, "Say why you are making this change (the reason is kept in the history).")
     check_right(con, actor, kind)
     saved_at = now or utc_now()
-    for attempt in range(RACE_RETRIES + 1):
-        try:
-            with _unit(con, kind, subject, expected_version, CHANGES.get(kind, (kind,))) as cur:
-                version = _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
-                                  expected_version=expected_version, effective_from=effective_from or saved_at)
-                if isinstance(model, Exclusion):
-                    _apply_exclusion(cur, model)
-                return version
-        except WriteRace:
-            # DuckLake: another process's write overlapped ours and ours was rolled back whole. Run again from
-            # the state check: a save of the same subject is now a Conflict, any other write is no obstacle.
-            if attempt == RACE_RETRIES:
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # apart, so the same two do not meet again
-    raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def write() -> Version:
+        with _unit(con, kind, subject, expected_version, CHANGES.get(kind, (kind,))) as cur:
+            version = _append(cur, kind, subject, model, author=actor.label, saved_at=saved_at, reason=reason,
+                              expected_version=expected_version, effective_from=effective_from or saved_at)
+            if isinstance(model, Exclusion):
+                _apply_exclusion(cur, model)
+            return version
+
+    # DuckLake: another process's write overlapped ours and ours was rolled back whole. It runs again from the
+    # state check: a save of the same subject is now a Conflict, any other write is no obstacle. Apart at
+    # random, so the same two do not meet again.
+    return retry_races(write, tries=RACE_RETRIES, pause=lambda attempt: random.uniform(0.01, 0.05) * (attempt + 1))
 
 
 def _apply_exclusion(cur: duckdb.DuckDBPyConnection, exclusion: Exclusion) -> None:

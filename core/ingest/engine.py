@@ -2,7 +2,6 @@
 everything in one transaction, with a record per file and the refused rows in quarantine."""
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -12,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.db import WriteRace, get_meta, reads, set_meta, transaction
+from core.db import get_meta, reads, retry_races, set_meta, transaction
 from core.errors import AccordError
 from core.ingest.canonical import STAMPS, TABLE_ORDER, ident
 from core.ingest.presets import PRESETS
@@ -211,30 +210,28 @@ def import_files(
     report(0.4, "Checking and writing rows")
     read_counts = [run.rows_read for run in runs]
     noted = len(messages)
-    for attempt in range(WRITE_RACE_RETRIES + 1):
-        # a DuckLake write race (another process wrote at the same moment) rolled the whole import back: it is
-        # written again from the same parsed files, with every count started afresh
+
+    def write() -> tuple[dict[str, TableCounts], list[Flag]]:
+        # after a DuckLake write race rolled the whole import back it is written again from the same parsed
+        # files, with every count started afresh
         del messages[noted:]
         for run, read in zip(runs, read_counts):
             run.rows_read, run.rows_loaded, run.rows_updated, run.rows_quarantined = read, 0, 0, 0
-        try:
-            by_table, flags = _write(con, p, recognised, runs, hashes, messages, now, actor, replace_existing,
-                                     report)
-            break
-        except WriteRace:
-            if attempt == WRITE_RACE_RETRIES:
-                raise
-            # an import is long beside a save, so it loses every race to a burst of saves: it waits longer
-            # each time (0.2 s growing to 3 s; about 20 s over all tries) for the burst to pass
-            time.sleep(min(0.2 * 1.5 ** attempt, 3.0))
-            report(0.4, f"Another process wrote at the same moment; writing again (try {attempt + 2})")
-        except AccordError:
-            raise
-        except Exception as exc:  # roll back (done by transaction) and say so in one line
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ImportFailed(
-                f"The import failed and nothing was saved ({type(exc).__name__}: {detail[:300]})."
-            ) from exc
+        return _write(con, p, recognised, runs, hashes, messages, now, actor, replace_existing, report)
+
+    try:
+        # an import is long beside a save, so it loses every race to a burst of saves: it waits longer each
+        # time (0.2 s growing to 3 s; about 20 s over all tries) for the burst to pass
+        by_table, flags = retry_races(
+            write, tries=WRITE_RACE_RETRIES, pause=lambda attempt: min(0.2 * 1.5 ** attempt, 3.0),
+            again=lambda n: report(0.4, f"Another process wrote at the same moment; writing again (try {n + 1})"))
+    except AccordError:
+        raise
+    except Exception as exc:  # roll back (done by transaction) and say so in one line
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportFailed(
+            f"The import failed and nothing was saved ({type(exc).__name__}: {detail[:300]})."
+        ) from exc
     ordered = {t: by_table[t] for t in TABLE_ORDER if t in by_table}
     for run in runs:
         if run.rows_quarantined:
