@@ -61,8 +61,8 @@ notes(headline_notes(h), expanded=h.funnel.leads is None)
 # The same point of the previous period is a second headline (as long to compute as the first, 1 s at ten
 # million leads when not cached): read last, so every figure above shows first and the changes follow.
 if point is not None:
-    changes = card_changes(h, headline(None, point.period, point.moment, scope.stall_days, call=data.cached),
-                           point.words)
+    changes = card_changes(h, headline(None, point.period, point.moment, scope.stall_days, call=data.cached,
+                                       cards_only=True), point.words)
     for slot, name, value, delta in slots:
         if name in changes:
             measure(slot, name, value, delta=delta, status=statuses.get(name), change=changes[name])

@@ -47,6 +47,7 @@ from core.report import (
     change_text,
     comparison_point,
     headline,
+    headline_cards,
     report_dict,
 )
 
@@ -260,6 +261,11 @@ def test_statuses_and_changes_of_the_tiny_world(tiny):
     # win rate: 3 of 5 now (D1 D3 D9 won, D5 D7 lost); 2 of 3 then (D8 D9 won, D7 lost)
     assert changes["win_rate"] == "−6.7 pts vs 2026-Q2"
     assert "goal" not in changes
+    # the Overview reads the earlier headline with cards_only: every card the same, the deals beside the funnel left out
+    lean = headline(tiny, parse_period("2026-Q2"), datetime(2026, 5, 16, 12), cards_only=True)
+    assert headline_cards(lean) == headline_cards(before)
+    assert card_changes(h, lean, "vs 2026-Q2") == changes
+    assert before.funnel.sales_sourced_deals is not None and lean.funnel.sales_sourced_deals is None
 
 
 def test_report_json_has_the_forecast(world):

@@ -180,6 +180,12 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
 
 
 @reads('records', 'quality_definition')
+def funnel_stages(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Funnel:
+    """`funnel` without the deals beside it (those fields None): the stages only, for a reader of nothing else."""
+    return funnels(con, [period], as_of, beside=False)[0]
+
+
+@reads('records', 'quality_definition')
 def funnel_by(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str) -> pd.DataFrame:
     """One funnel row per value of a dimension (core.semantic.dimensions, at the lead grain), most leads
     first. A missing value reads as the dimension says ('(not set)', '(no campaign)', 'unassigned')."""

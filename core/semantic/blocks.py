@@ -83,17 +83,16 @@ class Present(frozenset):
 def tables_with_rows(con: duckdb.DuckDBPyConnection) -> Present:
     """Canonical tables that hold at least one row figures can use (an import may lack whole tables),
     with the stamped creation dates of leads and deals (Present)."""
-    parts = " UNION ALL ".join(
-        f"SELECT '{t}' AS t WHERE EXISTS (SELECT 1 FROM {t})" for t in TABLES if t not in ("leads", "deals")
-    )  # allow-listed names
-    found = {r[0] for r in con.execute(parts).fetchall()}
-    undated, totals = {}, {}
-    stamps, exclusions = one_row(con.execute(
-        "SELECT (SELECT count(*) FROM import_stamps), (SELECT count(*) FROM exclusions)"))
-    if not stamps and not exclusions:  # the usual case, in a few milliseconds at ten million leads
-        row = one_row(con.execute("SELECT EXISTS (SELECT 1 FROM leads), EXISTS (SELECT 1 FROM deals)"))
-        found |= {t for t, has in zip(("leads", "deals"), row) if has}
+    # One query (each figure asks, ten times a page): the tables, stamps and exclusions that have a row. A
+    # WHERE EXISTS stops at the first row (an EXISTS in a SELECT list reads every row: 14 ms at a million
+    # leads against 0.7); names are allow-listed
+    found = {r[0] for r in con.execute(" UNION ALL ".join(
+        f"SELECT '{t}' AS t WHERE EXISTS (SELECT 1 FROM {t})" for t in (*TABLES, "import_stamps", "exclusions")
+    )).fetchall()}
+    if not found & {"import_stamps", "exclusions"}:  # the usual case, in a few milliseconds at ten million leads
         return Present(found)
+    found -= {"leads", "deals", "import_stamps", "exclusions"}
+    undated, totals = {}, {}
     for table in ("leads", "deals"):
         # EXISTS stops at the first row; the counts are of the raw table (fast), the stamps a tiny join
         dated = "WHERE created_known" if table == "leads" else ""
