@@ -16,7 +16,7 @@ import duckdb
 
 from core.db import reads
 from core.metrics.forecast import COMPLIANCE_TARGET, Forecast, forecast, pace_status, previous_point
-from core.metrics.funnel import Funnel, funnel, funnel_stages
+from core.metrics.funnel import Funnel, funnel_beside, funnel_stages, with_beside
 from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
@@ -56,12 +56,12 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
         return Headline(goal=goal, funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(),
                         pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
                         forecast=call(forecast, period, as_of) if with_forecast else None)
-    cohort = call(funnel_stages if cards_only else funnel, period, as_of)
+    stages = call(funnel_stages, period, as_of)  # the goal plan's actuals read the same section
     return Headline(
         goal=goal,
-        funnel=cohort,
+        funnel=stages if cards_only else with_beside(stages, call(funnel_beside, period, as_of)),
         sla=call(response_sla, period, as_of),
-        delivery=call(delivery, period, as_of, cohort),
+        delivery=call(delivery, period, as_of, stages),
         pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
         forecast=call(forecast, period, as_of) if with_forecast else None,
     )

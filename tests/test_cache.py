@@ -86,7 +86,7 @@ def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_onl
 
     data, q3, computed = app_db, parse_period("2026-Q3"), []
     first = report.headline(None, q3, AS_OF, call=_counting(data, computed))
-    assert sorted(computed) == ["delivery", "funnel", "goal_status", "pipeline", "response_sla"]
+    assert sorted(computed) == ["delivery", "funnel_beside", "funnel_stages", "goal_status", "pipeline", "response_sla"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)
@@ -103,7 +103,7 @@ def test_after_a_goal_save_the_plan_keeps_the_trailing_rates_and_the_actuals(app
 
     data, q3, computed = app_db, parse_period("2026-Q3"), []
     first = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
-    assert sorted(computed) == ["funnel", "goal_revenue", "goal_version", "stage_actuals", "trailing_year_rates"]
+    assert sorted(computed) == ["funnel_stages", "goal_revenue", "goal_version", "stage_actuals", "trailing_year_rates"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)
@@ -113,3 +113,19 @@ def test_after_a_goal_save_the_plan_keeps_the_trailing_rates_and_the_actuals(app
     assert after.trailing == first.trailing  # the same trailing-year rates, from the cache
     # the cascade follows the goal: 120,000 / 100,000 of every stage's target (won deals: 5.45 → 6.55)
     assert after.targets["won"] == pytest.approx(first.targets["won"] * 1.2)
+
+
+def test_the_goal_plan_reads_the_funnel_stages_the_overview_computed(app_db):
+    from core import report
+    from core.metrics.goals import goal_plan
+    from core.periods import parse_period
+
+    data, q3, computed = app_db, parse_period("2026-Q3"), []
+    h = report.headline(None, q3, AS_OF, call=_counting(data, computed))
+    computed.clear()
+    plan = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
+    assert "funnel_stages" not in computed and "funnel_beside" not in computed
+    # tiny Q3 cohort: 8 leads, 5 quality, 3 accepted, as the Overview's funnel says
+    actual = plan.stages.set_index("stage")["actual"]
+    assert [actual[s] for s in ("leads", "quality_leads", "accepted")] == [h.funnel.leads, h.funnel.quality_leads,
+                                                                           h.funnel.accepted] == [8, 5, 3]

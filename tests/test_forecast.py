@@ -38,6 +38,7 @@ from core.metrics.forecast import (
     pace_status,
     quantile,
 )
+from core.metrics.funnel import funnel
 from core.metrics.pipeline import won_revenue
 from core.periods import parse_period
 from core.report import (
@@ -266,6 +267,9 @@ def test_statuses_and_changes_of_the_tiny_world(tiny):
     assert headline_cards(lean) == headline_cards(before)
     assert card_changes(h, lean, "vs 2026-Q2") == changes
     assert before.funnel.sales_sourced_deals is not None and lean.funnel.sales_sourced_deals is None
+    # the headline's funnel is two cached sections (the stages, the deals beside them) that make funnel()'s
+    assert h.funnel == funnel(tiny, Q3, datetime(2026, 8, 15, 12))
+    assert before.funnel == funnel(tiny, parse_period("2026-Q2"), datetime(2026, 5, 16, 12))
 
 
 def test_report_json_has_the_forecast(world):

@@ -12,7 +12,7 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -173,6 +173,10 @@ def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: da
     return results
 
 
+# The Funnel fields the deals beside it fill (_beside_sql's counts, in order).
+BESIDE_FIELDS = ("sales_sourced_deals", "sales_sourced_won", "deals_with_unknown_lead")
+
+
 @reads('records', 'quality_definition')
 def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, schedule=None) -> Funnel:
     """The whole period's funnel with the deals beside it (sales-sourced, unqualified-sourced)."""
@@ -181,8 +185,25 @@ def funnel(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, sche
 
 @reads('records', 'quality_definition')
 def funnel_stages(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Funnel:
-    """`funnel` without the deals beside it (those fields None): the stages only, for a reader of nothing else."""
+    """`funnel` without the deals beside it (BESIDE_FIELDS None): the stages, for readers of nothing else
+    (the goal plan's actuals, the Overview's comparison); `with_beside` adds them."""
     return funnels(con, [period], as_of, beside=False)[0]
+
+
+@reads('records')
+def funnel_beside(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> dict[str, int]:
+    """The deals beside the period's funnel, BESIDE_FIELDS → count ({} without deals): `funnel`'s own query,
+    a cached section of its own so that pages reading only the stages skip it (it probes every lead)."""
+    if "deals" not in tables_with_rows(con):
+        return {}
+    params = scope_params(None, as_of)
+    _, *counts = run(con, _beside_sql(params, [period]), params).fetchall()[0]
+    return dict(zip(BESIDE_FIELDS, counts))
+
+
+def with_beside(stages: Funnel, beside: dict[str, int]) -> Funnel:
+    """funnel_stages' result with funnel_beside's counts: what `funnel` gives."""
+    return replace(stages, notes=list(stages.notes), **beside)
 
 
 @reads('records', 'quality_definition')

@@ -29,7 +29,7 @@ import duckdb
 
 from core import edits
 from core.db import reads
-from core.metrics.funnel import Funnel, funnel, funnel_by, funnels
+from core.metrics.funnel import Funnel, funnel, funnel_by, funnel_stages, funnels
 from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
@@ -441,8 +441,8 @@ def goal_plan(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: date
                 )
                 break
     if segment is None:
-        # the period's funnel as its own call: the headline beside the plan asks for the same one
-        actuals = call(stage_actuals, period, as_of, call(funnel, period, as_of))
+        # the period's funnel stages as their own call: the Overview's headline asks for the same section
+        actuals = call(stage_actuals, period, as_of, call(funnel_stages, period, as_of))
         plan.notes.extend(actuals.notes)
         plan.stages = pd.DataFrame([
             {**_stage_columns(stage, plan.rates, plan.trailing), "share": 1.0,
