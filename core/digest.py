@@ -29,7 +29,7 @@ from core.metrics.pipeline import deal_records
 from core.metrics.sla import sla_headline
 from core.periods import Period
 from core.report import Headline, forecast_sentence, headline, headline_notes, report_dict
-from core.semantic.blocks import one_row
+from core.semantic.blocks import one_row, section_caller
 from core.semantic.enums import DEAL_STAGE_LABELS
 from core.semantic.measures import MEASURES, fmt
 
@@ -122,12 +122,7 @@ def build_digest(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: d
     """The digest of `period`. `call(fn, *args)` computes each part (default fn(con, *args)); the page passes its
     cache (ui.data.cached) with the arguments the other pages use, so a digest opened after the Overview,
     Pipeline or What changed reuses their figures instead of computing them again."""
-    if call is None:
-        if con is None:
-            raise ValueError("build_digest needs a connection or a call")
-
-        def call(fn: Callable[..., Any], *args: Any) -> Any:
-            return fn(con, *args)
+    call = section_caller(con, call, "build_digest")
 
     h: Headline = headline(None, period, as_of, stall_days, call=call, with_forecast=True)
     d = Digest(period=period, as_of=as_of, report=report_dict(h, period, as_of))
@@ -136,7 +131,7 @@ def build_digest(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: d
     sentence = forecast_sentence(h)
     if sentence:
         d.sentences.append(sentence)
-    frame = call(stage_gaps, period, as_of, None).frame
+    frame = stage_gaps(None, period, as_of, None, call=call).frame
     if len(frame) and "revenue_at_stake" in frame:
         d.gaps = frame.sort_values("revenue_at_stake", ascending=False, na_position="last").head(3)
     stalled = call(deal_records, period, as_of, "stalled", None, None, stall_days)

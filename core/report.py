@@ -21,6 +21,7 @@ from core.metrics.goals import Goal, goal_status
 from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
+from core.semantic.blocks import section_caller
 from core.semantic.measures import MEASURES, fmt
 
 
@@ -44,12 +45,7 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     estimate (core.metrics.forecast) is computed `with_forecast` only: the same point of the previous period,
     read for the change on each card, needs none. `cards_only` leaves out what no card reads, the deals beside
     the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads)."""
-    if call is None:
-        if con is None:
-            raise ValueError("headline needs a connection or a call")
-
-        def call(fn: Callable[..., Any], *args: Any) -> Any:
-            return fn(con, *args)
+    call = section_caller(con, call, "headline")
 
     goal = call(goal_status, period, as_of)
     if goal_only:  # Shared goals' header: the goal, its coverage and landing; no funnel or SLA to compute

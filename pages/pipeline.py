@@ -118,7 +118,7 @@ def gap_section() -> None:
     split = st.selectbox("Split by", [None, *splits], format_func=lambda s: "Whole funnel" if s is None else splits[s],
                          key=f"{KEY}_gap_segment",
                          help="The Goals page's split: each stage's target shared out by the segment's trailing-year share.")
-    gaps = data.cached(stage_gaps, period, as_of, split)
+    gaps = stage_gaps(None, period, as_of, split, call=data.cached)  # its sections cached, shared with Shared goals
     if not gaps.has_targets:
         st.info(plain(" ".join(gaps.notes)) or "No stage has a target yet.")
     else:

@@ -129,3 +129,18 @@ def test_the_goal_plan_reads_the_funnel_stages_the_overview_computed(app_db):
     actual = plan.stages.set_index("stage")["actual"]
     assert [actual[s] for s in ("leads", "quality_leads", "accepted")] == [h.funnel.leads, h.funnel.quality_leads,
                                                                            h.funnel.accepted] == [8, 5, 3]
+
+
+def test_the_stage_gaps_read_the_goal_plans_sections(app_db):
+    from core.metrics.gaps import stage_gaps
+    from core.metrics.goals import goal_plan
+    from core.periods import parse_period
+
+    data, q3, computed = app_db, parse_period("2026-Q3"), []
+    plan = goal_plan(None, q3, AS_OF, call=_counting(data, computed))
+    computed.clear()
+    gaps = stage_gaps(None, q3, AS_OF, call=_counting(data, computed))
+    assert computed == []  # the trailing year's rates, the funnel and the actuals: all Shared goals' own
+    assert sorted(gaps.frame["stage"]) == sorted(plan.stages["stage"])
+    with data.cursor() as cur:  # the same figures without the cache
+        assert stage_gaps(cur, q3, AS_OF).frame.equals(gaps.frame)

@@ -37,8 +37,10 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md, "Pipeline gap
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -170,9 +172,12 @@ GAP_COLUMNS = ("stage", "label", "owner", "counts", "target", "target_to_date", 
 
 
 @reads('records', 'goal', 'quality_definition')
-def stage_gaps(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime, segment: str | None = None) -> StageGaps:
-    """The Goals page's targets vs actuals to date (goal_plan), ranked by revenue at stake."""
-    plan = goal_plan(con, period, as_of, segment)
+def stage_gaps(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime, segment: str | None = None,
+               call: Callable[..., Any] | None = None) -> StageGaps:
+    """The Goals page's targets vs actuals to date (goal_plan), ranked by revenue at stake. `call` as goal_plan's:
+    the app passes its cache, so the plan's sections (the trailing year's rates, 0.4 s at ten million leads, and
+    the period's funnel) are the ones Shared goals and the Overview computed."""
+    plan = goal_plan(con, period, as_of, segment, call=call)
     result = StageGaps(goal_revenue=plan.goal_revenue, elapsed_share=plan.elapsed_share, segment=segment)
     result.notes.extend(plan.notes)
     columns = (("segment",) if segment else ()) + GAP_COLUMNS

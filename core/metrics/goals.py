@@ -45,6 +45,7 @@ from core.semantic.blocks import (
     ratio,
     run,
     scope_params,
+    section_caller,
     tables_with_rows,
 )
 from core.semantic.dimensions import dimension, labels
@@ -407,12 +408,7 @@ def goal_plan(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: date
     values by their trailing-year share of that stage; actuals are counted the same way per value.
     `call(fn, *args)` reads each input (default fn(con, *args)); the app passes its cache, so a goal save
     recomputes the goal and the cascade, not the trailing year's rates or the actuals."""
-    if call is None:
-        if con is None:
-            raise ValueError("goal_plan needs a connection or a call")
-
-        def call(fn: Callable[..., Any], *args: Any) -> Any:
-            return fn(con, *args)
+    call = section_caller(con, call, "goal_plan")
 
     if segment is not None:
         dimension(segment, tuple(GOAL_SEGMENTS))

@@ -34,6 +34,7 @@ from core.semantic.blocks import (
     one_row,
     run,
     scope_params,
+    section_caller,
     tables_with_rows,
 )
 
@@ -134,12 +135,7 @@ def plan_ahead(con: duckdb.DuckDBPyConnection | None, quarters: Sequence[Period]
                call: Callable[..., Any] | None = None) -> PlanAhead:
     """Every goal set for `quarters`, cascaded (core.metrics.goals.goal_plan, overrides included) and placed in
     time with measured lags. `call` as goal_plan's (the app passes its cache)."""
-    if call is None:
-        if con is None:
-            raise ValueError("plan_ahead needs a connection or a call")
-
-        def call(fn: Callable[..., Any], *args: Any) -> Any:
-            return fn(con, *args)
+    call = section_caller(con, call, "plan_ahead")
 
     result = PlanAhead(lags=call(measured_lags, as_of))
     result.notes.extend(result.lags.notes)

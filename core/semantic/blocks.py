@@ -15,7 +15,7 @@ one parameter dict.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -262,6 +262,22 @@ def schedule_value_sql(
 # --- running -------------------------------------------------------------------------------------------
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def section_caller(con: duckdb.DuckDBPyConnection | None, call: Callable[..., Any] | None,
+                   what: str) -> Callable[..., Any]:
+    """How a figure made of sections computes each (`call(fn, *args)`): the `call` given (the app passes its
+    cache, ui.data.cached, so each section is kept on the data it reads and shared between pages), else
+    fn(con, *args) directly."""
+    if call is not None:
+        return call
+    if con is None:
+        raise ValueError(f"{what} needs a connection or a call")
+
+    def direct(fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(con, *args)
+
+    return direct
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
