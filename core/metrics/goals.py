@@ -29,7 +29,7 @@ import duckdb
 
 from core import edits
 from core.db import reads
-from core.metrics.funnel import Funnel, funnel, funnel_by, funnel_stages, funnels
+from core.metrics.funnel import Funnel, funnel_by, funnel_stages, funnels
 from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
@@ -296,7 +296,7 @@ def stage_actuals(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     target and won revenue are judged on one set."""
     result = StageActuals()
     present = tables_with_rows(con)
-    cohort = funnel(con, period, as_of) if cohort is None else cohort  # the caller's, when it has it
+    cohort = funnel_stages(con, period, as_of) if cohort is None else cohort  # the caller's, when it has it
     result.leads, result.quality_leads, result.accepted = cohort.leads, cohort.quality_leads, cohort.accepted
     if "leads" not in present:
         result.notes.append(present.missing("leads"))
