@@ -285,7 +285,7 @@ def snooze_editor(choices: list[str]) -> None:
 
 # --- 4. The revenue gap, decomposed -------------------------------------------------------------------
 def decomposition_section() -> None:
-    d = data.cached(gap_decomposition, period, as_of)
+    d = gap_decomposition(None, period, as_of, call=data.cached)  # its sections cached, shared with the pages
     if not d.components:
         st.info(plain(" ".join(d.notes)) or "The gap cannot be decomposed.")
     else:

@@ -144,3 +144,19 @@ def test_the_stage_gaps_read_the_goal_plans_sections(app_db):
     assert sorted(gaps.frame["stage"]) == sorted(plan.stages["stage"])
     with data.cursor() as cur:  # the same figures without the cache
         assert stage_gaps(cur, q3, AS_OF).frame.equals(gaps.frame)
+
+
+def test_the_gap_decomposition_reads_the_goal_plans_sections(app_db):
+    from core.metrics.gaps import gap_decomposition
+    from core.metrics.goals import goal_plan
+    from core.periods import parse_period
+
+    data, q3, computed = app_db, parse_period("2026-Q3"), []
+    goal_plan(None, q3, AS_OF, call=_counting(data, computed))
+    computed.clear()
+    d = gap_decomposition(None, q3, AS_OF, call=_counting(data, computed))
+    # the plan (rates, funnel stages, actuals) comes from the cache; only what Shared goals does not show is new
+    assert sorted(computed) == ["_closed_in_period", "tables_with_rows", "trailing_year_deals", "won_revenue"]
+    with data.cursor() as cur:  # the same figures without the cache
+        assert gap_decomposition(cur, q3, AS_OF) == d
+    assert d.components and sum(d.components.values()) == pytest.approx(d.gap)

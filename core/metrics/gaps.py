@@ -46,7 +46,7 @@ import duckdb
 import pandas as pd
 
 from core.db import reads
-from core.metrics.funnel import STAGE_CONDITIONS, Funnel, conversions, funnel, funnels, funnels_by
+from core.metrics.funnel import STAGE_CONDITIONS, Funnel, conversions, funnel_stages, funnels, funnels_by
 from core.metrics.goals import CASCADE, goal_plan, trailing_year
 from core.metrics.pipeline import (
     RECORDS_LIMIT,
@@ -71,6 +71,7 @@ from core.semantic.blocks import (
     ratio,
     run,
     scope_params,
+    section_caller,
     tables_with_rows,
 )
 from core.semantic.dimensions import DIMENSIONS, dimension, labels, lead_joins
@@ -255,10 +256,27 @@ class Decomposition(Figures):
                              for k, m in COMPONENTS.items()])
 
 
+@reads('records', 'quality_definition')
+def _closed_in_period(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> tuple[int, float, float | None]:
+    """The period's lost deals, the revenue won from quality leads, and the average sales cycle of its wins."""
+    params = scope_params(period, as_of)
+    lost, quality_won, cycle_days = one_row(run(con, f"""
+        WITH {lead_q(con, params)}, {DEAL_ASOF}
+        SELECT count(*) FILTER ({LOST_IN_PERIOD}),
+               coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD} AND q.is_quality), 0),
+               avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_PERIOD})
+        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params))
+    return int(lost), float(quality_won), cycle_days
+
+
 @reads('records', 'goal', 'quality_definition')
-def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Decomposition:
-    present = tables_with_rows(con)
-    plan = goal_plan(con, period, as_of)
+def gap_decomposition(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datetime,
+                      call: Callable[..., Any] | None = None) -> Decomposition:
+    """The gap to date decomposed (module docstring). `call` as goal_plan's: the app passes its cache, so the
+    plan, the period's funnel and won revenue are the sections Shared goals and the Overview computed."""
+    call = section_caller(con, call, "gap_decomposition")
+    present = call(tables_with_rows)
+    plan = goal_plan(None, period, as_of, call=call)
     rates = plan.rates
     result = Decomposition(goal_revenue=plan.goal_revenue, elapsed_share=plan.elapsed_share)
     for table in ("leads", "deals"):
@@ -279,25 +297,19 @@ def gap_decomposition(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
     result.win_rate_plan = rates.win_rate
     result.conversion_plan = result.quality_to_opportunity_plan * rates.win_rate
     result.deal_size_plan = rates.avg_deal_size
-    result.cycle_days_plan = trailing_year_deals(con, as_of).avg_sales_cycle_days
+    result.cycle_days_plan = call(trailing_year_deals, as_of).avg_sales_cycle_days
 
-    cohort = funnel(con, period, as_of)
+    cohort = call(funnel_stages, period, as_of)
     result.quality_leads_actual = cohort.quality_leads
     result.opportunities_actual = cohort.opportunities
     result.quality_to_opportunity_actual = ratio(cohort.opportunities, cohort.quality_leads)
-    won_amount, result.won_deals, won_notes, _ = won_revenue(con, period, as_of)
+    won_amount, result.won_deals, won_notes, _ = call(won_revenue, period, as_of)
     result.notes.extend(won_notes)
     if won_amount is None:
         result.notes.append("Without won revenue, the gap to the goal cannot be split into its causes.")
         return result
-    params = scope_params(period, as_of)
-    (result.lost_deals, quality_won, result.cycle_days_actual) = one_row(run(con, f"""
-        WITH {lead_q(con, params)}, {DEAL_ASOF}
-        SELECT count(*) FILTER ({LOST_IN_PERIOD}),
-               coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD} AND q.is_quality), 0),
-               avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_PERIOD})
-        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params))
-    result.won_revenue, result.quality_won_revenue = won_amount, float(quality_won)
+    result.lost_deals, quality_won, result.cycle_days_actual = call(_closed_in_period, period, as_of)
+    result.won_revenue, result.quality_won_revenue = won_amount, quality_won
     result.other_won_revenue = result.won_revenue - result.quality_won_revenue
     result.gap = result.goal_to_date - result.won_revenue
 
