@@ -27,7 +27,7 @@ from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 T = TypeVar("T")
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
 # `before`, then schema.sql (which always creates the full current shape of anything missing), then
@@ -60,7 +60,55 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     # 6: each domain's version counter is a table of its own (version_<domain>; _create_counters carries the
     # meta rows over), so writes to different domains do not conflict on a DuckLake.
     (6, [], []),
+    # 7: leads get an integer key that activities, deals and touches carry too (LINK_KEYS), for the joins.
+    (7, [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS lead_key BIGINT"
+         for t in ("leads", "activities", "deals", "campaign_touches")],
+        []),  # schema.sql adds lead_keys; the open then links every record (link_all)
 ]
+
+# DuckDB's memory while a migration links every record to its lead key (it spills to disk beyond that).
+LINK_MEMORY = "1GiB"
+
+# The records that name a lead by its lead_id; each also holds that lead_id's lead_key (schema.sql).
+KEYED = ("leads", "activities", "deals", "campaign_touches")
+
+# lead_key stands for lead_id (the table lead_keys: one integer per lead_id ever seen, in any record, loaded lead
+# or not), so a join on the keys is exactly the join on the ids. Each lead_id without a key takes the next one
+# (in creation order where it is a lead's), and each row without its key takes it. Only rows without a key are
+# touched (0.05 s at ten million leads when there are none), so every write of records runs it (`transaction`);
+# an import that changes a record's lead_id clears its key first (core.ingest.validate). A key is never reused.
+LINK_KEYS: tuple[str, ...] = (
+    """INSERT INTO lead_keys
+       SELECT lead_id, (SELECT coalesce(max(lead_key), 0) FROM lead_keys)
+                       + row_number() OVER (ORDER BY min(first_at) NULLS LAST, lead_id)
+       FROM ("""
+    + " UNION ALL ".join(
+        f"SELECT lead_id, {'created_at' if t == 'leads' else 'NULL'} AS first_at FROM {t} "
+        "WHERE lead_key IS NULL AND lead_id IS NOT NULL" for t in KEYED)
+    + """) n
+       WHERE NOT EXISTS (SELECT 1 FROM lead_keys k WHERE k.lead_id = n.lead_id)
+       GROUP BY lead_id""",
+    *(f"""UPDATE {t} SET lead_key = k.lead_key FROM lead_keys k
+          WHERE {t}.lead_key IS NULL AND {t}.lead_id IS NOT NULL AND {t}.lead_id = k.lead_id""" for t in KEYED),
+)
+
+
+def link_all(con: duckdb.DuckDBPyConnection) -> None:
+    """LINK_KEYS in a transaction of its own, at a full open: records another program wrote without their keys
+    get them (0.05 s at ten million leads when there are none)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        link_keys(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def link_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Give every lead and every record naming one its lead_key (LINK_KEYS), in the caller's transaction."""
+    for statement in LINK_KEYS:
+        con.execute(statement)
 
 
 class DatabaseMissing(AccordError):
@@ -127,6 +175,7 @@ def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create missing tables, refuse a newer file, migrate an older one, all in one transaction."""
+    limit = None  # the memory limit to put back after a migration that bounded it
     con.execute("BEGIN TRANSACTION")
     try:
         has_meta = _has_meta(con)
@@ -142,11 +191,19 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         schema = _statements(SCHEMA_PATH.read_text())
         if on_lake(con):
             schema = lake.lake_statements(schema)
+        # adding lead keys to every record held 4 GiB at ten million leads unbounded, twice the server's budget:
+        # bounded from the first ALTER on (DuckDB spills beyond it), and put back after
+        keying = found is not None and found < 7
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone() if keying else None
+        if keying:
+            con.execute(f"SET memory_limit = '{LINK_MEMORY}'")
         for _, before, after in [m for m in MIGRATIONS if found is not None and m[0] > found]:
             for statement in (*before, *schema, *after):
                 con.execute(statement)
         for statement in schema:
             con.execute(statement)
+        if keying:
+            link_keys(con)  # every record of the older schema, in this transaction
         refresh_views(con)
         _create_counters(con)
         set_meta(con, "schema_version", str(SCHEMA_VERSION))
@@ -157,6 +214,9 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         except duckdb.Error:
             pass  # a COMMIT that failed (disk full, read-only) has already ended the transaction
         raise
+    finally:
+        if limit:
+            con.execute(f"SET memory_limit = '{limit[0]}'")  # DuckDB's own rendering of its setting
 
 
 # What the figures read instead of leads and deals: the records less those an editor excluded, with
@@ -226,6 +286,7 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
                 _check_version_only(con, path, migrating=not read_only)
             else:
                 apply_schema(con)
+                link_all(con)  # records without their lead keys (an older schema's, another program's)
                 reclaim(con)  # a killed or failed import's tail, given back at the next full open
         except duckdb.Error as exc:
             close(con)
@@ -511,7 +572,8 @@ def _check_version_only(con: duckdb.DuckDBPyConnection, path: Path | None = None
     if row and int(row[0]) > SCHEMA_VERSION:
         raise NewerSchema(f"This database was written by a newer Accord (schema {row[0]}).")
     if migrating and (row is None or int(row[0]) < SCHEMA_VERSION):
-        apply_schema(con)  # the file was replaced by an older or empty one since we last had it
+        apply_schema(con)  # the file was replaced by an older or empty one since we last had it (or a new lake)
+        link_all(con)
     elif row is None:
         raise DatabaseUnreadable(f"{path or 'The file'} is a DuckDB database but not an Accord one (it has no "
                                  "schema version); point ACCORD_DB_PATH (--db) at an Accord database.")
@@ -608,6 +670,8 @@ def transaction(
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
+            if "records" in changes:
+                link_keys(cur)  # records written in this unit get their lead keys before anyone reads them
             bump_versions(cur, changes)
             cur.execute("COMMIT")
         except BaseException as exc:

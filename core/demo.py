@@ -877,10 +877,10 @@ class _Gen:
                 f"{_id('campaign_no', 'C', self.camp_width, nullable=True)}, company, {_lookup('industry', INDUSTRIES)}, "
                 f"nullif(employees, -1), {_lookup('country', COUNTRIES)}, {_lookup('seniority', SENIORITIES)}, score, "
                 f"demo_requested, mql_at, {_lookup('owner', self.rep_ids)}, assigned_at, "
-                f"{_lookup('status', LEAD_STATUSES)}, {_lookup('reason', REJECT_REASONS)}")
+                f"{_lookup('status', LEAD_STATUSES)}, {_lookup('reason', REJECT_REASONS)}, lead_no")  # lead_no: lead_key
         self._write_activities(con, prepared["activity_rows"])
         _insert(con, "campaign_touches", prepared["touch_rows"],
-                f"{_id('lead_no', 'L', self.lead_width)}, {_id('campaign_no', 'C', self.camp_width)}, touched_at")
+                f"{_id('lead_no', 'L', self.lead_width)}, {_id('campaign_no', 'C', self.camp_width)}, touched_at, lead_no")
         self.camp_leads += prepared["camp_leads"]
         self.recent_quality += prepared["recent_quality"]
         self.leads_done += prepared["leads"]
@@ -892,7 +892,7 @@ class _Gen:
         _insert(con, "activities", rows,
                 f"{_id('activity_no', 'A', self.act_width)}, {_id('lead_no', 'L', self.lead_width, nullable=True)}, "
                 f"{_id('deal_no', 'D', self.deal_width, nullable=True)}, "
-                f"{_lookup('rep', self.rep_ids)}, occurred_at, {_lookup('kind', ACTIVITY_KINDS)}")
+                f"{_lookup('rep', self.rep_ids)}, occurred_at, {_lookup('kind', ACTIVITY_KINDS)}, nullif(lead_no, 0)")
         self.acts_done += k
 
     # --- deals ----------------------------------------------------------------------------------
@@ -1099,7 +1099,7 @@ class _Gen:
         _insert(con, "deals", prepared["deals"],
                 f"{deal_id}, {_id('lead_no', 'L', self.lead_width, nullable=True)}, account, created_at, amount, "
                 f"{_lookup('stage', STAGES)}, expected_close_on, closed_at, {_lookup('owner', self.rep_ids)}, "
-                f"{_lookup('lost_reason', LOST_REASONS)}")
+                f"{_lookup('lost_reason', LOST_REASONS)}, nullif(lead_no, 0)")
         _insert(con, "deal_stage_history", prepared["deal_stage_history"],
                 f"{deal_id}, {_lookup('stage', STAGES)}, entered_at")
         self._write_activities(con, prepared["activities"])
@@ -1205,6 +1205,8 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         _generate(con, gen, report)
+        # every row was written with its lead_key (the lead's number); the keys' table follows (core.db.LINK_KEYS)
+        con.execute("INSERT INTO lead_keys SELECT lead_id, lead_key FROM leads")
         commitment = gen.commitment()
         edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=commitment),
                    actor=DEMO_ACTOR, expected_version=0, effective_from=edits.BEGINNING, now=as_of,

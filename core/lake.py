@@ -209,7 +209,9 @@ def replace_from_file(target: str, source: str | Path) -> dict[str, int]:
                 for table in tables:  # names read from the file's own catalog, quoted as identifiers
                     name = '"' + table.replace('"', '""') + '"'
                     cur.execute(f"DELETE FROM {name}")
-                    cur.execute(f"INSERT INTO {name} SELECT * FROM accord_source.main.{name}")
+                    # by name: a file of an older schema lacks columns added since (its lead keys: the
+                    # transaction links them)
+                    cur.execute(f"INSERT INTO {name} BY NAME SELECT * FROM accord_source.main.{name}")
                     row = cur.execute(f"SELECT count(*) FROM {name}").fetchone()
                     counts[table] = int(row[0]) if row else 0
                 refresh_views(cur)

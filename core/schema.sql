@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS leads (
     owner_id        VARCHAR,
     assigned_at     TIMESTAMP,
     status          VARCHAR NOT NULL CHECK (status IN ('open', 'accepted', 'rejected', 'recycled', 'converted')),
-    rejected_reason VARCHAR
+    rejected_reason VARCHAR,
+    -- lead_id's integer (lead_keys below), which the figures join on; so in activities, deals and touches
+    lead_key        BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS activities (
@@ -51,7 +53,8 @@ CREATE TABLE IF NOT EXISTS activities (
     deal_id     VARCHAR,
     rep_id      VARCHAR NOT NULL,
     occurred_at TIMESTAMP NOT NULL,
-    kind        VARCHAR NOT NULL CHECK (kind IN ('call', 'email', 'meeting'))
+    kind        VARCHAR NOT NULL CHECK (kind IN ('call', 'email', 'meeting')),
+    lead_key    BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS deals (
@@ -65,6 +68,7 @@ CREATE TABLE IF NOT EXISTS deals (
     closed_at         TIMESTAMP,
     owner_id          VARCHAR,
     lost_reason       VARCHAR,
+    lead_key          BIGINT,
     -- a closed deal must say when it closed, or "won in period" could not be computed for it
     CHECK ((stage IN ('closed_won', 'closed_lost')) = (closed_at IS NOT NULL))
 );
@@ -80,7 +84,18 @@ CREATE TABLE IF NOT EXISTS campaign_touches (
     lead_id     VARCHAR NOT NULL,
     campaign_id VARCHAR NOT NULL,
     touched_at  TIMESTAMP NOT NULL,
+    lead_key    BIGINT,
     PRIMARY KEY (lead_id, campaign_id, touched_at)
+);
+
+-- Accord's integer for each lead_id seen in any record (core.db.LINK_KEYS); leads, activities, deals and touches
+-- hold it beside their lead_id as lead_key, and the figures join on it: text joins were the largest cost at ten
+-- million leads. Never imported, never shown.
+-- No index: one at ten million ids took most of the memory the linking joins need; LINK_KEYS adds an id only
+-- when absent, under the single writer.
+CREATE TABLE IF NOT EXISTS lead_keys (
+    lead_id  VARCHAR NOT NULL,
+    lead_key BIGINT NOT NULL
 );
 
 -- Edited state: every saved goal, SLA policy and quality-lead definition is a new row, never an update.

@@ -237,7 +237,7 @@ def test_a_long_breach_list_is_built_for_download_only_when_asked(tmp_path, use_
     con.execute("""INSERT INTO leads (lead_id, created_at, source, score, status)
                    SELECT 'M' || i, TIMESTAMP '2026-07-01' + i * INTERVAL 10 SECOND, 'webinar', 80, 'open'
                    FROM range(50001) t(i)""")
-    con.execute("INSERT INTO activities VALUES ('x', NULL, NULL, 'R1', '2026-07-01', 'call')")
+    con.execute("INSERT INTO activities (activity_id, lead_id, deal_id, rep_id, occurred_at, kind) VALUES ('x', NULL, NULL, 'R1', '2026-07-01', 'call')")
     con.execute("INSERT INTO meta VALUES ('as_of', '2026-08-15T12:00:00')")
     con.close()
     use_db(path)

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import AS_OF
 from core import pipeline_view as view
+from core.db import link_keys
 from core.metrics import attribution as at
 from core.metrics.pipeline import won_revenue
 from core.periods import parse_period
@@ -33,7 +34,7 @@ INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALU
   ('L6', '2026-07-15 00:00', 'email', 'C4', 40, 'converted'),
   ('L7', '2026-07-16 00:00', 'outbound', NULL, 20, 'converted'),
   ('L8', '2026-07-20 00:00', 'webinar', 'C1', 30, 'open');
-INSERT INTO campaign_touches VALUES
+INSERT INTO campaign_touches (lead_id, campaign_id, touched_at) VALUES
   ('L1', 'C1', '2026-07-02 00:00'),
   ('L2', 'C2', '2026-07-03 12:00'), ('L2', 'C1', '2026-07-06 00:00'),
   ('L3', 'C3', '2026-07-01 00:00'), ('L3', 'C1', '2026-07-05 00:00'), ('L3', 'C2', '2026-07-08 00:00'),
@@ -42,7 +43,7 @@ INSERT INTO campaign_touches VALUES
   ('L5', 'C3', '2026-07-01 00:00'), ('L5', 'C1', '2026-07-12 00:00'), ('L5', 'C2', '2026-07-14 00:00'),
   ('L5', 'C4', '2026-07-16 00:00'), ('L5', 'C2', '2026-07-18 00:00'),
   ('L404', 'C1', '2026-07-01 00:00');
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('E1', 'L1',   NULL, '2026-07-10', 9000,  'closed_won',  NULL, '2026-08-01', NULL, NULL),
   ('E2', 'L2',   NULL, '2026-07-06', 6000,  'closed_won',  NULL, '2026-08-02', NULL, NULL),
   ('E3', 'L3',   NULL, '2026-07-09', 9000,  'proposal',    NULL, NULL,         NULL, NULL),
@@ -58,6 +59,7 @@ INSERT INTO deals VALUES
 @pytest.fixture
 def world(empty):
     empty.execute(WORLD)
+    link_keys(empty)  # raw rows: their lead keys, as every write path gives them
     return empty
 
 
@@ -139,8 +141,9 @@ def test_simultaneous_touches_are_ordered_by_campaign(empty):
     empty.execute("""
         INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALUES
           ('M1', '2026-07-20', 'webinar', 'C2', 80, 'converted');
-        INSERT INTO campaign_touches VALUES ('M1', 'C2', '2026-07-20'), ('M1', 'C1', '2026-07-20');
-        INSERT INTO deals VALUES ('F1', 'M1', NULL, '2026-07-21', 3000, 'discovery', NULL, NULL, NULL, NULL)""")
+        INSERT INTO campaign_touches (lead_id, campaign_id, touched_at) VALUES ('M1', 'C2', '2026-07-20'), ('M1', 'C1', '2026-07-20');
+        INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES ('F1', 'M1', NULL, '2026-07-21', 3000, 'discovery', NULL, NULL, NULL, NULL)""")
+    link_keys(empty)
     shares = at.deal_shares(empty, Q3, AS_OF)
     assert shares_of(shares, "F1", "w_shaped") == pytest.approx({"C1": 1 / 3, "C2": 2 / 3})
     assert shares_of(shares, "F1", "linear") == {"C1": 0.5, "C2": 0.5}
@@ -283,8 +286,9 @@ def test_u_shaped_two_touches_with_distinct_roles_split_evenly(empty):
     empty.execute("""
         INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALUES
           ('M1', '2026-07-20', 'webinar', 'C2', 80, 'converted');
-        INSERT INTO campaign_touches VALUES ('M1', 'C2', '2026-07-20'), ('M1', 'C1', '2026-07-20');
-        INSERT INTO deals VALUES ('F1', 'M1', NULL, '2026-07-21', 3000, 'discovery', NULL, NULL, NULL, NULL)""")
+        INSERT INTO campaign_touches (lead_id, campaign_id, touched_at) VALUES ('M1', 'C2', '2026-07-20'), ('M1', 'C1', '2026-07-20');
+        INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES ('F1', 'M1', NULL, '2026-07-21', 3000, 'discovery', NULL, NULL, NULL, NULL)""")
+    link_keys(empty)
     assert shares_of(at.deal_shares(empty, Q3, AS_OF), "F1", "u_shaped") == pytest.approx({"C1": 0.5, "C2": 0.5})
 
 
@@ -294,13 +298,13 @@ DECAY = """
 INSERT INTO leads (lead_id, created_at, source, campaign_id, score, status) VALUES
   ('T1', '2026-07-29', 'webinar', 'C1', 80, 'converted'), ('T2', '2026-07-22', 'webinar', 'C1', 80, 'converted'),
   ('T3', '2026-07-15', 'webinar', 'C1', 80, 'converted'), ('T5', '2026-07-01', 'webinar', 'C1', 80, 'converted');
-INSERT INTO campaign_touches VALUES
+INSERT INTO campaign_touches (lead_id, campaign_id, touched_at) VALUES
   ('T1', 'C1', '2026-07-29'),
   ('T2', 'C1', '2026-07-22'), ('T2', 'C2', '2026-07-29'),
   ('T3', 'C1', '2026-07-15'), ('T3', 'C2', '2026-07-22'), ('T3', 'C3', '2026-07-29'),
   ('T5', 'C1', '2026-07-01'), ('T5', 'C2', '2026-07-08'), ('T5', 'C3', '2026-07-15'), ('T5', 'C4', '2026-07-22'),
   ('T5', 'C5', '2026-07-29');
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('G1', 'T1', NULL, '2026-07-29', 1000, 'discovery', NULL, NULL, NULL, NULL),
   ('G2', 'T2', NULL, '2026-07-29', 3000, 'discovery', NULL, NULL, NULL, NULL),
   ('G3', 'T3', NULL, '2026-07-29', 7000, 'discovery', NULL, NULL, NULL, NULL),
@@ -310,6 +314,7 @@ INSERT INTO deals VALUES
 
 def test_time_decay_halves_a_touch_every_half_life(empty):
     empty.execute(DECAY)
+    link_keys(empty)
     shares = at.deal_shares(empty, Q3, AS_OF, half_life_days=7)
     assert shares_of(shares, "G1", "time_decay") == {"C1": 1.0}
     # weights 1/2, 1 → 1/3, 2/3

@@ -85,12 +85,16 @@ def test_deal_asof_is_the_state_each_deal_had_at_as_of(con):
 
 
 def test_lead_deals_links_each_lead_to_its_deals_as_of(con):
-    given(con, DEALS)
+    given(con, LEADS + ";" + DEALS + ";INSERT INTO deals (deal_id, lead_id, created_at, amount, stage) "
+                                     "VALUES ('U', 'not loaded', '2026-07-14', 20, 'discovery')")
     params = blocks.scope_params(Q3, AS_OF)
     got = rows(con, f"{blocks.DEAL_ASOF}, {blocks.LEAD_DEALS}",
-               "SELECT lead_id, deals, has_won, won_deals, won_revenue FROM lead_deals ORDER BY 1", params)
+               "SELECT l.lead_id, d.deals, d.has_won, d.won_deals, d.won_revenue "
+               "FROM lead_deals d JOIN leads l USING (lead_key) ORDER BY 1", params)
     # sales-sourced O has no lead; F did not exist yet; W2 was still open
     assert got == [("A", 2, True, 1, 100.0), ("B", 1, False, 0, 0.0)]
+    # linked by lead_key, lead_id's integer (core.db.LINK_KEYS): U's lead is not loaded, so its row joins no lead
+    assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.LEAD_DEALS}", "SELECT count(*) FROM lead_deals", params) == [(3,)]
 
 
 HISTORY = """INSERT INTO deal_stage_history VALUES

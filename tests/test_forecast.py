@@ -56,7 +56,7 @@ Q3 = parse_period("2026-Q3")
 AS_OF = datetime(2026, 8, 15)
 
 WORLD = """
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('W1',  NULL, 'W1',  '2026-06-01', 10000, 'closed_won',  '2026-07-10', '2026-07-10', NULL, NULL),
   ('O1',  NULL, 'O1',  '2026-07-20', 20000, 'proposal',    '2026-09-20', NULL,         NULL, NULL),
   ('O2',  NULL, 'O2',  '2026-06-01',  8000, 'discovery',   '2026-09-20', NULL,         NULL, NULL),
@@ -161,7 +161,7 @@ def test_percentile_range_from_past_errors():
 
 def test_four_backtested_quarters_make_the_range_from_their_errors(world):
     # two more quarters whose same point had an open deal: 2025-Q3 (08-15) and 2025-Q2 (05-16, its rates' source)
-    world.execute("""INSERT INTO deals VALUES
+    world.execute("""INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
         ('S1', NULL, 'S1', '2025-08-01', 1000, 'closed_won', NULL, '2025-09-01', NULL, NULL),
         ('S2', NULL, 'S2', '2025-05-01', 1000, 'closed_won', NULL, '2025-06-01', NULL, NULL);
         INSERT INTO deal_stage_history VALUES ('S1', 'proposal', '2025-08-01'), ('S2', 'proposal', '2025-05-01')""")
@@ -183,7 +183,7 @@ def test_without_deals_the_landing_cannot_be_computed(empty):
 
 
 def test_without_earlier_quarters_to_measure_rates_on(empty):
-    empty.execute("""INSERT INTO deals VALUES
+    empty.execute("""INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
         ('A', NULL, 'A', '2026-07-01', 1000, 'discovery', NULL, NULL, NULL, NULL)""")
     f = forecast(empty, Q3, AS_OF)
     assert f.landing is None and f.won_to_date == 0

@@ -127,7 +127,7 @@ def test_latest_record_at_reads_leads_deals_and_activities_up_to_as_of(tmp_path)
         con.execute("""INSERT INTO deals (deal_id, created_at, amount, stage, expected_close_on, closed_at) VALUES
             ('D1', '2026-04-01 00:00', 100, 'closed_won', '2026-12-31', '2026-07-03 09:30'),
             ('D2', '2026-06-10 00:00', 100, 'proposal', '2026-12-31', NULL)""")
-        con.execute("INSERT INTO activities VALUES ('A1', 'L1', NULL, 'R1', '2026-08-20 10:00', 'call')")
+        con.execute("INSERT INTO activities (activity_id, lead_id, deal_id, rep_id, occurred_at, kind) VALUES ('A1', 'L1', NULL, 'R1', '2026-08-20 10:00', 'call')")
         # mql_at, assigned_at and expected close dates are not records of something that happened
         assert latest_record_at(con, datetime(2026, 9, 30)) == datetime(2026, 8, 20, 10)  # the activity
         assert latest_record_at(con, datetime(2026, 8, 20, 9)) == datetime(2026, 7, 3, 9, 30)  # a deal closed

@@ -15,7 +15,7 @@ import pytest
 from conftest import AS_OF, LEADERSHIP
 from core import edits, goals_editor
 from core.charts_goals import progress_chart, stage_table, whatif_table, whole_up
-from core.db import data_version
+from core.db import data_version, link_keys
 from core.metrics import goals
 from core.metrics.pipeline import pipeline
 from core.models import Actor, GoalBody
@@ -69,14 +69,15 @@ def world(empty):
         score = 80 if 3 <= i <= 6 else 10
         rows.append(_lead(f"P{i:02d}", datetime(2026, 1, 10), source, owner, score, "accepted" if i in (3, 4) else "open"))
     rows.append(_lead("L13", datetime(2026, 8, 20), "webinar", "S1", 80, "open"))
-    con.executemany("INSERT INTO leads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.execute("""INSERT INTO deals VALUES
+    con.executemany("INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute("""INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
       ('D1', 'L01', 'a', '2026-07-10', 10000, 'closed_won', NULL, '2026-08-01', 'A1', NULL),
       ('D2', 'L09', 'b', '2026-07-20',  8000, 'proposal',   NULL, NULL,         'A1', NULL),
       ('D3', NULL,  'c', '2026-07-15',  5000, 'discovery',  NULL, NULL,         'A1', NULL),
       ('D7', NULL,  'd', '2026-06-01',  6000, 'closed_won', NULL, '2026-07-20', 'A1', NULL),
       ('D5', NULL,  'e', '2025-05-01',  9000, 'closed_won', NULL, '2025-06-01', 'A1', NULL),
       ('D6', NULL,  'f', '2026-08-20',  7000, 'discovery',  NULL, NULL,         'A1', NULL)""")
+    link_keys(con)  # raw rows: their lead keys, as every write path gives them
     edits.save(con, "goal", "2026-Q3", WORLD_GOAL, actor=LEADERSHIP, reason="world goal", expected_version=0, as_of=HALF)
     return con
 
@@ -200,7 +201,7 @@ def test_without_a_goal_no_stage_has_a_target(world):
 
 def test_a_missing_rate_is_said_plainly(empty):
     # deals but no won deal in the trailing year: deal size unknown, so no target at all
-    empty.execute("INSERT INTO deals VALUES ('D1', NULL, 'a', '2026-07-10', 100, 'closed_lost', NULL, '2026-07-20', NULL, 'x')")
+    empty.execute("INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES ('D1', NULL, 'a', '2026-07-10', 100, 'closed_lost', NULL, '2026-07-20', NULL, 'x')")
     edits.save(empty, "goal", "2026-Q3", {"revenue": 1000}, actor=SALES, reason="x", expected_version=0, as_of=AS_OF)
     plan = goals.goal_plan(empty, Q3, AS_OF)
     assert plan.targets["won"] is None

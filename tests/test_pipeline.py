@@ -11,6 +11,7 @@ import pytest
 from conftest import AS_OF, LEADERSHIP
 from core import edits
 from core import pipeline_view as view
+from core.db import link_keys
 from core.metrics import gaps
 from core.metrics import pipeline as pl
 from core.metrics.funnel import funnel, funnel_by
@@ -34,7 +35,7 @@ Q3 = parse_period("2026-Q3")
 WORLD_A = """
 INSERT INTO reps VALUES ('A1', 'Ann Lowe', 'ae-na', 'NA'), ('A2', 'Bo Ek', 'ae-emea', 'EMEA'),
                         ('A3', 'Cy Tan', 'ae-apac', 'APAC'), ('A4', 'Di Paz', 'ae-latam', 'LATAM');
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('P1',  NULL, 'One',    '2026-06-01', 10000, 'proposal',    '2026-08-10', NULL,          'A1', NULL),
   ('P2',  NULL, 'Two',    '2026-05-01', 20000, 'negotiation', '2026-09-20', NULL,          'A1', NULL),
   ('P3',  NULL, 'Three',  '2026-07-05',  5000, 'closed_won',  '2026-07-30', '2026-07-30',  'A2', NULL),
@@ -62,6 +63,7 @@ INSERT INTO deal_stage_history VALUES
 @pytest.fixture
 def world_a(empty):
     empty.execute(WORLD_A)
+    link_keys(empty)  # raw rows: their lead keys, as every write path gives them
     return empty
 
 
@@ -161,7 +163,7 @@ def test_segment_whose_share_of_the_goal_is_won(world_a):
 
 
 def test_coverage_needed_undefined_without_wins_overall(empty):
-    empty.execute("""INSERT INTO deals VALUES
+    empty.execute("""INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
         ('X1', NULL, 'A', '2026-07-01', 1000, 'closed_lost', '2026-07-10', '2026-07-10', NULL, 'price'),
         ('X2', NULL, 'B', '2026-07-01', 5000, 'discovery', '2026-09-10', NULL, NULL, NULL)""")
     p = pl.pipeline(empty, Q3, AS_OF, goal_revenue=10_000)
@@ -330,18 +332,18 @@ def test_report_sections_come_from_the_same_functions(tiny):
 # created 07-05, lost 09-10.
 B_AS_OF = datetime(2026, 10, 1)
 WORLD_B = """
-INSERT INTO leads
+INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason)
   SELECT 'Q' || i, TIMESTAMP '2026-07-01' + to_hours(i), CASE WHEN i <= 20 THEN 'webinar' ELSE 'paid_search' END,
          NULL, NULL, NULL, NULL, NULL, NULL, 80, false, NULL, NULL, NULL,
          CASE WHEN i <= 4 THEN 'converted' WHEN i <= 10 THEN 'accepted' ELSE 'open' END, NULL
   FROM range(1, 41) t(i);
-INSERT INTO leads
+INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason)
   SELECT 'U' || i, TIMESTAMP '2026-08-01' + to_hours(i), 'paid_search',
          NULL, NULL, NULL, NULL, NULL, NULL, 10, false, NULL, NULL, NULL, 'open', NULL
   FROM range(1, 11) t(i);
-INSERT INTO leads VALUES ('P1', '2025-09-01', 'webinar', NULL, NULL, NULL, NULL, NULL, NULL, 80, false, NULL,
+INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason) VALUES ('P1', '2025-09-01', 'webinar', NULL, NULL, NULL, NULL, NULL, NULL, 80, false, NULL,
                           NULL, NULL, 'converted', NULL);
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('D1', 'Q1', NULL, '2026-07-15', 5000, 'closed_lost', '2026-08-15', '2026-08-15', NULL, 'price'),
   ('D2', 'Q2', NULL, '2026-07-15', 5000, 'closed_lost', '2026-08-15', '2026-08-15', NULL, 'price'),
   ('D3', 'Q3', NULL, '2026-07-15', 5000, 'discovery',   '2026-10-15', NULL,         NULL, NULL),
@@ -359,6 +361,7 @@ HAND_GOAL = GoalBody(revenue=100_000, avg_deal_size=10_000,
 @pytest.fixture
 def world_b(empty):
     empty.execute(WORLD_B)
+    link_keys(empty)
     edits.save(empty, "goal", "2026-Q3", HAND_GOAL, actor=LEADERSHIP, reason="hand-checkable plan",
                expected_version=0, now=AS_OF, as_of=AS_OF)
     return empty

@@ -30,7 +30,7 @@ AS_OF = datetime(2026, 6, 30, 12, 0)
 # campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id,
 # assigned_at, status, rejected_reason.
 WORLD = """
-INSERT INTO leads VALUES
+INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason) VALUES
   ('A1', '2026-01-10 00:00', 'paid_search', NULL, 'a', 'software', 200,  'US', 'vp',         80, false, NULL,               NULL, NULL, 'converted', NULL),
   ('A2', '2026-01-20 00:00', 'webinar',     NULL, 'b', 'retail',    20,  'GB', 'manager',    40, true,  NULL,               NULL, NULL, 'accepted',  NULL),
   ('A3', '2026-02-05 00:00', 'outbound',    NULL, 'c', 'software', 500,  'US', 'director',   70, false, NULL,               NULL, NULL, 'converted', NULL),
@@ -38,7 +38,7 @@ INSERT INTO leads VALUES
   ('A5', '2026-03-01 00:00', 'paid_social', NULL, 'e', 'retail',   NULL, 'US', 'individual', 90, false, NULL,               NULL, NULL, 'accepted',  NULL),
   ('A6', '2026-03-10 00:00', 'partner',     NULL, 'f', NULL,        50,  NULL, NULL,       NULL, NULL,  '2026-07-01 00:00', NULL, NULL, 'open',      NULL),
   ('A7', '2026-07-05 00:00', 'webinar',     NULL, 'g', 'software', 300,  'US', 'vp',         99, true,  NULL,               NULL, NULL, 'open',      NULL);
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('E1', 'A1', 'a', '2026-02-01 00:00', 10000, 'closed_won',  NULL, '2026-03-01 00:00', NULL, NULL),
   ('E2', 'A1', 'a', '2026-04-01 00:00',  5000, 'closed_won',  NULL, '2026-05-01 00:00', NULL, NULL),
   ('E3', 'A2', 'b', '2026-02-10 00:00',  8000, 'closed_lost', NULL, '2026-03-15 00:00', NULL, 'price'),
@@ -222,15 +222,15 @@ def test_lead_choices_offer_what_the_data_holds(world):
 # creation and touched one hour later.
 DATED = """
 INSERT INTO campaigns VALUES ('C1', 'Spring webinar', 'webinar', '2026-04-01', '2026-06-30', 910);
-INSERT INTO leads VALUES
+INSERT INTO leads (lead_id, created_at, source, campaign_id, company, industry, employees, country, seniority, score, demo_requested, mql_at, owner_id, assigned_at, status, rejected_reason) VALUES
   ('B1', '2026-05-31 12:00', 'webinar', 'C1', 'a', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-05-31 12:00', 'accepted', NULL),
   ('B3', '2026-06-01 00:00', 'webinar', 'C1', 'c', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-01 00:00', 'accepted', NULL),
   ('B2', '2026-06-02 12:00', 'webinar', 'C1', 'b', 'software', 100, 'US', 'vp', 65, false, NULL, NULL, '2026-06-02 12:00', 'accepted', NULL);
-INSERT INTO activities VALUES
+INSERT INTO activities (activity_id, lead_id, deal_id, rep_id, occurred_at, kind) VALUES
   ('T1', 'B1', NULL, 'S1', '2026-05-31 13:00', 'call'),
   ('T3', 'B3', NULL, 'S1', '2026-06-01 01:00', 'call'),
   ('T2', 'B2', NULL, 'S1', '2026-06-02 13:00', 'call');
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('F1', 'B1', 'a', '2026-06-05 00:00', 1000, 'discovery', NULL, NULL, NULL, NULL),
   ('F2', 'B2', 'b', '2026-06-05 00:00', 1000, 'discovery', NULL, NULL, NULL, NULL);
 """

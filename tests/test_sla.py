@@ -62,7 +62,7 @@ INSERT INTO leads (lead_id, created_at, source, campaign_id, company, score, own
   ('L', '2026-07-15 00:00', 'paid_search', 'C2', 'Lima',         80, 'R2', NULL,               'recycled',  NULL),
   ('N', '2026-07-16 00:00', 'outbound',    NULL, 'Nova',         80, 'R9', NULL,               'open',      NULL),
   ('P', '2026-07-09 20:00', 'partner',     NULL, 'Papa',         80, 'R2', '2026-07-10 00:00', 'open',      NULL);
-INSERT INTO activities VALUES
+INSERT INTO activities (activity_id, lead_id, deal_id, rep_id, occurred_at, kind) VALUES
   ('a1', 'A', NULL, 'R1', '2026-07-02 09:00', 'call'),  ('a2', 'A', NULL, 'R1', '2026-07-05 00:00', 'email'),
   ('a3', 'A', NULL, 'R1', '2026-07-08 09:00', 'call'),
   ('b0', 'B', NULL, 'R1', '2026-07-02 12:00', 'email'), ('b1', 'B', NULL, 'R2', '2026-07-04 06:00', 'call'),

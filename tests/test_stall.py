@@ -25,7 +25,7 @@ VIEWER = Actor(name="Vic Board", team="viewer")
 #   S5 proposal since 06-01 00:00 → 75.5 d               S6 qualification, no history: since created 07-01 → 45.5 d
 #   S7 won on 08-10: not open, never stalled
 WORLD = """
-INSERT INTO deals VALUES
+INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
   ('S1', NULL, 'One',   '2026-07-20 00:00', 1000, 'discovery',     '2026-09-30', NULL, NULL, NULL),
   ('S2', NULL, 'Two',   '2026-07-20 00:00', 2000, 'discovery',     '2026-09-30', NULL, NULL, NULL),
   ('S3', NULL, 'Three', '2026-07-01 00:00', 3000, 'negotiation',   '2026-09-30', NULL, NULL, NULL),

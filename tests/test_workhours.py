@@ -62,7 +62,7 @@ INSERT INTO leads (lead_id, created_at, source, score, owner_id, assigned_at, st
   ('K', '2026-10-05 16:00', 'paid_search', 80, 'R3', '2026-10-05 16:00', 'open'),
   ('U', '2026-10-03 10:00', 'outbound', 80, NULL, NULL, 'open'),
   ('H', '2026-11-25 20:00', 'outbound', 80, 'R2', NULL, 'open');
-INSERT INTO activities VALUES
+INSERT INTO activities (activity_id, lead_id, deal_id, rep_id, occurred_at, kind) VALUES
   ('a1', 'A', NULL, 'R1', '2026-10-05 07:30', 'call'),
   ('b1', 'B', NULL, 'R1', '2026-10-05 11:00', 'call'),
   ('c1', 'C', NULL, 'R1', '2026-10-05 07:00', 'call'), ('c2', 'C', NULL, 'R1', '2026-10-06 15:30', 'email'),

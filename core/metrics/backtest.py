@@ -118,15 +118,15 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     return f"""
     WITH {DEAL_ASOF}, {LEAD_DEALS},
     scored AS (
-        SELECT l.lead_id, date_trunc('month', l.created_at) AS month,
+        SELECT l.lead_id, l.lead_key, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
         FROM counted_leads l
         WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of AND l.created_known
     ),
     judged AS (
-        SELECT s.month, s.q_cur, s.q_draft, d.lead_id IS NOT NULL AS has_opp,
+        SELECT s.month, s.q_cur, s.q_draft, d.lead_key IS NOT NULL AS has_opp,
                coalesce(d.won_deals, 0) AS won_deals, coalesce(d.won_revenue, 0) AS won_revenue
-        FROM scored s LEFT JOIN lead_deals d ON d.lead_id = s.lead_id
+        FROM scored s LEFT JOIN lead_deals d ON d.lead_key = s.lead_key
     ),
     -- a few dozen cells (month x verdicts x outcome) before the many filtered sums: the sums then run over
     -- cells, not over every lead of the year (76 ms -> 45 ms at 1M leads)

@@ -78,10 +78,10 @@ _ACCEPTED = ", ".join(f"'{s}'" for s in ACCEPTED_STATUSES)  # our own constants
 STAGE_CONDITIONS: dict[str, str] = {
     "leads": "TRUE",
     "quality_leads": "c.is_quality",
-    "accepted": f"c.is_quality AND (c.status IN ({_ACCEPTED}) OR ld.lead_id IS NOT NULL)",
-    "opportunities": "c.is_quality AND ld.lead_id IS NOT NULL",
+    "accepted": f"c.is_quality AND (c.status IN ({_ACCEPTED}) OR ld.lead_key IS NOT NULL)",
+    "opportunities": "c.is_quality AND ld.lead_key IS NOT NULL",
     "won": "c.is_quality AND ld.has_won",
-    "unqualified_opportunities": "NOT c.is_quality AND ld.lead_id IS NOT NULL",
+    "unqualified_opportunities": "NOT c.is_quality AND ld.lead_key IS NOT NULL",
     "unqualified_won": "NOT c.is_quality AND ld.has_won",
 }
 _COUNTS = ",\n        ".join(f"count(*) FILTER ({cond}) AS {name}" for name, cond in STAGE_CONDITIONS.items())
@@ -119,7 +119,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
         SELECT {", ".join(flags)}, {dim.lead_sql("c") if dim else "'all'"} AS segment,
             {_COUNTS}
         FROM cohort c
-        LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {dim.lead_joins("c") if dim else ""}
+        LEFT JOIN lead_deals ld ON ld.lead_key = c.lead_key {dim.lead_joins("c") if dim else ""}
         GROUP BY ALL
     )
     {windows}
@@ -138,10 +138,10 @@ def _beside_sql(params: dict, periods: Sequence[Period]) -> str:
     SELECT wins.w,
            count(d.deal_id) FILTER (d.lead_id IS NULL),
            count(d.deal_id) FILTER (d.lead_id IS NULL AND d.state = 'won'),
-           count(d.deal_id) FILTER (d.lead_id IS NOT NULL AND l.lead_id IS NULL)
+           count(d.deal_id) FILTER (d.lead_id IS NOT NULL AND l.lead_key IS NULL)
     FROM wins
     LEFT JOIN deal_asof d ON {_WINDOW_CREATED}
-    LEFT JOIN leads l ON l.lead_id = d.lead_id
+    LEFT JOIN leads l ON l.lead_key = d.lead_key
     GROUP BY wins.w ORDER BY wins.w"""
 
 

@@ -265,7 +265,7 @@ def _closed_in_period(con: duckdb.DuckDBPyConnection, period: Period, as_of: dat
         SELECT count(*) FILTER ({LOST_IN_PERIOD}),
                coalesce(sum(d.amount) FILTER ({WON_IN_PERIOD} AND q.is_quality), 0),
                avg({SALES_CYCLE_DAYS}) FILTER ({WON_IN_PERIOD})
-        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_id = d.lead_id""", params))
+        FROM deal_asof d LEFT JOIN lead_q q ON q.lead_key = d.lead_key""", params))
     return int(lost), float(quality_won), cycle_days
 
 
@@ -403,7 +403,7 @@ def lead_records(
         SELECT c.lead_id, c.created_at, {_RECORD_COLUMNS}, c.is_quality, c.status,
                coalesce(ld.deals, 0) AS deals, coalesce(ld.has_won, false) AS won, ld.won_revenue
         FROM cohort c
-        LEFT JOIN lead_deals ld ON ld.lead_id = c.lead_id {lead_joins("c")}
+        LEFT JOIN lead_deals ld ON ld.lead_key = c.lead_key {lead_joins("c")}
         WHERE {where}"""
     return bounded(con, base, "created_at, lead_id", params)
 

@@ -598,7 +598,7 @@ def _deal_list_sql(kind: str, dim: Dimension | None, order: str, limited: bool) 
     kept = f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
         SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage,
                CASE WHEN d.state = 'open' THEN {DAYS_IN_STAGE} END AS days_in_stage,
-               d.lead_id, d.owner_id, d.created_at, d.expected_close_on, d.closed_at,
+               d.lead_id, d.lead_key, d.owner_id, d.created_at, d.expected_close_on, d.closed_at,
                {"".join(f"{sql} AS {name}, " for name, sql in stall.items())}count(*) OVER () AS _total
         FROM deal_asof d {dim.deal_joins() if dim else ""}
         LEFT JOIN current_stage s ON s.deal_id = d.deal_id {SNOOZE_JOIN}

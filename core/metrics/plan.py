@@ -75,7 +75,7 @@ def measured_lags(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Lags:
     row = one_row(run(con, f"""WITH {DEAL_ASOF},
         lead_lag AS (
             SELECT median(greatest(epoch(d.created_at - l.created_at), 0) / 86400.0) AS days, count(*) AS deals
-            FROM deal_asof d JOIN counted_leads l ON l.lead_id = d.lead_id
+            FROM deal_asof d JOIN counted_leads l ON l.lead_key = d.lead_key
             WHERE l.created_known AND d.created_known AND d.created_at > $year_start
         ),
         cycle AS (

@@ -187,7 +187,7 @@ COHORT = "cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created
 # --- deals ---------------------------------------------------------------------------------------------
 
 DEAL_ASOF = """deal_asof AS (
-        SELECT d.deal_id, d.lead_id, d.account, d.created_at, d.created_known, d.amount, d.expected_close_on,
+        SELECT d.deal_id, d.lead_id, d.lead_key, d.account, d.created_at, d.created_known, d.amount, d.expected_close_on,
                d.owner_id, d.stage AS recorded_stage,
                CASE WHEN d.stage = 'closed_won' AND d.closed_at <= $as_of THEN 'won'
                     WHEN d.stage = 'closed_lost' AND d.closed_at <= $as_of THEN 'lost'
@@ -199,10 +199,10 @@ DEAL_ASOF = """deal_asof AS (
 
 # The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of.
 LEAD_DEALS = """lead_deals AS (
-        SELECT lead_id, count(*) AS deals, bool_or(state = 'won') AS has_won,
+        SELECT lead_key, count(*) AS deals, bool_or(state = 'won') AS has_won,
                count(*) FILTER (state = 'won') AS won_deals,
                coalesce(sum(amount) FILTER (state = 'won'), 0) AS won_revenue
-        FROM deal_asof WHERE lead_id IS NOT NULL GROUP BY lead_id
+        FROM deal_asof WHERE lead_key IS NOT NULL GROUP BY lead_key
     )"""
 
 # A deal's stage as of $as_of: its latest stage-history row entered by then.

@@ -76,7 +76,7 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
 # The joins the expressions above expect, at each grain (a dimension's own: Dimension.lead_joins/deal_joins).
 _OWNER_OF_LEAD = "\n    LEFT JOIN reps r ON r.rep_id = {lead}.owner_id"
 _CAMPAIGN_OF_LEAD = "\n    LEFT JOIN campaigns cp ON cp.campaign_id = {lead}.campaign_id"
-_LEAD_OF_DEAL = "\n    LEFT JOIN leads l ON l.lead_id = d.lead_id"
+_LEAD_OF_DEAL = "\n    LEFT JOIN leads l ON l.lead_key = d.lead_key"
 _OWNER_OF_DEAL = "\n    LEFT JOIN reps r ON r.rep_id = d.owner_id"
 
 
