@@ -574,6 +574,10 @@ def _check_version_only(con: duckdb.DuckDBPyConnection, path: Path | None = None
     if migrating and (row is None or int(row[0]) < SCHEMA_VERSION):
         apply_schema(con)  # the file was replaced by an older or empty one since we last had it (or a new lake)
         link_all(con)
+    elif row is not None and int(row[0]) < 7:  # read-only: the lead keys every figure joins on cannot be added
+        raise DatabaseUnreadable(
+            f"{path or 'The database'} was written by an older Accord (schema {row[0]}) and can only be read here, so "
+            "it cannot be upgraded: open it once where it can be written (python -m core report --db … upgrades it).")
     elif row is None:
         raise DatabaseUnreadable(f"{path or 'The file'} is a DuckDB database but not an Accord one (it has no "
                                  "schema version); point ACCORD_DB_PATH (--db) at an Accord database.")

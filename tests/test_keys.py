@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from conftest import csv_bytes
-from core.db import KEYED, close, connect, link_keys, set_meta, transaction
+from core.db import KEYED, DatabaseUnreadable, close, connect, link_keys, set_meta, transaction
 from core.demo import build_demo
 from core.ingest import SourceFile, import_files
 from core.metrics.attribution import deal_shares
@@ -129,4 +131,15 @@ def test_the_demo_writes_its_keys(tmp_path):
     con = connect(tmp_path / "demo.duckdb", read_only=True)
     assert unlinked(con) == []
     assert con.execute("SELECT count(*) FROM lead_keys").fetchone() == (2_000,)
+    close(con)
+
+
+def test_an_older_file_opened_read_only_says_it_must_be_upgraded_first(tmp_path):
+    path = tmp_path / "v6.duckdb"
+    _older_file(path)
+    with pytest.raises(DatabaseUnreadable, match=r"older Accord \(schema 6\).*open it once where it can be written"):
+        connect(path, read_only=True)
+    close(connect(path))  # opened writable once: upgraded, then readable read-only
+    con = connect(path, read_only=True)
+    assert unlinked(con) == []
     close(con)
