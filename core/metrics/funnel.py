@@ -168,13 +168,19 @@ def funnels(con: duckdb.DuckDBPyConnection, periods: Sequence[Period], as_of: da
                 result.opportunities = result.won = None
                 result.unqualified_opportunities = result.unqualified_won = None
     if "deals" in present and beside:
-        for (_, *counts), result in zip(run(con, _beside_sql(params, periods), params).fetchall(), results):
-            result.sales_sourced_deals, result.sales_sourced_won, result.deals_with_unknown_lead = counts
+        for counts, result in zip(_beside_counts(con, params, periods), results):
+            for name, n in counts.items():
+                setattr(result, name, n)
     return results
 
 
 # The Funnel fields the deals beside it fill (_beside_sql's counts, in order).
 BESIDE_FIELDS = ("sales_sourced_deals", "sales_sourced_won", "deals_with_unknown_lead")
+
+
+def _beside_counts(con: duckdb.DuckDBPyConnection, params: dict, periods: Sequence[Period]) -> list[dict[str, int]]:
+    """BESIDE_FIELDS → count for each of `periods`, from one query."""
+    return [dict(zip(BESIDE_FIELDS, counts)) for _, *counts in run(con, _beside_sql(params, periods), params).fetchall()]
 
 
 @reads('records', 'quality_definition')
@@ -196,9 +202,7 @@ def funnel_beside(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetim
     a cached section of its own so that pages reading only the stages skip it (it probes every lead)."""
     if "deals" not in tables_with_rows(con):
         return {}
-    params = scope_params(None, as_of)
-    _, *counts = run(con, _beside_sql(params, [period]), params).fetchall()[0]
-    return dict(zip(BESIDE_FIELDS, counts))
+    return _beside_counts(con, scope_params(None, as_of), [period])[0]
 
 
 def with_beside(stages: Funnel, beside: dict[str, int]) -> Funnel:
