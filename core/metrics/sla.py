@@ -282,11 +282,15 @@ class SlaHeadline:
 # ---------------------------------------------------------------------------------------------------
 
 
-def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
+def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict, described: bool = True) -> str:
     """Per quality lead whose clock started in the period (by as-of): its owner's team and rep (and
     `rep_key`, the owner id, '' when unassigned), source and campaign, the policy in force at its clock
     start, first touch, attempts and status (met / breached / pending), seconds to first touch and hours
     of routing delay. The base of every response-SLA figure and of the breach list.
+
+    Not `described`: without what names the lead (its id, company, owner, team, rep, source, campaign) and
+    the joins to reps and campaigns that name them, for aggregates over every lead (the headline). The
+    materialised windows then carry no text: 0.43 -> 0.35 s at ten million leads.
 
     Durations are calendar time unless the policy in force at the lead's clock start sets working hours
     (core.workhours): then they count the working seconds of the lead's calendar (`cal_id`, NULL for a
@@ -296,9 +300,10 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
         f"{schedule_value_sql(schedule, name, 'q.clock_start', params, 's')} AS {name}"
         for name in ("response_hours", "min_attempts", "attempt_days")
     )
+    names = "q.lead_id, q.company, q.owner_id, q.source, q.campaign_id, " if described else ""
     leads = f"""{lead_q(con, params, window=CLOCK_BRANCHES)},
     sla_leads AS (
-        SELECT q.lead_id, q.lead_key, q.company, q.owner_id, q.source, q.campaign_id, q.created_at, q.assigned_at, q.clock_start,
+        SELECT {names}q.lead_key, q.created_at, q.assigned_at, q.clock_start,
                {policy}{{calendar}}
         FROM lead_q q{{calendar_join}}
         WHERE q.is_quality AND q.clock_start >= $start AND q.clock_start < $end AND q.clock_start <= $as_of
@@ -377,16 +382,17 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
                    "WHEN l.first_touch_at IS NOT NULL THEN l.w_touch_or_now - l.w_clock END")
         routing_s = f"CASE WHEN l.cal_id IS NULL THEN {calendar_routing} ELSE l.w_clock - l.w_created END"
         late_s = f"CASE WHEN l.cal_id IS NULL THEN {calendar_late} ELSE l.w_touch_or_now - l.response_target END"
-    return f"""
-    WITH {ctes}
-    SELECT l.lead_id, l.company, l.owner_id,
+    described_columns = f"""l.lead_id, l.company, l.owner_id,
            {DIMENSIONS["team"].lead_sql()} AS team,
            {DIMENSIONS["rep"].lead_sql()} AS rep,
            coalesce(l.owner_id, '') AS rep_key,
            {DIMENSIONS["source"].lead_sql()} AS source,
            l.campaign_id,
            {DIMENSIONS["campaign"].lead_sql()} AS campaign,
-           l.created_at, l.clock_start, l.deadline, l.response_hours, l.min_attempts, l.attempt_days,
+           """ if described else ""
+    return f"""
+    WITH {ctes}
+    SELECT {described_columns}l.created_at, l.clock_start, l.deadline, l.response_hours, l.min_attempts, l.attempt_days,
            l.first_touch_at,
            {touch_s} / 3600.0 AS hours_to_first_touch,
            CASE WHEN l.first_touch_at IS NOT NULL THEN {touch_s} END AS seconds_to_first_touch,
@@ -396,7 +402,7 @@ def sla_leads_sql(con: duckdb.DuckDBPyConnection, params: dict) -> str:
            (l.attempts_until <= $as_of) AS attempt_window_closed,
            (l.attempts_until <= $as_of AND l.attempts < l.min_attempts) AS under_worked,
            CASE WHEN l.sla_status = '{BREACHED}' THEN {late_s} / 3600.0 END AS hours_late
-    FROM {base} l {LEAD_JOINS}
+    FROM {base} l {LEAD_JOINS if described else ""}
     """
 
 
@@ -405,7 +411,7 @@ def _sales_sql(con: duckdb.DuckDBPyConnection, params: dict, keys: dict[str, str
     rows, from this module); no keys: one row, the headline."""
     select = ", ".join(f"{sql} AS {name}" for name, sql in {**keys, **SALES_AGGREGATES}.items())
     group = f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else ""
-    return f"SELECT {select} FROM ({sla_leads_sql(con, params)}){group}"
+    return f"SELECT {select} FROM ({sla_leads_sql(con, params, described=bool(keys))}){group}"
 
 
 @reads('records')
