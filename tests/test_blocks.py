@@ -88,13 +88,26 @@ def test_lead_deals_links_each_lead_to_its_deals_as_of(con):
     given(con, LEADS + ";" + DEALS + ";INSERT INTO deals (deal_id, lead_id, created_at, amount, stage) "
                                      "VALUES ('U', 'not loaded', '2026-07-14', 20, 'discovery')")
     params = blocks.scope_params(Q3, AS_OF)
-    got = rows(con, f"{blocks.DEAL_ASOF}, {blocks.LEAD_DEALS}",
+    got = rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals()}",
                "SELECT l.lead_id, d.deals, d.has_won, d.won_deals, d.won_revenue "
                "FROM lead_deals d JOIN leads l USING (lead_key) ORDER BY 1", params)
     # sales-sourced O has no lead; F did not exist yet; W2 was still open
     assert got == [("A", 2, True, 1, 100.0), ("B", 1, False, 0, 0.0)]
     # linked by lead_key, lead_id's integer (core.db.LINK_KEYS): U's lead is not loaded, so its row joins no lead
-    assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.LEAD_DEALS}", "SELECT count(*) FROM lead_deals", params) == [(3,)]
+    assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals()}", "SELECT count(*) FROM lead_deals", params) == [(3,)]
+
+
+def test_lead_deals_of_some_leads_keeps_their_links_and_drops_deals_outside_their_keys(con):
+    """lead_deals('picked') groups only the deals whose lead_key lies within the picked leads' range: their rows
+    are the unbounded link's, and a deal of a lead outside it is not read."""
+    given(con, LEADS + ";" + DEALS)
+    params = blocks.scope_params(Q3, AS_OF)
+    keys = dict(con.execute("SELECT lead_id, lead_key FROM leads").fetchall())
+    picked = "picked AS (SELECT lead_key FROM leads WHERE lead_id = 'B')"
+    query = "SELECT lead_key, deals, has_won, won_deals, won_revenue FROM lead_deals ORDER BY 1"
+    everything = rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals()}", query, params)
+    bounded = rows(con, f"{blocks.DEAL_ASOF}, {picked}, {blocks.lead_deals('picked')}", query, params)
+    assert bounded == [row for row in everything if row[0] == keys["B"]] == [(keys["B"], 1, False, 0, 0.0)]
 
 
 HISTORY = """INSERT INTO deal_stage_history VALUES

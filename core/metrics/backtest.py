@@ -31,8 +31,8 @@ from core.models import QualityDefinition
 from core.quality import definition_sql, schedule_sql
 from core.semantic.blocks import (
     DEAL_ASOF,
-    LEAD_DEALS,
     Figures,
+    lead_deals,
     one_row,
     ratio,
     run,
@@ -116,13 +116,14 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
     current = definition_sql(in_force, "cur", params, alias="l")
     proposed = definition_sql(draft, "draft", params, alias="l")
     return f"""
-    WITH {DEAL_ASOF}, {LEAD_DEALS},
+    WITH {DEAL_ASOF},
     scored AS (
         SELECT l.lead_id, l.lead_key, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
         FROM counted_leads l
         WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of AND l.created_known
     ),
+    {lead_deals('scored')},
     judged AS (
         SELECT s.month, s.q_cur, s.q_draft, d.lead_key IS NOT NULL AS has_opp,
                coalesce(d.won_deals, 0) AS won_deals, coalesce(d.won_revenue, 0) AS won_revenue

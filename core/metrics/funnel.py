@@ -6,7 +6,7 @@ Choices where METRICS.md is silent (also in docs/metrics-notes.md):
 - A deal counts as the lead's opportunity once created by as-of; "won" needs closed_won by as-of.
 - Deals whose lead_id is NULL are sales-sourced; deals pointing at a lead that is not loaded are counted
   separately (`deals_with_unknown_lead`), never dropped.
-- A lead's deals are core.semantic.blocks.LEAD_DEALS (the one lead→deal link); segments are
+- A lead's deals are core.semantic.blocks.lead_deals (the one lead→deal link); segments are
   core.semantic.dimensions at the lead grain (team, region and rep of the lead's owner).
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from core.periods import Period
 from core.semantic.blocks import (
     CREATED_IN_PERIOD,
     DEAL_ASOF,
-    LEAD_DEALS,
     Figures,
+    lead_deals,
     lead_q,
     ratio,
     run,
@@ -73,7 +73,7 @@ class Funnel(Figures):
 
 
 _ACCEPTED = ", ".join(f"'{s}'" for s in ACCEPTED_STATUSES)  # our own constants
-# Each funnel figure's condition over the cohort (c) and its deals (ld = LEAD_DEALS), stated once: the counts
+# Each funnel figure's condition over the cohort (c) and its deals (ld = lead_deals), stated once: the counts
 # here and the drill-down to the records behind them (core.metrics.gaps.LEAD_KINDS) use the same text.
 STAGE_CONDITIONS: dict[str, str] = {
     "leads": "TRUE",
@@ -113,7 +113,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
                                       for i, flag in enumerate(flags))
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
     return f"""
-    WITH {lead_q(con, params, schedule, "l.created_at >= $lo AND l.created_at < $hi")}, {DEAL_ASOF}, {LEAD_DEALS},
+    WITH {lead_q(con, params, schedule, "l.created_at >= $lo AND l.created_at < $hi")}, {DEAL_ASOF}, {lead_deals('lead_q')},
     cohort AS (SELECT q.*, {flagged} FROM lead_q q),
     grouped AS (
         SELECT {", ".join(flags)}, {dim.lead_sql("c") if dim else "'all'"} AS segment,

