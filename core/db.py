@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,7 +28,7 @@ from core.errors import AccordError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 T = TypeVar("T")
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # (version, before, after) applied in order to a database whose schema_version is lower, each in turn:
 # `before`, then schema.sql (which always creates the full current shape of anything missing), then
@@ -64,33 +65,60 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
     (7, [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS lead_key BIGINT"
          for t in ("leads", "activities", "deals", "campaign_touches")],
         []),  # schema.sql adds lead_keys; the open then links every record (link_all)
+    # 8: deals get an integer key too, which stage-history rows carry, for the joins of a deal to its history.
+    (8, [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS deal_key BIGINT" for t in ("deals", "deal_stage_history")],
+        []),  # schema.sql adds deal_keys; apply_schema links every record in the migration's transaction
 ]
 
 # DuckDB's memory while a migration links every record to its lead key (it spills to disk beyond that).
 LINK_MEMORY = "1GiB"
 
-# The records that name a lead by its lead_id; each also holds that lead_id's lead_key (schema.sql).
-KEYED = ("leads", "activities", "deals", "campaign_touches")
 
-# lead_key stands for lead_id (the table lead_keys: one integer per lead_id ever seen, in any record, loaded lead
-# or not), so a join on the keys is exactly the join on the ids. Each lead_id without a key takes the next one
-# (in creation order where it is a lead's), and each row without its key takes it. Only rows without a key are
-# touched (0.05 s at ten million leads when there are none), so every write of records runs it (`transaction`);
-# an import that changes a record's lead_id clears its key first (core.ingest.validate). A key is never reused.
-LINK_KEYS: tuple[str, ...] = (
-    """INSERT INTO lead_keys
-       SELECT lead_id, (SELECT coalesce(max(lead_key), 0) FROM lead_keys)
-                       + row_number() OVER (ORDER BY min(first_at) NULLS LAST, lead_id)
-       FROM ("""
-    + " UNION ALL ".join(
-        f"SELECT lead_id, {'created_at' if t == 'leads' else 'NULL'} AS first_at FROM {t} "
-        "WHERE lead_key IS NULL AND lead_id IS NOT NULL" for t in KEYED)
-    + """) n
-       WHERE NOT EXISTS (SELECT 1 FROM lead_keys k WHERE k.lead_id = n.lead_id)
-       GROUP BY lead_id""",
-    *(f"""UPDATE {t} SET lead_key = k.lead_key FROM lead_keys k
-          WHERE {t}.lead_key IS NULL AND {t}.lead_id IS NOT NULL AND {t}.lead_id = k.lead_id""" for t in KEYED),
+
+@dataclass(frozen=True)
+class RecordKey:
+    """An integer Accord keeps for a text id (`key` for `id`, in the table `table`: one per id ever seen in any
+    record, loaded or not), held beside the id by every table in `holders`, so a join on the keys is exactly the
+    join on the ids: text joins were the largest cost at ten million leads. New ids are numbered in the order
+    their `origin` record was created, so the keys of one period's records sit close together (lead_deals)."""
+
+    id: str
+    key: str
+    table: str
+    origin: str
+    holders: tuple[str, ...]
+
+
+RECORD_KEYS = (
+    RecordKey("lead_id", "lead_key", "lead_keys", "leads", ("leads", "activities", "deals", "campaign_touches")),
+    RecordKey("deal_id", "deal_key", "deal_keys", "deals", ("deals", "deal_stage_history")),
 )
+# The records that name a lead by its lead_id; each also holds that lead_id's lead_key (schema.sql).
+KEYED = RECORD_KEYS[0].holders
+
+
+def _link(k: RecordKey) -> tuple[str, ...]:
+    """Each id of k without a key takes the next one (in creation order where it is an origin record's), then
+    each row without its key takes it."""
+    ids = " UNION ALL ".join(
+        f"SELECT {k.id}, {'created_at' if t == k.origin else 'NULL'} AS first_at FROM {t} "
+        f"WHERE {k.key} IS NULL AND {k.id} IS NOT NULL" for t in k.holders)
+    return (
+        f"""INSERT INTO {k.table}
+       SELECT {k.id}, (SELECT coalesce(max({k.key}), 0) FROM {k.table})
+                       + row_number() OVER (ORDER BY min(first_at) NULLS LAST, {k.id})
+       FROM ({ids}) n
+       WHERE NOT EXISTS (SELECT 1 FROM {k.table} k WHERE k.{k.id} = n.{k.id})
+       GROUP BY {k.id}""",
+        *(f"""UPDATE {t} SET {k.key} = k.{k.key} FROM {k.table} k
+          WHERE {t}.{k.key} IS NULL AND {t}.{k.id} IS NOT NULL AND {t}.{k.id} = k.{k.id}""" for t in k.holders),
+    )
+
+
+# Only ids and rows without a key are touched (0.05 s at ten million leads when there are none), so every write
+# of records runs these (`transaction`); an import that changes a record's id clears its key first
+# (core.ingest.validate). A key is never reused. All names come from RECORD_KEYS.
+LINK_KEYS: tuple[str, ...] = tuple(statement for k in RECORD_KEYS for statement in _link(k))
 
 
 def link_all(con: duckdb.DuckDBPyConnection) -> None:
@@ -106,7 +134,8 @@ def link_all(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def link_keys(con: duckdb.DuckDBPyConnection) -> None:
-    """Give every lead and every record naming one its lead_key (LINK_KEYS), in the caller's transaction."""
+    """Give every id of RECORD_KEYS and every record naming one its key (LINK_KEYS), in the caller's
+    transaction."""
     for statement in LINK_KEYS:
         con.execute(statement)
 
@@ -193,7 +222,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             schema = lake.lake_statements(schema)
         # adding lead keys to every record held 4 GiB at ten million leads unbounded, twice the server's budget:
         # bounded from the first ALTER on (DuckDB spills beyond it), and put back after
-        keying = found is not None and found < 7
+        keying = found is not None and found < 8
         limit = con.execute("SELECT current_setting('memory_limit')").fetchone() if keying else None
         if keying:
             con.execute(f"SET memory_limit = '{LINK_MEMORY}'")
@@ -286,7 +315,7 @@ def connect(path: str | Path, *, create: bool = False, read_only: bool = False, 
                 _check_version_only(con, path, migrating=not read_only)
             else:
                 apply_schema(con)
-                link_all(con)  # records without their lead keys (an older schema's, another program's)
+                link_all(con)  # records without their keys (an older schema's, another program's)
                 reclaim(con)  # a killed or failed import's tail, given back at the next full open
         except duckdb.Error as exc:
             close(con)
@@ -574,7 +603,7 @@ def _check_version_only(con: duckdb.DuckDBPyConnection, path: Path | None = None
     if migrating and (row is None or int(row[0]) < SCHEMA_VERSION):
         apply_schema(con)  # the file was replaced by an older or empty one since we last had it (or a new lake)
         link_all(con)
-    elif row is not None and int(row[0]) < 7:  # read-only: the lead keys every figure joins on cannot be added
+    elif row is not None and int(row[0]) < 8:  # read-only: the keys every figure joins on cannot be added
         raise DatabaseUnreadable(
             f"{path or 'The database'} was written by an older Accord (schema {row[0]}) and can only be read here, so "
             "it cannot be upgraded: open it once where it can be written (python -m core report --db … upgrades it).")
@@ -675,7 +704,7 @@ def transaction(
         try:
             yield cur
             if "records" in changes:
-                link_keys(cur)  # records written in this unit get their lead keys before anyone reads them
+                link_keys(cur)  # records written in this unit get their keys before anyone reads them
             bump_versions(cur, changes)
             cur.execute("COMMIT")
         except BaseException as exc:

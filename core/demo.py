@@ -1099,9 +1099,9 @@ class _Gen:
         _insert(con, "deals", prepared["deals"],
                 f"{deal_id}, {_id('lead_no', 'L', self.lead_width, nullable=True)}, account, created_at, amount, "
                 f"{_lookup('stage', STAGES)}, expected_close_on, closed_at, {_lookup('owner', self.rep_ids)}, "
-                f"{_lookup('lost_reason', LOST_REASONS)}, nullif(lead_no, 0)")
+                f"{_lookup('lost_reason', LOST_REASONS)}, nullif(lead_no, 0), deal_no")  # deal_no: deal_key
         _insert(con, "deal_stage_history", prepared["deal_stage_history"],
-                f"{deal_id}, {_lookup('stage', STAGES)}, entered_at")
+                f"{deal_id}, {_lookup('stage', STAGES)}, entered_at, deal_no")
         self._write_activities(con, prepared["activities"])
 
     # --- campaigns and the commitment -----------------------------------------------------------
@@ -1205,8 +1205,10 @@ def build_demo(path: str | Path, *, leads: int = 50_000, seed: int = 7, as_of: d
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         _generate(con, gen, report)
-        # every row was written with its lead_key (the lead's number); the keys' table follows (core.db.LINK_KEYS)
+        # every row was written with its lead_key and deal_key (the lead's and the deal's number); the keys' tables
+        # follow (core.db.LINK_KEYS)
         con.execute("INSERT INTO lead_keys SELECT lead_id, lead_key FROM leads")
+        con.execute("INSERT INTO deal_keys SELECT deal_id, deal_key FROM deals")
         commitment = gen.commitment()
         edits.save(con, "sla_policy", edits.POLICY_SUBJECT, SlaPolicy(monthly_quality_commitment=commitment),
                    actor=DEMO_ACTOR, expected_version=0, effective_from=edits.BEGINNING, now=as_of,

@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS deals (
     owner_id          VARCHAR,
     lost_reason       VARCHAR,
     lead_key          BIGINT,
+    -- deal_id's integer (deal_keys below), which the joins to stage history use; so in deal_stage_history
+    deal_key          BIGINT,
     -- a closed deal must say when it closed, or "won in period" could not be computed for it
     CHECK ((stage IN ('closed_won', 'closed_lost')) = (closed_at IS NOT NULL))
 );
@@ -77,6 +79,7 @@ CREATE TABLE IF NOT EXISTS deal_stage_history (
     deal_id    VARCHAR NOT NULL,
     stage      VARCHAR NOT NULL CHECK (stage IN ('discovery', 'qualification', 'proposal', 'negotiation', 'closed_won', 'closed_lost')),
     entered_at TIMESTAMP NOT NULL,
+    deal_key   BIGINT,
     PRIMARY KEY (deal_id, stage, entered_at)
 );
 
@@ -96,6 +99,12 @@ CREATE TABLE IF NOT EXISTS campaign_touches (
 CREATE TABLE IF NOT EXISTS lead_keys (
     lead_id  VARCHAR NOT NULL,
     lead_key BIGINT NOT NULL
+);
+
+-- The same for each deal_id (core.db.RECORD_KEYS), held by deals and stage-history rows as deal_key.
+CREATE TABLE IF NOT EXISTS deal_keys (
+    deal_id  VARCHAR NOT NULL,
+    deal_key BIGINT NOT NULL
 );
 
 -- Edited state: every saved goal, SLA policy and quality-lead definition is a new row, never an update.

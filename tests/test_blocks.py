@@ -110,7 +110,7 @@ def test_lead_deals_of_some_leads_keeps_their_links_and_drops_deals_outside_thei
     assert bounded == [row for row in everything if row[0] == keys["B"]] == [(keys["B"], 1, False, 0, 0.0)]
 
 
-HISTORY = """INSERT INTO deal_stage_history VALUES
+HISTORY = """INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES
   ('O', 'discovery', '2026-07-13'), ('O', 'proposal', '2026-07-20'), ('O', 'negotiation', '2026-08-20'),
   ('W2', 'discovery', '2026-07-11')
 """
@@ -119,17 +119,17 @@ HISTORY = """INSERT INTO deal_stage_history VALUES
 def test_current_stage_is_the_latest_row_entered_by_as_of(con):
     given(con, DEALS + ";" + HISTORY)
     params = blocks.scope_params(Q3, AS_OF)
-    got = rows(con, blocks.CURRENT_STAGE, "SELECT deal_id, stage, entered_at FROM current_stage ORDER BY 1", params)
+    got = rows(con, blocks.CURRENT_STAGE, "SELECT k.deal_id, s.stage, s.entered_at FROM current_stage s JOIN deal_keys k USING (deal_key) ORDER BY 1", params)
     assert got == [("O", "proposal", datetime(2026, 7, 20)), ("W2", "discovery", datetime(2026, 7, 11))]
 
 
 def test_open_current_stage_is_current_stage_for_the_deals_open_at_as_of(con):
     # W (won by as-of) and L (lost by as-of) have history too: CURRENT_STAGE reads it, the open-only block
     # does not; W2, won after as-of, was open then and keeps its stage
-    given(con, DEALS + ";" + HISTORY + ";INSERT INTO deal_stage_history VALUES ('W', 'negotiation', '2026-07-25'), "
+    given(con, DEALS + ";" + HISTORY + ";INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES ('W', 'negotiation', '2026-07-25'), "
                "('L', 'proposal', '2026-07-20')")
     params = blocks.scope_params(Q3, AS_OF)
-    sql = "SELECT deal_id, stage, entered_at FROM current_stage ORDER BY 1"
+    sql = "SELECT k.deal_id, s.stage, s.entered_at FROM current_stage s JOIN deal_keys k USING (deal_key) ORDER BY 1"
     assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.CURRENT_STAGE}", sql, params) == [
         ("L", "proposal", datetime(2026, 7, 20)), ("O", "proposal", datetime(2026, 7, 20)),
         ("W", "negotiation", datetime(2026, 7, 25)), ("W2", "discovery", datetime(2026, 7, 11))]
@@ -143,7 +143,7 @@ def test_deal_conditions_select_the_deals_each_figure_counts(con):
     ctes = f"{blocks.DEAL_ASOF}, {blocks.CURRENT_STAGE}"
 
     def which(condition: str) -> list[str]:
-        sql = (f"SELECT d.deal_id FROM deal_asof d LEFT JOIN current_stage s ON s.deal_id = d.deal_id "
+        sql = (f"SELECT d.deal_id FROM deal_asof d LEFT JOIN current_stage s ON s.deal_key = d.deal_key "
                f"WHERE {condition} ORDER BY 1")
         return [r[0] for r in rows(con, ctes, sql, params)]
 
@@ -155,7 +155,7 @@ def test_deal_conditions_select_the_deals_each_figure_counts(con):
     # W2 entered discovery on 11 Jul; O entered proposal on 20 Jul (26 days)
     assert which(blocks.STALLED) == ["W2"]
     got = rows(con, ctes, f"SELECT d.deal_id, {blocks.STAGE_NOW}, round({blocks.DAYS_IN_STAGE}, 1) FROM deal_asof d "
-                          "LEFT JOIN current_stage s ON s.deal_id = d.deal_id ORDER BY 1", params)
+                          "LEFT JOIN current_stage s ON s.deal_key = d.deal_key ORDER BY 1", params)
     # closed deals read their outcome; days in stage counts from the stage's entry (creation without history)
     assert got == [("L", "closed_lost", 34.5), ("O", "proposal", 26.5), ("W", "closed_won", 36.5),
                    ("W2", "discovery", 35.5)]

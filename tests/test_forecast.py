@@ -26,6 +26,7 @@ from datetime import datetime
 
 import pytest
 
+from core.db import link_keys
 from core.metrics import forecast as fc
 from core.metrics.forecast import (
     AT_RISK,
@@ -66,7 +67,7 @@ INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expecte
   ('P3',  NULL, 'P3',  '2026-03-20',  4000, 'closed_won',  '2026-06-30', '2026-06-30', NULL, NULL),
   ('Q1a', NULL, 'Q1a', '2026-01-20',  3000, 'closed_won',  '2026-03-10', '2026-03-10', NULL, NULL),
   ('R1',  NULL, 'R1',  '2025-10-20',  2000, 'closed_lost', '2025-12-20', '2025-12-20', NULL, 'timing');
-INSERT INTO deal_stage_history VALUES
+INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES
   ('W1', 'discovery', '2026-06-01'), ('W1', 'closed_won', '2026-07-10'),
   ('O1', 'discovery', '2026-07-20'), ('O1', 'proposal', '2026-08-01'),
   ('O2', 'discovery', '2026-06-01'),
@@ -82,6 +83,7 @@ INSERT INTO deal_stage_history VALUES
 @pytest.fixture
 def world(empty):
     empty.execute(WORLD)
+    link_keys(empty)  # raw rows: their keys, as every write path gives them
     return empty
 
 
@@ -164,7 +166,8 @@ def test_four_backtested_quarters_make_the_range_from_their_errors(world):
     world.execute("""INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expected_close_on, closed_at, owner_id, lost_reason) VALUES
         ('S1', NULL, 'S1', '2025-08-01', 1000, 'closed_won', NULL, '2025-09-01', NULL, NULL),
         ('S2', NULL, 'S2', '2025-05-01', 1000, 'closed_won', NULL, '2025-06-01', NULL, NULL);
-        INSERT INTO deal_stage_history VALUES ('S1', 'proposal', '2025-08-01'), ('S2', 'proposal', '2025-05-01')""")
+        INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES ('S1', 'proposal', '2025-08-01'), ('S2', 'proposal', '2025-05-01')""")
+    link_keys(world)
     f = forecast(world, Q3, AS_OF)
     assert [r.period for r in f.backtest] == ["2026-Q2", "2026-Q1", "2025-Q4", "2025-Q3"]
     assert f.range_method == "back-test"

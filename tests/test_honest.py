@@ -135,7 +135,7 @@ def test_a_deal_without_a_creation_date_is_not_created_in_a_period_nor_stalled(e
     deals(empty, LOST, "('O1', NULL, '2026-07-01', 500, 'proposal', '2026-09-01', NULL)",
           "('O2', NULL, '2026-08-01 09:30', 700, 'discovery', '2026-09-01', NULL)")
     with transaction(empty, ("records",)) as cur:
-        cur.execute("INSERT INTO deal_stage_history VALUES ('X', 'closed_lost', '2025-12-10')")
+        cur.execute("INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES ('X', 'closed_lost', '2025-12-10')")
         record_stamp(cur, "deals", "created_at", STAMP, "no engage date")
     p = pipeline.pipeline(empty, Q3, AS_OF, None, stall_days=30)
     # O1 entered its stage on creation, 45 days before as-of: stalled; O2's start is unknown: not stalled
@@ -158,7 +158,7 @@ def test_slipped_and_advanced_need_the_data_that_shows_them(empty):
     deals(empty, LOST, "('O1', NULL, '2026-07-01', 500, 'proposal', NULL, NULL)",
           "('O2', NULL, '2026-07-02', 700, 'discovery', NULL, NULL)")
     with transaction(empty, ("records",)) as cur:
-        cur.execute("INSERT INTO deal_stage_history VALUES ('O1', 'proposal', '2026-07-01'), "
+        cur.execute("INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES ('O1', 'proposal', '2026-07-01'), "
                     "('O2', 'discovery', '2026-07-02'), ('X', 'closed_lost', '2025-12-10')")
     m = pipeline.pipeline_movement(empty, Q3, AS_OF)
     assert (m.created_deals, m.created_amount) == (2, 1200.0)
@@ -169,7 +169,7 @@ def test_slipped_and_advanced_need_the_data_that_shows_them(empty):
         "No deal has an expected close date, so slipped deals cannot be counted."]
     # one recorded move between open stages: advanced is measurable again (O2 moved up in the period)
     with transaction(empty, ("records",)) as cur:
-        cur.execute("INSERT INTO deal_stage_history VALUES ('O2', 'qualification', '2026-07-20')")
+        cur.execute("INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES ('O2', 'qualification', '2026-07-20')")
     assert pipeline.pipeline_movement(empty, Q3, AS_OF).advanced_deals == 1
 
 

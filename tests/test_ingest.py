@@ -51,9 +51,10 @@ def test_canonical_allow_list_matches_schema(con):
         got = [r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
         ).fetchall()]
-        # every column but Accord's own lead key, which no import carries (core.db.LINK_KEYS)
-        assert [c for c in got if c != "lead_key"] == [c.name for c in cols], table
-        assert ("lead_key" in got) == (table in ("leads", *KEYED)), table
+        # every column but Accord's own keys, which no import carries (core.db.LINK_KEYS)
+        assert [c for c in got if c not in ("lead_key", "deal_key")] == [c.name for c in cols], table
+        assert ("lead_key" in got) == (table in KEYED), table
+        assert ("deal_key" in got) == (table in ("deals", "deal_stage_history")), table
         for key in KEYS[table]:
             assert key in got
 

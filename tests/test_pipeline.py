@@ -48,7 +48,7 @@ INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expecte
   ('P10', NULL, 'Ten',    '2026-02-01',  3000, 'closed_lost', '2026-04-01', '2026-04-01',  'A3', 'price'),
   ('P11', NULL, 'Eleven', '2026-07-20',  6000, 'discovery',   '2026-09-30', NULL,          'A3', NULL),
   ('P12', NULL, 'Twelve', '2026-08-01',  2000, 'qualification','2026-09-01', NULL,         'A4', NULL);
-INSERT INTO deal_stage_history VALUES
+INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES
   ('P1', 'discovery', '2026-06-01'), ('P1', 'qualification', '2026-07-01'), ('P1', 'proposal', '2026-07-20'),
   ('P2', 'discovery', '2026-05-01'), ('P2', 'negotiation', '2026-06-01'), ('P2', 'proposal', '2026-07-01'),
   ('P2', 'negotiation', '2026-07-10'),

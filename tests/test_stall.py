@@ -9,6 +9,7 @@ import pytest
 
 from conftest import AS_OF, LEADERSHIP
 from core import edits, stall_rules
+from core.db import link_keys
 from core.metrics import pipeline as pl
 from core.models import Actor, StallRules
 from core.periods import parse_period
@@ -33,7 +34,7 @@ INSERT INTO deals (deal_id, lead_id, account, created_at, amount, stage, expecte
   ('S5', NULL, 'Five',  '2026-05-01 00:00', 5000, 'proposal',      '2026-09-30', NULL, NULL, NULL),
   ('S6', NULL, 'Six',   '2026-07-01 00:00', 6000, 'qualification', '2026-09-30', NULL, NULL, NULL),
   ('S7', NULL, 'Seven', '2026-05-01 00:00', 7000, 'closed_won',    '2026-08-10', '2026-08-10 00:00', NULL, NULL);
-INSERT INTO deal_stage_history VALUES
+INSERT INTO deal_stage_history (deal_id, stage, entered_at) VALUES
   ('S1', 'discovery', '2026-08-01 12:00'), ('S2', 'discovery', '2026-08-01 11:00'),
   ('S3', 'discovery', '2026-07-01 00:00'), ('S3', 'negotiation', '2026-07-16 12:00'),
   ('S4', 'discovery', '2026-07-01 00:00'), ('S4', 'negotiation', '2026-07-16 11:00'),
@@ -45,6 +46,7 @@ INSERT INTO deal_stage_history VALUES
 @pytest.fixture
 def world(empty):
     empty.execute(WORLD)
+    link_keys(empty)  # raw rows: their keys, as every write path gives them
     return empty
 
 

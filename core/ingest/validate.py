@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from core.db import KEYED
+from core.db import RECORD_KEYS
 from core.ingest.canonical import (
     CLOSED_BEFORE_CREATED_WORDS,
     CLOSED_STAGES,
@@ -368,8 +368,9 @@ def apply_batch(
         result.missing = int(new)
     if batch.mode in ("upsert", "patch") and chg:
         sets = ", ".join(f"{ident(c)} = g.{ident(c)}" for c in updatable)
-        if table in KEYED and "lead_id" in updatable:  # the lead may change: its key is linked again (LINK_KEYS)
-            sets += ", lead_key = NULL"
+        for k in RECORD_KEYS:  # the id may change: its key is linked again (LINK_KEYS)
+            if table in k.holders and k.id in updatable:
+                sets += f", {k.key} = NULL"  # names from RECORD_KEYS
         cur.execute(f"UPDATE {tq} AS t SET {sets} FROM _acc_chg g WHERE {on}")
         result.updated = int(chg)
         result.updated_by_src = _by_src(cur, "_acc_chg")

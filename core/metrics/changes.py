@@ -57,7 +57,7 @@ CHANGE_SEGMENTS: tuple[str, ...] = ("source", "campaign", "industry", "region", 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STAGES)  # our own constants
 # After ADVANCED_CTE (its `hist`): the deals that stepped back to an earlier open stage in the window.
 REGRESSED_CTE = f"""regressed AS (
-        SELECT DISTINCT deal_id FROM hist
+        SELECT DISTINCT deal_key FROM hist
         WHERE entered_at >= $start AND entered_at < $end
           AND stage IN ({_OPEN}) AND prev_stage IS NOT NULL
           AND {STAGE_RANK.format('stage')} < {STAGE_RANK.format('prev_stage')}
@@ -66,7 +66,7 @@ REGRESSED_CTE = f"""regressed AS (
 KINDS: dict[str, str] = {
     "created": DEAL_KINDS["created"][1],
     "advanced": DEAL_KINDS["advanced"][1],
-    "regressed": "r.deal_id IS NOT NULL",
+    "regressed": "r.deal_key IS NOT NULL",
     "won": DEAL_KINDS["won"][1],
     "lost": DEAL_KINDS["lost"][1],
     "slipped": DEAL_KINDS["slipped"][1],
@@ -118,7 +118,7 @@ def window_of_days(first: date, last: date, as_of: datetime) -> tuple[datetime, 
 def _regressed(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[int, float, int]:
     row = one_row(run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}, {REGRESSED_CTE}
         SELECT count(*), coalesce(sum(d.amount), 0), count(*) FILTER (coalesce(d.amount, 0) = 0)
-        FROM deal_asof d JOIN regressed r ON r.deal_id = d.deal_id""", params))
+        FROM deal_asof d JOIN regressed r ON r.deal_key = d.deal_key""", params))
     return int(row[0]), float(row[1]), int(row[2])
 
 
@@ -129,8 +129,8 @@ def _deal_list(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[pd.DataFra
     frame = run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}, {REGRESSED_CTE}, {CURRENT_STAGE},
         flagged AS (
             SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage, {flags}
-            FROM deal_asof d LEFT JOIN current_stage s ON s.deal_id = d.deal_id
-            LEFT JOIN advanced a ON a.deal_id = d.deal_id LEFT JOIN regressed r ON r.deal_id = d.deal_id
+            FROM deal_asof d LEFT JOIN current_stage s ON s.deal_key = d.deal_key
+            LEFT JOIN advanced a ON a.deal_key = d.deal_key LEFT JOIN regressed r ON r.deal_key = d.deal_key
         ),
         moved AS (
             SELECT deal_id, account, amount, stage, concat_ws(', ', {words}) AS what_happened

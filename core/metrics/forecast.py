@@ -225,7 +225,7 @@ def _cells_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
     _bind_moments(params, snaps)
     params["no_stage"] = NO_STAGE
     open_at = _per_moment(snaps, """
-        SELECT {k} AS k, CAST($s{k}_snap AS TIMESTAMP) AS snap, CAST($s{k}_end AS TIMESTAMP) AS pend, d.deal_id,
+        SELECT {k} AS k, CAST($s{k}_snap AS TIMESTAMP) AS snap, CAST($s{k}_end AS TIMESTAMP) AS pend, d.deal_key,
                coalesce(d.amount, 0) AS amount, d.stage, d.closed_at,
                CASE WHEN d.created_known THEN d.created_at END AS created_at
         FROM counted_deals d
@@ -234,14 +234,14 @@ def _cells_sql(params: dict, snaps: Sequence[Snapshot]) -> str:
     return f"""
     WITH open_at AS ({open_at}),
     stage_at AS (
-        SELECT o.k, o.deal_id, arg_max(h.stage, h.entered_at) AS stage, max(h.entered_at) AS entered_at
-        FROM open_at o JOIN deal_stage_history h ON h.deal_id = o.deal_id AND h.entered_at <= o.snap
-        GROUP BY o.k, o.deal_id
+        SELECT o.k, o.deal_key, arg_max(h.stage, h.entered_at) AS stage, max(h.entered_at) AS entered_at
+        FROM open_at o JOIN deal_stage_history h ON h.deal_key = o.deal_key AND h.entered_at <= o.snap
+        GROUP BY o.k, o.deal_key
     ),
     aged AS (
         SELECT o.*, coalesce(a.stage, $no_stage) AS stage_then,
                epoch(o.snap - coalesce(a.entered_at, o.created_at)) / 86400.0 AS age_days
-        FROM open_at o LEFT JOIN stage_at a ON a.k = o.k AND a.deal_id = o.deal_id
+        FROM open_at o LEFT JOIN stage_at a ON a.k = o.k AND a.deal_key = o.deal_key
     )
     SELECT k, stage_then, {_bucket_sql(params)} AS bucket, count(*),
            count(*) FILTER (stage = 'closed_won' AND closed_at > snap AND closed_at < pend AND closed_at <= $as_of),

@@ -187,7 +187,7 @@ COHORT = "cohort AS (SELECT * FROM lead_q WHERE created_at >= $start AND created
 # --- deals ---------------------------------------------------------------------------------------------
 
 DEAL_ASOF = """deal_asof AS (
-        SELECT d.deal_id, d.lead_id, d.lead_key, d.account, d.created_at, d.created_known, d.amount, d.expected_close_on,
+        SELECT d.deal_id, d.deal_key, d.lead_id, d.lead_key, d.account, d.created_at, d.created_known, d.amount, d.expected_close_on,
                d.owner_id, d.stage AS recorded_stage,
                CASE WHEN d.stage = 'closed_won' AND d.closed_at <= $as_of THEN 'won'
                     WHEN d.stage = 'closed_lost' AND d.closed_at <= $as_of THEN 'lost'
@@ -215,20 +215,21 @@ def lead_deals(of: str | None = None) -> str:
     )"""
 
 
-# A deal's stage as of $as_of: its latest stage-history row entered by then.
+# A deal's stage as of $as_of: its latest stage-history row entered by then. Deals meet their history on
+# deal_key, deal_id's integer (core.db.RECORD_KEYS): the open pipeline 0.14 -> 0.11 s at ten million leads.
 CURRENT_STAGE = """current_stage AS (
-        SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
-        FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_id
+        SELECT deal_key, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
+        FROM deal_stage_history WHERE entered_at <= $as_of GROUP BY deal_key
     )"""
 
 # CURRENT_STAGE for the deals open as of only (needs DEAL_ASOF): the pipeline reads a deal's current stage only
 # when it is open (stalls, days in stage; a closed deal's stage is its outcome, STAGE_NOW), and the semi-join
 # keeps the grouping to their history (72k of 888k deals at ten million leads: 0.28 -> 0.19 s for the headline).
 OPEN_CURRENT_STAGE = """current_stage AS (
-        SELECT deal_id, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
+        SELECT deal_key, arg_max(stage, entered_at) AS stage, max(entered_at) AS entered_at
         FROM deal_stage_history
-        WHERE entered_at <= $as_of AND deal_id IN (SELECT deal_id FROM deal_asof WHERE state = 'open')
-        GROUP BY deal_id
+        WHERE entered_at <= $as_of AND deal_key IN (SELECT deal_key FROM deal_asof WHERE state = 'open')
+        GROUP BY deal_key
     )"""
 
 # Over deal_asof d LEFT JOIN current_stage s: when the deal entered its current stage (creation when the
