@@ -120,7 +120,7 @@ def _position_share(model: str) -> str:
 
 
 def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: int | None = None) -> str:
-    """CTEs ending in `credit(deal_id, model, bucket, campaign_id, share)` over `deals_in`, the deals
+    """CTEs ending in `credit(deal_key, model, bucket, campaign_id, share)` over `deals_in`, the deals
     created or won in the period (flags is_created, is_won). With `lookback_days`, touches more than that
     many days before the deal's creation do not count ($lookback_days, $half_life_days bound by the caller)."""
     window = "" if lookback_days is None else f" AND {_IN_WINDOW.format(at='t.touched_at', deal_created='t.deal_created')}"
@@ -129,24 +129,24 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
     # without a lookback a deal with no touch that counts has none at all: no need to look (a semi-join over
     # every touch of the period's deals)
     untouched_bucket = ("ft.bucket, ft.campaign_id" if lookback_days is None else
-                        f"CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN '{UNATTRIBUTED}' "
-                        "ELSE ft.bucket END, CASE WHEN ft.deal_id IN (SELECT deal_id FROM every_touch) THEN NULL "
+                        f"CASE WHEN ft.deal_key IN (SELECT deal_key FROM every_touch) THEN '{UNATTRIBUTED}' "
+                        "ELSE ft.bucket END, CASE WHEN ft.deal_key IN (SELECT deal_key FROM every_touch) THEN NULL "
                         "ELSE ft.campaign_id END")
     return f"""{lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF},
     deals_in AS (  -- with the deal's lead read once (lead_known: loaded), not once per use below
-        SELECT d.deal_id, d.lead_id, d.lead_key, d.account, d.amount, d.created_at, d.closed_at, d.state,
+        SELECT d.deal_id, d.deal_key, d.lead_id, d.lead_key, d.account, d.amount, d.created_at, d.closed_at, d.state,
                ({CREATED_IN_PERIOD}) AS is_created, ({WON_IN_PERIOD}) AS is_won,
                l.lead_id IS NOT NULL AS lead_known, l.campaign_id AS lead_campaign, l.created_at AS lead_created
         FROM deal_asof d LEFT JOIN leads l ON l.lead_key = d.lead_key
         WHERE ({CREATED_IN_PERIOD}) OR ({WON_IN_PERIOD})
     ),
     first_touch AS (
-        SELECT di.deal_id, {_BUCKET.format(window=lead_window)} AS bucket,
+        SELECT di.deal_key, {_BUCKET.format(window=lead_window)} AS bucket,
                CASE WHEN {_BUCKET.format(window=lead_window)} = 'campaign' THEN di.lead_campaign END AS campaign_id
         FROM deals_in di
     ),
     deal_touches AS (
-        SELECT di.deal_id, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
+        SELECT di.deal_key, t.campaign_id, t.touched_at, di.created_at AS deal_created, di.lead_created
         FROM deals_in di
         -- the semi-join is implied by the join; without it DuckDB, which cannot estimate the CTE, built the
         -- join's hash table on every touch (18M rows at ten million leads) instead of the period's deals:
@@ -157,51 +157,51 @@ def _credit_ctes(con: duckdb.DuckDBPyConnection, params: dict, lookback_days: in
     every_touch AS (  -- whatever their age
         SELECT * FROM deal_touches
         UNION ALL  -- the first-touch campaign stands in for touches a lead never had recorded
-        SELECT di.deal_id, di.lead_campaign, di.lead_created, di.created_at, di.lead_created
+        SELECT di.deal_key, di.lead_campaign, di.lead_created, di.created_at, di.lead_created
         FROM deals_in di
-        WHERE di.lead_campaign IS NOT NULL AND di.deal_id NOT IN (SELECT deal_id FROM deal_touches)
+        WHERE di.lead_campaign IS NOT NULL AND di.deal_key NOT IN (SELECT deal_key FROM deal_touches)
     ),
     touches AS (  -- the ones that count: inside the lookback, when there is one
         SELECT * FROM every_touch t WHERE TRUE{window}
     ),
     numbered AS (
-        SELECT t.deal_id, t.campaign_id, t.touched_at, t.deal_created, t.lead_created,
-               row_number() OVER (PARTITION BY t.deal_id ORDER BY t.touched_at, t.campaign_id) AS pos,
-               count(*) OVER (PARTITION BY t.deal_id) AS n
+        SELECT t.deal_key, t.campaign_id, t.touched_at, t.deal_created, t.lead_created,
+               row_number() OVER (PARTITION BY t.deal_key ORDER BY t.touched_at, t.campaign_id) AS pos,
+               count(*) OVER (PARTITION BY t.deal_key) AS n
         FROM touches t
     ),
     roles AS (  -- position of the lead-creation touch (last at or before the lead's creation, else first)
-        SELECT deal_id, coalesce(max(pos) FILTER (touched_at <= lead_created), 1) AS lc_pos
-        FROM numbered GROUP BY deal_id
+        SELECT deal_key, coalesce(max(pos) FILTER (touched_at <= lead_created), 1) AS lc_pos
+        FROM numbered GROUP BY deal_key
     ),
     weighted AS (
-        SELECT nb.deal_id, nb.campaign_id, nb.n, r.lc_pos,
+        SELECT nb.deal_key, nb.campaign_id, nb.n, r.lc_pos,
                (nb.pos = 1)::INTEGER AS is_first, (nb.pos = r.lc_pos)::INTEGER AS is_lc,
                (nb.pos = nb.n)::INTEGER AS is_opp,
                -- days before the deal, counted from the deal's newest touch so that no weight underflows to 0
                (epoch(nb.deal_created - nb.touched_at)
-                - min(epoch(nb.deal_created - nb.touched_at)) OVER (PARTITION BY nb.deal_id)) / 86400.0 AS age_days
-        FROM numbered nb JOIN roles r ON r.deal_id = nb.deal_id
+                - min(epoch(nb.deal_created - nb.touched_at)) OVER (PARTITION BY nb.deal_key)) / 86400.0 AS age_days
+        FROM numbered nb JOIN roles r ON r.deal_key = nb.deal_key
     ),
     decay AS (
-        SELECT deal_id, campaign_id, pow(2.0, -age_days / CAST($half_life_days AS DOUBLE)) AS weight FROM weighted
+        SELECT deal_key, campaign_id, pow(2.0, -age_days / CAST($half_life_days AS DOUBLE)) AS weight FROM weighted
     ),
     credit AS MATERIALIZED (  -- read by the figures and by share_check
-        SELECT deal_id, 'first_touch' AS model, bucket, campaign_id, 1.0::DOUBLE AS share FROM first_touch
+        SELECT deal_key, 'first_touch' AS model, bucket, campaign_id, 1.0::DOUBLE AS share FROM first_touch
         UNION ALL
-        SELECT deal_id, 'linear', 'campaign', campaign_id, 1.0::DOUBLE / n FROM weighted
+        SELECT deal_key, 'linear', 'campaign', campaign_id, 1.0::DOUBLE / n FROM weighted
         UNION ALL
-        SELECT w.deal_id, 'w_shaped', 'campaign', w.campaign_id, {_position_share("w_shaped")} FROM weighted w
+        SELECT w.deal_key, 'w_shaped', 'campaign', w.campaign_id, {_position_share("w_shaped")} FROM weighted w
         UNION ALL
-        SELECT w.deal_id, 'u_shaped', 'campaign', w.campaign_id, {_position_share("u_shaped")} FROM weighted w
+        SELECT w.deal_key, 'u_shaped', 'campaign', w.campaign_id, {_position_share("u_shaped")} FROM weighted w
         UNION ALL
-        SELECT deal_id, 'time_decay', 'campaign', campaign_id, weight / sum(weight) OVER (PARTITION BY deal_id)
+        SELECT deal_key, 'time_decay', 'campaign', campaign_id, weight / sum(weight) OVER (PARTITION BY deal_key)
         FROM decay
         UNION ALL  -- deals with no touch that counts: touched only before the lookback → unattributed;
                    -- never touched → their first-touch bucket (no campaign, sales-sourced, unknown lead)
-        SELECT ft.deal_id, m.model, {untouched_bucket}, 1.0::DOUBLE
+        SELECT ft.deal_key, m.model, {untouched_bucket}, 1.0::DOUBLE
         FROM first_touch ft CROSS JOIN (VALUES {", ".join(f"('{m}')" for m in MULTI_TOUCH)}) m(model)
-        WHERE ft.deal_id NOT IN (SELECT deal_id FROM numbered)
+        WHERE ft.deal_key NOT IN (SELECT deal_key FROM numbered)
     )"""
 
 
@@ -224,7 +224,7 @@ def _scope(period: Period, as_of: datetime, lookback_days: int | None, half_life
 SHARE_CHECK = """share_check AS (
         SELECT coalesce(max(abs(total - 1)), 0) AS share_worst, count(*) AS share_groups,
                (SELECT count(*) FROM deals_in) AS share_deals
-        FROM (SELECT deal_id, model, sum(share) AS total FROM credit GROUP BY deal_id, model)
+        FROM (SELECT deal_key, model, sum(share) AS total FROM credit GROUP BY deal_key, model)
     )"""
 SHARE_CHECK_COLUMNS = ("share_worst", "share_groups", "share_deals")
 
@@ -247,11 +247,11 @@ def deal_shares(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
     ctes = _credit_ctes(con, params, lookback_days)
     _check_shares(con, ctes, params)
     return run(con, f"""WITH {ctes}
-        SELECT c.deal_id, c.model, c.bucket, c.campaign_id, sum(c.share) AS share,
+        SELECT di.deal_id, c.model, c.bucket, c.campaign_id, sum(c.share) AS share,
                sum(c.share) * di.amount AS credited_amount
-        FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id
-        GROUP BY c.deal_id, c.model, c.bucket, c.campaign_id, di.amount
-        ORDER BY c.deal_id, c.model, c.campaign_id NULLS LAST""", params).df()
+        FROM credit c JOIN deals_in di ON di.deal_key = c.deal_key
+        GROUP BY di.deal_id, c.model, c.bucket, c.campaign_id, di.amount
+        ORDER BY di.deal_id, c.model, c.campaign_id NULLS LAST""", params).df()
 
 
 @dataclass
@@ -342,7 +342,7 @@ def attribution(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
         ),
         credited AS (
             SELECT c.bucket, c.campaign_id, {models}
-            FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id GROUP BY ALL
+            FROM credit c JOIN deals_in di ON di.deal_key = c.deal_key GROUP BY ALL
         ),
         spend AS (  -- cost spread evenly over the campaign's days; the period gets its days up to as-of
             SELECT campaign_id, name, channel, cost,
@@ -453,7 +453,7 @@ def attribution_records(
                CASE WHEN di.is_created THEN sum(c.share) ELSE 0 END AS credited_opportunity,
                CASE WHEN di.is_won THEN sum(c.share) * di.amount ELSE 0 END AS credited_won_revenue,
                di.created_at, di.closed_at, di.state, di.is_created AS created_in_period, di.is_won AS won_in_period
-        FROM credit c JOIN deals_in di ON di.deal_id = c.deal_id
+        FROM credit c JOIN deals_in di ON di.deal_key = c.deal_key
         LEFT JOIN campaigns cp ON cp.campaign_id = c.campaign_id
         WHERE c.model = $model AND {match}
         GROUP BY di.deal_id, di.account, di.lead_id, c.campaign_id, cp.name, di.amount, di.created_at,
