@@ -18,7 +18,7 @@ from core.db import reads
 from core.metrics.forecast import COMPLIANCE_TARGET, Forecast, forecast, pace_status, previous_point
 from core.metrics.funnel import Funnel, funnel_beside, funnel_stages, with_beside
 from core.metrics.goals import Goal, goal_status
-from core.metrics.pipeline import Pipeline, pipeline
+from core.metrics.pipeline import Pipeline, pipeline, won_revenue
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
 from core.semantic.blocks import section_caller
@@ -47,11 +47,13 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads)."""
     call = section_caller(con, call, "headline")
 
-    goal = call(goal_status, period, as_of)
+    # the goal and the landing estimate both start from won revenue: one query for both (24 ms at ten million)
+    won = call(won_revenue, period, as_of)
+    goal = call(goal_status, period, as_of, won)
     if goal_only:  # Shared goals' header: the goal, its coverage and landing; no funnel or SLA to compute
         return Headline(goal=goal, funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(),
                         pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
-                        forecast=call(forecast, period, as_of) if with_forecast else None)
+                        forecast=call(forecast, period, as_of, won) if with_forecast else None)
     stages = call(funnel_stages, period, as_of)  # the goal plan's actuals read the same section
     return Headline(
         goal=goal,
@@ -59,7 +61,7 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
         sla=call(response_sla, period, as_of),
         delivery=call(delivery, period, as_of, stages),
         pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
-        forecast=call(forecast, period, as_of) if with_forecast else None,
+        forecast=call(forecast, period, as_of, won) if with_forecast else None,
     )
 
 

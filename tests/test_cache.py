@@ -86,7 +86,8 @@ def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_onl
 
     data, q3, computed = app_db, parse_period("2026-Q3"), []
     first = report.headline(None, q3, AS_OF, call=_counting(data, computed))
-    assert sorted(computed) == ["delivery", "funnel_beside", "funnel_stages", "goal_status", "pipeline", "response_sla"]
+    assert sorted(computed) == ["delivery", "funnel_beside", "funnel_stages", "goal_status", "pipeline", "response_sla",
+                                "won_revenue"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from core.db import reads
-from core.metrics.pipeline import declared_total, won_revenue
+from core.metrics.pipeline import Won, declared_total, won_revenue
 from core.periods import Period
 from core.semantic.blocks import Figures, run, tables_with_rows
 
@@ -422,8 +422,10 @@ def _kind(period: Period) -> str:
 
 
 @reads('records')
-def forecast(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Forecast:
-    """Where the period's won revenue is expected to land, with its range and back-test (module docstring)."""
+def forecast(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
+             won_figures: Won | None = None) -> Forecast:
+    """Where the period's won revenue is expected to land, with its range and back-test (module docstring).
+    `won_figures` as goal_status's."""
     result = Forecast(days=period.days)
     kind = _kind(period)
     present = tables_with_rows(con)
@@ -434,7 +436,7 @@ def forecast(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) ->
     if as_of < period.start:
         result.notes.append(f"{period.label} has not started by as-of, so there is no landing estimate yet.")
         return result
-    won, _, won_notes, _ = won_revenue(con, period, as_of)
+    won, _, won_notes, _ = won_figures if won_figures is not None else won_revenue(con, period, as_of)
     result.notes.extend(won_notes)
     result.won_to_date = won
     if as_of >= period.end:

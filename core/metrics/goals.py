@@ -30,7 +30,7 @@ import duckdb
 from core import edits
 from core.db import reads
 from core.metrics.funnel import Funnel, funnel_by, funnel_stages, funnels
-from core.metrics.pipeline import NO_LOST_DEALS, trailing_year_deals, won_revenue
+from core.metrics.pipeline import NO_LOST_DEALS, Won, trailing_year_deals, won_revenue
 from core.models import GoalBody
 from core.periods import Period
 from core.semantic.blocks import (
@@ -156,8 +156,10 @@ class Goal(Figures):
 
 
 @reads('records', 'goal')
-def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Goal:
-    """The period's goal, won revenue, attainment and pacing."""
+def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime,
+                won_figures: Won | None = None) -> Goal:
+    """The period's goal, won revenue, attainment and pacing. `won_figures`: won_revenue(con, period, as_of) when the
+    caller has it (the headline computes it once for the goal and the landing estimate)."""
     has_deals = "deals" in tables_with_rows(con)
     elapsed_share = period.elapsed_share(as_of)
     result = Goal(revenue=goal_revenue(con, period), elapsed_share=elapsed_share)
@@ -166,7 +168,8 @@ def goal_status(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime)
     if not has_deals:
         result.notes.append("No deals are loaded, so won revenue cannot be computed.")
         return result
-    result.won_revenue, _, won_notes, result.won_caveat = won_revenue(con, period, as_of)
+    result.won_revenue, _, won_notes, result.won_caveat = (won_figures if won_figures is not None
+                                                                 else won_revenue(con, period, as_of))
     result.notes.extend(won_notes)
     result.attainment = ratio(result.won_revenue, result.revenue)
     result.pacing = pacing(result.won_revenue, result.revenue, elapsed_share)

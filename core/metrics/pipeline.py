@@ -252,9 +252,12 @@ def won_caveats(row: dict) -> tuple[float | None, list[str], str | None]:
     return total, notes, short
 
 
+# won_revenue's result: the value (None when no won deal has an amount), deals won, caveats in full and short.
+Won = tuple[float | None, int, list[str], str | None]
+
+
 @reads('records')
-def won_revenue(con: duckdb.DuckDBPyConnection, period: Period,
-                as_of: datetime) -> tuple[float | None, int, list[str], str | None]:
+def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Won:
     """Won revenue of the period (None when no won deal has an amount), the count of deals won in it, and
     the caveats the reader needs, in full and in a few words (won_caveats)."""
     row = _sums(con, scope_params(period, as_of), WON_CAVEAT_SUMS)[0]
