@@ -17,8 +17,8 @@ import duckdb
 from core.db import reads
 from core.metrics.forecast import COMPLIANCE_TARGET, Forecast, forecast, pace_status, previous_point
 from core.metrics.funnel import Funnel, funnel_beside, funnel_stages, with_beside
-from core.metrics.goals import Goal, goal_status
-from core.metrics.pipeline import Pipeline, pipeline, won_revenue
+from core.metrics.goals import Goal, goal_revenue, goal_status
+from core.metrics.pipeline import Pipeline, pipeline
 from core.metrics.sla import Delivery, ResponseSla, delivery, response_sla
 from core.periods import Period
 from core.semantic.blocks import section_caller
@@ -47,21 +47,22 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads)."""
     call = section_caller(con, call, "headline")
 
-    # the goal and the landing estimate both start from won revenue: one query for both (24 ms at ten million)
-    won = call(won_revenue, period, as_of)
-    goal = call(goal_status, period, as_of, won)
+    # The pipeline's row holds won revenue too: the goal and the landing estimate take it from there instead of
+    # querying it again each (24 ms each at ten million leads). Coverage needs the goal's revenue, read first.
+    pipe = call(pipeline, period, as_of, call(goal_revenue, period), stall_days)
+    goal = call(goal_status, period, as_of, pipe.won)
+    landing = call(forecast, period, as_of, pipe.won) if with_forecast else None
     if goal_only:  # Shared goals' header: the goal, its coverage and landing; no funnel or SLA to compute
-        return Headline(goal=goal, funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(),
-                        pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
-                        forecast=call(forecast, period, as_of, won) if with_forecast else None)
+        return Headline(goal=goal, funnel=Funnel(), sla=ResponseSla(), delivery=Delivery(), pipeline=pipe,
+                        forecast=landing)
     stages = call(funnel_stages, period, as_of)  # the goal plan's actuals read the same section
     return Headline(
         goal=goal,
         funnel=stages if cards_only else with_beside(stages, call(funnel_beside, period, as_of)),
         sla=call(response_sla, period, as_of),
         delivery=call(delivery, period, as_of, stages),
-        pipeline=call(pipeline, period, as_of, goal.revenue, stall_days),
-        forecast=call(forecast, period, as_of, won) if with_forecast else None,
+        pipeline=pipe,
+        forecast=landing,
     )
 
 

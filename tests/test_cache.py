@@ -86,14 +86,14 @@ def test_after_a_goal_save_the_headline_recomputes_the_goal_and_the_pipeline_onl
 
     data, q3, computed = app_db, parse_period("2026-Q3"), []
     first = report.headline(None, q3, AS_OF, call=_counting(data, computed))
-    assert sorted(computed) == ["delivery", "funnel_beside", "funnel_stages", "goal_status", "pipeline", "response_sla",
-                                "won_revenue"]
+    assert sorted(computed) == ["delivery", "funnel_beside", "funnel_stages", "goal_revenue", "goal_status", "pipeline",
+                                "response_sla"]
     computed.clear()
     edits.save(data.connection(), "goal", "2026-Q3", GoalBody(revenue=120_000), actor=LEADERSHIP, reason="raise",
                expected_version=1, as_of=AS_OF)
     after = report.headline(None, q3, AS_OF, call=_counting(data, computed))
     # tiny: the goal moves from 100,000 to 120,000; coverage follows; the funnel and the SLA were kept
-    assert sorted(computed) == ["goal_status", "pipeline"]
+    assert sorted(computed) == ["goal_revenue", "goal_status", "pipeline"]
     assert (first.goal.revenue, after.goal.revenue) == (100_000, 120_000)
     assert after.funnel == first.funnel and after.sla == first.sla
 

@@ -260,7 +260,11 @@ Won = tuple[float | None, int, list[str], str | None]
 def won_revenue(con: duckdb.DuckDBPyConnection, period: Period, as_of: datetime) -> Won:
     """Won revenue of the period (None when no won deal has an amount), the count of deals won in it, and
     the caveats the reader needs, in full and in a few words (won_caveats)."""
-    row = _sums(con, scope_params(period, as_of), WON_CAVEAT_SUMS)[0]
+    return _won(_sums(con, scope_params(period, as_of), WON_CAVEAT_SUMS)[0])
+
+
+def _won(row: dict) -> Won:
+    """won_revenue's figures from a row holding WON_CAVEAT_SUMS (the pipeline's row holds them too)."""
     value, notes, short = won_caveats(row)
     return value, int(row["won_deals"]), notes, short
 
@@ -282,6 +286,7 @@ class Pipeline(Figures):
     coverage_needed: float | None = None
     open_undated_deals: int | None = None  # open deals (any) with no expected close date: not in any period
     open_undated_amount: float | None = None
+    won: Won | None = None  # won_revenue's figures, from the same row: the headline's goal and landing use them
 
     @property
     def undated_note(self) -> str | None:
@@ -311,8 +316,8 @@ def pipeline(
         result.notes.append(present.missing("deals"))
         return result
     row = _sums(con, scope_params(period, as_of) | stall_params(con, stall_days), HEADLINE_SUMS)[0]
-    result.won_deals = row["won_deals"]
-    result.won_revenue, won_notes, _ = won_caveats(row)
+    result.won = _won(row)
+    result.won_revenue, result.won_deals, won_notes, _ = result.won
     result.notes.extend(won_notes)
     result.open_amount, result.open_deals = float(row["open_amount"]), row["open_deals"]
     result.open_deals_all = row["open_deals_all"]
