@@ -97,16 +97,16 @@ def test_lead_deals_links_each_lead_to_its_deals_as_of(con):
     assert rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals()}", "SELECT count(*) FROM lead_deals", params) == [(3,)]
 
 
-def test_lead_deals_of_some_leads_keeps_their_links_and_drops_deals_outside_their_keys(con):
-    """lead_deals('picked') groups only the deals whose lead_key lies within the picked leads' range: their rows
-    are the unbounded link's, and a deal of a lead outside it is not read."""
+def test_lead_deals_within_a_window_keeps_its_leads_links_and_drops_deals_outside_their_keys(con):
+    """lead_deals(window) groups only the deals whose lead_key lies within the key range of the window's leads:
+    their rows are the unbounded link's, and a deal of a lead outside it is not read."""
     given(con, LEADS + ";" + DEALS)
     params = blocks.scope_params(Q3, AS_OF)
     keys = dict(con.execute("SELECT lead_id, lead_key FROM leads").fetchall())
-    picked = "picked AS (SELECT lead_key FROM leads WHERE lead_id = 'B')"
     query = "SELECT lead_key, deals, has_won, won_deals, won_revenue FROM lead_deals ORDER BY 1"
     everything = rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals()}", query, params)
-    bounded = rows(con, f"{blocks.DEAL_ASOF}, {picked}, {blocks.lead_deals('picked')}", query, params)
+    window = "l.lead_id = 'B'"
+    bounded = rows(con, f"{blocks.DEAL_ASOF}, {blocks.lead_deals(window)}", query, params)
     assert bounded == [row for row in everything if row[0] == keys["B"]] == [(keys["B"], 1, False, 0, 0.0)]
 
 

@@ -110,6 +110,10 @@ def _aggregates() -> str:
     return ",\n           ".join(cols)
 
 
+# The leads a back-test judges (by creation), over counted_leads l.
+_RANGE = "l.created_at >= $start AND l.created_at < $end"
+
+
 def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: dict) -> str:
     """The one aggregate query: both verdicts per lead of [$start, $end) by $as_of, joined to its deals,
     grouped into a total row (month NULL) and one row per month of creation."""
@@ -121,9 +125,9 @@ def backtest_sql(draft: QualityDefinition, in_force: QualityDefinition, params: 
         SELECT l.lead_id, l.lead_key, date_trunc('month', l.created_at) AS month,
                coalesce({current}, false) AS q_cur, coalesce({proposed}, false) AS q_draft
         FROM counted_leads l
-        WHERE l.created_at >= $start AND l.created_at < $end AND l.created_at <= $as_of AND l.created_known
+        WHERE {_RANGE} AND l.created_at <= $as_of AND l.created_known
     ),
-    {lead_deals('scored')},
+    {lead_deals(_RANGE)},
     judged AS (
         SELECT s.month, s.q_cur, s.q_draft, d.lead_key IS NOT NULL AS has_opp,
                coalesce(d.won_deals, 0) AS won_deals, coalesce(d.won_revenue, 0) AS won_revenue

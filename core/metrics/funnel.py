@@ -98,6 +98,10 @@ def _windows(params: dict, periods: Sequence[Period]) -> str:
     return f"wins(w, ws, we) AS (VALUES {', '.join(rows)})"
 
 
+# The leads of every window _windows binds (lead_q's window and lead_deals' range).
+_WINDOW = "l.created_at >= $lo AND l.created_at < $hi"
+
+
 def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | None, periods: Sequence[Period],
                 schedule=None) -> str:
     """The cohort funnel of each of `periods` (column `w`, its position) in one pass over their leads: each
@@ -113,7 +117,7 @@ def _funnel_sql(con: duckdb.DuckDBPyConnection, params: dict, dim: Dimension | N
                                       for i, flag in enumerate(flags))
     # the owner and campaign joins only when a dimension needs them: the headline funnel does without
     return f"""
-    WITH {lead_q(con, params, schedule, "l.created_at >= $lo AND l.created_at < $hi")}, {DEAL_ASOF}, {lead_deals('lead_q')},
+    WITH {lead_q(con, params, schedule, _WINDOW)}, {DEAL_ASOF}, {lead_deals(_WINDOW)},
     cohort AS (SELECT q.*, {flagged} FROM lead_q q),
     grouped AS (
         SELECT {", ".join(flags)}, {dim.lead_sql("c") if dim else "'all'"} AS segment,

@@ -399,7 +399,7 @@ def lead_records(
         return Records(frame=pd.DataFrame(), total=0, limit=limit)
     params = scope_params(period, as_of) | {"limit": int(limit), "value": value}
     where = LEAD_KINDS[kind][1] + (f" AND {dim.lead_sql('c')} = $value" if dim else "")
-    base = f"""WITH {lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF}, {lead_deals('lead_q')}, {COHORT}
+    base = f"""WITH {lead_q(con, params, window=CREATED_WINDOW)}, {DEAL_ASOF}, {lead_deals(CREATED_WINDOW)}, {COHORT}
         SELECT c.lead_id, c.created_at, {_RECORD_COLUMNS}, c.is_quality, c.status,
                coalesce(ld.deals, 0) AS deals, coalesce(ld.has_won, false) AS won, ld.won_revenue
         FROM cohort c

@@ -199,14 +199,17 @@ DEAL_ASOF = """deal_asof AS (
 
 
 
-def lead_deals(of: str | None = None) -> str:
-    """The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of. `of`, a CTE of
-    the leads that will be joined to it (with lead_key): only the deals whose lead_key lies within those leads'
-    range are grouped. Exact (no other deal can meet one of them), and most deals are left out when keys follow
-    creation, as they do (the lead_keys table numbers ids as they arrive): a quarter's funnel at ten million
-    leads 0.13 -> 0.08 s, grouping 60k deals instead of 750k."""
-    bound = (f" AND lead_key BETWEEN (SELECT min(lead_key) FROM {of}) AND (SELECT max(lead_key) FROM {of})"
-             if of else "")
+def lead_deals(within: str | None = None) -> str:
+    """The lead→deal link (needs DEAL_ASOF): one row per lead with a deal created by $as_of. `within`, a
+    condition over `counted_leads l` that every lead joined to it meets (its window): only the deals whose
+    lead_key lies within those leads' key range are grouped. Exact (no other deal can meet one of them), and
+    most deals are left out when keys follow creation, as they do (the lead_keys table numbers ids as they
+    arrive): a quarter's funnel at ten million leads 0.13 -> 0.08 s, grouping 60k deals instead of 750k. The
+    range is read from the leads themselves, not from the CTE the query builds over them: reading that CTE
+    three times made DuckDB materialise it (the segment funnel of a trailing year 0.40 -> 0.46 s)."""
+    keys = f"FROM counted_leads l WHERE {within}"
+    bound = (f" AND lead_key BETWEEN (SELECT min(l.lead_key) {keys}) AND (SELECT max(l.lead_key) {keys})"
+             if within else "")
     return f"""lead_deals AS (
         SELECT lead_key, count(*) AS deals, bool_or(state = 'won') AS has_won,
                count(*) FILTER (state = 'won') AS won_deals,
