@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -80,6 +82,28 @@ class Present(frozenset):
         return notes
 
 
+# Reads every section repeats (which tables have rows, the policy schedules) are made once per composite figure
+# computed directly on one connection (section_caller without a cache: the report command, tests), where nothing
+# writes between its sections: 7 tables-with-rows and 7 schedule reads made once each, 13 of the report's 129 ms
+# at a million leads. Never across the app's cached sections: each reads on its own cursor, at its own version.
+_RUN_MEMO: ContextVar[dict | None] = ContextVar("accord_run_memo", default=None)
+R = TypeVar("R")
+
+
+def once_per_run(fn: Callable[[duckdb.DuckDBPyConnection], R]) -> Callable[[duckdb.DuckDBPyConnection], R]:
+    @wraps(fn)
+    def read(con: duckdb.DuckDBPyConnection) -> R:
+        memo = _RUN_MEMO.get()
+        if memo is None:
+            return fn(con)
+        key = (fn.__qualname__, id(con))
+        if key not in memo:
+            memo[key] = fn(con)
+        return memo[key]
+    return read
+
+
+@once_per_run
 def tables_with_rows(con: duckdb.DuckDBPyConnection) -> Present:
     """Canonical tables that hold at least one row figures can use (an import may lack whole tables),
     with the stamped creation dates of leads and deals (Present)."""
@@ -117,12 +141,14 @@ MISSING_TABLE_NOTES = {
 }
 
 
-def quality_schedule(con: duckdb.DuckDBPyConnection) -> list[tuple[datetime, QualityDefinition]]:
-    return [(v.effective_from, v.body) for v in edits.in_force_schedule(con, "quality_definition")]
+@once_per_run
+def quality_schedule(con: duckdb.DuckDBPyConnection) -> tuple[tuple[datetime, QualityDefinition], ...]:
+    return tuple((v.effective_from, v.body) for v in edits.in_force_schedule(con, "quality_definition"))
 
 
-def sla_schedule(con: duckdb.DuckDBPyConnection) -> list[tuple[datetime, SlaPolicy]]:
-    return [(v.effective_from, v.body) for v in edits.in_force_schedule(con, "sla_policy")]
+@once_per_run
+def sla_schedule(con: duckdb.DuckDBPyConnection) -> tuple[tuple[datetime, SlaPolicy], ...]:
+    return tuple((v.effective_from, v.body) for v in edits.in_force_schedule(con, "sla_policy"))
 
 
 def scope_params(period: Period | None, as_of: datetime) -> dict:
@@ -287,9 +313,14 @@ def section_caller(con: duckdb.DuckDBPyConnection | None, call: Callable[..., An
         return call
     if con is None:
         raise ValueError(f"{what} needs a connection or a call")
+    memo: dict = _RUN_MEMO.get() or {}  # a composite inside another shares the outer one's reads
 
     def direct(fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(con, *args)
+        token = _RUN_MEMO.set(memo)  # see once_per_run
+        try:
+            return fn(con, *args)
+        finally:
+            _RUN_MEMO.reset(token)
 
     return direct
 
