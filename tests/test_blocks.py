@@ -189,3 +189,33 @@ def test_windows_only_skip_leads_their_period_filter_drops(con):
     assert rows(con, blocks.lead_q(con, params, window=blocks.CLOCK_WINDOW), clock, params) == [("P",), ("Q",)]
     assert rows(con, blocks.lead_q(con, params, window=blocks.CREATED_WINDOW), cohort, params) == [
         ("Q",), ("R",), ("S",)]
+
+
+class CountingCursor:
+    """A connection that counts the "which tables have rows" reads made through it."""
+
+    def __init__(self, con):
+        self.con, self.present_reads = con, 0
+
+    def execute(self, sql, *args):
+        self.present_reads += "WHERE EXISTS (SELECT 1 FROM reps)" in sql
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def test_a_composite_figure_reads_what_every_section_repeats_once_and_a_later_one_sees_a_write(con):
+    from core.report import headline
+
+    counting = CountingCursor(con)
+    first = headline(counting, Q3, AS_OF)
+    assert counting.present_reads == 1  # six sections ask which tables have rows: one read
+    assert "No leads are loaded, so lead, quality-lead and funnel figures cannot be computed." in first.funnel.notes
+    blocks.tables_with_rows(counting)
+    blocks.tables_with_rows(counting)
+    assert counting.present_reads == 3  # outside a composite figure every call reads
+    given(con, LEADS)
+    second = headline(counting, Q3, AS_OF)  # a new composite: the leads written since are seen
+    assert counting.present_reads == 4 and second.funnel.leads == 4  # A-D by as-of
+    assert not any(n.startswith("No leads are loaded") for n in second.funnel.notes)
