@@ -6,7 +6,7 @@ import pytest
 
 from conftest import AS_OF, LEADERSHIP
 from core import edits
-from core.db import reads
+from core.db import reads, transaction
 from core.models import GoalBody, SlaPolicy
 
 CALLS: list[str] = []
@@ -161,3 +161,46 @@ def test_the_gap_decomposition_reads_the_goal_plans_sections(app_db):
     with data.cursor() as cur:  # the same figures without the cache
         assert gap_decomposition(cur, q3, AS_OF) == d
     assert d.components and sum(d.components.values()) == pytest.approx(d.gap)
+
+
+PRESENT_READS: list[str] = []
+
+
+@reads("records")
+def records_a(con, tag: str) -> frozenset:
+    return _present(con, tag)
+
+
+@reads("records", "goal")
+def records_b(con, tag: str) -> frozenset:
+    return _present(con, tag)
+
+
+@reads("goal")
+def goal_only(con, tag: str) -> frozenset:  # does not declare records: reads it afresh
+    return _present(con, tag)
+
+
+def _present(con, tag: str) -> frozenset:
+    from core.semantic.blocks import tables_with_rows
+
+    class Counting:  # counts the tables-with-rows query itself, not the call
+        def execute(self, sql, *args):
+            PRESENT_READS.append(tag)
+            return con.execute(sql, *args)
+
+    return tables_with_rows(Counting())
+
+
+def test_sections_share_the_reads_every_section_repeats_per_version_of_what_they_read(app_db):
+    data = app_db
+    PRESENT_READS.clear()
+    first = data.cached(records_a, "a")
+    assert data.cached(records_b, "b") == first and "leads" in first
+    assert PRESENT_READS == ["a"]  # b's section found a's read, made at the same records version
+    data.cached(goal_only, "g")
+    assert PRESENT_READS == ["a", "g"]  # a section that does not declare records never takes a shared read
+    with transaction(data.connection(), ("records",)) as cur:  # a write of records: the next sections read again
+        cur.execute("DELETE FROM campaign_touches")
+    after = data.cached(records_a, "a2")
+    assert PRESENT_READS == ["a", "g", "a2"] and "campaign_touches" in first and "campaign_touches" not in after

@@ -30,6 +30,7 @@ import streamlit as st
 
 from core.db import DOMAINS, DatabaseReadOnly, DiskFull, close, connect, domain_versions
 from core.lake import is_lake
+from core.semantic.blocks import shared_reads
 from core.settings import Settings, get_settings
 from core.store import open_store
 
@@ -266,6 +267,11 @@ def ensure_database(progress: Callable[[float, str], None]) -> bool:
         return True
 
 
+# Per database path: the reads every section repeats (shared_reads), keyed on the versions they depend on.
+_SHARED_READS: dict[str, dict] = {}
+_SHARED_READS_MAX = 256
+
+
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _call(name: str, path: str, versions: tuple[int, ...], args: tuple, kwargs: tuple, _fn: Callable) -> Any:
     # `name` (module.qualname) identifies the function in the key; `_fn` (not hashed) is the function
@@ -274,7 +280,12 @@ def _call(name: str, path: str, versions: tuple[int, ...], args: tuple, kwargs: 
     # one read transaction: a figure made of several queries sees one snapshot, even while an import commits
     cur.execute("BEGIN TRANSACTION")
     try:
-        return _fn(cur, *args, **dict(kwargs))
+        # the reads every section repeats (core.semantic.blocks.once_per_run), kept per version like the section
+        store = _SHARED_READS.setdefault(path, {})
+        if len(store) > _SHARED_READS_MAX:
+            store.clear()  # versions only grow: old entries are never read again
+        with shared_reads(store, dict(zip(getattr(_fn, "reads", DOMAINS), versions))):
+            return _fn(cur, *args, **dict(kwargs))
     finally:
         try:
             cur.execute("ROLLBACK")
