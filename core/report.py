@@ -43,8 +43,9 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     *args)); the app passes its cache (ui.data.cached), so each section is kept on the data it reads and a
     goal save recomputes the goal and the pipeline's coverage only, not the funnel or the SLA. The landing
     estimate (core.metrics.forecast) is computed `with_forecast` only: the same point of the previous period,
-    read for the change on each card, needs none. `cards_only` leaves out what no card reads, the deals beside
-    the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads)."""
+    read for the change on each card, needs none. `cards_only` leaves out what no card reads: the deals beside
+    the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads) and the
+    response SLA's figures beyond its cards (core.metrics.sla.SLA_CARDS)."""
     call = section_caller(con, call, "headline")
 
     # The pipeline's row holds won revenue too: the goal and the landing estimate take it from there instead of
@@ -59,7 +60,7 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     return Headline(
         goal=goal,
         funnel=stages if cards_only else with_beside(stages, call(funnel_beside, period, as_of)),
-        sla=call(response_sla, period, as_of),
+        sla=call(response_sla, period, as_of, cards_only),
         delivery=call(delivery, period, as_of, stages),
         pipeline=pipe,
         forecast=landing,

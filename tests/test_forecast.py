@@ -41,6 +41,7 @@ from core.metrics.forecast import (
 )
 from core.metrics.funnel import funnel
 from core.metrics.pipeline import won_revenue
+from core.metrics.sla import SLA_CARDS
 from core.periods import parse_period
 from core.report import (
     REPORT_FIELDS,
@@ -270,6 +271,10 @@ def test_statuses_and_changes_of_the_tiny_world(tiny):
     assert headline_cards(lean) == headline_cards(before)
     assert card_changes(h, lean, "vs 2026-Q2") == changes
     assert before.funnel.sales_sourced_deals is not None and lean.funnel.sales_sourced_deals is None
+    # and the response SLA's figures beyond its cards: the same cards, the rest not computed
+    assert {f: getattr(lean.sla, f) for f in SLA_CARDS} == {f: getattr(before.sla, f) for f in SLA_CARDS}
+    assert before.sla.attempt_windows_closed == 0 and lean.sla.attempt_windows_closed is None
+    assert before.sla.routed_leads == 0 and lean.sla.routed_leads is None
     # the headline's funnel is two cached sections (the stages, the deals beside them) that make funnel()'s
     assert h.funnel == funnel(tiny, Q3, datetime(2026, 8, 15, 12))
     assert before.funnel == funnel(tiny, parse_period("2026-Q2"), datetime(2026, 5, 16, 12))

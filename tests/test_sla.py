@@ -107,6 +107,12 @@ def test_headline_response_sla(world):
     # under-worked: B (1 < 3), D (0 < 3), I (1 < 3), P (1 < 2 under v3); J's 2 meets v3's minimum
     assert s.under_worked == 4
     assert s.notes == []
+    # the Overview's comparison reads the cards only: the same values, attempts and the distribution not computed
+    cards = sla.response_sla(world, Q3, AS_OF, cards_only=True)
+    assert (cards.met, cards.breached, cards.pending, cards.quality_leads) == (8, 3, 1, 12)
+    assert (cards.compliance, cards.median_hours_to_first_touch) == (s.compliance, s.median_hours_to_first_touch)
+    assert cards.avg_attempts is None and cards.under_worked is None and cards.p90_hours_to_first_touch is None
+    assert cards.notes == []
 
 
 def test_per_lead_edges(world):
