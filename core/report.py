@@ -45,12 +45,12 @@ def headline(con: duckdb.DuckDBPyConnection | None, period: Period, as_of: datet
     estimate (core.metrics.forecast) is computed `with_forecast` only: the same point of the previous period,
     read for the change on each card, needs none. `cards_only` leaves out what no card reads: the deals beside
     the funnel (sales-sourced and the like: a query that probes every lead, 0.1 s at ten million leads) and the
-    response SLA's figures beyond its cards (core.metrics.sla.SLA_CARDS)."""
+    response SLA's and the pipeline's figures beyond their cards (SLA_CARDS, core.metrics.pipeline.CARD_SUMS)."""
     call = section_caller(con, call, "headline")
 
     # The pipeline's row holds won revenue too: the goal and the landing estimate take it from there instead of
     # querying it again each (24 ms each at ten million leads). Coverage needs the goal's revenue, read first.
-    pipe = call(pipeline, period, as_of, call(goal_revenue, period), stall_days)
+    pipe = call(pipeline, period, as_of, call(goal_revenue, period), stall_days, cards_only)
     goal = call(goal_status, period, as_of, pipe.won)
     landing = call(forecast, period, as_of, pipe.won) if with_forecast else None
     if goal_only:  # Shared goals' header: the goal, its coverage and landing; no funnel or SLA to compute

