@@ -219,3 +219,22 @@ def test_a_composite_figure_reads_what_every_section_repeats_once_and_a_later_on
     second = headline(counting, Q3, AS_OF)  # a new composite: the leads written since are seen
     assert counting.present_reads == 4 and second.funnel.leads == 4  # A-D by as-of
     assert not any(n.startswith("No leads are loaded") for n in second.funnel.notes)
+
+
+def test_counted_sql_cuts_the_rows_and_counts_them_all(con):
+    rows = "SELECT * FROM (VALUES (3, 'c'), (1, 'a'), (2, 'b')) t(n, s)"
+    assert con.execute(blocks.counted_sql(rows, "n", " LIMIT 2")).fetchall() == [(1, "a", 3), (2, "b", 3)]
+    assert con.execute(blocks.counted_sql(rows, "n DESC")).fetchall() == [(3, "c", 3), (2, "b", 3), (1, "a", 3)]
+    assert con.execute(blocks.counted_sql(f"{rows} WHERE n > 5", "n", " LIMIT 2")).fetchall() == []
+
+
+def test_no_figure_counts_its_rows_with_an_unpartitioned_window():
+    # count(*) OVER () fails in DuckDB 1.5.5 now and then with an internal error that invalidates the database
+    # (see counted_sql): every list is counted through counted_sql instead
+    import re
+    from pathlib import Path
+
+    core = Path(blocks.__file__).resolve().parents[1]
+    offenders = [str(p.relative_to(core)) for p in core.rglob("*.py")
+                 if re.search(r"OVER\s*\(\s*\)", p.read_text())]
+    assert offenders == []

@@ -35,6 +35,7 @@ from core.semantic.blocks import (
     STAGE_NOW,
     STAGE_RANK,
     Figures,
+    counted_sql,
     one_row,
     run,
     scope_params,
@@ -126,7 +127,7 @@ def _deal_list(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[pd.DataFra
     """Every deal that moved in the window, the largest first (LIST_LIMIT of them), with what it did."""
     flags = ", ".join(f"({cond}) AS is_{kind}" for kind, cond in KINDS.items())
     words = ", ".join(f"CASE WHEN is_{kind} THEN '{LIST_WORDS[kind]}' END" for kind in KINDS)
-    frame = run(con, f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}, {REGRESSED_CTE}, {CURRENT_STAGE},
+    rows = f"""WITH {DEAL_ASOF}, {ADVANCED_CTE}, {REGRESSED_CTE}, {CURRENT_STAGE},
         flagged AS (
             SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage, {flags}
             FROM deal_asof d LEFT JOIN current_stage s ON s.deal_key = d.deal_key
@@ -136,12 +137,12 @@ def _deal_list(con: duckdb.DuckDBPyConnection, params: dict) -> tuple[pd.DataFra
             SELECT deal_id, account, amount, stage, concat_ws(', ', {words}) AS what_happened
             FROM flagged WHERE {" OR ".join(f"is_{kind}" for kind in KINDS)}
         )
-        SELECT *, count(*) OVER () AS total FROM moved
-        ORDER BY amount DESC NULLS LAST, deal_id LIMIT {LIST_LIMIT}""", params).df()
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
+        SELECT * FROM moved"""
+    frame = run(con, counted_sql(rows, "amount DESC NULLS LAST, deal_id", f" LIMIT {LIST_LIMIT}"), params).df()
+    total = int(frame["_total"].iloc[0]) if len(frame) else 0
     frame["stage"] = frame["stage"].map(DEAL_STAGE_LABELS).fillna(frame["stage"])
     frame["account"] = frame["account"].fillna("—")  # a deal without an account: a dash, never "None"
-    return frame.drop(columns="total"), total
+    return frame.drop(columns="_total"), total
 
 
 def _conversion_moves(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime,

@@ -45,6 +45,7 @@ from core.semantic.blocks import (
     STAGE_RANK,
     WON_IN_PERIOD,
     Figures,
+    counted_sql,
     one_row,
     ratio,
     run,
@@ -593,10 +594,8 @@ _STALL_COLUMNS = {"stalled": {"stall_after_days": THRESHOLD_DAYS}, "at_risk": {"
 
 def bounded(con: duckdb.DuckDBPyConnection, base: str, order: str, params: dict) -> Records:
     """The first $limit rows of the query `base` in `order` (its output columns) and how many rows it has,
-    from one run of it: the count is a window over every row, taken before the limit (counting in a query
-    of its own ran the whole base twice)."""
-    return _counted(run(con, f"SELECT *, count(*) OVER () AS _total FROM ({base}) ORDER BY {order} LIMIT $limit",
-                        params).df(), params)
+    from one run of it (counted_sql; counting in a query of its own ran the whole base twice)."""
+    return _counted(run(con, counted_sql(base, order, " LIMIT $limit"), params).df(), params)
 
 
 def _counted(frame: pd.DataFrame, params: dict) -> Records:
@@ -612,16 +611,16 @@ def _deal_list_sql(kind: str, dim: Dimension | None, order: str, limited: bool) 
     advanced = kind == "advanced"  # the only condition over `advanced`, which needs the period
     where = DEAL_KINDS[kind][1] + (f" AND ({dim.deal_sql()}) = $value" if dim else "")
     stall = _STALL_COLUMNS.get(kind, {})
-    kept = f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
+    rows = f"""WITH {DEAL_ASOF}, {OPEN_CURRENT_STAGE}, {SNOOZES}{", " + ADVANCED_CTE if advanced else ""}
         SELECT d.deal_id, d.account, d.amount, {STAGE_NOW} AS stage,
                CASE WHEN d.state = 'open' THEN {DAYS_IN_STAGE} END AS days_in_stage,
-               d.lead_id, d.lead_key, d.owner_id, d.created_at, d.expected_close_on, d.closed_at,
-               {"".join(f"{sql} AS {name}, " for name, sql in stall.items())}count(*) OVER () AS _total
+               d.lead_id, d.lead_key, d.owner_id, d.created_at, d.expected_close_on,
+               d.closed_at{"".join(f", {sql} AS {name}" for name, sql in stall.items())}
         FROM deal_asof d {dim.deal_joins() if dim else ""}
         LEFT JOIN current_stage s ON s.deal_key = d.deal_key {SNOOZE_JOIN}
         {"LEFT JOIN advanced a ON a.deal_key = d.deal_key" if advanced else ""}
-        WHERE {where}
-        ORDER BY {order}{" LIMIT $limit" if limited else ""}"""
+        WHERE {where}"""
+    kept = counted_sql(rows, order, " LIMIT $limit" if limited else "")
     return f"""SELECT d.deal_id, d.account, d.amount, d.stage, d.days_in_stage,
                {DIMENSIONS["rep"].deal_sql()} AS owner, {DIMENSIONS["team"].deal_sql()} AS owner_team,
                {DIMENSIONS["source"].deal_sql()} AS source, d.lead_id,

@@ -46,6 +46,7 @@ from core.semantic.blocks import (
     CLOCK_WINDOW,
     CREATED_WINDOW,
     Figures,
+    counted_sql,
     lead_q,
     one_row,
     ratio,
@@ -613,14 +614,12 @@ def breach_list(
     issue_words = (f"concat_ws(', ', CASE WHEN {_NEVER_TOUCHED} THEN $issue_never_touched "
                    f"WHEN {_BREACHED} THEN $issue_breached END, CASE WHEN {_UNDER_WORKED} THEN $issue_under_worked END)")
     columns = ", ".join(issue_words + " AS issue" if c == "issue" else c for c in BREACH_COLUMNS)
-    sql = f"""
-        SELECT {columns}, count(*) OVER () AS total
+    rows = f"""
+        SELECT {columns}
         FROM ({sla_leads_sql(con, params)})
-        WHERE {ISSUE_FILTERS[issue].sql} AND ($team IS NULL OR team = $team) AND ($rep IS NULL OR rep_key = $rep)
-        ORDER BY {BREACH_SORTS[sort].sql}
-        LIMIT $limit"""
-    frame = run(con, sql, params).df()
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
+        WHERE {ISSUE_FILTERS[issue].sql} AND ($team IS NULL OR team = $team) AND ($rep IS NULL OR rep_key = $rep)"""
+    frame = run(con, counted_sql(rows, BREACH_SORTS[sort].sql, " LIMIT $limit"), params).df()
+    total = int(frame["_total"].iloc[0]) if len(frame) else 0
     return BreachList(rows=frame[list(BREACH_COLUMNS)], total=total, sort=sort)
 
 

@@ -357,6 +357,17 @@ def section_caller(con: duckdb.DuckDBPyConnection | None, call: Callable[..., An
     return direct
 
 
+def counted_sql(rows: str, order: str, limit: str = "") -> str:
+    """The query `rows` in `order` (its output columns), cut by `limit` (" LIMIT $limit" or ""), each row with
+    `_total`, how many rows `rows` has before the cut: from one run of it (the rows materialised once). The count
+    is a scalar over the rows, not a count window over every row (count(*) with an empty OVER): that fails in
+    DuckDB 1.5.5 now and then, an internal error in its window operator ("Attempted to access index 0 within
+    vector of size 0", about 1 run in 200 of a lead list filtered to one source on the tiny world), and an
+    internal error invalidates the whole database. Faster too at ten million leads: the lead list 0.39 -> 0.19 s,
+    the breach list 0.38 -> 0.33 s."""
+    return f"WITH listed AS MATERIALIZED ({rows}) SELECT *, (SELECT count(*) FROM listed) AS _total FROM listed ORDER BY {order}{limit}"
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
     """Execute with only the named parameters the SQL uses (DuckDB refuses unused ones)."""
     used = set(_PARAM.findall(sql))
