@@ -70,9 +70,8 @@ MIGRATIONS: list[tuple[int, list[str], list[str]]] = [
         []),  # schema.sql adds deal_keys; apply_schema links every record in the migration's transaction
 ]
 
-# DuckDB's memory while a migration links every record to its lead key (it spills to disk beyond that).
+# DuckDB's memory while a migration links every record to its keys (it spills to disk beyond that).
 LINK_MEMORY = "1GiB"
-
 
 
 @dataclass(frozen=True)

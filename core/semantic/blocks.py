@@ -97,6 +97,7 @@ class _Reads:
 
 
 _RUN_MEMO: ContextVar[_Reads | None] = ContextVar("accord_run_memo", default=None)
+_ABSENT = object()
 R = TypeVar("R")
 
 
@@ -116,9 +117,10 @@ def once_per_run(*domains: str) -> Callable[[Callable[[duckdb.DuckDBPyConnection
                 key = (fn.__qualname__, *(reads.versions[d] for d in domains))
             else:
                 return fn(con)
-            if key not in reads.store:
-                reads.store[key] = fn(con)
-            return reads.store[key]
+            found = reads.store.get(key, _ABSENT)
+            if found is _ABSENT:  # kept in a local: another session's thread may clear the app's store meanwhile
+                found = reads.store[key] = fn(con)
+            return found
         return read
     return wrap
 
@@ -253,7 +255,6 @@ DEAL_ASOF = """deal_asof AS (
         FROM counted_deals d
         WHERE d.created_at <= $as_of
     )"""
-
 
 
 def lead_deals(within: str | None = None) -> str:
